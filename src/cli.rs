@@ -1,0 +1,179 @@
+//! The command line (SPEC §6): parsing, logging setup, and the mapping to exit codes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Config, DEFAULT_CONFIG_PATH, LogFormat};
+use crate::sync::{PassError, PassOptions, exit, run_pass};
+
+#[derive(Debug, Parser)]
+#[command(name = "bluetape-sync", version, about = "Creates new customers from an accounting export in BlueTape")]
+struct Cli {
+    /// The config file.
+    #[arg(long, global = true, env = "BLUETAPE_SYNC_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
+    config: PathBuf,
+    /// One pass, then exit (same as `run --once`).
+    #[arg(long)]
+    once: bool,
+    #[command(flatten)]
+    pass: PassArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Sync on the schedule; with --once, one pass and exit.
+    Run {
+        /// One pass, then exit.
+        #[arg(long)]
+        once: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+struct PassArgs {
+    /// Read, validate and diff, print what would be sent; send nothing, change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Compare every record with the store, ignoring the watermark, for this pass.
+    #[arg(long)]
+    full: bool,
+}
+
+/// Runs the command line and returns the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(exit::OTHER),
+            };
+        }
+    };
+    let (once, pass) = match cli.command {
+        Some(Command::Run { once, pass }) => (once || cli.once, merge(pass, cli.pass)),
+        None if cli.once => (true, cli.pass),
+        None => {
+            eprintln!("error: no command: use `bluetape-sync --once` for one pass (see --help)");
+            return ExitCode::from(exit::OTHER);
+        }
+    };
+    let config = match Config::load(&cli.config) {
+        Ok(c) => c,
+        Err(e) => return fail(exit::CONFIG, &e.to_string()),
+    };
+    init_logging(&config);
+    if !once {
+        return fail(
+            exit::OTHER,
+            "this version runs one pass at a time: use `bluetape-sync run --once`, on a schedule \
+             with systemd/bluetape-sync-once.timer",
+        );
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(exit::OTHER, &format!("cannot start the runtime: {e}")),
+    };
+    let options = PassOptions {
+        dry_run: pass.dry_run,
+        full: pass.full,
+    };
+    let result = runtime.block_on(async {
+        let shutdown = shutdown_signal();
+        run_pass(&config, options, shutdown).await
+    });
+    match result {
+        Ok(report) => {
+            let code = report.exit_code();
+            if let Some(problem) = report.problem() {
+                eprintln!("error: {problem}");
+            }
+            ExitCode::from(code)
+        }
+        Err(e) => {
+            let code = match &e {
+                PassError::Locked(crate::lock::LockError::Held { .. }) => exit::LOCKED,
+                _ => exit::OTHER,
+            };
+            fail(code, &e.to_string())
+        }
+    }
+}
+
+fn merge(a: PassArgs, b: PassArgs) -> PassArgs {
+    PassArgs {
+        dry_run: a.dry_run || b.dry_run,
+        full: a.full || b.full,
+    }
+}
+
+fn fail(code: u8, message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(code)
+}
+
+fn init_logging(config: &Config) {
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| {
+            EnvFilter::try_new(&config.log.level).unwrap_or_else(|_| EnvFilter::new("info"))
+        });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = match config.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Resolves on the first SIGTERM or SIGINT; a second one exits at once (the queue is in the
+/// store, so nothing is lost).
+async fn shutdown_signal() {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        let _ = tx.send(());
+        wait_for_signal().await;
+        eprintln!("error: second signal: exiting now; queued customers stay queued");
+        std::process::exit(130);
+    });
+    let _ = rx.await;
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,296 @@
+//! One HTTP request to BlueTape, and the classification of its answer (SPEC §2). The client
+//! knows nothing of the store or of retries.
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+use crate::config::ApiConfig;
+
+/// What an answer means for the record and the pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Created {
+        blue_tape_id: String,
+        sign_up_url: String,
+    },
+    /// 409: already in BlueTape; success.
+    Exists,
+    /// 400: BlueTape refuses this record.
+    Rejected { reason: String },
+    /// 401/403: the credentials are wrong; stop the pass.
+    Unauthorized { reason: String },
+    /// 404: the endpoint or account is wrong; stop the pass.
+    NotFound { reason: String },
+    /// Try again later, after `after` when the server said so.
+    Retry {
+        reason: String,
+        after: Option<Duration>,
+    },
+}
+
+/// An answer with the HTTP status it came with (`None` when no response arrived).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: Option<u16>,
+    pub outcome: Outcome,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreatedBody {
+    blue_tape_id: String,
+    sign_up_url: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    code: Option<serde_json::Value>,
+    reason: Option<String>,
+}
+
+/// Classifies a response to `POST /integration/customer`. Pure, so the table is testable.
+pub fn classify(status: u16, retry_after: Option<&str>, body: &[u8], now: SystemTime) -> Outcome {
+    let reason = || error_reason(status, body);
+    match status {
+        201 => match serde_json::from_slice::<CreatedBody>(body) {
+            Ok(b) => Outcome::Created {
+                blue_tape_id: b.blue_tape_id,
+                sign_up_url: b.sign_up_url,
+            },
+            Err(_) => Outcome::Retry {
+                reason: "201 with a body that is not {blueTapeId, signUpUrl}".into(),
+                after: None,
+            },
+        },
+        409 => Outcome::Exists,
+        400 => Outcome::Rejected { reason: reason() },
+        401 | 403 => Outcome::Unauthorized { reason: reason() },
+        404 => Outcome::NotFound { reason: reason() },
+        _ => Outcome::Retry {
+            reason: reason(),
+            after: retry_after.and_then(|v| parse_retry_after(v, now)),
+        },
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// "<status> <reason>", the reason from the error body when there is one, kept short.
+fn error_reason(status: u16, body: &[u8]) -> String {
+    let canonical = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let detail = match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(ErrorBody {
+            reason: Some(reason),
+            ..
+        }) => reason,
+        Ok(ErrorBody {
+            code: Some(code), ..
+        }) => code.to_string(),
+        _ => String::new(),
+    };
+    let detail: String = detail.chars().take(300).collect();
+    match (canonical, detail.is_empty()) {
+        (_, false) => format!("{status}: {detail}"),
+        ("", true) => format!("HTTP {status}"),
+        (c, true) => format!("{status} {c}"),
+    }
+}
+
+/// The BlueTape integration API for one account.
+#[derive(Clone)]
+pub struct BlueTapeClient {
+    http: reqwest::Client,
+    create_url: Url,
+    account_id: String,
+    key: SecretString,
+}
+
+impl BlueTapeClient {
+    pub fn new(config: &ApiConfig) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("bluetape-sync/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            http,
+            create_url: join(&config.base_url, "integration/customer"),
+            account_id: config.account_id.clone(),
+            key: config.key.clone(),
+        })
+    }
+
+    pub fn create_url(&self) -> &Url {
+        &self.create_url
+    }
+
+    /// Sends one customer (`body` is its JSON) and classifies the answer.
+    pub async fn create(&self, body: String) -> Answer {
+        let request = self
+            .http
+            .post(self.create_url.clone())
+            .header("X-BlueTape-Key", self.key.expose_secret())
+            .header("X-Integration-AccountId", &self.account_id)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                return Answer {
+                    status: None,
+                    outcome: Outcome::Retry {
+                        reason: transport_reason(&e),
+                        after: None,
+                    },
+                };
+            }
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let outcome = match response.bytes().await {
+            Ok(body) => classify(status, retry_after.as_deref(), &body, SystemTime::now()),
+            Err(e) => Outcome::Retry {
+                reason: format!("{status} then {}", transport_reason(&e)),
+                after: None,
+            },
+        };
+        Answer {
+            status: Some(status),
+            outcome,
+        }
+    }
+}
+
+/// `base` + `path`, keeping the base's own path (`.../genericBthubService/integration/...`).
+fn join(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let joined = format!("{}/{}", base.path().trim_end_matches('/'), path);
+    url.set_path(&joined);
+    url
+}
+
+/// A transport failure in words, without the URL's query or any header.
+fn transport_reason(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out (api.timeout)".into()
+    } else if e.is_connect() {
+        "could not connect".into()
+    } else if e.is_body() || e.is_decode() {
+        "connection dropped while reading the answer".into()
+    } else {
+        "connection failed before an answer".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_response_class() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let created = br#"{"blueTapeId":"fb56","signUpUrl":"https://x/s?id=1"}"#;
+        let cases: Vec<(u16, Option<&str>, &[u8], Outcome)> = vec![
+            (
+                201,
+                None,
+                created,
+                Outcome::Created {
+                    blue_tape_id: "fb56".into(),
+                    sign_up_url: "https://x/s?id=1".into(),
+                },
+            ),
+            (201, None, b"<html>", Outcome::Retry {
+                reason: "201 with a body that is not {blueTapeId, signUpUrl}".into(),
+                after: None,
+            }),
+            (409, None, br#"{"code":"409","reason":"Customer already exists."}"#, Outcome::Exists),
+            (400, None, br#"{"code":"BadRequest","reason":"Invalid phone"}"#, Outcome::Rejected {
+                reason: "400: Invalid phone".into(),
+            }),
+            (400, None, b"", Outcome::Rejected {
+                reason: "400 Bad Request".into(),
+            }),
+            (401, None, b"", Outcome::Unauthorized {
+                reason: "401 Unauthorized".into(),
+            }),
+            (403, None, br#"{"code":"forbidden"}"#, Outcome::Unauthorized {
+                reason: "403: \"forbidden\"".into(),
+            }),
+            (404, None, b"", Outcome::NotFound {
+                reason: "404 Not Found".into(),
+            }),
+            (500, None, b"oops", Outcome::Retry {
+                reason: "500 Internal Server Error".into(),
+                after: None,
+            }),
+            (503, Some("7"), b"", Outcome::Retry {
+                reason: "503 Service Unavailable".into(),
+                after: Some(Duration::from_secs(7)),
+            }),
+            (429, Some("Tue, 14 Nov 2023 22:13:30 GMT"), b"", Outcome::Retry {
+                reason: "429 Too Many Requests".into(),
+                after: Some(Duration::from_secs(10)),
+            }),
+            (408, None, b"", Outcome::Retry {
+                reason: "408 Request Timeout".into(),
+                after: None,
+            }),
+            (302, None, b"", Outcome::Retry {
+                reason: "302 Found".into(),
+                after: None,
+            }),
+            (200, None, created, Outcome::Retry {
+                reason: "200 OK".into(),
+                after: None,
+            }),
+        ];
+        for (status, retry_after, body, expected) in cases {
+            assert_eq!(classify(status, retry_after, body, now), expected, "{status}");
+        }
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("Tue, 14 Nov 2023 22:12:20 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn join_keeps_the_base_path() {
+        let base = Url::parse("https://api.bluetape.com/genericBthubService").expect("url");
+        assert_eq!(
+            join(&base, "integration/customer").as_str(),
+            "https://api.bluetape.com/genericBthubService/integration/customer"
+        );
+        let base = Url::parse("http://127.0.0.1:8080/").expect("url");
+        assert_eq!(
+            join(&base, "integration/customer").as_str(),
+            "http://127.0.0.1:8080/integration/customer"
+        );
+    }
+}

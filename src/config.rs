@@ -1,0 +1,708 @@
+//! Configuration (SPEC §7): one serde tree read from TOML with the `config` crate, overridden by
+//! `BLUETAPE_SYNC__SECTION__KEY` environment variables, then validated into [`Config`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::Url;
+
+/// Where the config is read from when neither `--config` nor `$BLUETAPE_SYNC_CONFIG` says.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/bluetape-sync/config.toml";
+/// The environment variable holding the API key; it wins over every file.
+pub const API_KEY_ENV: &str = "BLUETAPE_API_KEY";
+/// The systemd credential name (`LoadCredential=bluetape-api-key:...`).
+pub const API_KEY_CREDENTIAL: &str = "bluetape-api-key";
+const ENV_PREFIX: &str = "BLUETAPE_SYNC";
+const PRODUCTION_URL: &str = "https://api.bluetape.com/genericBthubService";
+const SANDBOX_URL: &str = "https://beta-api.bluetape.com/genericBthubService";
+
+/// A configuration problem: names the file and the key, and says what to do.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ConfigError {
+    message: String,
+}
+
+impl ConfigError {
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+
+    fn at_key(file: &Path, key: &str, problem: impl fmt::Display) -> Self {
+        let origin = match env_var_for(key) {
+            Some(var) if std::env::var_os(&var).is_some() => format!(" (set by ${var})"),
+            _ => String::new(),
+        };
+        Self::new(format!(
+            "config {}: key `{key}`{origin}: {problem}",
+            file.display()
+        ))
+    }
+}
+
+/// The file's tree exactly as written; every key has a default except the required ones.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    api: ApiSection,
+    #[serde(default)]
+    retry: RetrySection,
+    #[serde(default)]
+    sync: SyncSection,
+    #[serde(default)]
+    schedule: ScheduleSection,
+    #[serde(default)]
+    store: StoreSection,
+    #[serde(default)]
+    source: SourceSection,
+    #[serde(default)]
+    log: LogSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct ApiSection {
+    base_url: Option<String>,
+    environment: ApiEnvironment,
+    account_id: Option<String>,
+    key_file: Option<PathBuf>,
+    #[serde(with = "humantime_serde")]
+    timeout: Duration,
+    concurrency: usize,
+    max_requests_per_second: f64,
+    allow_insecure_http: bool,
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            environment: ApiEnvironment::Production,
+            account_id: None,
+            key_file: None,
+            timeout: Duration::from_secs(30),
+            concurrency: 4,
+            max_requests_per_second: 10.0,
+            allow_insecure_http: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ApiEnvironment {
+    Production,
+    Sandbox,
+}
+
+/// `[retry]` (SPEC §5).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetrySection {
+    pub max_attempts: u32,
+    #[serde(with = "humantime_serde")]
+    pub initial_backoff: Duration,
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+    pub stop_after: u32,
+}
+
+impl Default for RetrySection {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+            stop_after: 3,
+        }
+    }
+}
+
+/// `[sync]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncSection {
+    /// Send changed customers as updates (PUT); off by default.
+    pub updates: bool,
+}
+
+/// `[schedule]` (SPEC §8), used by the daemon.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleSection {
+    pub cron: String,
+    pub timezone: String,
+    pub run_at_startup: bool,
+}
+
+impl Default for ScheduleSection {
+    fn default() -> Self {
+        Self {
+            cron: "0 */15 * * * *".into(),
+            timezone: "UTC".into(),
+            run_at_startup: true,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct StoreSection {
+    path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceFormat {
+    Csv,
+    Json,
+    Ndjson,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct SourceSection {
+    format: SourceFormat,
+    path: Option<PathBuf>,
+    records_path: Option<String>,
+    preset: Option<String>,
+    fields: FieldMap,
+    delimiter: String,
+    timezone: String,
+    datetime_format: Option<String>,
+    default_country: String,
+    #[serde(with = "humantime_serde")]
+    settle: Duration,
+    #[serde(with = "humantime_serde")]
+    lookback: Duration,
+    name: String,
+}
+
+impl Default for SourceSection {
+    fn default() -> Self {
+        Self {
+            format: SourceFormat::Csv,
+            path: None,
+            records_path: None,
+            preset: None,
+            fields: FieldMap::default(),
+            delimiter: ",".into(),
+            timezone: "UTC".into(),
+            datetime_format: None,
+            default_country: "US".into(),
+            settle: Duration::from_secs(5),
+            lookback: Duration::from_secs(3600),
+            name: "default".into(),
+        }
+    }
+}
+
+/// `[source.fields]`: API field name -> column in the export. Unset fields use the API name.
+/// The lowercase aliases are what environment overrides produce.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FieldMap {
+    pub id: Option<String>,
+    #[serde(rename = "firstName", alias = "firstname")]
+    pub first_name: Option<String>,
+    #[serde(rename = "lastName", alias = "lastname")]
+    pub last_name: Option<String>,
+    #[serde(rename = "emailAddress", alias = "emailaddress")]
+    pub email_address: Option<String>,
+    #[serde(rename = "cellPhoneNumber", alias = "cellphonenumber")]
+    pub cell_phone_number: Option<String>,
+    #[serde(rename = "sourceModifiedDate", alias = "sourcemodifieddate")]
+    pub source_modified_date: Option<String>,
+    #[serde(rename = "companyId", alias = "companyid")]
+    pub company_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+/// The validated configuration every other module reads.
+#[derive(Debug)]
+pub struct Config {
+    /// The file it came from, for messages.
+    pub file: PathBuf,
+    pub api: ApiConfig,
+    pub retry: RetrySection,
+    pub sync: SyncSection,
+    pub schedule: ScheduleSection,
+    pub store_path: PathBuf,
+    pub source: SourceConfig,
+    pub log: LogSection,
+}
+
+/// `[api]`, resolved: the URL checked and the key loaded.
+#[derive(Debug)]
+pub struct ApiConfig {
+    pub base_url: Url,
+    pub account_id: String,
+    /// Redacted in `Debug`; exposed only to build the request header.
+    pub key: SecretString,
+    pub timeout: Duration,
+    pub concurrency: usize,
+    /// 0 means no limit.
+    pub max_requests_per_second: f64,
+}
+
+/// `[source]`, resolved.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub name: String,
+    pub format: SourceFormat,
+    pub path: PathBuf,
+    pub fields: FieldMap,
+    pub delimiter: u8,
+    pub timezone: Tz,
+    pub datetime_format: Option<String>,
+    pub default_country: phonenumber::country::Id,
+    pub settle: Duration,
+    pub lookback: Duration,
+}
+
+impl Config {
+    /// Reads `file` and the process environment.
+    pub fn load(file: &Path) -> Result<Self, ConfigError> {
+        Self::load_with_env(file, None)
+    }
+
+    /// Reads `file` with `env` standing in for the process environment's
+    /// `BLUETAPE_SYNC__*` overrides (the API key and systemd variables are still read from
+    /// the process environment).
+    pub fn load_with_env(
+        file: &Path,
+        env: Option<HashMap<String, String>>,
+    ) -> Result<Self, ConfigError> {
+        if !file.exists() {
+            return Err(ConfigError::new(format!(
+                "config file {} does not exist: pass --config PATH or set $BLUETAPE_SYNC_CONFIG \
+                 (config/bluetape-sync.example.toml documents every key)",
+                file.display()
+            )));
+        }
+        let built = config::Config::builder()
+            .add_source(config::File::new(
+                &file.to_string_lossy(),
+                config::FileFormat::Toml,
+            ))
+            .add_source(
+                config::Environment::with_prefix(ENV_PREFIX)
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .source(env),
+            )
+            .build()
+            .map_err(|e| ConfigError::new(format!("config {}: {}", file.display(), e)))?;
+        let raw: FileConfig = serde_path_to_error::deserialize(built).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            ConfigError::at_key(file, &key, strip_origin(&inner.to_string()))
+        })?;
+        raw.validate(file)
+    }
+}
+
+/// The `config` crate appends " for key `x` in <file>"; we name both ourselves.
+fn strip_origin(message: &str) -> &str {
+    message
+        .split(" for key `")
+        .next()
+        .unwrap_or(message)
+        .split(" in ")
+        .next()
+        .unwrap_or(message)
+}
+
+fn env_var_for(key: &str) -> Option<String> {
+    if key.is_empty() || key == "." {
+        return None;
+    }
+    Some(format!(
+        "{ENV_PREFIX}__{}",
+        key.replace('.', "__").to_uppercase()
+    ))
+}
+
+impl FileConfig {
+    fn validate(self, file: &Path) -> Result<Config, ConfigError> {
+        let err = |key: &str, problem: &str| ConfigError::at_key(file, key, problem);
+
+        let account_id = match self.api.account_id.as_deref().map(str::trim) {
+            Some(id) if !id.is_empty() => id.to_owned(),
+            _ => {
+                return Err(err(
+                    "api.account_id",
+                    "missing: set it to your BlueTape integration account id",
+                ));
+            }
+        };
+        let base_url = self.api.base_url.clone().unwrap_or_else(|| {
+            match self.api.environment {
+                ApiEnvironment::Production => PRODUCTION_URL,
+                ApiEnvironment::Sandbox => SANDBOX_URL,
+            }
+            .to_owned()
+        });
+        let base_url = Url::parse(base_url.trim())
+            .map_err(|e| err("api.base_url", &format!("not a URL ({e})")))?;
+        match base_url.scheme() {
+            "https" => {}
+            "http" if self.api.allow_insecure_http || is_loopback(&base_url) => {}
+            "http" => {
+                return Err(err(
+                    "api.base_url",
+                    "plain http:// would send the API key unencrypted: use https://, or set \
+                     api.allow_insecure_http = true",
+                ));
+            }
+            other => {
+                return Err(err(
+                    "api.base_url",
+                    &format!("scheme `{other}` is not supported: use https://"),
+                ));
+            }
+        }
+        if self.api.concurrency == 0 {
+            return Err(err("api.concurrency", "must be at least 1"));
+        }
+        if !(self.api.max_requests_per_second >= 0.0
+            && self.api.max_requests_per_second.is_finite())
+        {
+            return Err(err(
+                "api.max_requests_per_second",
+                "must be a number >= 0 (0 means no limit)",
+            ));
+        }
+        if self.api.timeout.is_zero() {
+            return Err(err("api.timeout", "must be longer than 0s"));
+        }
+        if self.retry.max_attempts == 0 {
+            return Err(err("retry.max_attempts", "must be at least 1"));
+        }
+        if self.retry.stop_after == 0 {
+            return Err(err("retry.stop_after", "must be at least 1"));
+        }
+        if self.retry.initial_backoff > self.retry.max_backoff {
+            return Err(err(
+                "retry.initial_backoff",
+                "is longer than retry.max_backoff",
+            ));
+        }
+        if self.schedule.timezone.parse::<Tz>().is_err() {
+            return Err(err(
+                "schedule.timezone",
+                "not an IANA time zone name (e.g. `America/New_York`)",
+            ));
+        }
+        if matches!(self.log.format, LogFormat::Text | LogFormat::Json)
+            && tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err()
+        {
+            return Err(err(
+                "log.level",
+                "not a level (error, warn, info, debug, trace)",
+            ));
+        }
+
+        let source = self.source.validate(file)?;
+        let key = load_api_key(self.api.key_file.as_deref(), file)?;
+        let store_path = self.store.path.unwrap_or_else(default_store_path);
+
+        Ok(Config {
+            file: file.to_owned(),
+            api: ApiConfig {
+                base_url,
+                account_id,
+                key,
+                timeout: self.api.timeout,
+                concurrency: self.api.concurrency,
+                max_requests_per_second: self.api.max_requests_per_second,
+            },
+            retry: self.retry,
+            sync: self.sync,
+            schedule: self.schedule,
+            store_path,
+            source,
+            log: self.log,
+        })
+    }
+}
+
+impl SourceSection {
+    fn validate(self, file: &Path) -> Result<SourceConfig, ConfigError> {
+        let err = |key: &str, problem: &str| ConfigError::at_key(file, key, problem);
+        if let Some(preset) = &self.preset {
+            return Err(err(
+                "source.preset",
+                &format!("preset `{preset}` is not available in this version: map the columns with [source.fields]"),
+            ));
+        }
+        if self.format != SourceFormat::Csv {
+            return Err(err(
+                "source.format",
+                "only `csv` exports are read by this version",
+            ));
+        }
+        if self.records_path.is_some() {
+            return Err(err("source.records_path", "applies only to JSON exports"));
+        }
+        let path = match self.path {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => {
+                return Err(err(
+                    "source.path",
+                    "missing: set it to the export file the accounting system writes",
+                ));
+            }
+        };
+        // A relative source path is relative to the config file, not the working directory.
+        let path = if path.is_relative() {
+            file.parent().unwrap_or(Path::new(".")).join(path)
+        } else {
+            path
+        };
+        let delimiter = match self.delimiter.as_str() {
+            "\\t" | "tab" | "\t" => b'\t',
+            d if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
+            _ => {
+                return Err(err(
+                    "source.delimiter",
+                    "must be a single ASCII character (or `tab`)",
+                ));
+            }
+        };
+        let timezone = self.timezone.parse::<Tz>().map_err(|_| {
+            err(
+                "source.timezone",
+                "not an IANA time zone name (e.g. `America/New_York`)",
+            )
+        })?;
+        let default_country = self
+            .default_country
+            .trim()
+            .to_uppercase()
+            .parse::<phonenumber::country::Id>()
+            .map_err(|_| {
+                err(
+                    "source.default_country",
+                    "not an ISO 3166 two-letter country code (e.g. `US`)",
+                )
+            })?;
+        if let Some(format) = &self.datetime_format {
+            if chrono::format::StrftimeItems::new(format)
+                .parse()
+                .is_err()
+            {
+                return Err(err(
+                    "source.datetime_format",
+                    "not a valid strftime format",
+                ));
+            }
+        }
+        if self.name.trim().is_empty() {
+            return Err(err("source.name", "must not be empty"));
+        }
+        Ok(SourceConfig {
+            name: self.name,
+            format: self.format,
+            path,
+            fields: self.fields,
+            delimiter,
+            timezone,
+            datetime_format: self.datetime_format,
+            default_country,
+            settle: self.settle,
+            lookback: self.lookback,
+        })
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+fn default_store_path() -> PathBuf {
+    match std::env::var_os("STATE_DIRECTORY") {
+        // systemd may pass several directories separated by ':'; the first is ours.
+        Some(dirs) => {
+            let dirs = dirs.to_string_lossy().into_owned();
+            let first = dirs.split(':').next().unwrap_or_default();
+            Path::new(first).join("state.db")
+        }
+        None => PathBuf::from("/var/lib/bluetape-sync/state.db"),
+    }
+}
+
+/// `$BLUETAPE_API_KEY`, else `api.key_file`, else the systemd credential.
+fn load_api_key(key_file: Option<&Path>, config_file: &Path) -> Result<SecretString, ConfigError> {
+    if let Ok(key) = std::env::var(API_KEY_ENV) {
+        let key = key.trim();
+        if !key.is_empty() {
+            return Ok(SecretString::from(key.to_owned()));
+        }
+    }
+    let (path, origin) = match key_file {
+        Some(p) => {
+            let p = if p.is_relative() {
+                config_file.parent().unwrap_or(Path::new(".")).join(p)
+            } else {
+                p.to_owned()
+            };
+            (p, "api.key_file")
+        }
+        None => match std::env::var_os("CREDENTIALS_DIRECTORY") {
+            Some(dir) => (
+                Path::new(&dir).join(API_KEY_CREDENTIAL),
+                "the systemd credential",
+            ),
+            None => {
+                return Err(ConfigError::new(format!(
+                    "no BlueTape API key: set ${API_KEY_ENV}, or api.key_file in {}, or the \
+                     systemd credential `{API_KEY_CREDENTIAL}`",
+                    config_file.display()
+                )));
+            }
+        },
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        ConfigError::new(format!(
+            "cannot read the API key from {} ({origin}): {e}",
+            path.display()
+        ))
+    })?;
+    // A trailing newline (as `echo key > file` writes) is not part of the key.
+    let key = text.trim_end_matches(['\r', '\n']).trim();
+    if key.is_empty() {
+        return Err(ConfigError::new(format!(
+            "the API key file {} ({origin}) is empty",
+            path.display()
+        )));
+    }
+    Ok(SecretString::from(key.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).expect("write config");
+        std::fs::write(dir.path().join("key"), "secret-key\n").expect("write key");
+        path
+    }
+
+    const MINIMAL: &str = "[api]\naccount_id = \"acct\"\nkey_file = \"key\"\n[source]\npath = \"export.csv\"\n";
+
+    #[test]
+    fn minimal_config_gets_the_documented_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = Config::load_with_env(&write(&dir, MINIMAL), Some(HashMap::new()))
+            .expect("valid config");
+        assert_eq!(cfg.api.base_url.as_str(), PRODUCTION_URL);
+        assert_eq!(cfg.api.concurrency, 4);
+        assert_eq!(cfg.retry.max_attempts, 5);
+        assert_eq!(cfg.source.lookback, Duration::from_secs(3600));
+        assert_eq!(cfg.source.path, dir.path().join("export.csv"));
+        use secrecy::ExposeSecret;
+        assert_eq!(cfg.api.key.expose_secret(), "secret-key");
+        assert!(!format!("{cfg:?}").contains("secret-key"));
+    }
+
+    #[test]
+    fn env_overrides_name_section_and_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let env = HashMap::from([
+            ("BLUETAPE_SYNC__API__ACCOUNT_ID".to_owned(), "other".to_owned()),
+            ("BLUETAPE_SYNC__RETRY__MAX_BACKOFF".to_owned(), "500ms".to_owned()),
+            ("BLUETAPE_SYNC__RETRY__INITIAL_BACKOFF".to_owned(), "100ms".to_owned()),
+            ("BLUETAPE_SYNC__API__ENVIRONMENT".to_owned(), "sandbox".to_owned()),
+        ]);
+        let cfg = Config::load_with_env(&write(&dir, MINIMAL), Some(env)).expect("valid");
+        assert_eq!(cfg.api.account_id, "other");
+        assert_eq!(cfg.retry.max_backoff, Duration::from_millis(500));
+        assert_eq!(cfg.api.base_url.as_str(), SANDBOX_URL);
+    }
+
+    fn error_for(text: &str) -> String {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(&dir, text);
+        let e = Config::load_with_env(&path, Some(HashMap::new())).expect_err("must fail");
+        let msg = e.to_string();
+        assert!(msg.contains(&path.display().to_string()), "{msg}");
+        msg
+    }
+
+    #[test]
+    fn errors_name_the_key_and_file() {
+        let msg = error_for(&format!("{MINIMAL}[api2]\nx = 1\n"));
+        assert!(msg.contains("api2"), "{msg}");
+        let msg = error_for(&MINIMAL.replace("key_file", "keyfile"));
+        assert!(msg.contains("api.keyfile"), "{msg}");
+        let msg = error_for(&format!("{MINIMAL}[retry]\nmax_backoff = \"soon\"\n"));
+        assert!(msg.contains("retry.max_backoff"), "{msg}");
+        let msg = error_for(&format!("{MINIMAL}[retry]\nmax_attempts = \"many\"\n"));
+        assert!(msg.contains("retry.max_attempts"), "{msg}");
+        let msg = error_for("[source]\npath = \"x.csv\"\n");
+        assert!(msg.contains("api.account_id"), "{msg}");
+        let msg = error_for(&MINIMAL.replace(
+            "[api]\n",
+            "[api]\nbase_url = \"http://bluetape.example.com\"\n",
+        ));
+        assert!(msg.contains("api.base_url") && msg.contains("http"), "{msg}");
+        let msg = error_for(&format!("{MINIMAL}[source.fields]\nemail = \"E\"\n"));
+        assert!(msg.contains("source.fields.email"), "{msg}");
+    }
+
+    #[test]
+    fn loopback_http_is_allowed_and_insecure_opt_in_works() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for url in ["http://127.0.0.1:9/x", "http://localhost:9", "http://[::1]:9"] {
+            let text = MINIMAL.replace("[api]\n", &format!("[api]\nbase_url = \"{url}\"\n"));
+            Config::load_with_env(&write(&dir, &text), Some(HashMap::new())).expect(url);
+        }
+        let text = MINIMAL.replace(
+            "[api]\n",
+            "[api]\nbase_url = \"http://10.0.0.1\"\nallow_insecure_http = true\n",
+        );
+        Config::load_with_env(&write(&dir, &text), Some(HashMap::new())).expect("opt-in");
+    }
+}

@@ -1,0 +1,219 @@
+//! The diff (SPEC §4): what to do with one record read from the export, given what the store
+//! holds for its id. Pure: no I/O.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A record's state in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordState {
+    Pending,
+    Created,
+    Exists,
+    Rejected,
+    Failed,
+}
+
+impl RecordState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordState::Pending => "pending",
+            RecordState::Created => "created",
+            RecordState::Exists => "exists",
+            RecordState::Rejected => "rejected",
+            RecordState::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for RecordState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RecordState {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Ok(match s {
+            "pending" => RecordState::Pending,
+            "created" => RecordState::Created,
+            "exists" => RecordState::Exists,
+            "rejected" => RecordState::Rejected,
+            "failed" => RecordState::Failed,
+            _ => return Err(()),
+        })
+    }
+}
+
+/// What the store holds for an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub state: RecordState,
+    pub modified_ms: Option<i64>,
+    /// Queued or rejected earlier in this same pass: the id is in the export twice.
+    pub staged_this_pass: bool,
+    pub content_hash: Option<String>,
+}
+
+/// The record read from the export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Incoming<'a> {
+    /// `None` when its date could not be read.
+    pub modified_ms: Option<i64>,
+    pub valid: bool,
+    pub content_hash: &'a str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Store it as pending, to be sent.
+    Queue,
+    /// Store it as rejected with its reason.
+    Reject,
+    /// Already in BlueTape and changed since: record the new date, count it.
+    ChangedUpstream,
+    /// Nothing to do.
+    Unchanged,
+}
+
+/// A record needs work only when it is at or after `watermark - lookback` (inclusive, so
+/// records that tie with the watermark are never lost).
+pub fn is_candidate(modified_ms: i64, threshold_ms: Option<i64>) -> bool {
+    threshold_ms.is_none_or(|t| modified_ms >= t)
+}
+
+pub fn decide(stored: Option<&Stored>, incoming: Incoming<'_>) -> Decision {
+    let store_it = if incoming.valid {
+        Decision::Queue
+    } else {
+        Decision::Reject
+    };
+    let Some(stored) = stored else {
+        return store_it;
+    };
+    // `None` (no readable date) sorts before every date.
+    let newer = incoming.modified_ms > stored.modified_ms;
+    if stored.staged_this_pass {
+        // The same id twice in one export: the later date wins; on a tie the later row does.
+        return if incoming.modified_ms >= stored.modified_ms {
+            store_it
+        } else {
+            Decision::Unchanged
+        };
+    }
+    match stored.state {
+        RecordState::Created | RecordState::Exists => {
+            if newer {
+                Decision::ChangedUpstream
+            } else {
+                Decision::Unchanged
+            }
+        }
+        RecordState::Pending => {
+            if newer {
+                store_it
+            } else {
+                Decision::Unchanged
+            }
+        }
+        RecordState::Rejected | RecordState::Failed => {
+            let same_undated_content = incoming.modified_ms.is_none()
+                && stored.modified_ms.is_none()
+                && stored.content_hash.as_deref() == Some(incoming.content_hash);
+            if newer {
+                store_it
+            } else if incoming.modified_ms.is_none()
+                && stored.modified_ms.is_none()
+                && !same_undated_content
+            {
+                // No usable date on either side: a change of content is the only signal.
+                store_it
+            } else {
+                Decision::Unchanged
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Decision::*;
+    use RecordState::*;
+
+    fn stored(state: RecordState, modified: Option<i64>) -> Stored {
+        Stored {
+            state,
+            modified_ms: modified,
+            staged_this_pass: false,
+            content_hash: Some("h1".into()),
+        }
+    }
+
+    fn valid(ms: i64) -> Incoming<'static> {
+        Incoming {
+            modified_ms: Some(ms),
+            valid: true,
+            content_hash: "h1",
+        }
+    }
+
+    fn invalid(ms: Option<i64>, hash: &'static str) -> Incoming<'static> {
+        Incoming {
+            modified_ms: ms,
+            valid: false,
+            content_hash: hash,
+        }
+    }
+
+    #[test]
+    fn decision_table() {
+        let cases: &[(Option<Stored>, Incoming<'_>, Decision)] = &[
+            (None, valid(10), Queue),
+            (None, invalid(Some(10), "h1"), Reject),
+            (Some(stored(Created, Some(10))), valid(10), Unchanged),
+            (Some(stored(Created, Some(10))), valid(11), ChangedUpstream),
+            (Some(stored(Exists, Some(10))), valid(9), Unchanged),
+            (Some(stored(Exists, Some(10))), invalid(Some(11), "h2"), ChangedUpstream),
+            (Some(stored(Pending, Some(10))), valid(10), Unchanged),
+            (Some(stored(Pending, Some(10))), valid(11), Queue),
+            (Some(stored(Rejected, Some(10))), valid(10), Unchanged),
+            (Some(stored(Rejected, Some(10))), valid(11), Queue),
+            (Some(stored(Rejected, Some(10))), invalid(Some(11), "h2"), Reject),
+            (Some(stored(Rejected, Some(10))), invalid(Some(10), "h2"), Unchanged),
+            (Some(stored(Failed, Some(10))), valid(10), Unchanged),
+            (Some(stored(Failed, Some(10))), valid(12), Queue),
+            (Some(stored(Rejected, None)), valid(1), Queue),
+            (Some(stored(Rejected, None)), invalid(None, "h1"), Unchanged),
+            (Some(stored(Rejected, None)), invalid(None, "h2"), Reject),
+        ];
+        for (s, incoming, expected) in cases {
+            assert_eq!(decide(s.as_ref(), *incoming), *expected, "{s:?} {incoming:?}");
+        }
+    }
+
+    #[test]
+    fn duplicates_in_one_export_keep_the_later_date() {
+        let earlier = Stored {
+            staged_this_pass: true,
+            ..stored(Pending, Some(10))
+        };
+        assert_eq!(decide(Some(&earlier), valid(9)), Unchanged);
+        assert_eq!(decide(Some(&earlier), valid(10)), Queue);
+        assert_eq!(decide(Some(&earlier), invalid(Some(11), "h2")), Reject);
+        let rejected = Stored {
+            staged_this_pass: true,
+            ..stored(Rejected, Some(10))
+        };
+        assert_eq!(decide(Some(&rejected), valid(11)), Queue);
+    }
+
+    #[test]
+    fn candidates_include_ties() {
+        assert!(is_candidate(5, None));
+        assert!(is_candidate(5, Some(5)));
+        assert!(!is_candidate(4, Some(5)));
+    }
+}

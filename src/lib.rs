@@ -1,0 +1,18 @@
+//! `bluetape-sync` keeps BlueTape in step with a supplier's accounting export: it reads the
+//! export, works out which customers are new, and creates each of them in BlueTape once.
+//!
+//! The record's path: [`source`] -> [`record`] -> [`diff`] -> [`store`] -> [`client`], driven
+//! by [`sync::run_pass`]; [`cli`] is the command line.
+
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod diff;
+pub mod lock;
+pub mod pace;
+pub mod phone;
+pub mod record;
+pub mod source;
+pub mod store;
+pub mod sync;
+pub mod timestamp;

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    bluetape_sync::cli::main()
+}

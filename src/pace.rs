@@ -1,0 +1,103 @@
+//! How fast a pass sends: the request pacer shared by all in-flight sends, and the backoff
+//! between attempts of one record (SPEC §5).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::time::Instant;
+
+/// Spaces request starts evenly at `1 / rate` from the first one (no initial burst), so no
+/// one-second window holds more than `rate` starts; a `Retry-After` holds every start back.
+#[derive(Debug)]
+pub struct Pacer {
+    interval: Duration,
+    next: Mutex<Option<Instant>>,
+}
+
+impl Pacer {
+    /// `per_second` of 0 means no rate limit (only `Retry-After` holds apply).
+    pub fn new(per_second: f64) -> Self {
+        let interval = if per_second > 0.0 {
+            Duration::from_secs_f64(1.0 / per_second)
+        } else {
+            Duration::ZERO
+        };
+        Self {
+            interval,
+            next: Mutex::new(None),
+        }
+    }
+
+    /// Waits for this caller's start slot.
+    pub async fn ready(&self) {
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let slot = next.map_or(now, |n| n.max(now));
+            *next = Some(slot + self.interval);
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+
+    /// Starts nothing before `until` (the server asked the whole client to slow down).
+    pub fn hold_until(&self, until: Instant) {
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        *next = Some(next.map_or(until, |n| n.max(until)));
+    }
+}
+
+/// Exponential backoff with full jitter: the wait before retry number `attempt` (1 = the
+/// first retry) is uniform between `initial` and `min(max, initial * 2^attempt)`.
+pub fn backoff(attempt: u32, initial: Duration, max: Duration) -> Duration {
+    let ceiling = initial
+        .checked_mul(2u32.saturating_pow(attempt.min(31)))
+        .unwrap_or(max)
+        .min(max);
+    if ceiling <= initial {
+        return ceiling;
+    }
+    rand::rng().random_range(initial..=ceiling)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn starts_are_evenly_spaced_from_the_first() {
+        let pacer = Pacer::new(10.0);
+        let t0 = Instant::now();
+        let mut starts = Vec::new();
+        for _ in 0..5 {
+            pacer.ready().await;
+            starts.push(Instant::now() - t0);
+        }
+        let expected: Vec<_> = (0..5).map(|i| Duration::from_millis(100 * i)).collect();
+        assert_eq!(starts, expected);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hold_delays_every_later_start() {
+        let pacer = Pacer::new(0.0);
+        let t0 = Instant::now();
+        pacer.ready().await;
+        pacer.hold_until(t0 + Duration::from_secs(3));
+        pacer.ready().await;
+        assert_eq!(Instant::now() - t0, Duration::from_secs(3));
+        pacer.ready().await;
+        assert_eq!(Instant::now() - t0, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let (initial, max) = (Duration::from_secs(1), Duration::from_secs(60));
+        for attempt in 1..40 {
+            let d = backoff(attempt, initial, max);
+            let ceiling = Duration::from_secs(2u64.saturating_pow(attempt).min(60));
+            assert!(d >= initial && d <= ceiling, "attempt {attempt}: {d:?}");
+        }
+        assert_eq!(backoff(3, Duration::from_secs(5), Duration::from_secs(5)), Duration::from_secs(5));
+    }
+}

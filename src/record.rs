@@ -1,0 +1,297 @@
+//! Validation and normalisation (SPEC §4): a raw record from the export becomes the API body,
+//! or a rejection naming the field and what is wrong with it (never the value itself).
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::phone::PhoneNormaliser;
+use crate::timestamp::{TimestampParser, format_api};
+
+/// The API's fields, in body order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    Id,
+    FirstName,
+    LastName,
+    EmailAddress,
+    CellPhoneNumber,
+    SourceModifiedDate,
+    CompanyId,
+}
+
+impl Field {
+    pub const ALL: [Field; 7] = [
+        Field::Id,
+        Field::FirstName,
+        Field::LastName,
+        Field::EmailAddress,
+        Field::CellPhoneNumber,
+        Field::SourceModifiedDate,
+        Field::CompanyId,
+    ];
+
+    /// The API's name of the field, as in `[source.fields]`.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Field::Id => "id",
+            Field::FirstName => "firstName",
+            Field::LastName => "lastName",
+            Field::EmailAddress => "emailAddress",
+            Field::CellPhoneNumber => "cellPhoneNumber",
+            Field::SourceModifiedDate => "sourceModifiedDate",
+            Field::CompanyId => "companyId",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.api_name())
+    }
+}
+
+/// One record as read from the export: the mapped fields, trimmed, `None` when absent or empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawRecord {
+    /// Where it was read, for messages: `file:line`.
+    pub location: String,
+    values: [Option<String>; 7],
+    /// A field whose bytes were not UTF-8.
+    pub bad_encoding: Option<Field>,
+}
+
+impl RawRecord {
+    pub fn new(location: String) -> Self {
+        Self {
+            location,
+            ..Self::default()
+        }
+    }
+
+    pub fn set(&mut self, field: Field, value: &str) {
+        let value = value.trim();
+        self.values[field.index()] = (!value.is_empty()).then(|| value.to_owned());
+    }
+
+    pub fn get(&self, field: Field) -> Option<&str> {
+        self.values[field.index()].as_deref()
+    }
+
+    /// A digest of the record's content, to notice a changed record that has no usable date.
+    pub fn content_hash(&self) -> String {
+        let mut hasher = Sha256::new();
+        for value in &self.values {
+            hasher.update(value.as_deref().unwrap_or("").as_bytes());
+            hasher.update([0x1f]);
+        }
+        hasher
+            .finalize()
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// The API body of `POST /integration/customer` (SPEC §2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Customer {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email_address: String,
+    pub cell_phone_number: String,
+    pub source_modified_date: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<String>,
+}
+
+/// Why a record is not sent: the field and the problem, never the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub field: Field,
+    pub problem: String,
+}
+
+impl Rejection {
+    fn new(field: Field, problem: impl fmt::Display) -> Self {
+        Self {
+            field,
+            problem: problem.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.problem)
+    }
+}
+
+/// Validates and normalises raw records with the source's settings.
+#[derive(Debug, Clone)]
+pub struct Normaliser {
+    timestamps: TimestampParser,
+    phones: PhoneNormaliser,
+}
+
+impl Normaliser {
+    pub fn new(timestamps: TimestampParser, phones: PhoneNormaliser) -> Self {
+        Self { timestamps, phones }
+    }
+
+    /// The record's `sourceModifiedDate`, read first because it decides whether the record
+    /// needs any more work.
+    pub fn modified(&self, raw: &RawRecord) -> Result<DateTime<Utc>, Rejection> {
+        let text = required(raw, Field::SourceModifiedDate)?;
+        self.timestamps
+            .parse(text)
+            .map_err(|e| Rejection::new(Field::SourceModifiedDate, e))
+    }
+
+    /// The API body for a record whose date has been read.
+    pub fn customer(
+        &self,
+        raw: &RawRecord,
+        modified: DateTime<Utc>,
+    ) -> Result<Customer, Rejection> {
+        let id = required(raw, Field::Id)?;
+        let first_name = required(raw, Field::FirstName)?;
+        let last_name = required(raw, Field::LastName)?;
+        let email = required(raw, Field::EmailAddress)?;
+        if !is_deliverable_email(email) {
+            return Err(Rejection::new(
+                Field::EmailAddress,
+                "not a valid email address",
+            ));
+        }
+        let phone = required(raw, Field::CellPhoneNumber)?;
+        let phone = self
+            .phones
+            .normalise(phone)
+            .map_err(|e| Rejection::new(Field::CellPhoneNumber, e))?;
+        if let Some(field) = raw.bad_encoding {
+            return Err(Rejection::new(field, "not valid UTF-8"));
+        }
+        Ok(Customer {
+            id: id.to_owned(),
+            first_name: first_name.to_owned(),
+            last_name: last_name.to_owned(),
+            email_address: email.to_owned(),
+            cell_phone_number: phone,
+            source_modified_date: format_api(modified),
+            company_id: raw.get(Field::CompanyId).map(str::to_owned),
+        })
+    }
+}
+
+/// RFC 5321 syntax, and a domain with a dot: BlueTape sends invitations to it.
+fn is_deliverable_email(email: &str) -> bool {
+    email_address::EmailAddress::is_valid(email)
+        && email
+            .rsplit_once('@')
+            .is_some_and(|(_, domain)| domain.contains('.') && !domain.ends_with('.'))
+}
+
+fn required(raw: &RawRecord, field: Field) -> Result<&str, Rejection> {
+    match raw.get(field) {
+        Some(v) => Ok(v),
+        None if raw.bad_encoding == Some(field) => Err(Rejection::new(field, "not valid UTF-8")),
+        None => Err(Rejection::new(field, "missing")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normaliser() -> Normaliser {
+        Normaliser::new(
+            TimestampParser::new(chrono_tz::UTC, None),
+            PhoneNormaliser::new(phonenumber::country::Id::US),
+        )
+    }
+
+    fn raw(values: [&str; 7]) -> RawRecord {
+        let mut r = RawRecord::new("test:2".into());
+        for (field, value) in Field::ALL.iter().zip(values) {
+            r.set(*field, value);
+        }
+        r
+    }
+
+    fn check(r: &RawRecord) -> Result<Customer, Rejection> {
+        let n = normaliser();
+        let modified = n.modified(r)?;
+        n.customer(r, modified)
+    }
+
+    const GOOD: [&str; 7] = [
+        "C1",
+        " Ada ",
+        "Lovelace",
+        "ada@example.com",
+        "(626) 555-0100",
+        "2023-01-04 09:47:57.477",
+        "",
+    ];
+
+    #[test]
+    fn a_good_record_becomes_the_api_body() {
+        let c = check(&raw(GOOD)).expect("valid");
+        assert_eq!(
+            serde_json::to_value(&c).expect("json"),
+            serde_json::json!({
+                "id": "C1", "firstName": "Ada", "lastName": "Lovelace",
+                "emailAddress": "ada@example.com", "cellPhoneNumber": "+16265550100",
+                "sourceModifiedDate": "2023-01-04T09:47:57.477Z"
+            })
+        );
+        let mut with_company = GOOD;
+        with_company[6] = "ACME-1";
+        let c = check(&raw(with_company)).expect("valid");
+        assert_eq!(c.company_id.as_deref(), Some("ACME-1"));
+    }
+
+    #[test]
+    fn each_problem_names_its_field_and_not_the_value() {
+        let cases = [
+            (1, "", "firstName: missing"),
+            (2, "   ", "lastName: missing"),
+            (3, "ada.example.com", "emailAddress: not a valid email address"),
+            (3, "ada@localhost", "emailAddress: not a valid email address"),
+            (4, "+11234567890", "cellPhoneNumber: not a valid number for its region"),
+            (4, "n/a", "cellPhoneNumber: not a phone number"),
+            (5, "someday", "sourceModifiedDate: not a recognised date-time format"),
+            (0, "", "id: missing"),
+        ];
+        for (index, value, expected) in cases {
+            let mut values = GOOD;
+            values[index] = value;
+            let err = check(&raw(values)).expect_err(expected);
+            assert_eq!(err.to_string(), expected);
+            if !value.trim().is_empty() {
+                assert!(!err.to_string().contains(value.trim()), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn content_hash_changes_with_content_only() {
+        let a = raw(GOOD);
+        let mut b = raw(GOOD);
+        b.location = "other:9".into();
+        assert_eq!(a.content_hash(), b.content_hash());
+        let mut values = GOOD;
+        values[3] = "ada@example.org";
+        assert_ne!(a.content_hash(), raw(values).content_hash());
+    }
+}

@@ -1,0 +1,603 @@
+//! The SQLite store: migrations, the watermark, the outbox of record states, and passes.
+
+mod migrations;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+pub use self::migrations::MIGRATIONS;
+use crate::diff::{RecordState, Stored};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store {}: {source}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot create the store {}: {source}", path.display())]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot encode a record for the store: {0}")]
+    Serialize(String),
+    #[error("store {} was written by a newer bluetape-sync (schema {found}, this one knows {known}): upgrade bluetape-sync", path.display())]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        known: usize,
+    },
+}
+
+/// One record waiting to be sent.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    pub id: String,
+    pub source_modified_ms: i64,
+    pub body: String,
+}
+
+/// What a send came to, as recorded in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendResult {
+    Created {
+        blue_tape_id: String,
+        sign_up_url: String,
+    },
+    Exists,
+    Rejected {
+        reason: String,
+    },
+    Failed {
+        reason: String,
+        next_attempt_ms: i64,
+    },
+    /// The pass stopped before the record got an answer; it stays pending.
+    Unfinished {
+        reason: String,
+    },
+}
+
+/// A send's result with what identifies the record and the attempt.
+#[derive(Debug, Clone)]
+pub struct SendRecord {
+    pub id: String,
+    pub attempts: u32,
+    pub last_status: Option<u16>,
+    pub at_ms: i64,
+    pub result: SendResult,
+}
+
+/// Records per state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StateCounts {
+    pub pending: u64,
+    pub created: u64,
+    pub exists: u64,
+    pub rejected: u64,
+    pub failed: u64,
+}
+
+/// One row of the outbox, as `status`-style readers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRow {
+    pub id: String,
+    pub state: RecordState,
+    pub source_modified_ms: Option<i64>,
+    pub reason: Option<String>,
+    pub attempts: u32,
+    pub last_status: Option<u16>,
+    pub next_attempt_ms: Option<i64>,
+    pub blue_tape_id: Option<String>,
+    pub sign_up_url: Option<String>,
+    pub body: Option<String>,
+}
+
+/// The counts a pass ends with, as kept in `passes`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PassCounts {
+    pub read: u64,
+    pub new: u64,
+    pub created: u64,
+    pub exists: u64,
+    pub rejected: u64,
+    pub failed: u64,
+    pub changed_upstream: u64,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating it 0600 if needed) and migrates the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        create_private(path)?;
+        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::init(conn, path.to_owned(), true)
+    }
+
+    /// A throwaway store, for dry runs on a machine that has none yet.
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory().map_err(|source| StoreError::Sqlite {
+            path: PathBuf::from(":memory:"),
+            source,
+        })?;
+        Self::init(conn, PathBuf::from(":memory:"), false)
+    }
+
+    fn init(conn: Connection, path: PathBuf, wal: bool) -> Result<Self, StoreError> {
+        let mut store = Self { conn, path };
+        let setup = |conn: &Connection| -> rusqlite::Result<()> {
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            if wal {
+                conn.pragma_update(None, "journal_mode", "WAL")?;
+            }
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            Ok(())
+        };
+        setup(&store.conn).map_err(|e| store.err(e))?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        let known = MIGRATIONS.len();
+        if version > known as i64 {
+            return Err(StoreError::NewerSchema {
+                path: self.path.clone(),
+                found: version,
+                known,
+            });
+        }
+        for (index, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
+                path: self.path.clone(),
+                source: e,
+            })?;
+            tx.execute_batch(sql)
+                .and_then(|()| tx.pragma_update(None, "user_version", (index + 1) as i64))
+                .and_then(|()| tx.commit())
+                .map_err(|e| StoreError::Sqlite {
+                    path: self.path.clone(),
+                    source: e,
+                })?;
+        }
+        Ok(())
+    }
+
+    pub fn watermark(&self, source: &str) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT value_ms FROM watermarks WHERE source = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn begin_pass(&self, source: &str, full: bool, now_ms: i64) -> Result<i64, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO passes (source, started_at_ms, outcome, full) VALUES (?1, ?2, 'running', ?3)",
+                params![source, now_ms, full],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn finish_pass(
+        &self,
+        pass: i64,
+        outcome: &str,
+        counts: &PassCounts,
+        message: Option<&str>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE passes SET finished_at_ms = ?2, outcome = ?3, read = ?4, new = ?5,
+                    created = ?6, \"exists\" = ?7, rejected = ?8, failed = ?9,
+                    changed_upstream = ?10, message = ?11
+                 WHERE id = ?1",
+                params![
+                    pass,
+                    now_ms,
+                    outcome,
+                    counts.read as i64,
+                    counts.new as i64,
+                    counts.created as i64,
+                    counts.exists as i64,
+                    counts.rejected as i64,
+                    counts.failed as i64,
+                    counts.changed_upstream as i64,
+                    message,
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Starts the one transaction in which a pass queues records and advances the watermark.
+    pub fn staging(&mut self, source: &str, pass: i64, now_ms: i64) -> Result<Staging<'_>, StoreError> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|source| StoreError::Sqlite {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(Staging {
+            tx,
+            path,
+            source: source.to_owned(),
+            pass,
+            now_ms,
+        })
+    }
+
+    /// The next page of the queue after `after`, oldest first: pending records, and failed
+    /// ones whose next attempt is due.
+    pub fn queue_page(
+        &self,
+        source: &str,
+        after: Option<(i64, &str)>,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Queued>, StoreError> {
+        queue_page(&self.conn, source, after, now_ms, limit).map_err(|e| self.err(e))
+    }
+
+    pub fn counts(&self, source: &str) -> Result<StateCounts, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT state, COUNT(*) FROM records WHERE source = ?1 GROUP BY state")
+            .map_err(|e| self.err(e))?;
+        let mut counts = StateCounts::default();
+        let rows = stmt
+            .query_map([source], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(|e| self.err(e))?;
+        for row in rows {
+            let (state, n) = row.map_err(|e| self.err(e))?;
+            let n = n as u64;
+            match state.parse::<RecordState>() {
+                Ok(RecordState::Pending) => counts.pending = n,
+                Ok(RecordState::Created) => counts.created = n,
+                Ok(RecordState::Exists) => counts.exists = n,
+                Ok(RecordState::Rejected) => counts.rejected = n,
+                Ok(RecordState::Failed) => counts.failed = n,
+                Err(()) => {}
+            }
+        }
+        Ok(counts)
+    }
+
+    /// One record, or `None` when the id was never seen.
+    pub fn record(&self, source: &str, id: &str) -> Result<Option<RecordRow>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT id, state, source_modified_ms, reason, attempts, last_status,
+                        next_attempt_ms, blue_tape_id, sign_up_url, body
+                 FROM records WHERE source = ?1 AND id = ?2",
+                [source, id],
+                |r| {
+                    Ok(RecordRow {
+                        id: r.get(0)?,
+                        state: r
+                            .get::<_, String>(1)?
+                            .parse()
+                            .unwrap_or(RecordState::Pending),
+                        source_modified_ms: r.get(2)?,
+                        reason: r.get(3)?,
+                        attempts: r.get(4)?,
+                        last_status: r.get(5)?,
+                        next_attempt_ms: r.get(6)?,
+                        blue_tape_id: r.get(7)?,
+                        sign_up_url: r.get(8)?,
+                        body: r.get(9)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records a batch of send results in one transaction (the group commit).
+    pub fn record_results(&mut self, source: &str, results: &[SendRecord]) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let wrap = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        for r in results {
+            record_result(&tx, source, r).map_err(wrap)?;
+        }
+        tx.commit().map_err(wrap)
+    }
+}
+
+fn record_result(tx: &Transaction<'_>, source: &str, r: &SendRecord) -> rusqlite::Result<()> {
+    let base = params![source, r.id, r.attempts, r.last_status, r.at_ms];
+    // Only a record still waiting may change: never overwrite a created customer.
+    const WAITING: &str = "source = ?1 AND id = ?2 AND state IN ('pending', 'failed')";
+    match &r.result {
+        SendResult::Created {
+            blue_tape_id,
+            sign_up_url,
+        } => tx.execute(
+            &format!(
+                "UPDATE records SET state = 'created', attempts = attempts + ?3, last_status = ?4,
+                    updated_at_ms = ?5, done_at_ms = ?5, reason = NULL, next_attempt_ms = NULL,
+                    blue_tape_id = ?6, sign_up_url = ?7
+                 WHERE {WAITING}"
+            ),
+            params![
+                source,
+                r.id,
+                r.attempts,
+                r.last_status,
+                r.at_ms,
+                blue_tape_id,
+                sign_up_url
+            ],
+        )?,
+        SendResult::Exists => tx.execute(
+            &format!(
+                "UPDATE records SET state = 'exists', attempts = attempts + ?3, last_status = ?4,
+                    updated_at_ms = ?5, done_at_ms = ?5, reason = NULL, next_attempt_ms = NULL
+                 WHERE {WAITING}"
+            ),
+            base,
+        )?,
+        SendResult::Rejected { reason } => tx.execute(
+            &format!(
+                "UPDATE records SET state = 'rejected', attempts = attempts + ?3, last_status = ?4,
+                    updated_at_ms = ?5, reason = ?6, next_attempt_ms = NULL
+                 WHERE {WAITING}"
+            ),
+            params![source, r.id, r.attempts, r.last_status, r.at_ms, reason],
+        )?,
+        SendResult::Failed {
+            reason,
+            next_attempt_ms,
+        } => tx.execute(
+            &format!(
+                "UPDATE records SET state = 'failed', attempts = attempts + ?3, last_status = ?4,
+                    updated_at_ms = ?5, reason = ?6, next_attempt_ms = ?7
+                 WHERE {WAITING}"
+            ),
+            params![
+                source,
+                r.id,
+                r.attempts,
+                r.last_status,
+                r.at_ms,
+                reason,
+                next_attempt_ms
+            ],
+        )?,
+        SendResult::Unfinished { reason } => tx.execute(
+            &format!(
+                "UPDATE records SET attempts = attempts + ?3,
+                    last_status = COALESCE(?4, last_status), updated_at_ms = ?5, reason = ?6
+                 WHERE {WAITING}"
+            ),
+            params![source, r.id, r.attempts, r.last_status, r.at_ms, reason],
+        )?,
+    };
+    Ok(())
+}
+
+fn queue_page(
+    conn: &Connection,
+    source: &str,
+    after: Option<(i64, &str)>,
+    now_ms: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<Queued>> {
+    let (after_ms, after_id) = after.unwrap_or((i64::MIN, ""));
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, source_modified_ms, body FROM records
+         WHERE source = ?1 AND body IS NOT NULL
+           AND (state = 'pending' OR (state = 'failed' AND COALESCE(next_attempt_ms, 0) <= ?2))
+           AND (source_modified_ms, id) > (?3, ?4)
+         ORDER BY source_modified_ms, id
+         LIMIT ?5",
+    )?;
+    let rows = stmt.query_map(
+        params![source, now_ms, after_ms, after_id, limit as i64],
+        |r| {
+            Ok(Queued {
+                id: r.get(0)?,
+                source_modified_ms: r.get(1)?,
+                body: r.get(2)?,
+            })
+        },
+    )?;
+    rows.collect()
+}
+
+/// The staging transaction of one pass: dropped without `commit`, it changes nothing.
+pub struct Staging<'a> {
+    tx: Transaction<'a>,
+    path: PathBuf,
+    source: String,
+    pass: i64,
+    now_ms: i64,
+}
+
+impl Staging<'_> {
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    pub fn lookup(&self, id: &str) -> Result<Option<Stored>, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT state, source_modified_ms, staged_pass, content_hash
+                 FROM records WHERE source = ?1 AND id = ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.query_row(params![self.source, id], |r| {
+            Ok(Stored {
+                state: r
+                    .get::<_, String>(0)?
+                    .parse()
+                    .unwrap_or(RecordState::Pending),
+                modified_ms: r.get(1)?,
+                staged_this_pass: r.get::<_, Option<i64>>(2)? == Some(self.pass),
+                content_hash: r.get(3)?,
+            })
+        })
+        .optional()
+        .map_err(|e| self.err(e))
+    }
+
+    /// Queues (or re-queues) a valid record as pending with its API body.
+    pub fn queue(&self, id: &str, modified_ms: i64, body: &str) -> Result<(), StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO records (source, id, state, source_modified_ms, body, first_seen_pass,
+                                      staged_pass, updated_at_ms)
+                 VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?5, ?6)
+                 ON CONFLICT (source, id) DO UPDATE SET
+                    state = 'pending', source_modified_ms = excluded.source_modified_ms,
+                    body = excluded.body, content_hash = NULL, reason = NULL, attempts = 0,
+                    next_attempt_ms = NULL, staged_pass = excluded.staged_pass,
+                    updated_at_ms = excluded.updated_at_ms",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.execute(params![self.source, id, modified_ms, body, self.pass, self.now_ms])
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Records a record refused locally, with its reason.
+    pub fn reject(
+        &self,
+        id: &str,
+        modified_ms: Option<i64>,
+        reason: &str,
+        content_hash: &str,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO records (source, id, state, source_modified_ms, content_hash, reason,
+                                      first_seen_pass, staged_pass, updated_at_ms)
+                 VALUES (?1, ?2, 'rejected', ?3, ?4, ?5, ?6, ?6, ?7)
+                 ON CONFLICT (source, id) DO UPDATE SET
+                    state = 'rejected', source_modified_ms = excluded.source_modified_ms,
+                    body = NULL, content_hash = excluded.content_hash, reason = excluded.reason,
+                    attempts = 0, next_attempt_ms = NULL, last_status = NULL,
+                    staged_pass = excluded.staged_pass, updated_at_ms = excluded.updated_at_ms",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.execute(params![
+            self.source,
+            id,
+            modified_ms,
+            content_hash,
+            reason,
+            self.pass,
+            self.now_ms
+        ])
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Records the newer date (and body) of a customer already in BlueTape.
+    pub fn changed_upstream(&self, id: &str, modified_ms: i64, body: Option<&str>) -> Result<(), StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "UPDATE records SET source_modified_ms = ?3, body = COALESCE(?4, body),
+                    changed_pass = ?5, updated_at_ms = ?6
+                 WHERE source = ?1 AND id = ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.execute(params![self.source, id, modified_ms, body, self.pass, self.now_ms])
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub fn set_watermark(&self, value_ms: i64) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO watermarks (source, value_ms, updated_at_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (source) DO UPDATE SET
+                    value_ms = MAX(value_ms, excluded.value_ms),
+                    updated_at_ms = excluded.updated_at_ms",
+                params![self.source, value_ms, self.now_ms],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The queue as it would be after this staging, for a dry run.
+    pub fn queue_page(
+        &self,
+        after: Option<(i64, &str)>,
+        limit: usize,
+    ) -> Result<Vec<Queued>, StoreError> {
+        queue_page(&self.tx, &self.source, after, self.now_ms, limit).map_err(|e| self.err(e))
+    }
+
+    pub fn commit(self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.tx
+            .commit()
+            .map_err(|source| StoreError::Sqlite { path, source })
+    }
+}
+
+/// Creates the store file readable by its owner only (it holds customers' contact details).
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let create = |e| StoreError::Create {
+        path: path.to_owned(),
+        source: e,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(create)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map(drop).map_err(create)
+}

@@ -1,0 +1,758 @@
+//! One pass (SPEC §4, §5): source -> record -> diff -> store, then the queue -> client -> store,
+//! with the rate, the concurrency and the retries. `run --once` and the daemon both call
+//! [`run_pass`].
+
+use std::future::Future;
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+use tracing::{debug, error, info, warn};
+
+use crate::client::{BlueTapeClient, Outcome};
+use crate::config::{Config, RetrySection, SourceConfig};
+use crate::diff::{Decision, Incoming, RecordState, decide, is_candidate};
+use crate::lock::{InstanceLock, LockError};
+use crate::pace::{Pacer, backoff};
+use crate::phone::PhoneNormaliser;
+use crate::record::{Field, Normaliser};
+use crate::source::{self, SourceError};
+use crate::store::{PassCounts, Queued, SendRecord, SendResult, Store, StoreError};
+use crate::timestamp::TimestampParser;
+
+/// How a pass is run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PassOptions {
+    /// Read, validate and diff; print what would be sent; send nothing, change nothing.
+    pub dry_run: bool,
+    /// Compare every record with the store, ignoring the watermark.
+    pub full: bool,
+}
+
+/// Why sending stopped before the queue was empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// 401/403.
+    Unauthorized(String),
+    /// 404.
+    EndpointNotFound(String),
+    /// `retry.stop_after` records in a row exhausted their retries.
+    Unavailable(String),
+    /// SIGTERM/SIGINT.
+    Shutdown,
+    /// Results could no longer be recorded.
+    StoreFailed,
+}
+
+/// A pass that could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Locked(#[from] LockError),
+    #[error("cannot start the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// What a pass did.
+#[derive(Debug)]
+pub struct PassReport {
+    pub counts: PassCounts,
+    /// Records older than the watermark minus lookback, skipped unread.
+    pub skipped: u64,
+    /// Records still pending or failed in the store when the pass ended.
+    pub left_pending: u64,
+    pub left_failed: u64,
+    pub stop: Option<StopReason>,
+    /// The export could not be read; what was already queued was still sent.
+    pub source_error: Option<SourceError>,
+    pub dry_run: bool,
+    /// Dry run: how many records a real pass would send.
+    pub would_send: u64,
+    pub duration: Duration,
+    pub endpoint: String,
+}
+
+/// SPEC §6's exit codes.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const REJECTED: u8 = 65;
+    pub const UNAVAILABLE: u8 = 69;
+    pub const LOCKED: u8 = 75;
+    pub const UNAUTHORIZED: u8 = 77;
+    pub const CONFIG: u8 = 78;
+    pub const OTHER: u8 = 1;
+}
+
+impl PassReport {
+    pub fn exit_code(&self) -> u8 {
+        match &self.stop {
+            Some(StopReason::Unauthorized(_)) => return exit::UNAUTHORIZED,
+            Some(StopReason::EndpointNotFound(_)) => return exit::CONFIG,
+            _ => {}
+        }
+        if self.source_error.is_some() {
+            return exit::CONFIG;
+        }
+        let interrupted = self.stop == Some(StopReason::Shutdown);
+        if !self.dry_run
+            && (self.counts.failed > 0
+                || self.left_failed > 0
+                || (self.left_pending > 0 && !interrupted))
+        {
+            return exit::UNAVAILABLE;
+        }
+        if self.counts.rejected > 0 {
+            return exit::REJECTED;
+        }
+        exit::OK
+    }
+
+    /// The pass's outcome as stored in `passes`.
+    pub fn outcome(&self) -> &'static str {
+        match (&self.stop, self.exit_code()) {
+            (Some(StopReason::Shutdown), _) => "interrupted",
+            (_, exit::UNAUTHORIZED) => "unauthorized",
+            (Some(StopReason::EndpointNotFound(_)), _) => "endpoint_not_found",
+            (_, exit::CONFIG) => "source_error",
+            (_, exit::UNAVAILABLE) => "unavailable",
+            (_, exit::REJECTED) => "rejected",
+            _ => "ok",
+        }
+    }
+
+    /// The one-line summary printed at the end of every pass.
+    pub fn summary(&self) -> String {
+        let c = &self.counts;
+        let head = if self.dry_run {
+            format!("dry run: would send {}; ", self.would_send)
+        } else {
+            String::new()
+        };
+        format!(
+            "{head}read {}, new {}, created {}, exists {}, rejected {}, failed {}, changed upstream {}, \
+             skipped {} unchanged, {} still queued, in {:.1}s",
+            c.read,
+            c.new,
+            c.created,
+            c.exists,
+            c.rejected,
+            c.failed,
+            c.changed_upstream,
+            self.skipped,
+            self.left_pending + self.left_failed,
+            self.duration.as_secs_f64()
+        )
+    }
+
+    /// For a non-zero exit: what is wrong and what to do, in one line.
+    pub fn problem(&self) -> Option<String> {
+        let queued = self.left_pending + self.left_failed;
+        let line = match (&self.stop, self.exit_code()) {
+            (_, exit::OK) => return None,
+            (Some(StopReason::Unauthorized(reason)), _) => format!(
+                "BlueTape refused the API key ({reason}) for {}: check the key and api.account_id; \
+                 {queued} customers stay queued and nothing was marked",
+                self.endpoint
+            ),
+            (Some(StopReason::EndpointNotFound(reason)), _) => format!(
+                "BlueTape answered {reason} for {}: check api.base_url and api.account_id; \
+                 {queued} customers stay queued",
+                self.endpoint
+            ),
+            (_, exit::CONFIG) => match &self.source_error {
+                Some(e) => format!("{e}; {queued} customers from earlier passes stay queued"),
+                None => "configuration problem".into(),
+            },
+            (Some(StopReason::Unavailable(reason)), _) => format!(
+                "BlueTape API unavailable (last answer: {reason}); stopped early with {queued} \
+                 customers queued: they are sent on the next pass"
+            ),
+            (_, exit::UNAVAILABLE) => format!(
+                "{} customers failed and {queued} are still queued because the BlueTape API was \
+                 unavailable: they are retried on the next pass",
+                self.counts.failed
+            ),
+            (_, exit::REJECTED) => format!(
+                "{} records were rejected in this pass: the warnings above name each id and field; \
+                 fix them in the accounting system and they are sent once their modified date changes",
+                self.counts.rejected
+            ),
+            _ => return None,
+        };
+        Some(line)
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Runs one pass. `shutdown` resolving stops it gracefully: no new request starts, answers to
+/// requests already sent are recorded, the rest stays queued.
+pub async fn run_pass(
+    config: &Config,
+    options: PassOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<PassReport, PassError> {
+    let started = Instant::now();
+    let source_name = config.source.name.clone();
+    let endpoint = BlueTapeClient::new(&config.api)?.create_url().to_string();
+
+    if options.dry_run {
+        return dry_run(config, options, started, endpoint).await;
+    }
+
+    let _lock = InstanceLock::acquire(&config.store_path)?;
+    let mut store = Store::open(&config.store_path)?;
+    let pass = store.begin_pass(&source_name, options.full, now_ms())?;
+    info!(pass, source = %config.source.path.display(), full = options.full, "pass started");
+
+    let source_config = config.source.clone();
+    let (store_back, staged) = tokio::task::spawn_blocking(move || {
+        let staged = stage(&mut store, &source_config, pass, options, None);
+        (store, staged)
+    })
+    .await
+    .map_err(|e| PassError::Internal(e.to_string()))?;
+    let mut store = store_back;
+    let (staged, source_error) = match staged {
+        Ok(s) => (s, None),
+        Err(StageError::Store(e)) => return Err(e.into()),
+        Err(StageError::Source(e)) => {
+            error!("{e}");
+            (Staged::default(), Some(e))
+        }
+    };
+
+    let client = BlueTapeClient::new(&config.api)?;
+    let sent = send_queue(&mut store, config, client, shutdown).await?;
+
+    let left = store.counts(&source_name)?;
+    let report = PassReport {
+        counts: PassCounts {
+            read: staged.read,
+            new: staged.new,
+            created: sent.created,
+            exists: sent.exists,
+            rejected: staged.rejected + sent.rejected,
+            failed: sent.failed,
+            changed_upstream: staged.changed_upstream,
+        },
+        skipped: staged.skipped,
+        left_pending: left.pending,
+        left_failed: left.failed,
+        stop: sent.stop,
+        source_error,
+        dry_run: false,
+        would_send: 0,
+        duration: started.elapsed(),
+        endpoint,
+    };
+    let problem = report.problem();
+    store.finish_pass(pass, report.outcome(), &report.counts, problem.as_deref(), now_ms())?;
+    info!(pass, outcome = report.outcome(), "pass finished: {}", report.summary());
+    Ok(report)
+}
+
+/// Stages in a transaction that is rolled back, and lists what a real pass would send.
+async fn dry_run(
+    config: &Config,
+    options: PassOptions,
+    started: Instant,
+    endpoint: String,
+) -> Result<PassReport, PassError> {
+    let path = config.store_path.clone();
+    let source_config = config.source.clone();
+    let result = tokio::task::spawn_blocking(move || -> Result<_, PassError> {
+        // Without a store yet, a throwaway one: a dry run creates no file.
+        let mut store = if path.exists() {
+            Store::open(&path)?
+        } else {
+            Store::open_in_memory()?
+        };
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let staged = stage(&mut store, &source_config, 0, options, Some(&mut out));
+        let _ = out.flush();
+        Ok(staged)
+    })
+    .await
+    .map_err(|e| PassError::Internal(e.to_string()))??;
+    let (staged, source_error) = match result {
+        Ok(s) => (s, None),
+        Err(StageError::Store(e)) => return Err(e.into()),
+        Err(StageError::Source(e)) => (Staged::default(), Some(e)),
+    };
+    let report = PassReport {
+        counts: PassCounts {
+            read: staged.read,
+            new: staged.new,
+            rejected: staged.rejected,
+            changed_upstream: staged.changed_upstream,
+            ..PassCounts::default()
+        },
+        skipped: staged.skipped,
+        left_pending: 0,
+        left_failed: 0,
+        stop: None,
+        source_error,
+        dry_run: true,
+        would_send: staged.would_send,
+        duration: started.elapsed(),
+        endpoint,
+    };
+    info!("dry run finished, nothing sent or changed: {}", report.summary());
+    Ok(report)
+}
+
+#[derive(Debug, Default)]
+struct Staged {
+    read: u64,
+    skipped: u64,
+    new: u64,
+    rejected: u64,
+    changed_upstream: u64,
+    would_send: u64,
+}
+
+enum StageError {
+    Store(StoreError),
+    Source(SourceError),
+}
+
+impl From<StoreError> for StageError {
+    fn from(e: StoreError) -> Self {
+        StageError::Store(e)
+    }
+}
+
+/// Reads the export, decides each record, and queues them and advances the watermark in one
+/// transaction. With `dry_run_out`, lists the queue and rolls everything back.
+fn stage(
+    store: &mut Store,
+    config: &SourceConfig,
+    pass: i64,
+    options: PassOptions,
+    dry_run_out: Option<&mut dyn std::io::Write>,
+) -> Result<Staged, StageError> {
+    let normaliser = Normaliser::new(
+        TimestampParser::new(config.timezone, config.datetime_format.clone()),
+        PhoneNormaliser::new(config.default_country),
+    );
+    let export = source::open(config).map_err(StageError::Source)?;
+    let watermark = store.watermark(&config.name)?;
+    let lookback_ms = i64::try_from(config.lookback.as_millis()).unwrap_or(i64::MAX);
+    let threshold = match (options.full, watermark) {
+        (false, Some(w)) => Some(w.saturating_sub(lookback_ms)),
+        _ => None,
+    };
+    let now = now_ms();
+    let staging = store.staging(&config.name, pass, now)?;
+    let mut staged = Staged::default();
+    let mut newest: Option<i64> = None;
+
+    for raw in export {
+        let raw = raw.map_err(StageError::Source)?;
+        staged.read += 1;
+        let modified = normaliser.modified(&raw);
+        if let Ok(m) = &modified {
+            let ms = m.timestamp_millis();
+            newest = newest.max(Some(ms));
+            if !is_candidate(ms, threshold) {
+                staged.skipped += 1;
+                continue;
+            }
+        }
+        let modified_ms = modified.as_ref().ok().map(|m| m.timestamp_millis());
+        let customer = modified.and_then(|m| normaliser.customer(&raw, m));
+        let Some(id) = raw.get(Field::Id) else {
+            staged.rejected += 1;
+            warn!(at = %raw.location, "record rejected: id: missing");
+            continue;
+        };
+        let content_hash = if customer.is_ok() {
+            String::new()
+        } else {
+            raw.content_hash()
+        };
+        let stored = staging.lookup(id)?;
+        let decision = decide(
+            stored.as_ref(),
+            Incoming {
+                modified_ms,
+                valid: customer.is_ok(),
+                content_hash: &content_hash,
+            },
+        );
+        if let Some(s) = stored.as_ref().filter(|s| s.staged_this_pass)
+            && matches!(decision, Decision::Queue | Decision::Reject)
+        {
+            // The id's earlier row in this export is replaced: it no longer counts.
+            match s.state {
+                RecordState::Rejected => staged.rejected -= 1,
+                _ => staged.new -= 1,
+            }
+        }
+        match (decision, customer) {
+            (Decision::Queue, Ok(customer)) => {
+                let body = serde_json::to_string(&customer)
+                    .map_err(|e| StageError::Store(StoreError::Serialize(e.to_string())))?;
+                staging.queue(id, modified_ms.unwrap_or_default(), &body)?;
+                staged.new += 1;
+            }
+            (Decision::Reject, Err(rejection)) => {
+                staging.reject(id, modified_ms, &rejection.to_string(), &content_hash)?;
+                staged.rejected += 1;
+                warn!(id, at = %raw.location, "customer rejected: {rejection}");
+            }
+            (Decision::ChangedUpstream, customer) => {
+                let body = customer
+                    .ok()
+                    .and_then(|c| serde_json::to_string(&c).ok());
+                staging.changed_upstream(id, modified_ms.unwrap_or_default(), body.as_deref())?;
+                staged.changed_upstream += 1;
+                debug!(id, "customer changed upstream after it was created");
+            }
+            _ => {}
+        }
+    }
+    if let Some(newest) = newest {
+        // A date in the future must not hide records written later: never past now.
+        staging.set_watermark(newest.min(now))?;
+    }
+    match dry_run_out {
+        None => staging.commit()?,
+        Some(out) => {
+            let mut after: Option<(i64, String)> = None;
+            loop {
+                let page = staging.queue_page(after.as_ref().map(|(m, id)| (*m, id.as_str())), 1000)?;
+                let Some(last) = page.last() else { break };
+                after = Some((last.source_modified_ms, last.id.clone()));
+                for q in &page {
+                    let _ = writeln!(out, "would send {}", q.id);
+                    staged.would_send += 1;
+                }
+            }
+            // Dropping the staging transaction rolls it back.
+        }
+    }
+    Ok(staged)
+}
+
+#[derive(Debug, Default)]
+struct SendCounts {
+    created: u64,
+    exists: u64,
+    rejected: u64,
+    failed: u64,
+    /// Records in a row that exhausted their retries.
+    exhausted_in_a_row: u32,
+    stop: Option<StopReason>,
+}
+
+/// What every in-flight send shares.
+struct Sender {
+    client: BlueTapeClient,
+    retry: RetrySection,
+    pacer: Pacer,
+    results: mpsc::Sender<SendRecord>,
+    counts: Mutex<SendCounts>,
+    stop: watch::Sender<bool>,
+}
+
+impl Sender {
+    fn counts(&self) -> std::sync::MutexGuard<'_, SendCounts> {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn stopped(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// The first reason to stop wins; nothing new starts after it.
+    fn stop(&self, reason: StopReason) {
+        let mut counts = self.counts();
+        if counts.stop.is_none() {
+            match &reason {
+                StopReason::Shutdown => info!("stopping: no new requests, waiting for those in flight"),
+                other => warn!("stopping the pass: {other:?}"),
+            }
+            counts.stop = Some(reason);
+        }
+        drop(counts);
+        self.stop.send_replace(true);
+    }
+
+    async fn record(&self, id: &str, attempts: u32, last_status: Option<u16>, result: SendResult) {
+        let record = SendRecord {
+            id: id.to_owned(),
+            attempts,
+            last_status,
+            at_ms: now_ms(),
+            result,
+        };
+        if self.results.send(record).await.is_err() {
+            // The writer returns its error at the end of the pass; send nothing more.
+            self.stop(StopReason::StoreFailed);
+        }
+    }
+
+    /// Sends one record until it is answered, retries run out, or the pass stops.
+    async fn send(self: Arc<Self>, queued: Queued, _permit: OwnedSemaphorePermit) {
+        let id = queued.id.as_str();
+        let mut stop = self.stop.subscribe();
+        let mut attempts = 0u32;
+        let mut last_status = None;
+        let mut last_reason = String::new();
+        loop {
+            if !self.stopped() {
+                tokio::select! {
+                    () = self.pacer.ready() => {}
+                    _ = stop.wait_for(|s| *s) => {}
+                }
+            }
+            if self.stopped() {
+                if attempts > 0 {
+                    let result = SendResult::Unfinished { reason: last_reason };
+                    self.record(id, attempts, last_status, result).await;
+                }
+                return;
+            }
+            attempts += 1;
+            let answer = self.client.create(queued.body.clone()).await;
+            last_status = answer.status.or(last_status);
+            let result = match answer.outcome {
+                Outcome::Created {
+                    blue_tape_id,
+                    sign_up_url,
+                } => {
+                    let mut c = self.counts();
+                    c.created += 1;
+                    c.exhausted_in_a_row = 0;
+                    debug!(id, "customer created");
+                    SendResult::Created {
+                        blue_tape_id,
+                        sign_up_url,
+                    }
+                }
+                Outcome::Exists => {
+                    let mut c = self.counts();
+                    c.exists += 1;
+                    c.exhausted_in_a_row = 0;
+                    debug!(id, "customer already in BlueTape");
+                    SendResult::Exists
+                }
+                Outcome::Rejected { reason } => {
+                    let mut c = self.counts();
+                    c.rejected += 1;
+                    c.exhausted_in_a_row = 0;
+                    warn!(id, "customer rejected by BlueTape: {}", redact(&reason));
+                    SendResult::Rejected { reason }
+                }
+                Outcome::Unauthorized { reason } => {
+                    self.stop(StopReason::Unauthorized(reason));
+                    return;
+                }
+                Outcome::NotFound { reason } => {
+                    self.stop(StopReason::EndpointNotFound(reason));
+                    return;
+                }
+                Outcome::Retry { reason, after } => {
+                    let reason = redact(&reason);
+                    let wait = match after {
+                        Some(after) => {
+                            // The server asked everyone to wait: hold the whole pass.
+                            let after = after.min(self.retry.max_backoff);
+                            self.pacer.hold_until(tokio::time::Instant::now() + after);
+                            after
+                        }
+                        None => backoff(attempts, self.retry.initial_backoff, self.retry.max_backoff),
+                    };
+                    if attempts < self.retry.max_attempts {
+                        debug!(id, attempt = attempts, "transient failure ({reason}), retrying in {wait:?}");
+                        last_reason = reason;
+                        tokio::select! {
+                            () = tokio::time::sleep(wait) => {}
+                            _ = stop.wait_for(|s| *s) => {}
+                        }
+                        continue;
+                    }
+                    let next_ms = now_ms()
+                        + i64::try_from(self.retry.max_backoff.as_millis()).unwrap_or(i64::MAX / 2);
+                    warn!(id, attempts, "customer failed after {attempts} attempts: {reason}");
+                    let give_up = {
+                        let mut c = self.counts();
+                        c.failed += 1;
+                        c.exhausted_in_a_row += 1;
+                        c.exhausted_in_a_row >= self.retry.stop_after
+                    };
+                    if give_up {
+                        self.stop(StopReason::Unavailable(reason.clone()));
+                    }
+                    SendResult::Failed {
+                        reason,
+                        next_attempt_ms: next_ms,
+                    }
+                }
+            };
+            self.record(id, attempts, last_status, result).await;
+            return;
+        }
+    }
+}
+
+/// Hides what looks like an email or phone number in a server's message before it is logged.
+fn redact(message: &str) -> String {
+    message
+        .split(' ')
+        .map(|word| {
+            let digits = word.bytes().filter(u8::is_ascii_digit).count();
+            if word.contains('@') || digits >= 7 {
+                "***"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[derive(Debug, Default)]
+struct Sent {
+    created: u64,
+    exists: u64,
+    rejected: u64,
+    failed: u64,
+    stop: Option<StopReason>,
+}
+
+/// Sends the queue with `api.concurrency` in flight; results are recorded by a writer thread
+/// as they arrive, in group commits.
+async fn send_queue(
+    store: &mut Store,
+    config: &Config,
+    client: BlueTapeClient,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Sent, PassError> {
+    let source = config.source.name.clone();
+    let concurrency = config.api.concurrency;
+    // Bounded: at most `concurrency` answers wait unrecorded besides those in flight.
+    let (results_tx, results_rx) = mpsc::channel::<SendRecord>(concurrency);
+    let writer = spawn_writer(store.path().to_owned(), source.clone(), results_rx);
+    let (stop, _) = watch::channel(false);
+    let sender = Arc::new(Sender {
+        client,
+        retry: config.retry.clone(),
+        pacer: Pacer::new(config.api.max_requests_per_second),
+        results: results_tx,
+        counts: Mutex::new(SendCounts::default()),
+        stop,
+    });
+    let permits = Arc::new(Semaphore::new(concurrency));
+    let mut tasks = JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut shutdown_seen = false;
+    let mut after: Option<(i64, String)> = None;
+    let now = now_ms();
+
+    'queue: loop {
+        let page = store.queue_page(
+            &source,
+            after.as_ref().map(|(m, id)| (*m, id.as_str())),
+            now,
+            256,
+        )?;
+        let Some(last) = page.last() else { break };
+        after = Some((last.source_modified_ms, last.id.clone()));
+        for queued in page {
+            let permit = tokio::select! {
+                permit = permits.clone().acquire_owned() => permit
+                    .map_err(|e| PassError::Internal(e.to_string()))?,
+                () = &mut shutdown, if !shutdown_seen => {
+                    shutdown_seen = true;
+                    sender.stop(StopReason::Shutdown);
+                    break 'queue;
+                }
+            };
+            if sender.stopped() {
+                break 'queue;
+            }
+            tasks.spawn(sender.clone().send(queued, permit));
+            while let Some(done) = tasks.try_join_next() {
+                if let Err(e) = done {
+                    error!("a send task failed: {e}");
+                }
+            }
+        }
+    }
+    loop {
+        tokio::select! {
+            done = tasks.join_next() => match done {
+                None => break,
+                Some(Err(e)) => error!("a send task failed: {e}"),
+                Some(Ok(())) => {}
+            },
+            () = &mut shutdown, if !shutdown_seen => {
+                shutdown_seen = true;
+                sender.stop(StopReason::Shutdown);
+            }
+        }
+    }
+    let counts = std::mem::take(&mut *sender.counts());
+    drop(sender);
+    writer
+        .await
+        .map_err(|e| PassError::Internal(e.to_string()))??;
+    Ok(Sent {
+        created: counts.created,
+        exists: counts.exists,
+        rejected: counts.rejected,
+        failed: counts.failed,
+        stop: counts.stop,
+    })
+}
+
+/// The one writer of send results: drains what has arrived and commits it together.
+fn spawn_writer(
+    path: std::path::PathBuf,
+    source: String,
+    mut results: mpsc::Receiver<SendRecord>,
+) -> tokio::task::JoinHandle<Result<(), StoreError>> {
+    tokio::task::spawn_blocking(move || {
+        let mut store = Store::open(&path)?;
+        let mut batch = Vec::new();
+        while let Some(first) = results.blocking_recv() {
+            batch.push(first);
+            while batch.len() < 512 {
+                match results.try_recv() {
+                    Ok(more) => batch.push(more),
+                    Err(_) => break,
+                }
+            }
+            store.record_results(&source, &batch)?;
+            batch.clear();
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_emails_and_numbers() {
+        assert_eq!(
+            redact("400: email ada@example.com or phone +16265550100 invalid"),
+            "400: email *** or phone *** invalid"
+        );
+        assert_eq!(redact("503 Service Unavailable"), "503 Service Unavailable");
+    }
+}

@@ -1,0 +1,274 @@
+//! The one timestamp parser (SPEC §3): every form an accounting export writes, to an instant.
+//!
+//! Naive date-times are read in `source.timezone`. A local time that happens twice (the hour
+//! repeated when clocks go back) is the earlier instant; a local time that never happens (the
+//! hour skipped when clocks go forward) is read with the offset in force before the change, so
+//! `02:30` on a spring-forward night becomes `03:30` after it.
+
+use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// Why a timestamp could not be read (never contains the value).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimestampError {
+    #[error("empty")]
+    Empty,
+    #[error("not a recognised date-time format")]
+    Unrecognised,
+    #[error("does not match source.datetime_format")]
+    FormatMismatch,
+    #[error("out of range")]
+    OutOfRange,
+}
+
+const NAIVE_ISO: &[&str] = &[
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+];
+const NAIVE_SLASH: &[&str] = &[
+    "%m/%d/%Y %H:%M:%S%.f",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S%p",
+    "%m/%d/%Y %I:%M%p",
+];
+const OFFSET_ISO: &[&str] = &["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"];
+
+/// Reads timestamps in the forms SPEC §3 lists, or only `datetime_format` when one is set.
+#[derive(Debug, Clone)]
+pub struct TimestampParser {
+    timezone: Tz,
+    format: Option<String>,
+}
+
+impl TimestampParser {
+    pub fn new(timezone: Tz, format: Option<String>) -> Self {
+        Self { timezone, format }
+    }
+
+    pub fn parse(&self, text: &str) -> Result<DateTime<Utc>, TimestampError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(TimestampError::Empty);
+        }
+        if let Some(format) = &self.format {
+            return self.parse_with_format(text, format);
+        }
+        if let Some(inner) = text.strip_prefix("/Date(") {
+            return parse_ms_date(inner);
+        }
+        if text.bytes().all(|b| b.is_ascii_digit()) {
+            return parse_epoch_ms(text);
+        }
+        if text.contains('/') {
+            if let Some(t) = first_naive(text, NAIVE_SLASH) {
+                return Ok(self.localise(t));
+            }
+            return NaiveDate::parse_from_str(text, "%m/%d/%Y")
+                .map(|d| self.localise(d.and_time(chrono::NaiveTime::MIN)))
+                .map_err(|_| TimestampError::Unrecognised);
+        }
+        if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+            return Ok(t.with_timezone(&Utc));
+        }
+        for format in OFFSET_ISO {
+            if let Ok(t) = DateTime::parse_from_str(text, format) {
+                return Ok(t.with_timezone(&Utc));
+            }
+        }
+        if let Some(t) = first_naive(text, NAIVE_ISO) {
+            return Ok(self.localise(t));
+        }
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(|d| self.localise(d.and_time(chrono::NaiveTime::MIN)))
+            .map_err(|_| TimestampError::Unrecognised)
+    }
+
+    fn parse_with_format(&self, text: &str, format: &str) -> Result<DateTime<Utc>, TimestampError> {
+        if let Ok(t) = DateTime::parse_from_str(text, format) {
+            return Ok(t.with_timezone(&Utc));
+        }
+        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
+            return Ok(self.localise(t));
+        }
+        NaiveDate::parse_from_str(text, format)
+            .map(|d| self.localise(d.and_time(chrono::NaiveTime::MIN)))
+            .map_err(|_| TimestampError::FormatMismatch)
+    }
+
+    fn localise(&self, local: NaiveDateTime) -> DateTime<Utc> {
+        match self.timezone.from_local_datetime(&local) {
+            LocalResult::Single(t) => t.with_timezone(&Utc),
+            LocalResult::Ambiguous(earlier, _) => earlier.with_timezone(&Utc),
+            LocalResult::None => {
+                // In a spring-forward gap: use the offset in force a day before.
+                let before = self
+                    .timezone
+                    .offset_from_utc_datetime(&(local - chrono::Duration::days(1)));
+                let offset: FixedOffset = chrono::Offset::fix(&before);
+                let utc = local - chrono::Duration::seconds(i64::from(offset.local_minus_utc()));
+                Utc.from_utc_datetime(&utc)
+            }
+        }
+    }
+}
+
+fn first_naive(text: &str, formats: &[&str]) -> Option<NaiveDateTime> {
+    formats
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+}
+
+/// `/Date(1488338552390+0000)/`: milliseconds since the epoch; the offset only says which zone
+/// the writer was in, the milliseconds are already UTC.
+fn parse_ms_date(inner: &str) -> Result<DateTime<Utc>, TimestampError> {
+    let body = inner
+        .strip_suffix(")/")
+        .ok_or(TimestampError::Unrecognised)?;
+    let digits_end = body
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| *c == '+' || *c == '-')
+        .map_or(body.len(), |(i, _)| i);
+    let (ms, offset) = body.split_at(digits_end);
+    if !offset.is_empty()
+        && !(offset.len() == 5 && offset[1..].bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(TimestampError::Unrecognised);
+    }
+    let ms: i64 = ms.parse().map_err(|_| TimestampError::Unrecognised)?;
+    DateTime::from_timestamp_millis(ms).ok_or(TimestampError::OutOfRange)
+}
+
+fn parse_epoch_ms(text: &str) -> Result<DateTime<Utc>, TimestampError> {
+    let ms: i64 = text.parse().map_err(|_| TimestampError::OutOfRange)?;
+    DateTime::from_timestamp_millis(ms).ok_or(TimestampError::OutOfRange)
+}
+
+/// The API's form: RFC 3339 in UTC with milliseconds, `2023-01-04T09:47:57.477Z`.
+pub fn format_api(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .expect("test instant")
+            .with_timezone(&Utc)
+    }
+
+    fn parse_in(tz: &str, text: &str) -> Result<DateTime<Utc>, TimestampError> {
+        TimestampParser::new(tz.parse().expect("tz"), None).parse(text)
+    }
+
+    #[test]
+    fn every_documented_form() {
+        let cases = [
+            ("2023-01-04T09:47:57.477Z", "2023-01-04T09:47:57.477Z"),
+            ("2023-01-04T09:47:57Z", "2023-01-04T09:47:57Z"),
+            ("2024-02-17T11:13:46-08:00", "2024-02-17T19:13:46Z"),
+            ("2023-01-04T15:17:57+0530", "2023-01-04T09:47:57Z"),
+            ("2023-01-04T15:17:57.5+05:30", "2023-01-04T09:47:57.5Z"),
+            ("2023-01-04 09:47:57+00:00", "2023-01-04T09:47:57Z"),
+            ("2023-01-04 09:47:57", "2023-01-04T09:47:57Z"),
+            ("2023-01-04T09:47:57.123", "2023-01-04T09:47:57.123Z"),
+            ("2023-01-04 09:47", "2023-01-04T09:47:00Z"),
+            ("2023-01-04", "2023-01-04T00:00:00Z"),
+            ("01/04/2023 09:47:57", "2023-01-04T09:47:57Z"),
+            ("1/4/2023 9:47:57", "2023-01-04T09:47:57Z"),
+            ("01/04/2023 9:47 AM", "2023-01-04T09:47:00Z"),
+            ("01/04/2023 9:47 PM", "2023-01-04T21:47:00Z"),
+            ("01/04/2023 12:05 am", "2023-01-04T00:05:00Z"),
+            ("01/04/2023 09:47:57 PM", "2023-01-04T21:47:57Z"),
+            ("01/04/2023", "2023-01-04T00:00:00Z"),
+            ("1672825677477", "2023-01-04T09:47:57.477Z"),
+            ("/Date(1488338552390+0000)/", "2017-03-01T03:22:32.390Z"),
+            ("/Date(1488338552390)/", "2017-03-01T03:22:32.390Z"),
+            ("/Date(1488338552390-0500)/", "2017-03-01T03:22:32.390Z"),
+            ("  2023-01-04T09:47:57Z  ", "2023-01-04T09:47:57Z"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(parse_in("UTC", input), Ok(utc(expected)), "{input}");
+        }
+    }
+
+    #[test]
+    fn naive_times_are_read_in_the_source_timezone() {
+        assert_eq!(
+            parse_in("America/New_York", "2023-01-04 09:47:57"),
+            Ok(utc("2023-01-04T14:47:57Z"))
+        );
+        assert_eq!(
+            parse_in("America/New_York", "07/04/2023 09:47:57"),
+            Ok(utc("2023-07-04T13:47:57Z"))
+        );
+        // An explicit offset wins over the source timezone.
+        assert_eq!(
+            parse_in("America/New_York", "2023-01-04T09:47:57Z"),
+            Ok(utc("2023-01-04T09:47:57Z"))
+        );
+    }
+
+    #[test]
+    fn dst_edges_resolve_without_panicking() {
+        // 2023-11-05 01:30 happens twice in New York: the earlier (EDT, -4) instant.
+        assert_eq!(
+            parse_in("America/New_York", "2023-11-05 01:30:00"),
+            Ok(utc("2023-11-05T05:30:00Z"))
+        );
+        // 2023-03-12 02:30 never happens in New York: read with EST (-5), i.e. 03:30 EDT.
+        assert_eq!(
+            parse_in("America/New_York", "2023-03-12 02:30:00"),
+            Ok(utc("2023-03-12T07:30:00Z"))
+        );
+    }
+
+    #[test]
+    fn bad_values_are_errors_not_guesses() {
+        for input in [
+            "yesterday",
+            "2023-13-04 09:47:57",
+            "13/40/2023",
+            "/Date(abc)/",
+            "/Date(123",
+            "2023-01-04T25:00:00Z",
+            "99999999999999999999999",
+        ] {
+            assert!(parse_in("UTC", input).is_err(), "{input}");
+        }
+        assert_eq!(parse_in("UTC", "  "), Err(TimestampError::Empty));
+    }
+
+    #[test]
+    fn explicit_format_is_the_only_form() {
+        let p = TimestampParser::new(chrono_tz::UTC, Some("%d/%m/%Y %H:%M".into()));
+        assert_eq!(p.parse("04/01/2023 09:47"), Ok(utc("2023-01-04T09:47:00Z")));
+        assert_eq!(
+            p.parse("2023-01-04T09:47:57Z"),
+            Err(TimestampError::FormatMismatch)
+        );
+        let p = TimestampParser::new(chrono_tz::UTC, Some("%d.%m.%Y %H:%M %z".into()));
+        assert_eq!(
+            p.parse("04.01.2023 10:47 +0100"),
+            Ok(utc("2023-01-04T09:47:00Z"))
+        );
+    }
+
+    #[test]
+    fn api_format_has_milliseconds_and_z() {
+        assert_eq!(
+            format_api(utc("2023-01-04T09:47:57Z")),
+            "2023-01-04T09:47:57.000Z"
+        );
+        assert_eq!(
+            format_api(utc("2024-02-17T11:13:46.123456-08:00")),
+            "2024-02-17T19:13:46.123Z"
+        );
+    }
+}
