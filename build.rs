@@ -13,9 +13,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     files.sort();
     let mut out = String::from("&[\n");
     for file in files {
-        let name = file.file_name().and_then(|n| n.to_str()).ok_or("bad migration name")?;
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or("bad migration name")?;
         let absolute = std::fs::canonicalize(&file)?;
-        writeln!(out, "    ({name:?}, include_str!({:?})),", absolute.display())?;
+        writeln!(
+            out,
+            "    ({name:?}, include_str!({:?})),",
+            absolute.display()
+        )?;
     }
     out.push(']');
     let dest = Path::new(&std::env::var("OUT_DIR")?).join("migrations.rs");

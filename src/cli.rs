@@ -10,7 +10,11 @@ use crate::config::{Config, DEFAULT_CONFIG_PATH, LogFormat};
 use crate::sync::{PassError, PassOptions, exit, run_pass};
 
 #[derive(Debug, Parser)]
-#[command(name = "bluetape-sync", version, about = "Creates new customers from an accounting export in BlueTape")]
+#[command(
+    name = "bluetape-sync",
+    version,
+    about = "Creates new customers from an accounting export in BlueTape"
+)]
 struct Cli {
     /// The config file.
     #[arg(long, global = true, env = "BLUETAPE_SYNC_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
@@ -130,7 +134,14 @@ fn init_logging(config: &Config) {
         .ok()
         .and_then(|f| EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| {
-            EnvFilter::try_new(&config.log.level).unwrap_or_else(|_| EnvFilter::new("info"))
+            // Our own events at the configured level; the libraries' only when they warn.
+            let level = config.log.level.as_str();
+            let others = if matches!(level, "off" | "error") {
+                level
+            } else {
+                "warn"
+            };
+            EnvFilter::new(format!("{others},bluetape_sync={level}"))
         });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

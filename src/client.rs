@@ -219,60 +219,132 @@ mod tests {
                     sign_up_url: "https://x/s?id=1".into(),
                 },
             ),
-            (201, None, b"<html>", Outcome::Retry {
-                reason: "201 with a body that is not {blueTapeId, signUpUrl}".into(),
-                after: None,
-            }),
-            (409, None, br#"{"code":"409","reason":"Customer already exists."}"#, Outcome::Exists),
-            (400, None, br#"{"code":"BadRequest","reason":"Invalid phone"}"#, Outcome::Rejected {
-                reason: "400: Invalid phone".into(),
-            }),
-            (400, None, b"", Outcome::Rejected {
-                reason: "400 Bad Request".into(),
-            }),
-            (401, None, b"", Outcome::Unauthorized {
-                reason: "401 Unauthorized".into(),
-            }),
-            (403, None, br#"{"code":"forbidden"}"#, Outcome::Unauthorized {
-                reason: "403: \"forbidden\"".into(),
-            }),
-            (404, None, b"", Outcome::NotFound {
-                reason: "404 Not Found".into(),
-            }),
-            (500, None, b"oops", Outcome::Retry {
-                reason: "500 Internal Server Error".into(),
-                after: None,
-            }),
-            (503, Some("7"), b"", Outcome::Retry {
-                reason: "503 Service Unavailable".into(),
-                after: Some(Duration::from_secs(7)),
-            }),
-            (429, Some("Tue, 14 Nov 2023 22:13:30 GMT"), b"", Outcome::Retry {
-                reason: "429 Too Many Requests".into(),
-                after: Some(Duration::from_secs(10)),
-            }),
-            (408, None, b"", Outcome::Retry {
-                reason: "408 Request Timeout".into(),
-                after: None,
-            }),
-            (302, None, b"", Outcome::Retry {
-                reason: "302 Found".into(),
-                after: None,
-            }),
-            (200, None, created, Outcome::Retry {
-                reason: "200 OK".into(),
-                after: None,
-            }),
+            (
+                201,
+                None,
+                b"<html>",
+                Outcome::Retry {
+                    reason: "201 with a body that is not {blueTapeId, signUpUrl}".into(),
+                    after: None,
+                },
+            ),
+            (
+                409,
+                None,
+                br#"{"code":"409","reason":"Customer already exists."}"#,
+                Outcome::Exists,
+            ),
+            (
+                400,
+                None,
+                br#"{"code":"BadRequest","reason":"Invalid phone"}"#,
+                Outcome::Rejected {
+                    reason: "400: Invalid phone".into(),
+                },
+            ),
+            (
+                400,
+                None,
+                b"",
+                Outcome::Rejected {
+                    reason: "400 Bad Request".into(),
+                },
+            ),
+            (
+                401,
+                None,
+                b"",
+                Outcome::Unauthorized {
+                    reason: "401 Unauthorized".into(),
+                },
+            ),
+            (
+                403,
+                None,
+                br#"{"code":"forbidden"}"#,
+                Outcome::Unauthorized {
+                    reason: "403: \"forbidden\"".into(),
+                },
+            ),
+            (
+                404,
+                None,
+                b"",
+                Outcome::NotFound {
+                    reason: "404 Not Found".into(),
+                },
+            ),
+            (
+                500,
+                None,
+                b"oops",
+                Outcome::Retry {
+                    reason: "500 Internal Server Error".into(),
+                    after: None,
+                },
+            ),
+            (
+                503,
+                Some("7"),
+                b"",
+                Outcome::Retry {
+                    reason: "503 Service Unavailable".into(),
+                    after: Some(Duration::from_secs(7)),
+                },
+            ),
+            (
+                429,
+                Some("Tue, 14 Nov 2023 22:13:30 GMT"),
+                b"",
+                Outcome::Retry {
+                    reason: "429 Too Many Requests".into(),
+                    after: Some(Duration::from_secs(10)),
+                },
+            ),
+            (
+                408,
+                None,
+                b"",
+                Outcome::Retry {
+                    reason: "408 Request Timeout".into(),
+                    after: None,
+                },
+            ),
+            (
+                302,
+                None,
+                b"",
+                Outcome::Retry {
+                    reason: "302 Found".into(),
+                    after: None,
+                },
+            ),
+            (
+                200,
+                None,
+                created,
+                Outcome::Retry {
+                    reason: "200 OK".into(),
+                    after: None,
+                },
+            ),
         ];
         for (status, retry_after, body, expected) in cases {
-            assert_eq!(classify(status, retry_after, body, now), expected, "{status}");
+            assert_eq!(
+                classify(status, retry_after, body, now),
+                expected,
+                "{status}"
+            );
         }
     }
 
     #[test]
     fn retry_after_forms() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
         assert_eq!(
             parse_retry_after("Tue, 14 Nov 2023 22:12:20 GMT", now),
             Some(Duration::ZERO)

@@ -428,12 +428,14 @@ impl FileConfig {
                 "not an IANA time zone name (e.g. `America/New_York`)",
             ));
         }
-        if matches!(self.log.format, LogFormat::Text | LogFormat::Json)
-            && tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err()
-        {
+        let level = self.log.level.trim().to_ascii_lowercase();
+        if !matches!(
+            level.as_str(),
+            "off" | "error" | "warn" | "info" | "debug" | "trace"
+        ) {
             return Err(err(
                 "log.level",
-                "not a level (error, warn, info, debug, trace)",
+                "not a level (off, error, warn, info, debug, trace)",
             ));
         }
 
@@ -456,7 +458,7 @@ impl FileConfig {
             schedule: self.schedule,
             store_path,
             source,
-            log: self.log,
+            log: LogSection { level, ..self.log },
         })
     }
 }
@@ -467,7 +469,9 @@ impl SourceSection {
         if let Some(preset) = &self.preset {
             return Err(err(
                 "source.preset",
-                &format!("preset `{preset}` is not available in this version: map the columns with [source.fields]"),
+                &format!(
+                    "preset `{preset}` is not available in this version: map the columns with [source.fields]"
+                ),
             ));
         }
         if self.format != SourceFormat::Csv {
@@ -521,16 +525,10 @@ impl SourceSection {
                     "not an ISO 3166 two-letter country code (e.g. `US`)",
                 )
             })?;
-        if let Some(format) = &self.datetime_format {
-            if chrono::format::StrftimeItems::new(format)
-                .parse()
-                .is_err()
-            {
-                return Err(err(
-                    "source.datetime_format",
-                    "not a valid strftime format",
-                ));
-            }
+        if let Some(format) = &self.datetime_format
+            && chrono::format::StrftimeItems::new(format).parse().is_err()
+        {
+            return Err(err("source.datetime_format", "not a valid strftime format"));
         }
         if self.name.trim().is_empty() {
             return Err(err("source.name", "must not be empty"));
@@ -630,7 +628,8 @@ mod tests {
         path
     }
 
-    const MINIMAL: &str = "[api]\naccount_id = \"acct\"\nkey_file = \"key\"\n[source]\npath = \"export.csv\"\n";
+    const MINIMAL: &str =
+        "[api]\naccount_id = \"acct\"\nkey_file = \"key\"\n[source]\npath = \"export.csv\"\n";
 
     #[test]
     fn minimal_config_gets_the_documented_defaults() {
@@ -651,10 +650,22 @@ mod tests {
     fn env_overrides_name_section_and_key() {
         let dir = tempfile::tempdir().expect("tempdir");
         let env = HashMap::from([
-            ("BLUETAPE_SYNC__API__ACCOUNT_ID".to_owned(), "other".to_owned()),
-            ("BLUETAPE_SYNC__RETRY__MAX_BACKOFF".to_owned(), "500ms".to_owned()),
-            ("BLUETAPE_SYNC__RETRY__INITIAL_BACKOFF".to_owned(), "100ms".to_owned()),
-            ("BLUETAPE_SYNC__API__ENVIRONMENT".to_owned(), "sandbox".to_owned()),
+            (
+                "BLUETAPE_SYNC__API__ACCOUNT_ID".to_owned(),
+                "other".to_owned(),
+            ),
+            (
+                "BLUETAPE_SYNC__RETRY__MAX_BACKOFF".to_owned(),
+                "500ms".to_owned(),
+            ),
+            (
+                "BLUETAPE_SYNC__RETRY__INITIAL_BACKOFF".to_owned(),
+                "100ms".to_owned(),
+            ),
+            (
+                "BLUETAPE_SYNC__API__ENVIRONMENT".to_owned(),
+                "sandbox".to_owned(),
+            ),
         ]);
         let cfg = Config::load_with_env(&write(&dir, MINIMAL), Some(env)).expect("valid");
         assert_eq!(cfg.api.account_id, "other");
@@ -687,7 +698,10 @@ mod tests {
             "[api]\n",
             "[api]\nbase_url = \"http://bluetape.example.com\"\n",
         ));
-        assert!(msg.contains("api.base_url") && msg.contains("http"), "{msg}");
+        assert!(
+            msg.contains("api.base_url") && msg.contains("http"),
+            "{msg}"
+        );
         let msg = error_for(&format!("{MINIMAL}[source.fields]\nemail = \"E\"\n"));
         assert!(msg.contains("source.fields.email"), "{msg}");
     }
@@ -695,7 +709,11 @@ mod tests {
     #[test]
     fn loopback_http_is_allowed_and_insecure_opt_in_works() {
         let dir = tempfile::tempdir().expect("tempdir");
-        for url in ["http://127.0.0.1:9/x", "http://localhost:9", "http://[::1]:9"] {
+        for url in [
+            "http://127.0.0.1:9/x",
+            "http://localhost:9",
+            "http://[::1]:9",
+        ] {
             let text = MINIMAL.replace("[api]\n", &format!("[api]\nbase_url = \"{url}\"\n"));
             Config::load_with_env(&write(&dir, &text), Some(HashMap::new())).expect(url);
         }

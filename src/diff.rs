@@ -119,16 +119,11 @@ pub fn decide(stored: Option<&Stored>, incoming: Incoming<'_>) -> Decision {
             }
         }
         RecordState::Rejected | RecordState::Failed => {
-            let same_undated_content = incoming.modified_ms.is_none()
+            // Without a usable date on either side, a change of content is the only signal.
+            let undated_and_changed = incoming.modified_ms.is_none()
                 && stored.modified_ms.is_none()
-                && stored.content_hash.as_deref() == Some(incoming.content_hash);
-            if newer {
-                store_it
-            } else if incoming.modified_ms.is_none()
-                && stored.modified_ms.is_none()
-                && !same_undated_content
-            {
-                // No usable date on either side: a change of content is the only signal.
+                && stored.content_hash.as_deref() != Some(incoming.content_hash);
+            if newer || undated_and_changed {
                 store_it
             } else {
                 Decision::Unchanged
@@ -176,13 +171,25 @@ mod tests {
             (Some(stored(Created, Some(10))), valid(10), Unchanged),
             (Some(stored(Created, Some(10))), valid(11), ChangedUpstream),
             (Some(stored(Exists, Some(10))), valid(9), Unchanged),
-            (Some(stored(Exists, Some(10))), invalid(Some(11), "h2"), ChangedUpstream),
+            (
+                Some(stored(Exists, Some(10))),
+                invalid(Some(11), "h2"),
+                ChangedUpstream,
+            ),
             (Some(stored(Pending, Some(10))), valid(10), Unchanged),
             (Some(stored(Pending, Some(10))), valid(11), Queue),
             (Some(stored(Rejected, Some(10))), valid(10), Unchanged),
             (Some(stored(Rejected, Some(10))), valid(11), Queue),
-            (Some(stored(Rejected, Some(10))), invalid(Some(11), "h2"), Reject),
-            (Some(stored(Rejected, Some(10))), invalid(Some(10), "h2"), Unchanged),
+            (
+                Some(stored(Rejected, Some(10))),
+                invalid(Some(11), "h2"),
+                Reject,
+            ),
+            (
+                Some(stored(Rejected, Some(10))),
+                invalid(Some(10), "h2"),
+                Unchanged,
+            ),
             (Some(stored(Failed, Some(10))), valid(10), Unchanged),
             (Some(stored(Failed, Some(10))), valid(12), Queue),
             (Some(stored(Rejected, None)), valid(1), Queue),
@@ -190,7 +197,11 @@ mod tests {
             (Some(stored(Rejected, None)), invalid(None, "h2"), Reject),
         ];
         for (s, incoming, expected) in cases {
-            assert_eq!(decide(s.as_ref(), *incoming), *expected, "{s:?} {incoming:?}");
+            assert_eq!(
+                decide(s.as_ref(), *incoming),
+                *expected,
+                "{s:?} {incoming:?}"
+            );
         }
     }
 

@@ -98,6 +98,9 @@ mod tests {
             let ceiling = Duration::from_secs(2u64.saturating_pow(attempt).min(60));
             assert!(d >= initial && d <= ceiling, "attempt {attempt}: {d:?}");
         }
-        assert_eq!(backoff(3, Duration::from_secs(5), Duration::from_secs(5)), Duration::from_secs(5));
+        assert_eq!(
+            backoff(3, Duration::from_secs(5), Duration::from_secs(5)),
+            Duration::from_secs(5)
+        );
     }
 }

@@ -54,7 +54,11 @@ mod tests {
             "tel:+1-626-555-0100",
             " 626 555 0100 ",
         ] {
-            assert_eq!(us().normalise(input).as_deref(), Ok("+16265550100"), "{input}");
+            assert_eq!(
+                us().normalise(input).as_deref(),
+                Ok("+16265550100"),
+                "{input}"
+            );
         }
         assert_eq!(
             us().normalise("+44 7911 123456").as_deref(),

@@ -221,7 +221,7 @@ mod tests {
     }
 
     fn raw(values: [&str; 7]) -> RawRecord {
-        let mut r = RawRecord::new("test:2".into());
+        let mut r = RawRecord::new("test row 2".into());
         for (field, value) in Field::ALL.iter().zip(values) {
             r.set(*field, value);
         }
@@ -266,11 +266,27 @@ mod tests {
         let cases = [
             (1, "", "firstName: missing"),
             (2, "   ", "lastName: missing"),
-            (3, "ada.example.com", "emailAddress: not a valid email address"),
-            (3, "ada@localhost", "emailAddress: not a valid email address"),
-            (4, "+11234567890", "cellPhoneNumber: not a valid number for its region"),
+            (
+                3,
+                "ada.example.com",
+                "emailAddress: not a valid email address",
+            ),
+            (
+                3,
+                "ada@localhost",
+                "emailAddress: not a valid email address",
+            ),
+            (
+                4,
+                "+11234567890",
+                "cellPhoneNumber: not a valid number for its region",
+            ),
             (4, "n/a", "cellPhoneNumber: not a phone number"),
-            (5, "someday", "sourceModifiedDate: not a recognised date-time format"),
+            (
+                5,
+                "someday",
+                "sourceModifiedDate: not a recognised date-time format",
+            ),
             (0, "", "id: missing"),
         ];
         for (index, value, expected) in cases {
@@ -288,7 +304,7 @@ mod tests {
     fn content_hash_changes_with_content_only() {
         let a = raw(GOOD);
         let mut b = raw(GOOD);
-        b.location = "other:9".into();
+        b.location = "other row 9".into();
         assert_eq!(a.content_hash(), b.content_hash());
         let mut values = GOOD;
         values[3] = "ada@example.org";

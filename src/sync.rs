@@ -257,8 +257,19 @@ pub async fn run_pass(
         endpoint,
     };
     let problem = report.problem();
-    store.finish_pass(pass, report.outcome(), &report.counts, problem.as_deref(), now_ms())?;
-    info!(pass, outcome = report.outcome(), "pass finished: {}", report.summary());
+    store.finish_pass(
+        pass,
+        report.outcome(),
+        &report.counts,
+        problem.as_deref(),
+        now_ms(),
+    )?;
+    info!(
+        pass,
+        outcome = report.outcome(),
+        "pass finished: {}",
+        report.summary()
+    );
     Ok(report)
 }
 
@@ -308,7 +319,10 @@ async fn dry_run(
         duration: started.elapsed(),
         endpoint,
     };
-    info!("dry run finished, nothing sent or changed: {}", report.summary());
+    info!(
+        "dry run finished, nothing sent or changed: {}",
+        report.summary()
+    );
     Ok(report)
 }
 
@@ -413,9 +427,7 @@ fn stage(
                 warn!(id, at = %raw.location, "customer rejected: {rejection}");
             }
             (Decision::ChangedUpstream, customer) => {
-                let body = customer
-                    .ok()
-                    .and_then(|c| serde_json::to_string(&c).ok());
+                let body = customer.ok().and_then(|c| serde_json::to_string(&c).ok());
                 staging.changed_upstream(id, modified_ms.unwrap_or_default(), body.as_deref())?;
                 staged.changed_upstream += 1;
                 debug!(id, "customer changed upstream after it was created");
@@ -432,7 +444,8 @@ fn stage(
         Some(out) => {
             let mut after: Option<(i64, String)> = None;
             loop {
-                let page = staging.queue_page(after.as_ref().map(|(m, id)| (*m, id.as_str())), 1000)?;
+                let page =
+                    staging.queue_page(after.as_ref().map(|(m, id)| (*m, id.as_str())), 1000)?;
                 let Some(last) = page.last() else { break };
                 after = Some((last.source_modified_ms, last.id.clone()));
                 for q in &page {
@@ -481,7 +494,9 @@ impl Sender {
         let mut counts = self.counts();
         if counts.stop.is_none() {
             match &reason {
-                StopReason::Shutdown => info!("stopping: no new requests, waiting for those in flight"),
+                StopReason::Shutdown => {
+                    info!("stopping: no new requests, waiting for those in flight")
+                }
                 other => warn!("stopping the pass: {other:?}"),
             }
             counts.stop = Some(reason);
@@ -520,7 +535,9 @@ impl Sender {
             }
             if self.stopped() {
                 if attempts > 0 {
-                    let result = SendResult::Unfinished { reason: last_reason };
+                    let result = SendResult::Unfinished {
+                        reason: last_reason,
+                    };
                     self.record(id, attempts, last_status, result).await;
                 }
                 return;
@@ -573,10 +590,16 @@ impl Sender {
                             self.pacer.hold_until(tokio::time::Instant::now() + after);
                             after
                         }
-                        None => backoff(attempts, self.retry.initial_backoff, self.retry.max_backoff),
+                        None => {
+                            backoff(attempts, self.retry.initial_backoff, self.retry.max_backoff)
+                        }
                     };
                     if attempts < self.retry.max_attempts {
-                        debug!(id, attempt = attempts, "transient failure ({reason}), retrying in {wait:?}");
+                        debug!(
+                            id,
+                            attempt = attempts,
+                            "transient failure ({reason}), retrying in {wait:?}"
+                        );
                         last_reason = reason;
                         tokio::select! {
                             () = tokio::time::sleep(wait) => {}
@@ -586,7 +609,10 @@ impl Sender {
                     }
                     let next_ms = now_ms()
                         + i64::try_from(self.retry.max_backoff.as_millis()).unwrap_or(i64::MAX / 2);
-                    warn!(id, attempts, "customer failed after {attempts} attempts: {reason}");
+                    warn!(
+                        id,
+                        attempts, "customer failed after {attempts} attempts: {reason}"
+                    );
                     let give_up = {
                         let mut c = self.counts();
                         c.failed += 1;

@@ -134,9 +134,9 @@ fn parse_ms_date(inner: &str) -> Result<DateTime<Utc>, TimestampError> {
         .find(|(_, c)| *c == '+' || *c == '-')
         .map_or(body.len(), |(i, _)| i);
     let (ms, offset) = body.split_at(digits_end);
-    if !offset.is_empty()
-        && !(offset.len() == 5 && offset[1..].bytes().all(|b| b.is_ascii_digit()))
-    {
+    let offset_ok =
+        offset.is_empty() || (offset.len() == 5 && offset[1..].bytes().all(|b| b.is_ascii_digit()));
+    if !offset_ok {
         return Err(TimestampError::Unrecognised);
     }
     let ms: i64 = ms.parse().map_err(|_| TimestampError::Unrecognised)?;

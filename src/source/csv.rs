@@ -15,6 +15,8 @@ pub struct CsvExport {
     /// Column index per API field, in [`Field::ALL`] order; `None` when the export has none.
     columns: Vec<(Field, usize)>,
     record: csv::ByteRecord,
+    /// The spreadsheet row of the last record read: the header is row 1.
+    row: u64,
     failed: bool,
 }
 
@@ -39,16 +41,22 @@ impl CsvExport {
             .clone();
         let header_names: Vec<String> = headers
             .iter()
-            .map(|h| String::from_utf8_lossy(h).trim_start_matches('\u{feff}').trim().to_owned())
+            .map(|h| {
+                String::from_utf8_lossy(h)
+                    .trim_start_matches('\u{feff}')
+                    .trim()
+                    .to_owned()
+            })
             .collect();
         let mut columns = Vec::with_capacity(Field::ALL.len());
         for field in Field::ALL {
             let mapped = column_for(config, field);
             let wanted = mapped.unwrap_or(field.api_name());
-            let found = header_names
-                .iter()
-                .position(|h| h == wanted)
-                .or_else(|| header_names.iter().position(|h| h.eq_ignore_ascii_case(wanted)));
+            let found = header_names.iter().position(|h| h == wanted).or_else(|| {
+                header_names
+                    .iter()
+                    .position(|h| h.eq_ignore_ascii_case(wanted))
+            });
             match found {
                 Some(index) => columns.push((field, index)),
                 // companyId is optional: an export without the column simply has none.
@@ -67,6 +75,7 @@ impl CsvExport {
             reader,
             columns,
             record: csv::ByteRecord::new(),
+            row: 1,
             failed: false,
         })
     }
@@ -88,12 +97,12 @@ impl Iterator for CsvExport {
                     return Some(Err(malformed(&self.path, &e)));
                 }
             }
-            // A blank line between records is not a record.
+            self.row += 1;
+            // A line of empty fields is not a record.
             if self.record.iter().all(<[u8]>::is_empty) {
                 continue;
             }
-            let line = self.record.position().map_or(0, csv::Position::line);
-            let mut raw = RawRecord::new(format!("{}:{line}", self.path.display()));
+            let mut raw = RawRecord::new(format!("{} row {}", self.path.display(), self.row));
             for &(field, index) in &self.columns {
                 let bytes = self.record.get(index).unwrap_or_default();
                 match std::str::from_utf8(bytes) {
@@ -163,9 +172,18 @@ mod tests {
         assert_eq!(records[0].get(Field::LastName), Some("O\"Neil"));
         assert_eq!(records[0].get(Field::CellPhoneNumber), Some("626 555 0100"));
         assert_eq!(records[0].get(Field::CompanyId), None);
-        assert!(records[0].location.ends_with(":2"), "{}", records[0].location);
+        assert!(
+            records[0].location.ends_with(" row 2"),
+            "{}",
+            records[0].location
+        );
         assert_eq!(records[1].get(Field::FirstName), Some("multi\nline"));
-        assert!(records[1].location.ends_with(":4"), "{}", records[1].location);
+        // Rows count records, as a spreadsheet shows them (a quoted newline stays in its row).
+        assert!(
+            records[1].location.ends_with(" row 3"),
+            "{}",
+            records[1].location
+        );
     }
 
     #[test]

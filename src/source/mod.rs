@@ -26,7 +26,7 @@ pub enum SourceError {
         field: Field,
         column: String,
     },
-    #[error("source file {} line {line}: {detail}", path.display())]
+    #[error("source file {} near line {line}: {detail}", path.display())]
     Malformed {
         path: PathBuf,
         line: u64,
@@ -52,4 +52,3 @@ fn column_for(config: &SourceConfig, field: Field) -> Option<&str> {
         Field::CompanyId => f.company_id.as_deref(),
     }
 }
-

@@ -244,7 +244,12 @@ impl Store {
     }
 
     /// Starts the one transaction in which a pass queues records and advances the watermark.
-    pub fn staging(&mut self, source: &str, pass: i64, now_ms: i64) -> Result<Staging<'_>, StoreError> {
+    pub fn staging(
+        &mut self,
+        source: &str,
+        pass: i64,
+        now_ms: i64,
+    ) -> Result<Staging<'_>, StoreError> {
         let path = self.path.clone();
         let tx = self
             .conn
@@ -281,7 +286,9 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let mut counts = StateCounts::default();
         let rows = stmt
-            .query_map([source], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .query_map([source], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
             .map_err(|e| self.err(e))?;
         for row in rows {
             let (state, n) = row.map_err(|e| self.err(e))?;
@@ -329,7 +336,11 @@ impl Store {
     }
 
     /// Records a batch of send results in one transaction (the group commit).
-    pub fn record_results(&mut self, source: &str, results: &[SendRecord]) -> Result<(), StoreError> {
+    pub fn record_results(
+        &mut self,
+        source: &str,
+        results: &[SendRecord],
+    ) -> Result<(), StoreError> {
         let path = self.path.clone();
         let wrap = |source| StoreError::Sqlite {
             path: path.clone(),
@@ -499,8 +510,15 @@ impl Staging<'_> {
                     updated_at_ms = excluded.updated_at_ms",
             )
             .map_err(|e| self.err(e))?;
-        stmt.execute(params![self.source, id, modified_ms, body, self.pass, self.now_ms])
-            .map_err(|e| self.err(e))?;
+        stmt.execute(params![
+            self.source,
+            id,
+            modified_ms,
+            body,
+            self.pass,
+            self.now_ms
+        ])
+        .map_err(|e| self.err(e))?;
         Ok(())
     }
 
@@ -539,7 +557,12 @@ impl Staging<'_> {
     }
 
     /// Records the newer date (and body) of a customer already in BlueTape.
-    pub fn changed_upstream(&self, id: &str, modified_ms: i64, body: Option<&str>) -> Result<(), StoreError> {
+    pub fn changed_upstream(
+        &self,
+        id: &str,
+        modified_ms: i64,
+        body: Option<&str>,
+    ) -> Result<(), StoreError> {
         let mut stmt = self
             .tx
             .prepare_cached(
@@ -548,8 +571,15 @@ impl Staging<'_> {
                  WHERE source = ?1 AND id = ?2",
             )
             .map_err(|e| self.err(e))?;
-        stmt.execute(params![self.source, id, modified_ms, body, self.pass, self.now_ms])
-            .map_err(|e| self.err(e))?;
+        stmt.execute(params![
+            self.source,
+            id,
+            modified_ms,
+            body,
+            self.pass,
+            self.now_ms
+        ])
+        .map_err(|e| self.err(e))?;
         Ok(())
     }
 

@@ -1,0 +1,235 @@
+//! What the integration tests share: the fake BlueTape, a scratch directory with a config and
+//! an export, and the real binary run against them.
+
+#![allow(dead_code)]
+
+pub mod fake;
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+
+pub use fake::{ACCOUNT, FakeBlueTape, Fault, KEY};
+use tokio::process::{Child, Command};
+
+pub const HEADER: &str =
+    "id,firstName,lastName,emailAddress,cellPhoneNumber,sourceModifiedDate,companyId";
+
+/// A CSV row for customer `id` modified at `date`.
+pub fn row(id: &str, date: &str) -> String {
+    format!("{id},First{id},Last{id},{id}@example.com,(626) 555-0100,{date},")
+}
+
+/// A CSV export with `n` valid customers `C0001..`, modified a second apart.
+pub fn export_of(n: usize) -> String {
+    let mut text = format!("{HEADER}\n");
+    for i in 1..=n {
+        let date = chrono::DateTime::from_timestamp(1_700_000_000 + i as i64, 0)
+            .expect("date")
+            .format("%Y-%m-%dT%H:%M:%SZ");
+        text.push_str(&row(&format!("C{i:04}"), &date.to_string()));
+        text.push('\n');
+    }
+    text
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The summary line's figure for `name` (`created 3` -> 3).
+    pub fn count(&self, name: &str) -> u64 {
+        let line = self
+            .stderr
+            .lines()
+            .rev()
+            .find(|l| l.contains("pass finished") || l.contains("dry run finished"))
+            .unwrap_or_else(|| panic!("no summary line in:\n{}", self.stderr));
+        let at = line
+            .find(&format!(" {name} "))
+            .unwrap_or_else(|| panic!("no `{name}` in {line}"));
+        line[at + name.len() + 2..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no figure for `{name}` in {line}"))
+    }
+}
+
+/// A scratch directory holding `config.toml`, `export.csv`, the key file and the store.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub fake: FakeBlueTape,
+    extra: String,
+}
+
+impl Fixture {
+    pub async fn new() -> Self {
+        Self::with_config("").await
+    }
+
+    /// `extra` is appended to the test config's `[source]` section: more source keys, or
+    /// sections of its own. Keys the test config already sets are overridden through the
+    /// environment instead ([`Fixture::run_with_env`]).
+    pub async fn with_config(extra: &str) -> Self {
+        let fake = FakeBlueTape::start().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("api.key"), format!("{KEY}\n")).expect("key file");
+        let fixture = Self {
+            dir,
+            fake,
+            extra: extra.to_owned(),
+        };
+        fixture.write_config();
+        fixture
+    }
+
+    fn write_config(&self) {
+        let config = format!(
+            r#"[api]
+base_url = "{base}"
+account_id = "{ACCOUNT}"
+key_file = "api.key"
+timeout = "2s"
+concurrency = 4
+max_requests_per_second = 0
+
+[retry]
+max_attempts = 3
+initial_backoff = "10ms"
+max_backoff = "50ms"
+stop_after = 3
+
+[store]
+path = "{store}"
+
+[source]
+path = "export.csv"
+lookback = "0s"
+{extra}
+"#,
+            base = self.fake.base_url(),
+            store = self.store_path().display(),
+            extra = self.extra,
+        );
+        std::fs::write(self.config_path(), config).expect("config");
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.dir.path().join("state.db")
+    }
+
+    pub fn write_export(&self, text: &str) {
+        std::fs::write(self.dir.path().join("export.csv"), text).expect("export");
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bluetape-sync"));
+        cmd.arg("--config")
+            .arg(self.config_path())
+            .args(args)
+            .env_remove("BLUETAPE_API_KEY")
+            .env_remove("BLUETAPE_SYNC_CONFIG")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .env_remove("STATE_DIRECTORY")
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs the binary with `args` after `--config`.
+    pub async fn run(&self, args: &[&str]) -> Run {
+        self.run_with_env(args, &[]).await
+    }
+
+    pub async fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let output = self
+            .command(args, env)
+            .output()
+            .await
+            .expect("run bluetape-sync");
+        Run::from(output)
+    }
+
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args, &[])
+            .spawn()
+            .expect("spawn bluetape-sync")
+    }
+
+    /// A read-only look at the store: `(state, reason, blue_tape_id, sign_up_url)` of `id`.
+    pub fn record(&self, id: &str) -> Option<StoredRow> {
+        let conn = rusqlite_open(&self.store_path());
+        conn.query_row(
+            "SELECT state, reason, blue_tape_id, sign_up_url, attempts, source_modified_ms FROM records WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(StoredRow {
+                    state: r.get(0)?,
+                    reason: r.get(1)?,
+                    blue_tape_id: r.get(2)?,
+                    sign_up_url: r.get(3)?,
+                    attempts: r.get(4)?,
+                    source_modified_ms: r.get(5)?,
+                })
+            },
+        )
+        .ok()
+    }
+
+    /// How many records are in `state`.
+    pub fn count_in(&self, state: &str) -> u64 {
+        let conn = rusqlite_open(&self.store_path());
+        conn.query_row(
+            "SELECT COUNT(*) FROM records WHERE state = ?1",
+            [state],
+            |r| r.get::<_, i64>(0),
+        )
+        .expect("count") as u64
+    }
+
+    pub fn watermark_ms(&self) -> Option<i64> {
+        let conn = rusqlite_open(&self.store_path());
+        conn.query_row("SELECT value_ms FROM watermarks", [], |r| r.get(0))
+            .ok()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRow {
+    pub state: String,
+    pub reason: Option<String>,
+    pub blue_tape_id: Option<String>,
+    pub sign_up_url: Option<String>,
+    pub attempts: i64,
+    pub source_modified_ms: Option<i64>,
+}
+
+fn rusqlite_open(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("open store")
+}
