@@ -1,5 +1,6 @@
 //! The command line (SPEC §6): parsing, logging setup, and the mapping to exit codes.
 
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -143,9 +144,11 @@ fn init_logging(config: &Config) {
             };
             EnvFilter::new(format!("{others},bluetape_sync={level}"))
         });
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_target(false);
     let _ = match config.log.format {
         LogFormat::Json => builder.json().try_init(),

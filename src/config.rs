@@ -441,7 +441,11 @@ impl FileConfig {
 
         let source = self.source.validate(file)?;
         let key = load_api_key(self.api.key_file.as_deref(), file)?;
-        let store_path = self.store.path.unwrap_or_else(default_store_path);
+        let store_path = self
+            .store
+            .path
+            .map(|p| relative_to_config(file, p))
+            .unwrap_or_else(default_store_path);
 
         Ok(Config {
             file: file.to_owned(),
@@ -492,12 +496,7 @@ impl SourceSection {
                 ));
             }
         };
-        // A relative source path is relative to the config file, not the working directory.
-        let path = if path.is_relative() {
-            file.parent().unwrap_or(Path::new(".")).join(path)
-        } else {
-            path
-        };
+        let path = relative_to_config(file, path);
         let delimiter = match self.delimiter.as_str() {
             "\\t" | "tab" | "\t" => b'\t',
             d if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
@@ -548,6 +547,15 @@ impl SourceSection {
     }
 }
 
+/// A relative path in the config is relative to the config file, not the working directory.
+fn relative_to_config(config_file: &Path, path: PathBuf) -> PathBuf {
+    if path.is_relative() {
+        config_file.parent().unwrap_or(Path::new(".")).join(path)
+    } else {
+        path
+    }
+}
+
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
@@ -578,14 +586,10 @@ fn load_api_key(key_file: Option<&Path>, config_file: &Path) -> Result<SecretStr
         }
     }
     let (path, origin) = match key_file {
-        Some(p) => {
-            let p = if p.is_relative() {
-                config_file.parent().unwrap_or(Path::new(".")).join(p)
-            } else {
-                p.to_owned()
-            };
-            (p, "api.key_file")
-        }
+        Some(p) => (
+            relative_to_config(config_file, p.to_owned()),
+            "api.key_file",
+        ),
         None => match std::env::var_os("CREDENTIALS_DIRECTORY") {
             Some(dir) => (
                 Path::new(&dir).join(API_KEY_CREDENTIAL),

@@ -130,7 +130,7 @@ impl PassReport {
     pub fn summary(&self) -> String {
         let c = &self.counts;
         let head = if self.dry_run {
-            format!("dry run: would send {}; ", self.would_send)
+            format!("would send {}; ", self.would_send)
         } else {
             String::new()
         };
