@@ -19,7 +19,7 @@ use crate::pace::{Pacer, backoff};
 use crate::phone::PhoneNormaliser;
 use crate::record::{Field, Normaliser};
 use crate::source::{self, SourceError};
-use crate::store::{PassCounts, Queued, SendRecord, SendResult, Store, StoreError};
+use crate::store::{PassCounts, QueueCursor, Queued, SendRecord, SendResult, Store, StoreError};
 use crate::timestamp::TimestampParser;
 
 /// How a pass is run.
@@ -226,10 +226,7 @@ pub async fn run_pass(
     let (staged, source_error) = match staged {
         Ok(s) => (s, None),
         Err(StageError::Store(e)) => return Err(e.into()),
-        Err(StageError::Source(e)) => {
-            error!("{e}");
-            (Staged::default(), Some(e))
-        }
+        Err(StageError::Source(e)) => (Staged::default(), Some(e)),
     };
 
     let client = BlueTapeClient::new(&config.api)?;
@@ -442,12 +439,12 @@ fn stage(
     match dry_run_out {
         None => staging.commit()?,
         Some(out) => {
-            let mut after: Option<(i64, String)> = None;
+            let mut cursor = QueueCursor::new(now);
             loop {
-                let page =
-                    staging.queue_page(after.as_ref().map(|(m, id)| (*m, id.as_str())), 1000)?;
-                let Some(last) = page.last() else { break };
-                after = Some((last.source_modified_ms, last.id.clone()));
+                let page = staging.next_queue_page(&mut cursor, 1000)?;
+                if page.is_empty() {
+                    break;
+                }
                 for q in &page {
                     let _ = writeln!(out, "would send {}", q.id);
                     staged.would_send += 1;
@@ -685,18 +682,13 @@ async fn send_queue(
     let mut tasks = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     let mut shutdown_seen = false;
-    let mut after: Option<(i64, String)> = None;
-    let now = now_ms();
+    let mut cursor = QueueCursor::new(now_ms());
 
     'queue: loop {
-        let page = store.queue_page(
-            &source,
-            after.as_ref().map(|(m, id)| (*m, id.as_str())),
-            now,
-            256,
-        )?;
-        let Some(last) = page.last() else { break };
-        after = Some((last.source_modified_ms, last.id.clone()));
+        let page = store.next_queue_page(&source, &mut cursor, 256)?;
+        if page.is_empty() {
+            break;
+        }
         for queued in page {
             let permit = tokio::select! {
                 permit = permits.clone().acquire_owned() => permit

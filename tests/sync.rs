@@ -647,3 +647,110 @@ async fn a_missing_column_is_78_naming_the_field() {
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn a_response_slower_than_the_timeout_is_retried_and_the_resend_is_exists() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(2));
+    // The fake creates the customer but answers after the client gave up.
+    fx.fake
+        .push_faults([Fault::Slow(Duration::from_millis(1500))]);
+    let run = fx
+        .run_with_env(
+            &["--once"],
+            &[
+                ("BLUETAPE_SYNC__API__TIMEOUT", "300ms"),
+                ("BLUETAPE_SYNC__API__CONCURRENCY", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(fx.record("C0001").expect("stored").state, "exists");
+    assert_eq!(fx.record("C0002").expect("stored").state, "created");
+    assert_eq!(fx.fake.creations("C0001"), 1);
+    assert_eq!(run.count("exists"), 1);
+}
+
+#[tokio::test]
+async fn connection_dropped_after_the_customer_was_created_ends_as_exists() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(1));
+    fx.fake.push_faults([Fault::CreateThenDrop]);
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let statuses: Vec<_> = fx.fake.received().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [None, Some(409)]);
+    assert_eq!(fx.record("C0001").expect("stored").state, "exists");
+    assert_eq!(fx.fake.creations("C0001"), 1);
+}
+
+#[tokio::test]
+async fn sigterm_finishes_requests_in_flight_records_them_and_exits_0() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(40));
+    fx.fake.set_delay(Duration::from_millis(400));
+    let mut child = fx.spawn(&["--once"]);
+    while fx.fake.request_count() < 4 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let pid = child.id().expect("pid").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let output = child.wait_with_output().await.expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    // Every request that reached BlueTape was answered and recorded; no new one started.
+    let sent = fx.fake.request_count() as u64;
+    assert!(sent < 40, "{sent} requests: it stopped early");
+    assert_eq!(fx.count_in("created"), sent);
+    assert_eq!(fx.count_in("pending"), 40 - sent);
+    assert!(stderr.contains("still queued"), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_key_can_come_from_the_systemd_credential() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(1));
+    let config = std::fs::read_to_string(fx.config_path()).expect("config");
+    std::fs::write(
+        fx.config_path(),
+        config.replace("key_file = \"api.key\"\n", ""),
+    )
+    .expect("config");
+    let credentials = fx.path("credentials");
+    std::fs::create_dir(&credentials).expect("dir");
+    std::fs::write(credentials.join("bluetape-api-key"), format!("{KEY}\n")).expect("key");
+    let run = fx
+        .run_with_env(
+            &["--once"],
+            &[(
+                "CREDENTIALS_DIRECTORY",
+                credentials.to_str().expect("utf-8"),
+            )],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(fx.fake.received()[0].headers["x-bluetape-key"], KEY);
+
+    // No key anywhere: 78, saying where a key may come from.
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 78, "{}", run.stderr);
+    assert!(run.stderr.contains("BLUETAPE_API_KEY"), "{}", run.stderr);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_store_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(1));
+    assert_eq!(fx.run(&["--once"]).await.code, 0);
+    let mode = std::fs::metadata(fx.store_path())
+        .expect("store")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+}

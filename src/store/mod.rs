@@ -267,16 +267,15 @@ impl Store {
         })
     }
 
-    /// The next page of the queue after `after`, oldest first: pending records, and failed
-    /// ones whose next attempt is due.
-    pub fn queue_page(
+    /// The next page of the queue, oldest first: pending records, then failed ones whose
+    /// next attempt is due. An empty page means the queue is done.
+    pub fn next_queue_page(
         &self,
         source: &str,
-        after: Option<(i64, &str)>,
-        now_ms: i64,
+        cursor: &mut QueueCursor,
         limit: usize,
     ) -> Result<Vec<Queued>, StoreError> {
-        queue_page(&self.conn, source, after, now_ms, limit).map_err(|e| self.err(e))
+        next_queue_page(&self.conn, source, cursor, limit).map_err(|e| self.err(e))
     }
 
     pub fn counts(&self, source: &str) -> Result<StateCounts, StoreError> {
@@ -426,33 +425,75 @@ fn record_result(tx: &Transaction<'_>, source: &str, r: &SendRecord) -> rusqlite
     Ok(())
 }
 
-fn queue_page(
+/// Where a walk through the queue is: which part, and the last record returned.
+#[derive(Debug, Clone)]
+pub struct QueueCursor {
+    state: RecordState,
+    after: Option<(i64, String)>,
+    now_ms: i64,
+}
+
+impl QueueCursor {
+    /// A walk that takes failed records whose next attempt is due by `now_ms`.
+    pub fn new(now_ms: i64) -> Self {
+        Self {
+            state: RecordState::Pending,
+            after: None,
+            now_ms,
+        }
+    }
+}
+
+fn next_queue_page(
     conn: &Connection,
     source: &str,
-    after: Option<(i64, &str)>,
-    now_ms: i64,
+    cursor: &mut QueueCursor,
     limit: usize,
 ) -> rusqlite::Result<Vec<Queued>> {
-    let (after_ms, after_id) = after.unwrap_or((i64::MIN, ""));
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, source_modified_ms, body FROM records
-         WHERE source = ?1 AND body IS NOT NULL
-           AND (state = 'pending' OR (state = 'failed' AND COALESCE(next_attempt_ms, 0) <= ?2))
-           AND (source_modified_ms, id) > (?3, ?4)
-         ORDER BY source_modified_ms, id
-         LIMIT ?5",
-    )?;
-    let rows = stmt.query_map(
-        params![source, now_ms, after_ms, after_id, limit as i64],
-        |r| {
-            Ok(Queued {
-                id: r.get(0)?,
-                source_modified_ms: r.get(1)?,
-                body: r.get(2)?,
-            })
-        },
-    )?;
-    rows.collect()
+    // Each part is a keyset walk along the (source, state, source_modified_ms, id) index.
+    loop {
+        let (after_ms, after_id) = cursor
+            .after
+            .as_ref()
+            .map_or((i64::MIN, ""), |(ms, id)| (*ms, id.as_str()));
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, source_modified_ms, body FROM records
+             WHERE source = ?1 AND state = ?2 AND (source_modified_ms, id) > (?3, ?4)
+               AND body IS NOT NULL AND COALESCE(next_attempt_ms, 0) <= ?5
+             ORDER BY source_modified_ms, id
+             LIMIT ?6",
+        )?;
+        let page = stmt
+            .query_map(
+                params![
+                    source,
+                    cursor.state.as_str(),
+                    after_ms,
+                    after_id,
+                    cursor.now_ms,
+                    limit as i64
+                ],
+                |r| {
+                    Ok(Queued {
+                        id: r.get(0)?,
+                        source_modified_ms: r.get(1)?,
+                        body: r.get(2)?,
+                    })
+                },
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        if let Some(last) = page.last() {
+            cursor.after = Some((last.source_modified_ms, last.id.clone()));
+            return Ok(page);
+        }
+        match cursor.state {
+            RecordState::Pending => {
+                cursor.state = RecordState::Failed;
+                cursor.after = None;
+            }
+            _ => return Ok(page),
+        }
+    }
 }
 
 /// The staging transaction of one pass: dropped without `commit`, it changes nothing.
@@ -597,12 +638,12 @@ impl Staging<'_> {
     }
 
     /// The queue as it would be after this staging, for a dry run.
-    pub fn queue_page(
+    pub fn next_queue_page(
         &self,
-        after: Option<(i64, &str)>,
+        cursor: &mut QueueCursor,
         limit: usize,
     ) -> Result<Vec<Queued>, StoreError> {
-        queue_page(&self.tx, &self.source, after, self.now_ms, limit).map_err(|e| self.err(e))
+        next_queue_page(&self.tx, &self.source, cursor, limit).map_err(|e| self.err(e))
     }
 
     pub fn commit(self) -> Result<(), StoreError> {

@@ -41,7 +41,7 @@ pub enum Fault {
     Drop,
     /// Create the customer, then close the connection before answering.
     CreateThenDrop,
-    /// Answer normally after this extra delay.
+    /// Do the work (create the customer) at once, but answer only after this long.
     Slow(Duration),
 }
 
@@ -230,11 +230,7 @@ impl FakeBlueTape {
             });
             (s.delay, fault, s.received.len() - 1)
         };
-        let extra = match &fault {
-            Some(Fault::Slow(d)) => *d,
-            _ => Duration::ZERO,
-        };
-        tokio::time::sleep(delay + extra).await;
+        tokio::time::sleep(delay).await;
         let answer = match fault {
             Some(Fault::Status {
                 status,
@@ -250,7 +246,12 @@ impl FakeBlueTape {
                 let _ = self.answer(&method, &path, &headers, &body);
                 None
             }
-            Some(Fault::Slow(_)) | None => {
+            Some(Fault::Slow(late)) => {
+                let (status, body) = self.answer(&method, &path, &headers, &body);
+                tokio::time::sleep(late).await;
+                Some((status, None, body))
+            }
+            None => {
                 let (status, body) = self.answer(&method, &path, &headers, &body);
                 Some((status, None, body))
             }
