@@ -689,7 +689,7 @@ async fn sigterm_finishes_requests_in_flight_records_them_and_exits_0() {
     let fx = Fixture::new().await;
     fx.write_export(&export_of(40));
     fx.fake.set_delay(Duration::from_millis(400));
-    let mut child = fx.spawn(&["--once"]);
+    let child = fx.spawn(&["--once"]);
     while fx.fake.request_count() < 4 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
