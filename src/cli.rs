@@ -97,6 +97,7 @@ pub fn main() -> ExitCode {
         full: pass.full,
     };
     let result = runtime.block_on(async {
+        // Installed before the pass starts, so a signal while the export is read is caught too.
         let shutdown = shutdown_signal();
         run_pass(&config, options, shutdown).await
     });
@@ -156,38 +157,33 @@ fn init_logging(config: &Config) {
     };
 }
 
-/// Resolves on the first SIGTERM or SIGINT; a second one exits at once (the queue is in the
-/// store, so nothing is lost).
-async fn shutdown_signal() {
+/// Listens for signals from now on: the returned future resolves on the first SIGTERM or
+/// SIGINT; a second one exits at once (the queue is in the store, so nothing is lost).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
     let (tx, rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        let _ = tx.send(());
-        wait_for_signal().await;
-        eprintln!("error: second signal: exiting now; queued customers stay queued");
-        std::process::exit(130);
-    });
-    let _ = rx.await;
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
+    // Registered here, before the pass starts; a failure leaves the default handlers.
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    if let (Ok(mut term), Ok(mut int)) = (term, int) {
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+            let _ = tx.send(());
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
-        }
+            eprintln!("error: second signal: exiting now; queued customers stay queued");
+            std::process::exit(130);
+        });
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+    async move {
+        // Without handlers the sender is dropped: never resolve, the default action applies.
+        if rx.await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }

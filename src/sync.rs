@@ -46,6 +46,22 @@ pub enum StopReason {
     StoreFailed,
 }
 
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::Unauthorized(reason) => {
+                write!(f, "BlueTape refused the API key ({reason})")
+            }
+            StopReason::EndpointNotFound(reason) => write!(f, "BlueTape answered {reason}"),
+            StopReason::Unavailable(reason) => {
+                write!(f, "the BlueTape API keeps failing (last answer: {reason})")
+            }
+            StopReason::Shutdown => f.write_str("asked to stop"),
+            StopReason::StoreFailed => f.write_str("results can no longer be recorded"),
+        }
+    }
+}
+
 /// A pass that could not run at all.
 #[derive(Debug, thiserror::Error)]
 pub enum PassError {
@@ -407,8 +423,8 @@ fn stage(
         {
             // The id's earlier row in this export is replaced: it no longer counts.
             match s.state {
-                RecordState::Rejected => staged.rejected -= 1,
-                _ => staged.new -= 1,
+                RecordState::Rejected => staged.rejected = staged.rejected.saturating_sub(1),
+                _ => staged.new = staged.new.saturating_sub(1),
             }
         }
         match (decision, customer) {
@@ -494,7 +510,7 @@ impl Sender {
                 StopReason::Shutdown => {
                     info!("stopping: no new requests, waiting for those in flight")
                 }
-                other => warn!("stopping the pass: {other:?}"),
+                other => warn!("stopping the pass: {other}"),
             }
             counts.stop = Some(reason);
         }

@@ -39,6 +39,14 @@ impl CsvExport {
             .byte_headers()
             .map_err(|e| malformed(&path, &e))?
             .clone();
+        if headers.is_empty() {
+            return Err(SourceError::Malformed {
+                path,
+                line: 1,
+                detail: "the file is empty: no header row (is the export still being written?)"
+                    .into(),
+            });
+        }
         let header_names: Vec<String> = headers
             .iter()
             .map(|h| {
