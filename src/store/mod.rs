@@ -513,6 +513,15 @@ impl Staging<'_> {
         }
     }
 
+    /// Runs one of the staging statements (prepared once per transaction).
+    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(sql)
+            .and_then(|mut stmt| stmt.execute(params))
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
     pub fn lookup(&self, id: &str) -> Result<Option<Stored>, StoreError> {
         let mut stmt = self
             .tx
@@ -538,10 +547,8 @@ impl Staging<'_> {
 
     /// Queues (or re-queues) a valid record as pending with its API body.
     pub fn queue(&self, id: &str, modified_ms: i64, body: &str) -> Result<(), StoreError> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO records (source, id, state, source_modified_ms, body, first_seen_pass,
+        self.execute(
+            "INSERT INTO records (source, id, state, source_modified_ms, body, first_seen_pass,
                                       staged_pass, updated_at_ms)
                  VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?5, ?6)
                  ON CONFLICT (source, id) DO UPDATE SET
@@ -549,18 +556,8 @@ impl Staging<'_> {
                     body = excluded.body, content_hash = NULL, reason = NULL, attempts = 0,
                     next_attempt_ms = NULL, staged_pass = excluded.staged_pass,
                     updated_at_ms = excluded.updated_at_ms",
-            )
-            .map_err(|e| self.err(e))?;
-        stmt.execute(params![
-            self.source,
-            id,
-            modified_ms,
-            body,
-            self.pass,
-            self.now_ms
-        ])
-        .map_err(|e| self.err(e))?;
-        Ok(())
+            params![self.source, id, modified_ms, body, self.pass, self.now_ms],
+        )
     }
 
     /// Records a record refused locally, with its reason.
@@ -571,10 +568,8 @@ impl Staging<'_> {
         reason: &str,
         content_hash: &str,
     ) -> Result<(), StoreError> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO records (source, id, state, source_modified_ms, content_hash, reason,
+        self.execute(
+            "INSERT INTO records (source, id, state, source_modified_ms, content_hash, reason,
                                       first_seen_pass, staged_pass, updated_at_ms)
                  VALUES (?1, ?2, 'rejected', ?3, ?4, ?5, ?6, ?6, ?7)
                  ON CONFLICT (source, id) DO UPDATE SET
@@ -582,19 +577,16 @@ impl Staging<'_> {
                     body = NULL, content_hash = excluded.content_hash, reason = excluded.reason,
                     attempts = 0, next_attempt_ms = NULL, last_status = NULL,
                     staged_pass = excluded.staged_pass, updated_at_ms = excluded.updated_at_ms",
-            )
-            .map_err(|e| self.err(e))?;
-        stmt.execute(params![
-            self.source,
-            id,
-            modified_ms,
-            content_hash,
-            reason,
-            self.pass,
-            self.now_ms
-        ])
-        .map_err(|e| self.err(e))?;
-        Ok(())
+            params![
+                self.source,
+                id,
+                modified_ms,
+                content_hash,
+                reason,
+                self.pass,
+                self.now_ms
+            ],
+        )
     }
 
     /// Records the newer date (and body) of a customer already in BlueTape.
@@ -604,37 +596,22 @@ impl Staging<'_> {
         modified_ms: i64,
         body: Option<&str>,
     ) -> Result<(), StoreError> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "UPDATE records SET source_modified_ms = ?3, body = COALESCE(?4, body),
+        self.execute(
+            "UPDATE records SET source_modified_ms = ?3, body = COALESCE(?4, body),
                     changed_pass = ?5, updated_at_ms = ?6
                  WHERE source = ?1 AND id = ?2",
-            )
-            .map_err(|e| self.err(e))?;
-        stmt.execute(params![
-            self.source,
-            id,
-            modified_ms,
-            body,
-            self.pass,
-            self.now_ms
-        ])
-        .map_err(|e| self.err(e))?;
-        Ok(())
+            params![self.source, id, modified_ms, body, self.pass, self.now_ms],
+        )
     }
 
     pub fn set_watermark(&self, value_ms: i64) -> Result<(), StoreError> {
-        self.tx
-            .execute(
-                "INSERT INTO watermarks (source, value_ms, updated_at_ms) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (source) DO UPDATE SET
-                    value_ms = MAX(value_ms, excluded.value_ms),
-                    updated_at_ms = excluded.updated_at_ms",
-                params![self.source, value_ms, self.now_ms],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        self.execute(
+            "INSERT INTO watermarks (source, value_ms, updated_at_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT (source) DO UPDATE SET
+                value_ms = MAX(value_ms, excluded.value_ms),
+                updated_at_ms = excluded.updated_at_ms",
+            params![self.source, value_ms, self.now_ms],
+        )
     }
 
     /// The queue as it would be after this staging, for a dry run.
