@@ -326,7 +326,13 @@ impl Config {
                     .source(env),
             )
             .build()
-            .map_err(|e| ConfigError::new(format!("config {}: {}", file.display(), e)))?;
+            .map_err(|e| {
+                ConfigError::new(format!(
+                    "config {}: {}",
+                    file.display(),
+                    one_line(&e.to_string())
+                ))
+            })?;
         let raw: FileConfig = serde_path_to_error::deserialize(built).map_err(|e| {
             let key = e.path().to_string();
             let inner = e.into_inner();
@@ -345,6 +351,16 @@ fn strip_origin(message: &str) -> &str {
         .split(" in ")
         .next()
         .unwrap_or(message)
+}
+
+/// A TOML parse error is several lines with a source snippet; keep what it says in one.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.contains('|') && !l.starts_with("in "))
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 fn env_var_for(key: &str) -> Option<String> {
@@ -708,6 +724,9 @@ mod tests {
         );
         let msg = error_for(&format!("{MINIMAL}[source.fields]\nemail = \"E\"\n"));
         assert!(msg.contains("source.fields.email"), "{msg}");
+        let msg = error_for("this is [not toml");
+        assert!(msg.contains("line 1, column 6"), "{msg}");
+        assert_eq!(msg.lines().count(), 1, "{msg}");
     }
 
     #[test]

@@ -220,7 +220,8 @@ pub async fn run_pass(
 ) -> Result<PassReport, PassError> {
     let started = Instant::now();
     let source_name = config.source.name.clone();
-    let endpoint = BlueTapeClient::new(&config.api)?.create_url().to_string();
+    let client = BlueTapeClient::new(&config.api)?;
+    let endpoint = client.create_url().to_string();
 
     if options.dry_run {
         return dry_run(config, options, started, endpoint).await;
@@ -245,7 +246,6 @@ pub async fn run_pass(
         Err(StageError::Source(e)) => (Staged::default(), Some(e)),
     };
 
-    let client = BlueTapeClient::new(&config.api)?;
     let sent = send_queue(&mut store, config, client, shutdown).await?;
 
     let left = store.counts(&source_name)?;
@@ -303,6 +303,7 @@ async fn dry_run(
             Store::open_in_memory()?
         };
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        // Pass 0 is never a real pass (those count from 1); its staging is rolled back.
         let staged = stage(&mut store, &source_config, 0, options, Some(&mut out));
         let _ = out.flush();
         Ok(staged)
