@@ -597,6 +597,15 @@ impl Sender {
                 }
                 Outcome::Retry { reason, after } => {
                     let reason = redact(&reason);
+                    let expected = answer
+                        .status
+                        .is_none_or(|s| matches!(s, 408 | 429 | 500..=599));
+                    if !expected {
+                        warn!(
+                            id,
+                            "unexpected answer from BlueTape, treated as transient: {reason}"
+                        );
+                    }
                     let wait = match after {
                         Some(after) => {
                             // The server asked everyone to wait: hold the whole pass.

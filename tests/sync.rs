@@ -754,3 +754,35 @@ async fn the_store_is_readable_by_its_owner_only() {
         .mode();
     assert_eq!(mode & 0o777, 0o600, "{mode:o}");
 }
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line_without_contact_details() {
+    let fx = Fixture::with_config("[log]\nformat = \"json\"\nlevel = \"info\"").await;
+    fx.write_export(&format!(
+        "{HEADER}\n{}\nBAD,Bad,Phone,bad@example.com,+11234567890,2024-03-01T00:00:00Z,\n",
+        row("A", "2024-03-01T00:00:00Z")
+    ));
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    let events: Vec<serde_json::Value> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("a JSON object per line"))
+        .collect();
+    assert!(events.len() >= 3, "{}", run.stderr);
+    let rejected = events
+        .iter()
+        .find(|e| e["fields"]["id"] == "BAD")
+        .expect("the rejection names the id");
+    assert_eq!(rejected["level"], "WARN");
+    for text in [
+        "A@example.com",
+        "bad@example.com",
+        "+11234567890",
+        "555-0100",
+        KEY,
+    ] {
+        assert!(!run.stderr.contains(text), "{text} in {}", run.stderr);
+    }
+}
