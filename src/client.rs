@@ -19,6 +19,8 @@ pub enum Outcome {
     },
     /// 409: already in BlueTape; success.
     Exists,
+    /// 202 to an update.
+    Updated { blue_tape_id: Option<String> },
     /// 400: BlueTape refuses this record.
     Rejected { reason: String },
     /// 401/403: the credentials are wrong; stop the pass.
@@ -74,6 +76,38 @@ pub fn classify(status: u16, retry_after: Option<&str>, body: &[u8], now: System
             reason: reason(),
             after: retry_after.and_then(|v| parse_retry_after(v, now)),
         },
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdatedBody {
+    blue_tape_id: Option<String>,
+}
+
+/// Classifies a response to `PUT /integration/customer/{id}`: 202 is success; 404 means the
+/// customer is gone from BlueTape (the caller creates it again); the rest as for a create.
+pub fn classify_update(
+    status: u16,
+    retry_after: Option<&str>,
+    body: &[u8],
+    now: SystemTime,
+) -> Outcome {
+    match status {
+        202 => match serde_json::from_slice::<UpdatedBody>(body) {
+            Ok(b) => Outcome::Updated {
+                blue_tape_id: b.blue_tape_id,
+            },
+            Err(_) => Outcome::Retry {
+                reason: "202 with a body that is not {blueTapeId}".into(),
+                after: None,
+            },
+        },
+        200..=299 | 409 => Outcome::Retry {
+            reason: error_reason(status, body),
+            after: None,
+        },
+        _ => classify(status, retry_after, body, now),
     }
 }
 
@@ -141,13 +175,38 @@ impl BlueTapeClient {
 
     /// Sends one customer (`body` is its JSON) and classifies the answer.
     pub async fn create(&self, body: String) -> Answer {
-        let request = self
-            .http
-            .post(self.create_url.clone())
+        let request = self.http.post(self.create_url.clone()).body(body);
+        self.send(request, classify).await
+    }
+
+    /// Sends a changed customer as an update: the create body without `id` and `companyId`.
+    pub async fn update(&self, id: &str, create_body: &str) -> Answer {
+        let mut url = self.create_url.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.push(id);
+        }
+        let body =
+            match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(create_body) {
+                Ok(mut fields) => {
+                    fields.remove("id");
+                    fields.remove("companyId");
+                    serde_json::Value::Object(fields).to_string()
+                }
+                Err(_) => create_body.to_owned(),
+            };
+        let request = self.http.put(url).body(body);
+        self.send(request, classify_update).await
+    }
+
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        classify: fn(u16, Option<&str>, &[u8], SystemTime) -> Outcome,
+    ) -> Answer {
+        let request = request
             .header("X-BlueTape-Key", self.key.expose_secret())
             .header("X-Integration-AccountId", &self.account_id)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body);
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
         let response = match request.send().await {
             Ok(r) => r,
             Err(e) => {
@@ -336,6 +395,40 @@ mod tests {
                 "{status}"
             );
         }
+    }
+
+    #[test]
+    fn update_answers() {
+        let now = SystemTime::UNIX_EPOCH;
+        assert_eq!(
+            classify_update(202, None, br#"{"blueTapeId":"b1"}"#, now),
+            Outcome::Updated {
+                blue_tape_id: Some("b1".into())
+            }
+        );
+        assert_eq!(
+            classify_update(
+                404,
+                None,
+                br#"{"code":"404","reason":"Customer not found."}"#,
+                now
+            ),
+            Outcome::NotFound {
+                reason: "404: Customer not found.".into()
+            }
+        );
+        assert!(matches!(
+            classify_update(201, None, b"{}", now),
+            Outcome::Retry { .. }
+        ));
+        assert!(matches!(
+            classify_update(503, Some("2"), b"", now),
+            Outcome::Retry { after: Some(_), .. }
+        ));
+        assert!(matches!(
+            classify_update(400, None, b"", now),
+            Outcome::Rejected { .. }
+        ));
     }
 
     #[test]

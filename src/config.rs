@@ -9,6 +9,10 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 use secrecy::SecretString;
+
+use crate::mapping::{FieldSource, FieldSpec};
+use crate::record::Field;
+use crate::source::presets::{Preset, SkipRule};
 use serde::Deserialize;
 use url::Url;
 
@@ -171,10 +175,10 @@ pub enum SourceFormat {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct SourceSection {
-    format: SourceFormat,
+    format: Option<SourceFormat>,
     path: Option<PathBuf>,
     records_path: Option<String>,
-    preset: Option<String>,
+    preset: Option<Preset>,
     fields: FieldMap,
     delimiter: String,
     timezone: String,
@@ -190,7 +194,7 @@ struct SourceSection {
 impl Default for SourceSection {
     fn default() -> Self {
         Self {
-            format: SourceFormat::Csv,
+            format: None,
             path: None,
             records_path: None,
             preset: None,
@@ -206,24 +210,51 @@ impl Default for SourceSection {
     }
 }
 
-/// `[source.fields]`: API field name -> column in the export. Unset fields use the API name.
+/// `[source.fields]`: API field name -> where it is in the export (see [`crate::mapping`]).
 /// The lowercase aliases are what environment overrides produce.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FieldMap {
-    pub id: Option<String>,
+    pub id: Option<FieldSource>,
     #[serde(rename = "firstName", alias = "firstname")]
-    pub first_name: Option<String>,
+    pub first_name: Option<FieldSource>,
     #[serde(rename = "lastName", alias = "lastname")]
-    pub last_name: Option<String>,
+    pub last_name: Option<FieldSource>,
     #[serde(rename = "emailAddress", alias = "emailaddress")]
-    pub email_address: Option<String>,
+    pub email_address: Option<FieldSource>,
     #[serde(rename = "cellPhoneNumber", alias = "cellphonenumber")]
-    pub cell_phone_number: Option<String>,
+    pub cell_phone_number: Option<FieldSource>,
     #[serde(rename = "sourceModifiedDate", alias = "sourcemodifieddate")]
-    pub source_modified_date: Option<String>,
+    pub source_modified_date: Option<FieldSource>,
     #[serde(rename = "companyId", alias = "companyid")]
-    pub company_id: Option<String>,
+    pub company_id: Option<FieldSource>,
+}
+
+impl FieldMap {
+    pub fn get(&self, field: Field) -> Option<&FieldSource> {
+        match field {
+            Field::Id => self.id.as_ref(),
+            Field::FirstName => self.first_name.as_ref(),
+            Field::LastName => self.last_name.as_ref(),
+            Field::EmailAddress => self.email_address.as_ref(),
+            Field::CellPhoneNumber => self.cell_phone_number.as_ref(),
+            Field::SourceModifiedDate => self.source_modified_date.as_ref(),
+            Field::CompanyId => self.company_id.as_ref(),
+        }
+    }
+
+    /// This map's fields, each falling back to `other`'s.
+    fn or(self, other: FieldMap) -> FieldMap {
+        FieldMap {
+            id: self.id.or(other.id),
+            first_name: self.first_name.or(other.first_name),
+            last_name: self.last_name.or(other.last_name),
+            email_address: self.email_address.or(other.email_address),
+            cell_phone_number: self.cell_phone_number.or(other.cell_phone_number),
+            source_modified_date: self.source_modified_date.or(other.source_modified_date),
+            company_id: self.company_id.or(other.company_id),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -278,19 +309,50 @@ pub struct ApiConfig {
     pub max_requests_per_second: f64,
 }
 
-/// `[source]`, resolved.
+/// `[source]`, resolved: the preset applied, every field's source parsed.
 #[derive(Debug, Clone)]
 pub struct SourceConfig {
     pub name: String,
     pub format: SourceFormat,
+    /// A file, or a glob pattern matching several.
     pub path: PathBuf,
+    /// Dotted path to the records array in a JSON export; empty: the top level is the array.
+    pub records_path: Vec<String>,
+    pub preset: Option<Preset>,
+    /// Where each field comes from, as configured (or filled in by the preset).
     pub fields: FieldMap,
+    /// The parsed field sources, in [`Field::ALL`] order.
+    pub specs: Vec<(Field, FieldSpec)>,
+    /// Records the preset leaves out (QuickBooks' inactive, Xero's archived customers).
+    pub skip: Option<SkipRule>,
     pub delimiter: u8,
     pub timezone: Tz,
     pub datetime_format: Option<String>,
     pub default_country: phonenumber::country::Id,
     pub settle: Duration,
     pub lookback: Duration,
+}
+
+impl SourceConfig {
+    /// With `sourceModifiedDate` unmapped, a record without one is dated by when it was first
+    /// seen, and changes are found by content (SPEC §3).
+    pub fn dates_by_first_seen(&self) -> bool {
+        self.fields.source_modified_date.is_none()
+    }
+
+    /// The parsed source of `field`.
+    pub fn spec(&self, field: Field) -> &FieldSpec {
+        &self.specs[field as usize].1
+    }
+
+    /// Whether the export must have `field`: unmapped optional fields may be absent.
+    pub fn requires(&self, field: Field) -> bool {
+        match field {
+            Field::CompanyId => self.fields.company_id.is_some(),
+            Field::SourceModifiedDate => !self.dates_by_first_seen(),
+            _ => true,
+        }
+    }
 }
 
 impl Config {
@@ -340,6 +402,20 @@ impl Config {
         })?;
         raw.validate(file)
     }
+}
+
+/// A `[source]` section alone, from TOML text, for the source's own tests.
+#[cfg(test)]
+pub(crate) fn source_from_toml(
+    text: &str,
+    config_file: &Path,
+) -> Result<SourceConfig, ConfigError> {
+    let section: SourceSection = config::Config::builder()
+        .add_source(config::File::from_str(text, config::FileFormat::Toml))
+        .build()
+        .and_then(config::Config::try_deserialize)
+        .map_err(|e| ConfigError::new(e.to_string()))?;
+    section.validate(config_file)
 }
 
 /// The `config` crate appends " for key `x` in <file>"; we name both ourselves.
@@ -486,22 +562,41 @@ impl FileConfig {
 impl SourceSection {
     fn validate(self, file: &Path) -> Result<SourceConfig, ConfigError> {
         let err = |key: &str, problem: &str| ConfigError::at_key(file, key, problem);
-        if let Some(preset) = &self.preset {
+        let preset = self.preset.map(Preset::defaults);
+        let format = self
+            .format
+            .or(preset.as_ref().map(|p| p.format))
+            .unwrap_or(SourceFormat::Csv);
+        let records_path = self
+            .records_path
+            .or_else(|| preset.as_ref().map(|p| p.records_path.to_owned()))
+            .unwrap_or_default();
+        if format != SourceFormat::Json && !records_path.is_empty() {
             return Err(err(
-                "source.preset",
-                &format!(
-                    "preset `{preset}` is not available in this version: map the columns with [source.fields]"
-                ),
+                "source.records_path",
+                "applies only to format = \"json\"",
             ));
         }
-        if self.format != SourceFormat::Csv {
-            return Err(err(
-                "source.format",
-                "only `csv` exports are read by this version",
-            ));
-        }
-        if self.records_path.is_some() {
-            return Err(err("source.records_path", "applies only to JSON exports"));
+        let records_path: Vec<String> = records_path
+            .split('.')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let (preset_fields, skip) = match preset {
+            Some(p) => (p.fields, p.skip),
+            None => (FieldMap::default(), None),
+        };
+        let fields = self.fields.or(preset_fields);
+        let mut specs = Vec::with_capacity(Field::ALL.len());
+        for field in Field::ALL {
+            let source = fields
+                .get(field)
+                .cloned()
+                .unwrap_or_else(|| FieldSource::from(field.api_name()));
+            let spec = FieldSpec::parse(&source, format != SourceFormat::Csv)
+                .map_err(|e| err(&format!("source.fields.{}", field.api_name()), &e))?;
+            specs.push((field, spec));
         }
         let path = match self.path {
             Some(p) if !p.as_os_str().is_empty() => p,
@@ -550,9 +645,13 @@ impl SourceSection {
         }
         Ok(SourceConfig {
             name: self.name,
-            format: self.format,
+            format,
             path,
-            fields: self.fields,
+            records_path,
+            preset: self.preset,
+            fields,
+            specs,
+            skip,
             delimiter,
             timezone,
             datetime_format: self.datetime_format,

@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod diff;
 pub mod lock;
+pub mod mapping;
 pub mod pace;
 pub mod phone;
 pub mod record;

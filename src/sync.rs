@@ -7,6 +7,8 @@ use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use chrono::DateTime;
+
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
@@ -17,9 +19,11 @@ use crate::diff::{Decision, Incoming, RecordState, decide, is_candidate};
 use crate::lock::{InstanceLock, LockError};
 use crate::pace::{Pacer, backoff};
 use crate::phone::PhoneNormaliser;
-use crate::record::{Field, Normaliser};
-use crate::source::{self, SourceError};
-use crate::store::{PassCounts, QueueCursor, Queued, SendRecord, SendResult, Store, StoreError};
+use crate::record::{Customer, Field, Normaliser, RawRecord};
+use crate::source::{self, Item, SourceError};
+use crate::store::{
+    PassCounts, QueueCursor, Queued, SendRecord, SendResult, Staging, Store, StoreError,
+};
 use crate::timestamp::TimestampParser;
 
 /// How a pass is run.
@@ -152,7 +156,7 @@ impl PassReport {
         };
         format!(
             "{head}read {}, new {}, created {}, exists {}, rejected {}, failed {}, changed upstream {}, \
-             skipped {} unchanged, {} still queued, in {:.1}s",
+             updated {}, skipped {} unchanged, {} inactive, {} still queued, in {:.1}s",
             c.read,
             c.new,
             c.created,
@@ -160,7 +164,9 @@ impl PassReport {
             c.rejected,
             c.failed,
             c.changed_upstream,
+            c.updated,
             self.skipped,
+            c.inactive,
             self.left_pending + self.left_failed,
             self.duration.as_secs_f64()
         )
@@ -233,18 +239,18 @@ pub async fn run_pass(
     info!(pass, source = %config.source.path.display(), full = options.full, "pass started");
 
     let source_config = config.source.clone();
+    let updates = config.sync.updates;
     let (store_back, staged) = tokio::task::spawn_blocking(move || {
-        let staged = stage(&mut store, &source_config, pass, options, None);
+        let staged = stage(&mut store, &source_config, pass, options, updates, None);
         (store, staged)
     })
     .await
     .map_err(|e| PassError::Internal(e.to_string()))?;
     let mut store = store_back;
-    let (staged, source_error) = match staged {
-        Ok(s) => (s, None),
-        Err(StageError::Store(e)) => return Err(e.into()),
-        Err(StageError::Source(e)) => (Staged::default(), Some(e)),
-    };
+    let StageResult {
+        staged,
+        source_error,
+    } = staged?;
 
     let sent = send_queue(&mut store, config, client, shutdown).await?;
 
@@ -258,6 +264,8 @@ pub async fn run_pass(
             rejected: staged.rejected + sent.rejected,
             failed: sent.failed,
             changed_upstream: staged.changed_upstream,
+            updated: sent.updated,
+            inactive: staged.inactive,
         },
         skipped: staged.skipped,
         left_pending: left.pending,
@@ -295,6 +303,7 @@ async fn dry_run(
 ) -> Result<PassReport, PassError> {
     let path = config.store_path.clone();
     let source_config = config.source.clone();
+    let updates = config.sync.updates;
     let result = tokio::task::spawn_blocking(move || -> Result<_, PassError> {
         // Without a store yet, a throwaway one: a dry run creates no file.
         let mut store = if path.exists() {
@@ -304,23 +313,30 @@ async fn dry_run(
         };
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         // Pass 0 is never a real pass (those count from 1); its staging is rolled back.
-        let staged = stage(&mut store, &source_config, 0, options, Some(&mut out));
+        let staged = stage(
+            &mut store,
+            &source_config,
+            0,
+            options,
+            updates,
+            Some(&mut out),
+        );
         let _ = out.flush();
-        Ok(staged)
+        Ok(staged?)
     })
     .await
     .map_err(|e| PassError::Internal(e.to_string()))??;
-    let (staged, source_error) = match result {
-        Ok(s) => (s, None),
-        Err(StageError::Store(e)) => return Err(e.into()),
-        Err(StageError::Source(e)) => (Staged::default(), Some(e)),
-    };
+    let StageResult {
+        staged,
+        source_error,
+    } = result;
     let report = PassReport {
         counts: PassCounts {
             read: staged.read,
             new: staged.new,
             rejected: staged.rejected,
             changed_upstream: staged.changed_upstream,
+            inactive: staged.inactive,
             ..PassCounts::default()
         },
         skipped: staged.skipped,
@@ -340,14 +356,22 @@ async fn dry_run(
     Ok(report)
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Staged {
     read: u64,
     skipped: u64,
+    inactive: u64,
     new: u64,
     rejected: u64,
     changed_upstream: u64,
     would_send: u64,
+}
+
+/// What staging came to: the counts, and the first problem with the export, if any (the
+/// files without one were still staged).
+struct StageResult {
+    staged: Staged,
+    source_error: Option<SourceError>,
 }
 
 enum StageError {
@@ -361,62 +385,185 @@ impl From<StoreError> for StageError {
     }
 }
 
+/// What staging one file needs to know.
+struct FileStaging<'a> {
+    staging: &'a Staging<'a>,
+    config: &'a SourceConfig,
+    normaliser: &'a Normaliser,
+    /// Records older than this were handled by earlier passes.
+    threshold: Option<i64>,
+    updates: bool,
+    now: i64,
+}
+
 /// Reads the export, decides each record, and queues them and advances the watermark in one
-/// transaction. With `dry_run_out`, lists the queue and rolls everything back.
+/// transaction, each file in a savepoint of its own. With `dry_run_out`, lists the queue and
+/// rolls everything back.
 fn stage(
     store: &mut Store,
     config: &SourceConfig,
     pass: i64,
     options: PassOptions,
+    updates: bool,
     dry_run_out: Option<&mut dyn std::io::Write>,
-) -> Result<Staged, StageError> {
+) -> Result<StageResult, StoreError> {
+    let discovery = match source::discover(config, SystemTime::now()) {
+        Ok(d) => d,
+        Err(e) => {
+            return Ok(StageResult {
+                staged: Staged::default(),
+                source_error: Some(e),
+            });
+        }
+    };
     let normaliser = Normaliser::new(
         TimestampParser::new(config.timezone, config.datetime_format.clone()),
         PhoneNormaliser::new(config.default_country),
     );
-    let export = source::open(config).map_err(StageError::Source)?;
     let watermark = store.watermark(&config.name)?;
     let lookback_ms = i64::try_from(config.lookback.as_millis()).unwrap_or(i64::MAX);
-    let threshold = match (options.full, watermark) {
-        (false, Some(w)) => Some(w.saturating_sub(lookback_ms)),
-        _ => None,
-    };
     let now = now_ms();
     let staging = store.staging(&config.name, pass, now)?;
+    let files = FileStaging {
+        staging: &staging,
+        config,
+        normaliser: &normaliser,
+        threshold: match (options.full, watermark) {
+            (false, Some(w)) => Some(w.saturating_sub(lookback_ms)),
+            _ => None,
+        },
+        updates,
+        now,
+    };
     let mut staged = Staged::default();
     let mut newest: Option<i64> = None;
+    let mut source_error = None;
+    // The watermark moves only when every file of the export was read whole.
+    let mut complete = true;
+    for path in &discovery.unsettled {
+        complete = false;
+        info!(
+            file = %path.display(),
+            "export file changed within source.settle (still being written?): read on a later pass"
+        );
+    }
+    for file in &discovery.files {
+        staging.begin_file()?;
+        let before = (staged.clone(), newest);
+        match files.stage_file(file, &mut staged, &mut newest) {
+            Ok(()) if file.unchanged() => staging.release()?,
+            Ok(()) => {
+                staging.rollback_file()?;
+                (staged, newest) = before;
+                complete = false;
+                info!(
+                    file = %file.path.display(),
+                    "export file changed while it was read (still being written?): read on a later pass"
+                );
+            }
+            Err(StageError::Source(e)) => {
+                staging.rollback_file()?;
+                (staged, newest) = before;
+                complete = false;
+                warn!("{e}");
+                source_error.get_or_insert(e);
+            }
+            Err(StageError::Store(e)) => return Err(e),
+        }
+    }
+    if complete && let Some(newest) = newest {
+        // A date in the future must not hide records written later: never past now.
+        staging.set_watermark(newest.min(now))?;
+    }
+    match dry_run_out {
+        None => staging.commit()?,
+        Some(out) => {
+            let mut cursor = QueueCursor::new(now, updates);
+            loop {
+                let page = staging.next_queue_page(&mut cursor, 1000)?;
+                if page.is_empty() {
+                    break;
+                }
+                for q in &page {
+                    let verb = if q.update { "update" } else { "send" };
+                    let _ = writeln!(out, "would {verb} {}", q.id);
+                    staged.would_send += 1;
+                }
+            }
+            // Dropping the staging transaction rolls it back.
+        }
+    }
+    Ok(StageResult {
+        staged,
+        source_error,
+    })
+}
 
-    for raw in export {
-        let raw = raw.map_err(StageError::Source)?;
-        staged.read += 1;
-        let modified = normaliser.modified(&raw);
-        if let Ok(m) = &modified {
-            let ms = m.timestamp_millis();
-            newest = newest.max(Some(ms));
-            if !is_candidate(ms, threshold) {
-                staged.skipped += 1;
-                continue;
+impl FileStaging<'_> {
+    fn stage_file(
+        &self,
+        file: &source::ExportFile,
+        staged: &mut Staged,
+        newest: &mut Option<i64>,
+    ) -> Result<(), StageError> {
+        let records = source::read(self.config, file).map_err(StageError::Source)?;
+        for item in records {
+            staged.read += 1;
+            match item.map_err(StageError::Source)? {
+                Item::Record(raw) => self.stage_record(&raw, staged, newest)?,
+                Item::Skipped(_) => staged.inactive += 1,
             }
         }
-        let modified_ms = modified.as_ref().ok().map(|m| m.timestamp_millis());
-        let customer = modified.and_then(|m| normaliser.customer(&raw, m));
+        Ok(())
+    }
+
+    fn stage_record(
+        &self,
+        raw: &RawRecord,
+        staged: &mut Staged,
+        newest: &mut Option<i64>,
+    ) -> Result<(), StageError> {
+        let staging = self.staging;
+        // Without a modified date, a record is dated when this version was first seen, and a
+        // change is found by its content (SPEC §3).
+        let by_content =
+            self.config.dates_by_first_seen() && raw.get(Field::SourceModifiedDate).is_none();
+        let modified = if by_content {
+            Ok(DateTime::from_timestamp_millis(self.now).unwrap_or_default())
+        } else {
+            self.normaliser.modified(raw)
+        };
+        if !by_content && let Ok(m) = &modified {
+            let ms = m.timestamp_millis();
+            *newest = (*newest).max(Some(ms));
+            if !is_candidate(ms, self.threshold) {
+                staged.skipped += 1;
+                return Ok(());
+            }
+        }
+        let modified_ms = modified.as_ref().ok().map(DateTime::timestamp_millis);
+        let customer = modified.and_then(|m| self.normaliser.customer(raw, m));
         let Some(id) = raw.get(Field::Id) else {
             staged.rejected += 1;
             warn!(at = %raw.location, "record rejected: id: missing");
-            continue;
+            return Ok(());
         };
-        let content_hash = if customer.is_ok() {
-            String::new()
-        } else {
-            raw.content_hash()
-        };
+        let content_hash = (by_content || customer.is_err()).then(|| raw.content_hash());
         let stored = staging.lookup(id)?;
+        if by_content
+            && let Some(s) = &stored
+            && s.content_hash.is_some()
+            && s.content_hash == content_hash
+        {
+            staged.skipped += 1;
+            return Ok(());
+        }
         let decision = decide(
             stored.as_ref(),
             Incoming {
                 modified_ms,
                 valid: customer.is_ok(),
-                content_hash: &content_hash,
+                content_hash: content_hash.as_deref().unwrap_or_default(),
             },
         );
         if let Some(s) = stored.as_ref().filter(|s| s.staged_this_pass)
@@ -428,55 +575,58 @@ fn stage(
                 _ => staged.new = staged.new.saturating_sub(1),
             }
         }
+        let hash = content_hash.as_deref();
         match (decision, customer) {
             (Decision::Queue, Ok(customer)) => {
-                let body = serde_json::to_string(&customer)
-                    .map_err(|e| StageError::Store(StoreError::Serialize(e.to_string())))?;
-                staging.queue(id, modified_ms.unwrap_or_default(), &body)?;
+                staging.queue(
+                    id,
+                    modified_ms.unwrap_or_default(),
+                    &body_of(&customer)?,
+                    hash.filter(|_| by_content),
+                )?;
                 staged.new += 1;
             }
             (Decision::Reject, Err(rejection)) => {
-                staging.reject(id, modified_ms, &rejection.to_string(), &content_hash)?;
+                staging.reject(
+                    id,
+                    modified_ms,
+                    &rejection.to_string(),
+                    hash.unwrap_or_default(),
+                )?;
                 staged.rejected += 1;
                 warn!(id, at = %raw.location, "customer rejected: {rejection}");
             }
             (Decision::ChangedUpstream, customer) => {
-                let body = customer.ok().and_then(|c| serde_json::to_string(&c).ok());
-                staging.changed_upstream(id, modified_ms.unwrap_or_default(), body.as_deref())?;
+                let body = customer.as_ref().ok().map(body_of).transpose()?;
+                if self.updates && body.is_none() {
+                    warn!(id, at = %raw.location, "changed customer not sent as an update: it is now invalid");
+                }
+                staging.changed_upstream(
+                    id,
+                    modified_ms.unwrap_or_default(),
+                    body.as_deref(),
+                    hash.filter(|_| by_content),
+                    self.updates,
+                )?;
                 staged.changed_upstream += 1;
                 debug!(id, "customer changed upstream after it was created");
             }
             _ => {}
         }
+        Ok(())
     }
-    if let Some(newest) = newest {
-        // A date in the future must not hide records written later: never past now.
-        staging.set_watermark(newest.min(now))?;
-    }
-    match dry_run_out {
-        None => staging.commit()?,
-        Some(out) => {
-            let mut cursor = QueueCursor::new(now);
-            loop {
-                let page = staging.next_queue_page(&mut cursor, 1000)?;
-                if page.is_empty() {
-                    break;
-                }
-                for q in &page {
-                    let _ = writeln!(out, "would send {}", q.id);
-                    staged.would_send += 1;
-                }
-            }
-            // Dropping the staging transaction rolls it back.
-        }
-    }
-    Ok(staged)
 }
 
+fn body_of(customer: &Customer) -> Result<String, StoreError> {
+    serde_json::to_string(customer).map_err(|e| StoreError::Serialize(e.to_string()))
+}
+
+/// What sending came to.
 #[derive(Debug, Default)]
 struct SendCounts {
     created: u64,
     exists: u64,
+    updated: u64,
     rejected: u64,
     failed: u64,
     /// Records in a row that exhausted their retries.
@@ -519,18 +669,11 @@ impl Sender {
         self.stop.send_replace(true);
     }
 
-    async fn record(&self, id: &str, attempts: u32, last_status: Option<u16>, result: SendResult) {
-        let record = SendRecord {
-            id: id.to_owned(),
-            attempts,
-            last_status,
-            at_ms: now_ms(),
-            result,
-        };
-        if self.results.send(record).await.is_err() {
-            // The writer returns its error at the end of the pass; send nothing more.
-            self.stop(StopReason::StoreFailed);
-        }
+    /// Counts an answer that shows the API works.
+    fn answered(&self, count: impl FnOnce(&mut SendCounts)) {
+        let mut c = self.counts();
+        count(&mut c);
+        c.exhausted_in_a_row = 0;
     }
 
     /// Sends one record until it is answered, retries run out, or the pass stops.
@@ -540,6 +683,8 @@ impl Sender {
         let mut attempts = 0u32;
         let mut last_status = None;
         let mut last_reason = String::new();
+        // An update whose customer is gone from BlueTape becomes a create.
+        let mut update = queued.update;
         loop {
             if !self.stopped() {
                 tokio::select! {
@@ -552,21 +697,23 @@ impl Sender {
                     let result = SendResult::Unfinished {
                         reason: last_reason,
                     };
-                    self.record(id, attempts, last_status, result).await;
+                    self.record(&queued, attempts, last_status, result).await;
                 }
                 return;
             }
             attempts += 1;
-            let answer = self.client.create(queued.body.clone()).await;
+            let answer = if update {
+                self.client.update(id, &queued.body).await
+            } else {
+                self.client.create(queued.body.clone()).await
+            };
             last_status = answer.status.or(last_status);
             let result = match answer.outcome {
                 Outcome::Created {
                     blue_tape_id,
                     sign_up_url,
                 } => {
-                    let mut c = self.counts();
-                    c.created += 1;
-                    c.exhausted_in_a_row = 0;
+                    self.answered(|c| c.created += 1);
                     debug!(id, "customer created");
                     SendResult::Created {
                         blue_tape_id,
@@ -574,22 +721,29 @@ impl Sender {
                     }
                 }
                 Outcome::Exists => {
-                    let mut c = self.counts();
-                    c.exists += 1;
-                    c.exhausted_in_a_row = 0;
+                    self.answered(|c| c.exists += 1);
                     debug!(id, "customer already in BlueTape");
                     SendResult::Exists
                 }
+                Outcome::Updated { blue_tape_id } => {
+                    self.answered(|c| c.updated += 1);
+                    debug!(id, "customer updated");
+                    SendResult::Updated { blue_tape_id }
+                }
                 Outcome::Rejected { reason } => {
-                    let mut c = self.counts();
-                    c.rejected += 1;
-                    c.exhausted_in_a_row = 0;
+                    self.answered(|c| c.rejected += 1);
                     warn!(id, "customer rejected by BlueTape: {}", redact(&reason));
                     SendResult::Rejected { reason }
                 }
                 Outcome::Unauthorized { reason } => {
                     self.stop(StopReason::Unauthorized(reason));
                     return;
+                }
+                Outcome::NotFound { .. } if update => {
+                    info!(id, "customer no longer in BlueTape: creating it again");
+                    update = false;
+                    attempts -= 1;
+                    continue;
                 }
                 Outcome::NotFound { reason } => {
                     self.stop(StopReason::EndpointNotFound(reason));
@@ -630,8 +784,6 @@ impl Sender {
                         }
                         continue;
                     }
-                    let next_ms = now_ms()
-                        + i64::try_from(self.retry.max_backoff.as_millis()).unwrap_or(i64::MAX / 2);
                     warn!(
                         id,
                         attempts, "customer failed after {attempts} attempts: {reason}"
@@ -645,14 +797,37 @@ impl Sender {
                     if give_up {
                         self.stop(StopReason::Unavailable(reason.clone()));
                     }
+                    let wait_ms =
+                        i64::try_from(self.retry.max_backoff.as_millis()).unwrap_or(i64::MAX / 2);
                     SendResult::Failed {
                         reason,
-                        next_attempt_ms: next_ms,
+                        next_attempt_ms: now_ms().saturating_add(wait_ms),
                     }
                 }
             };
-            self.record(id, attempts, last_status, result).await;
+            self.record(&queued, attempts, last_status, result).await;
             return;
+        }
+    }
+
+    async fn record(
+        &self,
+        queued: &Queued,
+        attempts: u32,
+        last_status: Option<u16>,
+        result: SendResult,
+    ) {
+        let record = SendRecord {
+            id: queued.id.clone(),
+            update: queued.update,
+            attempts,
+            last_status,
+            at_ms: now_ms(),
+            result,
+        };
+        if self.results.send(record).await.is_err() {
+            // The writer returns its error at the end of the pass; send nothing more.
+            self.stop(StopReason::StoreFailed);
         }
     }
 }
@@ -673,15 +848,6 @@ fn redact(message: &str) -> String {
         .join(" ")
 }
 
-#[derive(Debug, Default)]
-struct Sent {
-    created: u64,
-    exists: u64,
-    rejected: u64,
-    failed: u64,
-    stop: Option<StopReason>,
-}
-
 /// Sends the queue with `api.concurrency` in flight; results are recorded by a writer thread
 /// as they arrive, in group commits.
 async fn send_queue(
@@ -689,7 +855,7 @@ async fn send_queue(
     config: &Config,
     client: BlueTapeClient,
     shutdown: impl Future<Output = ()>,
-) -> Result<Sent, PassError> {
+) -> Result<SendCounts, PassError> {
     let source = config.source.name.clone();
     let concurrency = config.api.concurrency;
     // Bounded: at most `concurrency` answers wait unrecorded besides those in flight.
@@ -708,7 +874,7 @@ async fn send_queue(
     let mut tasks = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     let mut shutdown_seen = false;
-    let mut cursor = QueueCursor::new(now_ms());
+    let mut cursor = QueueCursor::new(now_ms(), config.sync.updates);
 
     'queue: loop {
         let page = store.next_queue_page(&source, &mut cursor, 256)?;
@@ -754,13 +920,7 @@ async fn send_queue(
     writer
         .await
         .map_err(|e| PassError::Internal(e.to_string()))??;
-    Ok(Sent {
-        created: counts.created,
-        exists: counts.exists,
-        rejected: counts.rejected,
-        failed: counts.failed,
-        stop: counts.stop,
-    })
+    Ok(counts)
 }
 
 /// The one writer of send results: drains what has arrived and commits it together.

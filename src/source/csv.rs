@@ -1,19 +1,32 @@
 //! CSV exports: a header row, UTF-8 with or without BOM, CRLF or LF, quoted fields, a
 //! configurable delimiter. Read streaming, one record at a time.
 
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::fs::File;
-use std::io::BufReader;
-use std::path::PathBuf;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 
-use super::{SourceError, column_for};
+use super::{Item, SourceError, unreadable};
 use crate::config::SourceConfig;
+use crate::mapping::FieldSpec;
 use crate::record::{Field, RawRecord};
+
+/// Where a field's value is in a row.
+enum Columns {
+    /// One column, as most mappings are.
+    One(usize),
+    /// Alternatives or parts: the spec, with the index of each column it names.
+    Spec(FieldSpec, Vec<(String, usize)>),
+}
 
 pub struct CsvExport {
     path: PathBuf,
     reader: csv::Reader<BufReader<File>>,
-    /// Column index per API field, in [`Field::ALL`] order; `None` when the export has none.
-    columns: Vec<(Field, usize)>,
+    columns: Vec<(Field, Columns)>,
+    header_len: usize,
+    len: u64,
+    ends_with_newline: bool,
     record: csv::ByteRecord,
     /// The spreadsheet row of the last record read: the header is row 1.
     row: u64,
@@ -21,15 +34,12 @@ pub struct CsvExport {
 }
 
 impl CsvExport {
-    pub fn open(config: &SourceConfig) -> Result<Self, SourceError> {
-        let path = config.path.clone();
-        let file = File::open(&path).map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => SourceError::NotFound { path: path.clone() },
-            _ => SourceError::Unreadable {
-                path: path.clone(),
-                error,
-            },
-        })?;
+    pub fn open(config: &SourceConfig, path: &Path) -> Result<Self, SourceError> {
+        let path = path.to_owned();
+        let mut file = File::open(&path).map_err(|e| unreadable(&path, e))?;
+        let len = file.metadata().map_err(|e| unreadable(&path, e))?.len();
+        let ends_with_newline =
+            len == 0 || last_byte(&mut file).map_err(|e| unreadable(&path, e))? == Some(b'\n');
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(config.delimiter)
             .trim(csv::Trim::All)
@@ -42,7 +52,7 @@ impl CsvExport {
         if headers.is_empty() {
             return Err(SourceError::Malformed {
                 path,
-                line: 1,
+                at: "row 1".into(),
                 detail: "the file is empty: no header row (is the export still being written?)"
                     .into(),
             });
@@ -56,41 +66,65 @@ impl CsvExport {
                     .to_owned()
             })
             .collect();
-        let mut columns = Vec::with_capacity(Field::ALL.len());
-        for field in Field::ALL {
-            let mapped = column_for(config, field);
-            let wanted = mapped.unwrap_or(field.api_name());
-            let found = header_names.iter().position(|h| h == wanted).or_else(|| {
+        let find = |wanted: &str| {
+            header_names.iter().position(|h| h == wanted).or_else(|| {
                 header_names
                     .iter()
                     .position(|h| h.eq_ignore_ascii_case(wanted))
-            });
-            match found {
-                Some(index) => columns.push((field, index)),
-                // companyId is optional: an export without the column simply has none.
-                None if field == Field::CompanyId && mapped.is_none() => {}
-                None => {
-                    return Err(SourceError::MissingColumn {
-                        path,
-                        field,
-                        column: wanted.to_owned(),
-                    });
+            })
+        };
+        let mut columns = Vec::with_capacity(Field::ALL.len());
+        'fields: for (field, spec) in &config.specs {
+            let mut found = Vec::new();
+            for column in spec.paths().filter_map(|p| p.column()) {
+                match find(column) {
+                    Some(index) => found.push((column.to_owned(), index)),
+                    // An optional field the export does not have is simply absent.
+                    None if !config.requires(*field) => continue 'fields,
+                    None => {
+                        return Err(SourceError::MissingColumn {
+                            path,
+                            field: *field,
+                            column: column.to_owned(),
+                        });
+                    }
                 }
             }
+            let source = match (spec.is_single(), found.as_slice()) {
+                (true, [(_, index)]) => Columns::One(*index),
+                _ => Columns::Spec(spec.clone(), found),
+            };
+            columns.push((*field, source));
         }
         Ok(Self {
             path,
             reader,
             columns,
+            header_len: headers.len(),
+            len,
+            ends_with_newline,
             record: csv::ByteRecord::new(),
             row: 1,
             failed: false,
         })
     }
+
+    fn fail(&mut self, error: SourceError) -> Option<Result<Item, SourceError>> {
+        self.failed = true;
+        Some(Err(error))
+    }
+}
+
+fn last_byte(file: &mut File) -> std::io::Result<Option<u8>> {
+    file.seek(SeekFrom::End(-1))?;
+    let mut byte = [0u8; 1];
+    let n = file.read(&mut byte)?;
+    file.seek(SeekFrom::Start(0))?;
+    Ok((n == 1).then_some(byte[0]))
 }
 
 impl Iterator for CsvExport {
-    type Item = Result<RawRecord, SourceError>;
+    type Item = Result<Item, SourceError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
@@ -101,8 +135,8 @@ impl Iterator for CsvExport {
                 Ok(false) => return None,
                 Ok(true) => {}
                 Err(e) => {
-                    self.failed = true;
-                    return Some(Err(malformed(&self.path, &e)));
+                    let error = malformed(&self.path, &e);
+                    return self.fail(error);
                 }
             }
             self.row += 1;
@@ -110,20 +144,53 @@ impl Iterator for CsvExport {
             if self.record.iter().all(<[u8]>::is_empty) {
                 continue;
             }
+            // A short last row in a file that does not end with a newline was cut off.
+            let at_end = self.reader.position().byte() >= self.len;
+            if at_end && !self.ends_with_newline && self.record.len() < self.header_len {
+                let error = SourceError::Malformed {
+                    path: self.path.clone(),
+                    at: format!("row {}", self.row),
+                    detail: "the last row is cut off (fewer columns than the header and no final newline)".into(),
+                };
+                return self.fail(error);
+            }
             let mut raw = RawRecord::new(format!("{} row {}", self.path.display(), self.row));
-            for &(field, index) in &self.columns {
-                let bytes = self.record.get(index).unwrap_or_default();
+            let record = &self.record;
+            let bad_encoding = Cell::new(false);
+            let cell = |index: usize| -> Option<Cow<'_, str>> {
+                let bytes = record.get(index)?;
                 match std::str::from_utf8(bytes) {
-                    Ok(text) => raw.set(field, text),
-                    Err(_) => raw.bad_encoding = raw.bad_encoding.or(Some(field)),
+                    Ok(text) => Some(Cow::Borrowed(text)),
+                    Err(_) => {
+                        bad_encoding.set(true);
+                        None
+                    }
+                }
+            };
+            for (field, source) in &self.columns {
+                bad_encoding.set(false);
+                let value = match source {
+                    Columns::One(index) => cell(*index).map(Cow::into_owned),
+                    Columns::Spec(spec, indexes) => spec.resolve(|path| {
+                        let column = path.column()?;
+                        let (_, index) = indexes.iter().find(|(name, _)| name == column)?;
+                        cell(*index)
+                    }),
+                };
+                match value {
+                    Some(text) => raw.set(*field, &text),
+                    None if bad_encoding.get() => {
+                        raw.bad_encoding = raw.bad_encoding.or(Some(*field));
+                    }
+                    None => {}
                 }
             }
-            return Some(Ok(raw));
+            return Some(Ok(Item::Record(raw)));
         }
     }
 }
 
-fn malformed(path: &std::path::Path, error: &csv::Error) -> SourceError {
+fn malformed(path: &Path, error: &csv::Error) -> SourceError {
     if let csv::ErrorKind::Io(io) = error.kind() {
         return SourceError::Unreadable {
             path: path.to_owned(),
@@ -132,7 +199,7 @@ fn malformed(path: &std::path::Path, error: &csv::Error) -> SourceError {
     }
     SourceError::Malformed {
         path: path.to_owned(),
-        line: error.position().map_or(0, csv::Position::line),
+        at: format!("line {}", error.position().map_or(0, csv::Position::line)),
         detail: error.to_string(),
     }
 }
@@ -140,40 +207,38 @@ fn malformed(path: &std::path::Path, error: &csv::Error) -> SourceError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::FieldMap;
 
-    fn config(path: PathBuf, fields: FieldMap, delimiter: u8) -> SourceConfig {
-        SourceConfig {
-            name: "default".into(),
-            format: crate::config::SourceFormat::Csv,
-            path,
-            fields,
-            delimiter,
-            timezone: chrono_tz::UTC,
-            datetime_format: None,
-            default_country: phonenumber::country::Id::US,
-            settle: std::time::Duration::ZERO,
-            lookback: std::time::Duration::ZERO,
-        }
-    }
-
-    fn read(bytes: &[u8], fields: FieldMap, delimiter: u8) -> Vec<RawRecord> {
+    /// Reads `bytes` as `export.csv` with the `[source]` keys in `toml`.
+    fn try_read(bytes: &[u8], toml: &str) -> Result<Vec<RawRecord>, SourceError> {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("export.csv");
         std::fs::write(&path, bytes).expect("write");
-        CsvExport::open(&config(path, fields, delimiter))
-            .expect("open")
-            .collect::<Result<_, _>>()
-            .expect("read")
+        let text = format!("path = \"export.csv\"\nsettle = \"0s\"\n{toml}");
+        let config = crate::config::source_from_toml(&text, &dir.path().join("c.toml"))
+            .expect("source config");
+        CsvExport::open(&config, &path)?
+            .map(|item| match item? {
+                Item::Record(r) => Ok(r),
+                Item::Skipped(what) => panic!("CSV skips nothing, got {what}"),
+            })
+            .collect()
     }
+
+    fn read(bytes: &[u8], toml: &str) -> Vec<RawRecord> {
+        try_read(bytes, toml).expect("read")
+    }
+
+    const HEADER: &str = "id,firstName,lastName,emailAddress,cellPhoneNumber,sourceModifiedDate";
 
     #[test]
     fn bom_crlf_quotes_and_trimming() {
-        let text = "\u{feff}id,firstName,lastName,emailAddress,cellPhoneNumber,sourceModifiedDate\r\n\
-                    C1,\"Smith, Jr\",\"O\"\"Neil\",a@b.co,  626 555 0100 ,2023-01-04\r\n\
-                    \r\n\
-                    C2,\"multi\nline\",X,x@y.co,1,2\r\n";
-        let records = read(text.as_bytes(), FieldMap::default(), b',');
+        let text = format!(
+            "\u{feff}{HEADER}\r\n\
+             C1,\"Smith, Jr\",\"O\"\"Neil\",a@b.co,  626 555 0100 ,2023-01-04\r\n\
+             \r\n\
+             C2,\"multi\nline\",X,x@y.co,1,2\r\n"
+        );
+        let records = read(text.as_bytes(), "");
         assert_eq!(records.len(), 2);
         assert_eq!(records[0].get(Field::Id), Some("C1"));
         assert_eq!(records[0].get(Field::FirstName), Some("Smith, Jr"));
@@ -195,20 +260,27 @@ mod tests {
     }
 
     #[test]
-    fn mapped_columns_and_delimiter() {
-        let fields = FieldMap {
-            id: Some("Customer No".into()),
-            first_name: Some("First".into()),
-            last_name: Some("Last".into()),
-            email_address: Some("E-mail".into()),
-            cell_phone_number: Some("Mobile".into()),
-            source_modified_date: Some("Changed".into()),
-            company_id: Some("Company".into()),
-        };
-        let text = "Customer No;first;Last;E-mail;Mobile;Changed;Company;Other\nK-9;Ann;Lee;a@b.co;1;2;ACME;z\nK-10;Bo\n";
-        let records = read(text.as_bytes(), fields, b';');
+    fn mapped_columns_alternatives_parts_and_delimiter() {
+        let toml = r#"delimiter = ";"
+[fields]
+id = "Customer No"
+firstName = "First"
+lastName = "Last"
+emailAddress = "E-mail"
+cellPhoneNumber = ["+Country", "Mobile | Phone"]
+sourceModifiedDate = "Changed"
+companyId = "Company"
+"#;
+        let text = "Customer No;first;Last;E-mail;Country;Mobile;Phone;Changed;Company;Other\n\
+                    K-9;Ann;Lee;a@b.co;1;;626 555 0100;2;ACME;z\n\
+                    K-10;Bo\n";
+        let records = read(text.as_bytes(), toml);
         assert_eq!(records[0].get(Field::FirstName), Some("Ann"));
         assert_eq!(records[0].get(Field::CompanyId), Some("ACME"));
+        assert_eq!(
+            records[0].get(Field::CellPhoneNumber),
+            Some("+1 626 555 0100")
+        );
         // A short row reads as missing fields, for validation to reject.
         assert_eq!(records[1].get(Field::Id), Some("K-10"));
         assert_eq!(records[1].get(Field::LastName), None);
@@ -216,21 +288,33 @@ mod tests {
 
     #[test]
     fn a_missing_column_names_the_field_and_column() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("export.csv");
-        std::fs::write(&path, "id,firstName\n1,a\n").expect("write");
-        let err = CsvExport::open(&config(path, FieldMap::default(), b','))
-            .err()
-            .expect("missing columns");
+        let err = try_read(b"id,firstName\n1,a\n", "").expect_err("missing columns");
         assert!(err.to_string().contains("source.fields.lastName"), "{err}");
+        // Unmapped optional fields may be absent: no date column means dates by first sight.
+        let text = "id,firstName,lastName,emailAddress,cellPhoneNumber\n1,a,b,c,d\n";
+        let records = read(text.as_bytes(), "");
+        assert_eq!(records[0].get(Field::SourceModifiedDate), None);
+        // A mapped one may not.
+        let err = try_read(text.as_bytes(), "[fields]\ncompanyId = \"Company\"\n")
+            .expect_err("mapped companyId missing");
+        assert!(err.to_string().contains("`Company`"), "{err}");
     }
 
     #[test]
     fn invalid_utf8_marks_the_field() {
-        let mut text =
-            b"id,firstName,lastName,emailAddress,cellPhoneNumber,sourceModifiedDate\nC1,".to_vec();
+        let mut text = format!("{HEADER}\nC1,").into_bytes();
         text.extend_from_slice(b"J\xffrg,X,a@b.co,1,2\n");
-        let records = read(&text, FieldMap::default(), b',');
+        let records = read(&text, "");
         assert_eq!(records[0].bad_encoding, Some(Field::FirstName));
+    }
+
+    #[test]
+    fn a_cut_off_last_row_is_an_error_not_a_record() {
+        let text = format!("{HEADER}\nC1,A,B,a@b.co,1,2\nC2,A,B,a@");
+        let err = try_read(text.as_bytes(), "").expect_err("cut off");
+        assert!(err.to_string().contains("row 3"), "{err}");
+        // A complete last row without a final newline is fine.
+        let text = format!("{HEADER}\nC1,A,B,a@b.co,1,2");
+        assert_eq!(read(text.as_bytes(), "").len(), 1);
     }
 }

@@ -2,18 +2,25 @@
 //! BlueTape or the store.
 
 mod csv;
+mod json;
+pub mod presets;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
-pub use self::csv::CsvExport;
-use crate::config::SourceConfig;
-use crate::record::Field;
+use crate::config::{SourceConfig, SourceFormat};
+use crate::record::{Field, RawRecord};
 
-/// A problem with the export as a whole (a bad record is a rejection, not a `SourceError`).
+/// A problem with an export file as a whole (a bad record is a rejection, not a
+/// `SourceError`).
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error("source file {} does not exist: check source.path, or whether the accounting system wrote its export", path.display())]
     NotFound { path: PathBuf },
+    #[error("no file matches source.path `{}`: check the pattern, or whether the accounting system wrote its export", pattern.display())]
+    NoMatch { pattern: PathBuf },
+    #[error("source.path `{}` is not a valid pattern: {detail}", pattern.display())]
+    BadPattern { pattern: PathBuf, detail: String },
     #[error("cannot read source file {}: {error}", path.display())]
     Unreadable {
         path: PathBuf,
@@ -26,29 +33,122 @@ pub enum SourceError {
         field: Field,
         column: String,
     },
-    #[error("source file {} near line {line}: {detail}", path.display())]
+    #[error("source file {} at {at}: {detail}; none of its records were taken, it is read again on the next pass", path.display())]
     Malformed {
         path: PathBuf,
-        line: u64,
+        at: String,
         detail: String,
     },
 }
 
-/// Opens the export the config names.
-pub fn open(config: &SourceConfig) -> Result<CsvExport, SourceError> {
-    CsvExport::open(config)
+/// What reading an export yields.
+#[derive(Debug)]
+pub enum Item {
+    Record(RawRecord),
+    /// Left out by the preset's rule (an inactive or archived customer); names what it is.
+    Skipped(&'static str),
 }
 
-/// The column the config maps `field` to (the API name when unmapped).
-fn column_for(config: &SourceConfig, field: Field) -> Option<&str> {
-    let f = &config.fields;
-    match field {
-        Field::Id => f.id.as_deref(),
-        Field::FirstName => f.first_name.as_deref(),
-        Field::LastName => f.last_name.as_deref(),
-        Field::EmailAddress => f.email_address.as_deref(),
-        Field::CellPhoneNumber => f.cell_phone_number.as_deref(),
-        Field::SourceModifiedDate => f.source_modified_date.as_deref(),
-        Field::CompanyId => f.company_id.as_deref(),
+/// The records of one file, in order; after an `Err` nothing more comes.
+pub type Records = Box<dyn Iterator<Item = Result<Item, SourceError>> + Send>;
+
+/// One file of the export, as it was when the pass found it.
+#[derive(Debug, Clone)]
+pub struct ExportFile {
+    pub path: PathBuf,
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl ExportFile {
+    fn stat(path: PathBuf) -> Result<Self, SourceError> {
+        let meta = std::fs::metadata(&path).map_err(|error| match error.kind() {
+            std::io::ErrorKind::NotFound => SourceError::NotFound { path: path.clone() },
+            _ => SourceError::Unreadable {
+                path: path.clone(),
+                error,
+            },
+        })?;
+        Ok(Self {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            path,
+        })
+    }
+
+    /// Still the same size and modification time: nobody wrote to it while it was read.
+    pub fn unchanged(&self) -> bool {
+        Self::stat(self.path.clone())
+            .is_ok_and(|now| now.len == self.len && now.modified == self.modified)
+    }
+
+    /// Written to within `settle` of `now`: probably still being written.
+    fn settling(&self, settle: std::time::Duration, now: SystemTime) -> bool {
+        self.modified
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age < settle)
+    }
+}
+
+/// The files of the export: those ready to read, and those still being written.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub files: Vec<ExportFile>,
+    pub unsettled: Vec<PathBuf>,
+}
+
+/// Finds the export's files (`source.path` may be a glob), sorted by name.
+pub fn discover(config: &SourceConfig, now: SystemTime) -> Result<Discovery, SourceError> {
+    let pattern = &config.path;
+    let text = pattern.to_string_lossy();
+    let paths: Vec<PathBuf> = if text.contains(['*', '?', '[']) {
+        let bad = |detail: String| SourceError::BadPattern {
+            pattern: pattern.clone(),
+            detail,
+        };
+        let mut paths = glob::glob(&text)
+            .map_err(|e| bad(e.to_string()))?
+            .filter_map(Result::ok)
+            .filter(|p| p.is_file())
+            .collect::<Vec<_>>();
+        if paths.is_empty() {
+            return Err(SourceError::NoMatch {
+                pattern: pattern.clone(),
+            });
+        }
+        paths.sort();
+        paths
+    } else {
+        vec![pattern.clone()]
+    };
+    let mut discovery = Discovery::default();
+    for path in paths {
+        let file = ExportFile::stat(path)?;
+        if file.settling(config.settle, now) {
+            discovery.unsettled.push(file.path);
+        } else {
+            discovery.files.push(file);
+        }
+    }
+    Ok(discovery)
+}
+
+/// Reads one file of the export, streaming.
+pub fn read(config: &SourceConfig, file: &ExportFile) -> Result<Records, SourceError> {
+    match config.format {
+        SourceFormat::Csv => Ok(Box::new(csv::CsvExport::open(config, &file.path)?)),
+        SourceFormat::Json | SourceFormat::Ndjson => json::read(config, &file.path),
+    }
+}
+
+fn unreadable(path: &Path, error: std::io::Error) -> SourceError {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => SourceError::NotFound {
+            path: path.to_owned(),
+        },
+        _ => SourceError::Unreadable {
+            path: path.to_owned(),
+            error,
+        },
     }
 }

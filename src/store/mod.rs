@@ -39,6 +39,8 @@ pub struct Queued {
     pub id: String,
     pub source_modified_ms: i64,
     pub body: String,
+    /// Already in BlueTape and changed since: send as an update.
+    pub update: bool,
 }
 
 /// What a send came to, as recorded in the store.
@@ -49,6 +51,10 @@ pub enum SendResult {
         sign_up_url: String,
     },
     Exists,
+    /// An update was accepted (202).
+    Updated {
+        blue_tape_id: Option<String>,
+    },
     Rejected {
         reason: String,
     },
@@ -66,6 +72,8 @@ pub enum SendResult {
 #[derive(Debug, Clone)]
 pub struct SendRecord {
     pub id: String,
+    /// The record was queued as an update (it is created or exists).
+    pub update: bool,
     pub attempts: u32,
     pub last_status: Option<u16>,
     pub at_ms: i64,
@@ -107,6 +115,9 @@ pub struct PassCounts {
     pub rejected: u64,
     pub failed: u64,
     pub changed_upstream: u64,
+    pub updated: u64,
+    /// Left out by the preset's rule (inactive or archived customers).
+    pub inactive: u64,
 }
 
 pub struct Store {
@@ -223,7 +234,7 @@ impl Store {
             .execute(
                 "UPDATE passes SET finished_at_ms = ?2, outcome = ?3, read = ?4, new = ?5,
                     created = ?6, \"exists\" = ?7, rejected = ?8, failed = ?9,
-                    changed_upstream = ?10, message = ?11
+                    changed_upstream = ?10, message = ?11, updated = ?12, inactive = ?13
                  WHERE id = ?1",
                 params![
                     pass,
@@ -237,6 +248,8 @@ impl Store {
                     counts.failed as i64,
                     counts.changed_upstream as i64,
                     message,
+                    counts.updated as i64,
+                    counts.inactive as i64,
                 ],
             )
             .map_err(|e| self.err(e))?;
@@ -354,56 +367,51 @@ impl Store {
 }
 
 fn record_result(tx: &Transaction<'_>, source: &str, r: &SendRecord) -> rusqlite::Result<()> {
-    let base = params![source, r.id, r.attempts, r.last_status, r.at_ms];
-    // Only a record still waiting may change: never overwrite a created customer.
-    const WAITING: &str = "source = ?1 AND id = ?2 AND state IN ('pending', 'failed')";
-    match &r.result {
+    // Only a record still waiting may change: never overwrite a created customer with an
+    // answer meant for another request.
+    let waiting = if r.update {
+        "source = ?1 AND id = ?2 AND update_pending = 1"
+    } else {
+        "source = ?1 AND id = ?2 AND state IN ('pending', 'failed')"
+    };
+    let common = "attempts = attempts + ?3, last_status = COALESCE(?4, last_status), \
+                  updated_at_ms = ?5";
+    let (set, extra): (&str, Vec<Option<&str>>) = match &r.result {
         SendResult::Created {
             blue_tape_id,
             sign_up_url,
-        } => tx.execute(
-            &format!(
-                "UPDATE records SET state = 'created', attempts = attempts + ?3, last_status = ?4,
-                    updated_at_ms = ?5, done_at_ms = ?5, reason = NULL, next_attempt_ms = NULL,
-                    blue_tape_id = ?6, sign_up_url = ?7
-                 WHERE {WAITING}"
-            ),
-            params![
-                source,
-                r.id,
-                r.attempts,
-                r.last_status,
-                r.at_ms,
-                blue_tape_id,
-                sign_up_url
-            ],
-        )?,
-        SendResult::Exists => tx.execute(
-            &format!(
-                "UPDATE records SET state = 'exists', attempts = attempts + ?3, last_status = ?4,
-                    updated_at_ms = ?5, done_at_ms = ?5, reason = NULL, next_attempt_ms = NULL
-                 WHERE {WAITING}"
-            ),
-            base,
-        )?,
-        SendResult::Rejected { reason } => tx.execute(
-            &format!(
-                "UPDATE records SET state = 'rejected', attempts = attempts + ?3, last_status = ?4,
-                    updated_at_ms = ?5, reason = ?6, next_attempt_ms = NULL
-                 WHERE {WAITING}"
-            ),
-            params![source, r.id, r.attempts, r.last_status, r.at_ms, reason],
-        )?,
+        } => (
+            "state = 'created', done_at_ms = ?5, reason = NULL, next_attempt_ms = NULL,
+             update_pending = 0, blue_tape_id = ?6, sign_up_url = ?7",
+            vec![Some(blue_tape_id), Some(sign_up_url)],
+        ),
+        SendResult::Exists => (
+            "state = 'exists', done_at_ms = COALESCE(done_at_ms, ?5), reason = NULL,
+             next_attempt_ms = NULL, update_pending = 0",
+            vec![],
+        ),
+        SendResult::Updated { blue_tape_id } => (
+            "reason = NULL, next_attempt_ms = NULL, update_pending = 0,
+             blue_tape_id = COALESCE(?6, blue_tape_id)",
+            vec![blue_tape_id.as_deref()],
+        ),
+        SendResult::Rejected { reason } if r.update => (
+            "reason = 'update rejected: ' || ?6, next_attempt_ms = NULL, update_pending = 0",
+            vec![Some(reason)],
+        ),
+        SendResult::Rejected { reason } => (
+            "state = 'rejected', reason = ?6, next_attempt_ms = NULL",
+            vec![Some(reason)],
+        ),
         SendResult::Failed {
             reason,
             next_attempt_ms,
-        } => tx.execute(
-            &format!(
-                "UPDATE records SET state = 'failed', attempts = attempts + ?3, last_status = ?4,
-                    updated_at_ms = ?5, reason = ?6, next_attempt_ms = ?7
-                 WHERE {WAITING}"
-            ),
-            params![
+        } => {
+            let state = if r.update { "" } else { "state = 'failed', " };
+            let sql = format!(
+                "UPDATE records SET {state}{common}, reason = ?6, next_attempt_ms = ?7 WHERE {waiting}"
+            );
+            tx.prepare_cached(&sql)?.execute(params![
                 source,
                 r.id,
                 r.attempts,
@@ -411,35 +419,57 @@ fn record_result(tx: &Transaction<'_>, source: &str, r: &SendRecord) -> rusqlite
                 r.at_ms,
                 reason,
                 next_attempt_ms
-            ],
-        )?,
-        SendResult::Unfinished { reason } => tx.execute(
-            &format!(
-                "UPDATE records SET attempts = attempts + ?3,
-                    last_status = COALESCE(?4, last_status), updated_at_ms = ?5, reason = ?6
-                 WHERE {WAITING}"
-            ),
-            params![source, r.id, r.attempts, r.last_status, r.at_ms, reason],
-        )?,
+            ])?;
+            return Ok(());
+        }
+        SendResult::Unfinished { reason } => ("reason = ?6", vec![Some(reason)]),
     };
+    let sql = format!("UPDATE records SET {set}, {common} WHERE {waiting}");
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let base: [&dyn rusqlite::ToSql; 5] = [&source, &r.id, &r.attempts, &r.last_status, &r.at_ms];
+    let extra: Vec<&dyn rusqlite::ToSql> =
+        extra.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
+    let all: Vec<&dyn rusqlite::ToSql> = base.into_iter().chain(extra).collect();
+    stmt.execute(all.as_slice())?;
     Ok(())
 }
 
 /// Where a walk through the queue is: which part, and the last record returned.
 #[derive(Debug, Clone)]
 pub struct QueueCursor {
-    state: RecordState,
+    state: QueuePart,
     after: Option<(i64, String)>,
     now_ms: i64,
+    updates: bool,
+}
+
+/// The queue's parts, walked in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QueuePart {
+    Pending,
+    Failed,
+    Updates,
+}
+
+impl QueuePart {
+    fn as_str(self) -> &'static str {
+        match self {
+            QueuePart::Pending => "pending",
+            QueuePart::Failed => "failed",
+            QueuePart::Updates => "updates",
+        }
+    }
 }
 
 impl QueueCursor {
-    /// A walk that takes failed records whose next attempt is due by `now_ms`.
-    pub fn new(now_ms: i64) -> Self {
+    /// A walk that takes failed records (and, with `updates`, updates) whose next attempt is
+    /// due by `now_ms`.
+    pub fn new(now_ms: i64, updates: bool) -> Self {
         Self {
-            state: RecordState::Pending,
+            state: QueuePart::Pending,
             after: None,
             now_ms,
+            updates,
         }
     }
 }
@@ -450,19 +480,27 @@ fn next_queue_page(
     cursor: &mut QueueCursor,
     limit: usize,
 ) -> rusqlite::Result<Vec<Queued>> {
-    // Each part is a keyset walk along the (source, state, source_modified_ms, id) index.
+    // Each part is a keyset walk along an index on (source, [state,] source_modified_ms, id).
     loop {
         let (after_ms, after_id) = cursor
             .after
             .as_ref()
             .map_or((i64::MIN, ""), |(ms, id)| (*ms, id.as_str()));
-        let mut stmt = conn.prepare_cached(
+        let update = cursor.state == QueuePart::Updates;
+        let mut stmt = conn.prepare_cached(if update {
+            "SELECT id, source_modified_ms, body FROM records
+             WHERE source = ?1 AND update_pending = 1 AND ?2 = 'updates'
+               AND (source_modified_ms, id) > (?3, ?4)
+               AND body IS NOT NULL AND COALESCE(next_attempt_ms, 0) <= ?5
+             ORDER BY source_modified_ms, id
+             LIMIT ?6"
+        } else {
             "SELECT id, source_modified_ms, body FROM records
              WHERE source = ?1 AND state = ?2 AND (source_modified_ms, id) > (?3, ?4)
                AND body IS NOT NULL AND COALESCE(next_attempt_ms, 0) <= ?5
              ORDER BY source_modified_ms, id
-             LIMIT ?6",
-        )?;
+             LIMIT ?6"
+        })?;
         let page = stmt
             .query_map(
                 params![
@@ -478,6 +516,7 @@ fn next_queue_page(
                         id: r.get(0)?,
                         source_modified_ms: r.get(1)?,
                         body: r.get(2)?,
+                        update,
                     })
                 },
             )?
@@ -486,13 +525,12 @@ fn next_queue_page(
             cursor.after = Some((last.source_modified_ms, last.id.clone()));
             return Ok(page);
         }
-        match cursor.state {
-            RecordState::Pending => {
-                cursor.state = RecordState::Failed;
-                cursor.after = None;
-            }
+        cursor.after = None;
+        cursor.state = match cursor.state {
+            QueuePart::Pending => QueuePart::Failed,
+            QueuePart::Failed if cursor.updates => QueuePart::Updates,
             _ => return Ok(page),
-        }
+        };
     }
 }
 
@@ -545,18 +583,53 @@ impl Staging<'_> {
         .map_err(|e| self.err(e))
     }
 
-    /// Queues (or re-queues) a valid record as pending with its API body.
-    pub fn queue(&self, id: &str, modified_ms: i64, body: &str) -> Result<(), StoreError> {
+    /// Marks the start of one export file: [`Staging::release`] keeps what it staged,
+    /// [`Staging::rollback_file`] undoes it.
+    pub fn begin_file(&self) -> Result<(), StoreError> {
+        self.tx
+            .execute_batch("SAVEPOINT export_file")
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn release(&self) -> Result<(), StoreError> {
+        self.tx
+            .execute_batch("RELEASE export_file")
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn rollback_file(&self) -> Result<(), StoreError> {
+        self.tx
+            .execute_batch("ROLLBACK TO export_file; RELEASE export_file")
+            .map_err(|e| self.err(e))
+    }
+
+    /// Queues (or re-queues) a valid record as pending with its API body; `content_hash`
+    /// when its date is when it was first seen.
+    pub fn queue(
+        &self,
+        id: &str,
+        modified_ms: i64,
+        body: &str,
+        content_hash: Option<&str>,
+    ) -> Result<(), StoreError> {
         self.execute(
             "INSERT INTO records (source, id, state, source_modified_ms, body, first_seen_pass,
-                                      staged_pass, updated_at_ms)
-                 VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?5, ?6)
-                 ON CONFLICT (source, id) DO UPDATE SET
-                    state = 'pending', source_modified_ms = excluded.source_modified_ms,
-                    body = excluded.body, content_hash = NULL, reason = NULL, attempts = 0,
-                    next_attempt_ms = NULL, staged_pass = excluded.staged_pass,
-                    updated_at_ms = excluded.updated_at_ms",
-            params![self.source, id, modified_ms, body, self.pass, self.now_ms],
+                                  staged_pass, updated_at_ms, content_hash)
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?5, ?6, ?7)
+             ON CONFLICT (source, id) DO UPDATE SET
+                state = 'pending', source_modified_ms = excluded.source_modified_ms,
+                body = excluded.body, content_hash = excluded.content_hash, reason = NULL,
+                attempts = 0, next_attempt_ms = NULL, staged_pass = excluded.staged_pass,
+                updated_at_ms = excluded.updated_at_ms",
+            params![
+                self.source,
+                id,
+                modified_ms,
+                body,
+                self.pass,
+                self.now_ms,
+                content_hash
+            ],
         )
     }
 
@@ -589,18 +662,31 @@ impl Staging<'_> {
         )
     }
 
-    /// Records the newer date (and body) of a customer already in BlueTape.
+    /// Records the newer date (and body) of a customer already in BlueTape; with `update`,
+    /// queues the body to be sent as an update.
     pub fn changed_upstream(
         &self,
         id: &str,
         modified_ms: i64,
         body: Option<&str>,
+        content_hash: Option<&str>,
+        update: bool,
     ) -> Result<(), StoreError> {
         self.execute(
             "UPDATE records SET source_modified_ms = ?3, body = COALESCE(?4, body),
-                    changed_pass = ?5, updated_at_ms = ?6
-                 WHERE source = ?1 AND id = ?2",
-            params![self.source, id, modified_ms, body, self.pass, self.now_ms],
+                changed_pass = ?5, updated_at_ms = ?6, content_hash = COALESCE(?7, content_hash),
+                update_pending = ?8, next_attempt_ms = NULL
+             WHERE source = ?1 AND id = ?2",
+            params![
+                self.source,
+                id,
+                modified_ms,
+                body,
+                self.pass,
+                self.now_ms,
+                content_hash,
+                update && body.is_some()
+            ],
         )
     }
 

@@ -87,6 +87,8 @@ struct State {
     received: Vec<Received>,
     /// 201s answered per id.
     creations: HashMap<String, u32>,
+    /// 202s answered per id.
+    updates: HashMap<String, u32>,
     created: HashSet<String>,
     faults: VecDeque<Fault>,
     always: Option<Fault>,
@@ -188,6 +190,16 @@ impl FakeBlueTape {
         self.state().creations.get(id).copied().unwrap_or(0)
     }
 
+    /// How many times the fake accepted an update (202) for `id`.
+    pub fn updates(&self, id: &str) -> u32 {
+        self.state().updates.get(id).copied().unwrap_or(0)
+    }
+
+    /// Forgets a customer, as if it had been deleted in BlueTape.
+    pub fn delete(&self, id: &str) {
+        self.state().created.remove(id);
+    }
+
     pub fn created_ids(&self) -> HashSet<String> {
         self.state().created.clone()
     }
@@ -283,7 +295,17 @@ impl FakeBlueTape {
     ) -> (u16, String) {
         let error = |code: &str, reason: &str| json!({"code": code, "reason": reason}).to_string();
         let mut s = self.state();
-        if method != "POST" || path != format!("{PREFIX}/integration/customer") {
+        let collection = format!("{PREFIX}/integration/customer");
+        let update_of = path
+            .strip_prefix(&collection)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .filter(|id| !id.is_empty() && !id.contains('/'));
+        let known = match (method, update_of) {
+            ("POST", None) => path == collection,
+            ("PUT", Some(_)) => true,
+            _ => false,
+        };
+        if !known {
             return (404, error("404", "Not found."));
         }
         if headers.get("x-bluetape-key") != Some(&s.key) {
@@ -291,6 +313,14 @@ impl FakeBlueTape {
         }
         if headers.get("x-integration-accountid").map(String::as_str) != Some(ACCOUNT) {
             return (404, error("404", "Account not found."));
+        }
+        if let Some(id) = update_of {
+            let id = id.replace("%20", " ");
+            if !s.created.contains(&id) {
+                return (404, error("404", "Customer not found."));
+            }
+            *s.updates.entry(id.clone()).or_default() += 1;
+            return (202, json!({"blueTapeId": format!("bt-{id}")}).to_string());
         }
         let required = [
             "id",

@@ -71,6 +71,7 @@ pub struct Fixture {
     pub dir: tempfile::TempDir,
     pub fake: FakeBlueTape,
     extra: String,
+    export_name: String,
 }
 
 impl Fixture {
@@ -82,6 +83,11 @@ impl Fixture {
     /// sections of its own. Keys the test config already sets are overridden through the
     /// environment instead ([`Fixture::run_with_env`]).
     pub async fn with_config(extra: &str) -> Self {
+        Self::with_export("export.csv", extra).await
+    }
+
+    /// A fixture whose `source.path` is `export` (a file name or a glob in the directory).
+    pub async fn with_export(export: &str, extra: &str) -> Self {
         let fake = FakeBlueTape::start().await;
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("api.key"), format!("{KEY}\n")).expect("key file");
@@ -89,6 +95,7 @@ impl Fixture {
             dir,
             fake,
             extra: extra.to_owned(),
+            export_name: export.to_owned(),
         };
         fixture.write_config();
         fixture
@@ -114,12 +121,14 @@ stop_after = 3
 path = "{store}"
 
 [source]
-path = "export.csv"
+path = "{export}"
 lookback = "0s"
+settle = "0s"
 {extra}
 "#,
             base = self.fake.base_url(),
             store = self.store_path().display(),
+            export = self.export_name,
             extra = self.extra,
         );
         std::fs::write(self.config_path(), config).expect("config");
@@ -134,7 +143,11 @@ lookback = "0s"
     }
 
     pub fn write_export(&self, text: &str) {
-        std::fs::write(self.dir.path().join("export.csv"), text).expect("export");
+        self.write_file(&self.export_name, text);
+    }
+
+    pub fn write_file(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join(name), text).expect("export");
     }
 
     pub fn path(&self, name: &str) -> PathBuf {

@@ -1,0 +1,376 @@
+//! Where each API field comes from in an export record: the syntax of `[source.fields]`.
+//!
+//! - A **path** names a CSV column (`"Customer ID"`), or a value in a JSON record: keys joined
+//!   by dots (`PrimaryEmailAddr.Address`), and, to pick one element of an array, either its
+//!   index (`Addresses[0].City`) or the first element whose field has a value
+//!   (`Phones[PhoneType=MOBILE].PhoneNumber`).
+//! - **Alternatives**: `"Mobile.FreeFormNumber | PrimaryPhone.FreeFormNumber"` takes the first
+//!   path that has a non-empty value.
+//! - **Parts**: a list, `["+Phones[PhoneType=MOBILE].PhoneCountryCode", "Phones[...].PhoneNumber"]`,
+//!   joins the non-empty values of its parts with a space; a part written with a leading `+`
+//!   gets a `+` in front of its value (for a country calling code), when it has none.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// A `[source.fields]` value as written: one path, or a list of parts.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum FieldSource {
+    One(String),
+    Parts(Vec<String>),
+}
+
+impl FieldSource {
+    fn parts(&self) -> &[String] {
+        match self {
+            FieldSource::One(s) => std::slice::from_ref(s),
+            FieldSource::Parts(parts) => parts,
+        }
+    }
+}
+
+impl fmt::Display for FieldSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldSource::One(s) => write!(f, "{s}"),
+            FieldSource::Parts(parts) => write!(f, "{}", parts.join(" + ")),
+        }
+    }
+}
+
+impl From<&str> for FieldSource {
+    fn from(s: &str) -> Self {
+        FieldSource::One(s.to_owned())
+    }
+}
+
+/// A parsed field source, ready to read records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSpec {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Part {
+    plus: bool,
+    alternatives: Vec<Path>,
+}
+
+/// One path into a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Path {
+    segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Key(String),
+    Index(String, usize),
+    Select {
+        key: String,
+        field: String,
+        value: String,
+    },
+}
+
+impl Path {
+    /// Parses one path; `dotted` for JSON, otherwise the text is one CSV column name.
+    pub fn parse(text: &str, dotted: bool) -> Result<Self, String> {
+        parse_path(text, dotted)
+    }
+
+    /// The whole path as one name: a CSV column.
+    pub fn column(&self) -> Option<&str> {
+        match self.segments.as_slice() {
+            [Segment::Key(name)] => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The value at this path in a JSON record, as text (numbers and booleans too).
+    pub fn lookup<'v>(&self, record: &'v Value) -> Option<Cow<'v, str>> {
+        let mut at = record;
+        for segment in &self.segments {
+            at = match segment {
+                Segment::Key(key) => at.get(key)?,
+                Segment::Index(key, index) => at.get(key)?.get(index)?,
+                Segment::Select { key, field, value } => at
+                    .get(key)?
+                    .as_array()?
+                    .iter()
+                    .find(|item| item.get(field).and_then(scalar).as_deref() == Some(value))?,
+            };
+        }
+        scalar(at)
+    }
+}
+
+fn scalar(value: &Value) -> Option<Cow<'_, str>> {
+    match value {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        Value::Null | Value::Array(_) | Value::Object(_) => None,
+    }
+}
+
+impl FieldSpec {
+    /// `dotted`: JSON paths; otherwise every path is one CSV column name.
+    pub fn parse(source: &FieldSource, dotted: bool) -> Result<Self, String> {
+        let parts = source
+            .parts()
+            .iter()
+            .map(|part| {
+                let (plus, text) = match part.trim().strip_prefix('+') {
+                    Some(rest) => (true, rest),
+                    None => (false, part.trim()),
+                };
+                let alternatives = text
+                    .split('|')
+                    .map(|alt| parse_path(alt.trim(), dotted))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Part { plus, alternatives })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if parts.is_empty() {
+            return Err("an empty list".into());
+        }
+        Ok(Self { parts })
+    }
+
+    /// One path, read as it is.
+    pub fn is_single(&self) -> bool {
+        matches!(self.parts.as_slice(), [part] if !part.plus && part.alternatives.len() == 1)
+    }
+
+    /// Every path this spec may read.
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.parts.iter().flat_map(|p| p.alternatives.iter())
+    }
+
+    /// The field's value, given how to look a path up in the record.
+    pub fn resolve<'r>(&self, lookup: impl Fn(&Path) -> Option<Cow<'r, str>>) -> Option<String> {
+        if let [part] = self.parts.as_slice()
+            && !part.plus
+        {
+            return first_non_empty(part, &lookup).map(Cow::into_owned);
+        }
+        let mut joined = String::new();
+        for part in &self.parts {
+            let Some(value) = first_non_empty(part, &lookup) else {
+                continue;
+            };
+            if !joined.is_empty() {
+                joined.push(' ');
+            }
+            if part.plus && !value.starts_with('+') {
+                joined.push('+');
+            }
+            joined.push_str(&value);
+        }
+        (!joined.is_empty()).then_some(joined)
+    }
+}
+
+fn first_non_empty<'r>(
+    part: &Part,
+    lookup: &impl Fn(&Path) -> Option<Cow<'r, str>>,
+) -> Option<Cow<'r, str>> {
+    part.alternatives.iter().find_map(|path| {
+        lookup(path).and_then(|v| match v {
+            Cow::Borrowed(s) if !s.trim().is_empty() => Some(Cow::Borrowed(s.trim())),
+            Cow::Owned(s) if !s.trim().is_empty() => Some(Cow::Owned(s.trim().to_owned())),
+            _ => None,
+        })
+    })
+}
+
+fn parse_path(text: &str, dotted: bool) -> Result<Path, String> {
+    if text.is_empty() {
+        return Err("an empty path".into());
+    }
+    if !dotted {
+        return Ok(Path {
+            segments: vec![Segment::Key(text.to_owned())],
+        });
+    }
+    let mut segments = Vec::new();
+    for raw in split_dots(text) {
+        let raw = raw.trim();
+        let segment = match raw.split_once('[') {
+            None => Segment::Key(raw.to_owned()),
+            Some((key, rest)) => {
+                let inner = rest
+                    .strip_suffix(']')
+                    .ok_or_else(|| format!("`{raw}`: `[` without a closing `]`"))?;
+                match inner.split_once('=') {
+                    Some((field, value)) => Segment::Select {
+                        key: key.trim().to_owned(),
+                        field: field.trim().to_owned(),
+                        value: value.trim().trim_matches('"').to_owned(),
+                    },
+                    None => Segment::Index(
+                        key.trim().to_owned(),
+                        inner
+                            .trim()
+                            .parse()
+                            .map_err(|_| format!("`{raw}`: use `[index]` or `[field=value]`"))?,
+                    ),
+                }
+            }
+        };
+        match &segment {
+            Segment::Key(k) | Segment::Index(k, _) | Segment::Select { key: k, .. }
+                if k.is_empty() =>
+            {
+                return Err(format!("`{text}`: an empty key"));
+            }
+            _ => segments.push(segment),
+        }
+    }
+    Ok(Path { segments })
+}
+
+/// Splits on dots outside `[...]`, so a selector's value may hold a dot.
+fn split_dots(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, c) in text.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            '.' if depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(parts: &[&str]) -> FieldSpec {
+        let source = match parts {
+            [one] => FieldSource::One((*one).to_owned()),
+            many => FieldSource::Parts(many.iter().map(|s| (*s).to_owned()).collect()),
+        };
+        FieldSpec::parse(&source, true).expect("valid spec")
+    }
+
+    fn read(spec: &FieldSpec, record: &Value) -> Option<String> {
+        spec.resolve(|p| p.lookup(record))
+    }
+
+    #[test]
+    fn dotted_paths_indexes_and_selectors() {
+        let record = json!({
+            "Id": 42, "Active": false,
+            "PrimaryEmailAddr": {"Address": "a@b.co"},
+            "Phones": [
+                {"PhoneType": "DEFAULT", "PhoneNumber": "111"},
+                {"PhoneType": "MOBILE", "PhoneNumber": "555-0100"}
+            ],
+            "Meta": {"v.2": "dot"}
+        });
+        assert_eq!(read(&spec(&["Id"]), &record).as_deref(), Some("42"));
+        assert_eq!(read(&spec(&["Active"]), &record).as_deref(), Some("false"));
+        assert_eq!(
+            read(&spec(&["PrimaryEmailAddr.Address"]), &record).as_deref(),
+            Some("a@b.co")
+        );
+        assert_eq!(
+            read(&spec(&["Phones[PhoneType=MOBILE].PhoneNumber"]), &record).as_deref(),
+            Some("555-0100")
+        );
+        assert_eq!(
+            read(&spec(&["Phones[0].PhoneNumber"]), &record).as_deref(),
+            Some("111")
+        );
+        assert_eq!(
+            read(&spec(&["Phones[PhoneType=FAX].PhoneNumber"]), &record),
+            None
+        );
+        assert_eq!(
+            read(&spec(&["PrimaryEmailAddr"]), &record),
+            None,
+            "not a scalar"
+        );
+        assert_eq!(read(&spec(&["Nope.Deeper"]), &record), None);
+    }
+
+    #[test]
+    fn alternatives_take_the_first_non_empty() {
+        let s = spec(&["Mobile.FreeFormNumber | PrimaryPhone.FreeFormNumber"]);
+        let both =
+            json!({"Mobile": {"FreeFormNumber": "1"}, "PrimaryPhone": {"FreeFormNumber": "2"}});
+        let blank_mobile =
+            json!({"Mobile": {"FreeFormNumber": " "}, "PrimaryPhone": {"FreeFormNumber": "2"}});
+        let none = json!({});
+        assert_eq!(read(&s, &both).as_deref(), Some("1"));
+        assert_eq!(read(&s, &blank_mobile).as_deref(), Some("2"));
+        assert_eq!(read(&s, &none), None);
+    }
+
+    #[test]
+    fn parts_join_with_spaces_and_plus_marks_a_country_code() {
+        let s = spec(&[
+            "+Phones[PhoneType=MOBILE].PhoneCountryCode",
+            "Phones[PhoneType=MOBILE].PhoneAreaCode",
+            "Phones[PhoneType=MOBILE].PhoneNumber",
+        ]);
+        let phone = |cc: &str, area: &str, number: &str| {
+            json!({"Phones": [{"PhoneType": "MOBILE", "PhoneCountryCode": cc,
+                               "PhoneAreaCode": area, "PhoneNumber": number}]})
+        };
+        let cases = [
+            (("1", "(626)", "555-0100"), Some("+1 (626) 555-0100")),
+            (("", "(626)", "555-0100"), Some("(626) 555-0100")),
+            (("+44", "", "7911 123456"), Some("+44 7911 123456")),
+            (("1", "", "6265550100"), Some("+1 6265550100")),
+            (("", "", "6265550100"), Some("6265550100")),
+            (("1", "626", ""), Some("+1 626")),
+            (("", "", ""), None),
+        ];
+        for ((cc, area, number), expected) in cases {
+            assert_eq!(
+                read(&s, &phone(cc, area, number)).as_deref(),
+                expected,
+                "{cc}|{area}|{number}"
+            );
+        }
+    }
+
+    #[test]
+    fn csv_paths_are_whole_column_names() {
+        let s = FieldSpec::parse(&FieldSource::from("E-mail.Address"), false).expect("valid");
+        let column = s.paths().next().and_then(Path::column);
+        assert_eq!(column, Some("E-mail.Address"));
+    }
+
+    #[test]
+    fn bad_paths_are_refused() {
+        for bad in [
+            "",
+            "a..b",
+            "Phones[PhoneType=MOBILE",
+            "Phones[x].y",
+            "[0].a",
+        ] {
+            assert!(
+                FieldSpec::parse(&FieldSource::from(bad), true).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(FieldSpec::parse(&FieldSource::Parts(vec![]), true).is_err());
+    }
+}
