@@ -323,6 +323,8 @@ pub struct SourceConfig {
     pub fields: FieldMap,
     /// The parsed field sources, in [`Field::ALL`] order.
     pub specs: Vec<(Field, FieldSpec)>,
+    /// Where each field's source was set: `config`, `preset`, or `default`.
+    pub origins: Vec<&'static str>,
     /// Records the preset leaves out (QuickBooks' inactive, Xero's archived customers).
     pub skip: Option<SkipRule>,
     pub delimiter: u8,
@@ -338,6 +340,37 @@ impl SourceConfig {
     /// seen, and changes are found by content (SPEC §3).
     pub fn dates_by_first_seen(&self) -> bool {
         self.fields.source_modified_date.is_none()
+    }
+
+    /// The effective mapping, for `--dry-run`: a line per field and what is left out.
+    pub fn describe(&self) -> Vec<String> {
+        let format = match self.format {
+            SourceFormat::Csv => "csv".to_owned(),
+            SourceFormat::Ndjson => "ndjson".to_owned(),
+            SourceFormat::Json if self.records_path.is_empty() => "json".to_owned(),
+            SourceFormat::Json => format!("json, records at {}", self.records_path.join(".")),
+        };
+        let preset = self
+            .preset
+            .map(|p| format!(", preset {}", p.name()))
+            .unwrap_or_default();
+        let mut lines = vec![format!("source {}: {format}{preset}", self.path.display())];
+        for ((field, _), origin) in self.specs.iter().zip(&self.origins) {
+            let from = match self.fields.get(*field) {
+                Some(source) => format!("{source} ({origin})"),
+                None if *field == Field::SourceModifiedDate => {
+                    "sourceModifiedDate if present, else when first seen (changes found by content)"
+                        .to_owned()
+                }
+                None if *field == Field::CompanyId => "companyId if present".to_owned(),
+                None => format!("{} (default)", field.api_name()),
+            };
+            lines.push(format!("  {:<19} <- {from}", field.api_name()));
+        }
+        if let Some(skip) = &self.skip {
+            lines.push(format!("  {} records are skipped", skip.what));
+        }
+        lines
     }
 
     /// The parsed source of `field`.
@@ -587,6 +620,14 @@ impl SourceSection {
             Some(p) => (p.fields, p.skip),
             None => (FieldMap::default(), None),
         };
+        let origins = Field::ALL
+            .iter()
+            .map(|f| match (self.fields.get(*f), preset_fields.get(*f)) {
+                (Some(_), _) => "config",
+                (None, Some(_)) => "preset",
+                (None, None) => "default",
+            })
+            .collect();
         let fields = self.fields.or(preset_fields);
         let mut specs = Vec::with_capacity(Field::ALL.len());
         for field in Field::ALL {
@@ -651,6 +692,7 @@ impl SourceSection {
             preset: self.preset,
             fields,
             specs,
+            origins,
             skip,
             delimiter,
             timezone,

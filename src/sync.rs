@@ -156,7 +156,7 @@ impl PassReport {
         };
         format!(
             "{head}read {}, new {}, created {}, exists {}, rejected {}, failed {}, changed upstream {}, \
-             updated {}, skipped {} unchanged, {} inactive, {} still queued, in {:.1}s",
+             updated {}, skipped {}, inactive {}, queued {}, in {:.1}s",
             c.read,
             c.new,
             c.created,
@@ -312,6 +312,9 @@ async fn dry_run(
             Store::open_in_memory()?
         };
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for line in source_config.describe() {
+            let _ = writeln!(out, "{line}");
+        }
         // Pass 0 is never a real pass (those count from 1); its staging is rolled back.
         let staged = stage(
             &mut store,

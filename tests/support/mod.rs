@@ -39,7 +39,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(output: Output) -> Self {
+    pub fn from(output: Output) -> Self {
         Self {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -150,14 +150,52 @@ settle = "0s"
         std::fs::write(self.dir.path().join(name), text).expect("export");
     }
 
+    /// Copies `tests/fixtures/<fixture>` into the fixture's directory as `name`.
+    pub fn copy_fixture(&self, fixture: &str, name: &str) {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(fixture);
+        std::fs::copy(from, self.path(name)).expect("copy fixture");
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        self.command_with_config(&self.config_path(), args, env)
+    }
+
+    /// The binary with another config file (e.g. one of `config/examples/`), pointed at this
+    /// fixture's fake, store and export through the environment.
+    pub async fn run_example(&self, config: &str, export: &str, args: &[&str]) -> Run {
+        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join(config);
+        let base_url = self.fake.base_url();
+        let store = self.store_path();
+        let export = self.path(export);
+        let env = [
+            ("BLUETAPE_SYNC__API__BASE_URL", base_url.as_str()),
+            ("BLUETAPE_SYNC__API__ACCOUNT_ID", ACCOUNT),
+            ("BLUETAPE_SYNC__STORE__PATH", store.to_str().expect("utf-8")),
+            (
+                "BLUETAPE_SYNC__SOURCE__PATH",
+                export.to_str().expect("utf-8"),
+            ),
+            ("BLUETAPE_SYNC__SOURCE__SETTLE", "0s"),
+            ("BLUETAPE_API_KEY", KEY),
+        ];
+        let output = self
+            .command_with_config(&config, args, &env)
+            .output()
+            .await
+            .expect("run bluetape-sync");
+        Run::from(output)
+    }
+
+    fn command_with_config(&self, config: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_bluetape-sync"));
         cmd.arg("--config")
-            .arg(self.config_path())
+            .arg(config)
             .args(args)
             .env_remove("BLUETAPE_API_KEY")
             .env_remove("BLUETAPE_SYNC_CONFIG")

@@ -1,0 +1,432 @@
+//! Real accounting exports (SPEC §3): the presets and example configs on fixtures in each
+//! system's shape, globbed exports, files still being written or cut off, exports without a
+//! modified date, and updates.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::{Fault, Fixture, HEADER, row};
+
+/// The bodies the fake received, by id.
+fn bodies(fx: &Fixture) -> BTreeMap<String, Value> {
+    fx.fake
+        .received()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| (r.id().expect("id").to_owned(), r.body))
+        .collect()
+}
+
+#[tokio::test]
+async fn quickbooks_online_preset_sends_exactly_these_bodies() {
+    let fx = Fixture::new().await;
+    fx.copy_fixture("quickbooks-online-customers.json", "customers.json");
+    let run = fx
+        .run_example(
+            "config/examples/quickbooks-online.toml",
+            "customers*.json",
+            &["--once"],
+        )
+        .await;
+    assert_eq!(run.code, 65, "customer 4 has no email: {}", run.stderr);
+    let expected = BTreeMap::from([
+        (
+            "1".to_owned(),
+            json!({"id": "1", "firstName": "Amy", "lastName": "Lauterbach",
+                   "emailAddress": "Birds@Intuit.com", "cellPhoneNumber": "+16505553312",
+                   "sourceModifiedDate": "2024-02-17T19:13:46.000Z"}),
+        ),
+        (
+            // No mobile: the primary phone.
+            "2".to_owned(),
+            json!({"id": "2", "firstName": "Bill", "lastName": "Lucchini",
+                   "emailAddress": "Surf@Intuit.com", "cellPhoneNumber": "+14154446538",
+                   "sourceModifiedDate": "2024-02-18T17:03:11.000Z"}),
+        ),
+        (
+            "5".to_owned(),
+            json!({"id": "5", "firstName": "Kathy", "lastName": "Kuplis",
+                   "emailAddress": "qbwebsamplecompany@yahoo.com", "cellPhoneNumber": "+16505551423",
+                   "sourceModifiedDate": "2024-02-19T22:30:00.000Z"}),
+        ),
+    ]);
+    assert_eq!(bodies(&fx), expected);
+    assert_eq!(run.count("inactive"), 1, "customer 3 is inactive");
+    assert_eq!(run.count("rejected"), 1);
+    assert_eq!(
+        fx.record("4").expect("4").reason.as_deref(),
+        Some("emailAddress: missing")
+    );
+    assert!(
+        fx.record("3").is_none(),
+        "inactive customers are not stored"
+    );
+}
+
+#[tokio::test]
+async fn xero_preset_joins_the_mobile_and_reads_net_dates() {
+    let fx = Fixture::new().await;
+    fx.copy_fixture("xero-contacts.json", "contacts.json");
+    let run = fx
+        .run_example("config/examples/xero.toml", "contacts.json", &["--once"])
+        .await;
+    assert_eq!(run.code, 65, "one contact has no mobile: {}", run.stderr);
+    let expected = BTreeMap::from([
+        (
+            "3e776c4b-ea9e-4bb1-96be-6b0c7a71a37f".to_owned(),
+            json!({"id": "3e776c4b-ea9e-4bb1-96be-6b0c7a71a37f", "firstName": "Olivia",
+                   "lastName": "Hamilton", "emailAddress": "olivia@hamiltonsmith.example.co.uk",
+                   "cellPhoneNumber": "+447911123456",
+                   "sourceModifiedDate": "2017-08-21T20:53:20.000Z"}),
+        ),
+        (
+            "565acaa9-e7f3-4fbf-80c3-16b081ddae10".to_owned(),
+            json!({"id": "565acaa9-e7f3-4fbf-80c3-16b081ddae10", "firstName": "Rick",
+                   "lastName": "Rhodes", "emailAddress": "rick@boomfm.example.com",
+                   "cellPhoneNumber": "+16265550123",
+                   "sourceModifiedDate": "2017-08-21T20:50:00.000Z"}),
+        ),
+        (
+            "bd2270c3-8706-4c11-9cfb-000b551c3f51".to_owned(),
+            json!({"id": "bd2270c3-8706-4c11-9cfb-000b551c3f51", "firstName": "Andrea",
+                   "lastName": "Dutchess", "emailAddress": "a.dutchess@abclimited.com",
+                   "cellPhoneNumber": "+16265550100",
+                   "sourceModifiedDate": "2017-08-21T20:49:04.227Z"}),
+        ),
+    ]);
+    assert_eq!(bodies(&fx), expected);
+    assert_eq!(run.count("inactive"), 1, "one contact is archived");
+    assert_eq!(
+        fx.record("d6851dc2-9b8d-4b19-a3e4-63b7e4a4f001")
+            .expect("stored")
+            .reason
+            .as_deref(),
+        Some("cellPhoneNumber: missing"),
+        "a DEFAULT phone is not a mobile"
+    );
+}
+
+#[tokio::test]
+async fn an_erp_csv_with_local_times_across_dst_changes() {
+    let fx = Fixture::new().await;
+    fx.copy_fixture("erp-customers.csv", "customers_2024-03.csv");
+    let run = fx
+        .run_example(
+            "config/examples/erp-csv.toml",
+            "customers_*.csv",
+            &["--once"],
+        )
+        .await;
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    let sent = bodies(&fx);
+    assert_eq!(
+        sent["C-00017"],
+        json!({"id": "C-00017", "firstName": "Maria", "lastName": "Garcia",
+               "emailAddress": "maria.garcia@example.com", "cellPhoneNumber": "+13125550147",
+               "sourceModifiedDate": "2024-03-08T20:05:09.000Z", "companyId": "ACME-CORP"})
+    );
+    // 02:30 on 10 March 2024 never happened in Chicago: read with CST, i.e. 03:30 CDT.
+    assert_eq!(
+        sent["C-00018"]["sourceModifiedDate"],
+        "2024-03-10T08:30:00.000Z"
+    );
+    assert!(sent["C-00018"].get("companyId").is_none());
+    // 01:30 on 3 November 2024 happened twice: the earlier, CDT.
+    assert_eq!(
+        sent["C-00020"]["sourceModifiedDate"],
+        "2024-11-03T06:30:00.000Z"
+    );
+    assert_eq!(sent.len(), 3, "C-00019's email has no domain");
+}
+
+#[tokio::test]
+async fn explicit_keys_override_the_preset_and_dry_run_shows_the_mapping() {
+    let fx = Fixture::with_export(
+        "contacts.json",
+        "preset = \"xero\"\n[source.fields]\ncompanyId = \"Name\"\nfirstName = \"Name\"",
+    )
+    .await;
+    fx.copy_fixture("xero-contacts.json", "contacts.json");
+    let run = fx.run(&["--once", "--dry-run"]).await;
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    let mapping: Vec<&str> = run.stdout.lines().take(9).collect();
+    assert!(
+        mapping[0].contains("json, records at Contacts, preset xero"),
+        "{mapping:?}"
+    );
+    assert!(
+        mapping.contains(&"  id                  <- ContactID (preset)"),
+        "{mapping:?}"
+    );
+    assert!(
+        mapping.contains(&"  firstName           <- Name (config)"),
+        "{mapping:?}"
+    );
+    assert!(
+        mapping.contains(&"  companyId           <- Name (config)"),
+        "{mapping:?}"
+    );
+    assert!(
+        mapping.contains(&"  archived records are skipped"),
+        "{mapping:?}"
+    );
+    assert_eq!(fx.fake.request_count(), 0);
+
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    let sent = bodies(&fx);
+    let andrea = &sent["bd2270c3-8706-4c11-9cfb-000b551c3f51"];
+    assert_eq!(andrea["firstName"], "ABC Limited");
+    assert_eq!(andrea["companyId"], "ABC Limited");
+}
+
+#[tokio::test]
+async fn a_glob_of_three_files_is_one_export_and_the_later_date_wins() {
+    let fx = Fixture::with_export("customers_*.csv", "").await;
+    fx.write_file(
+        "customers_1.csv",
+        &format!(
+            "{HEADER}\nX,Newest,Name,x@example.com,(626) 555-0100,2024-03-03T00:00:00Z,\n{}\n",
+            row("A", "2024-03-01T00:00:00Z")
+        ),
+    );
+    // The second file has its own header, in another order.
+    fx.write_file(
+        "customers_2.csv",
+        "sourceModifiedDate,id,firstName,lastName,emailAddress,cellPhoneNumber\n\
+         2024-03-02T00:00:00Z,B,Bo,B,b@example.com,(626) 555-0100\n",
+    );
+    fx.write_file(
+        "customers_3.csv",
+        &format!("{HEADER}\nX,Older,Name,x@example.com,(626) 555-0100,2024-03-02T00:00:00Z,\n"),
+    );
+    fx.write_file(
+        "other.csv",
+        &format!("{HEADER}\n{}\n", row("NOT-MATCHED", "2024-03-01T00:00:00Z")),
+    );
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sent = bodies(&fx);
+    assert_eq!(sent.keys().collect::<Vec<_>>(), ["A", "B", "X"]);
+    assert_eq!(
+        sent["X"]["firstName"], "Newest",
+        "by date, not by file order"
+    );
+    assert_eq!(run.count("read"), 4);
+    assert_eq!(run.count("new"), 3);
+}
+
+#[tokio::test]
+async fn a_file_still_being_written_is_read_once_it_settles() {
+    let fx = Fixture::with_export("customers_*.csv", "").await;
+    let env = [("BLUETAPE_SYNC__SOURCE__SETTLE", "2s")];
+    fx.write_file(
+        "customers_1.csv",
+        &format!("{HEADER}\n{}\n", row("OLD", "2024-03-05T00:00:00Z")),
+    );
+    let settled = std::time::SystemTime::now() - Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(fx.path("customers_1.csv"))
+        .and_then(|f| f.set_modified(settled))
+        .expect("backdate the settled file");
+    // Just written, with an older date than the settled file's record.
+    fx.write_file(
+        "customers_2.csv",
+        &format!("{HEADER}\n{}\n", row("NEW", "2024-03-01T00:00:00Z")),
+    );
+
+    let run = fx.run_with_env(&["--once"], &env).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("still being written"), "{}", run.stderr);
+    assert_eq!(bodies(&fx).keys().collect::<Vec<_>>(), ["OLD"]);
+    assert_eq!(
+        fx.watermark_ms(),
+        None,
+        "nothing advanced past the unread file"
+    );
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let run = fx.run_with_env(&["--once"], &env).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(bodies(&fx).keys().collect::<Vec<_>>(), ["NEW", "OLD"]);
+    assert!(fx.watermark_ms().is_some());
+}
+
+#[tokio::test]
+async fn a_cut_off_json_file_is_not_half_read() {
+    let fx = Fixture::with_export("export_*.json", "format = \"json\"").await;
+    let record = |id: &str| {
+        json!({"id": id, "firstName": "F", "lastName": "L", "emailAddress": format!("{id}@example.com"),
+               "cellPhoneNumber": "(626) 555-0100", "sourceModifiedDate": "2024-03-01T00:00:00Z"})
+        .to_string()
+    };
+    let whole = format!("[{}, {}, {}]", record("A1"), record("A2"), record("A3"));
+    fx.write_file("export_a.json", &whole);
+    fx.write_file(
+        "export_b.json",
+        &format!("[{}, {}", record("B1"), &record("B2")[..40]),
+    );
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 78, "{}", run.stderr);
+    assert!(run.stderr.contains("export_b.json"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("read again on the next pass"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(bodies(&fx).keys().collect::<Vec<_>>(), ["A1", "A2", "A3"]);
+    assert!(
+        fx.record("B1").is_none(),
+        "the cut-off file left nothing behind"
+    );
+    assert_eq!(fx.watermark_ms(), None);
+
+    fx.write_file(
+        "export_b.json",
+        &format!("[{}, {}]", record("B1"), record("B2")),
+    );
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(bodies(&fx).len(), 5);
+}
+
+#[tokio::test]
+async fn ndjson_is_read_line_by_line() {
+    let fx = Fixture::with_export("export.ndjson", "format = \"ndjson\"").await;
+    let line = |id: &str, date: &str| {
+        json!({"id": id, "firstName": "F", "lastName": "L", "emailAddress": "f@example.com",
+               "cellPhoneNumber": "6265550100", "sourceModifiedDate": date})
+        .to_string()
+    };
+    fx.write_export(&format!(
+        "{}\n{}\n",
+        line("N1", "1709251200000"),
+        line("N2", "2024-03-01T05:30:00+0530")
+    ));
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sent = bodies(&fx);
+    assert_eq!(sent["N1"]["sourceModifiedDate"], "2024-03-01T00:00:00.000Z");
+    assert_eq!(sent["N2"]["sourceModifiedDate"], "2024-03-01T00:00:00.000Z");
+}
+
+#[tokio::test]
+async fn an_export_without_a_modified_date_is_diffed_by_content() {
+    let fx = Fixture::new().await;
+    let header = "id,firstName,lastName,emailAddress,cellPhoneNumber";
+    let first = format!(
+        "{header}\nA,Ann,Lee,ann@example.com,(626) 555-0100\nB,Bo,Ray,bo@example.com,(626) 555-0100\n"
+    );
+    fx.write_export(&first);
+    let before = chrono::Utc::now();
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let after = chrono::Utc::now();
+    let sent = bodies(&fx);
+    assert_eq!(sent.len(), 2);
+    let date: chrono::DateTime<chrono::Utc> = sent["A"]["sourceModifiedDate"]
+        .as_str()
+        .expect("date")
+        .parse()
+        .expect("RFC 3339");
+    assert!(
+        date >= before - chrono::Duration::seconds(1) && date <= after,
+        "{date}"
+    );
+
+    // The same content: nothing to do.
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.count("new"), 0);
+    assert_eq!(run.count("upstream"), 0);
+    assert_eq!(fx.fake.request_count(), 2);
+
+    // One changed, one added.
+    fx.write_export(&format!(
+        "{header}\nA,Ann,Lee,ann@example.org,(626) 555-0100\nB,Bo,Ray,bo@example.com,(626) 555-0100\nC,Cy,Day,cy@example.com,(626) 555-0100\n"
+    ));
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.count("new"), 1);
+    assert_eq!(run.count("upstream"), 1);
+    assert_eq!(bodies(&fx).len(), 3);
+    assert!(
+        bodies(&fx)["C"]["sourceModifiedDate"]
+            .as_str()
+            .expect("date")
+            > sent["A"]["sourceModifiedDate"].as_str().expect("date")
+    );
+}
+
+#[tokio::test]
+async fn updates_send_put_and_create_again_when_the_customer_is_gone() {
+    let fx = Fixture::with_config("[sync]\nupdates = true").await;
+    fx.write_export(&format!(
+        "{HEADER}\nA,Ann,Lee,ann@example.com,(626) 555-0100,2024-03-01T00:00:00Z,ACME\n{}\n{}\n",
+        row("B", "2024-03-01T00:00:00Z"),
+        row("C", "2024-03-01T00:00:00Z")
+    ));
+    assert_eq!(fx.run(&["--once"]).await.code, 0);
+    fx.fake.delete("B");
+    fx.write_export(&format!(
+        "{HEADER}\nA,Ann,Lee-Smith,ann@example.com,(626) 555-0100,2024-03-02T00:00:00Z,ACME\n{}\n{}\n",
+        row("B", "2024-03-02T00:00:00Z"),
+        row("C", "2024-03-01T00:00:00Z")
+    ));
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let puts: Vec<_> = fx
+        .fake
+        .received()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    let a = puts
+        .iter()
+        .find(|r| r.path.ends_with("/integration/customer/A"))
+        .expect("A sent as an update");
+    assert_eq!(
+        a.body,
+        json!({"firstName": "Ann", "lastName": "Lee-Smith", "emailAddress": "ann@example.com",
+               "cellPhoneNumber": "+16265550100", "sourceModifiedDate": "2024-03-02T00:00:00.000Z"}),
+        "the create body without id and companyId"
+    );
+    assert_eq!(a.status, Some(202));
+    assert_eq!(fx.fake.updates("A"), 1);
+    // B was gone from BlueTape: 404 to the update, then created again.
+    assert_eq!(fx.fake.creations("B"), 2);
+    assert_eq!(puts.len(), 2, "C did not change");
+    assert_eq!(run.count("upstream"), 2);
+    assert_eq!(run.count("updated"), 1);
+    assert_eq!(run.count("created"), 1);
+    assert_eq!(fx.record("A").expect("A").state, "created");
+
+    // Nothing more to send.
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.count("updated"), 0);
+}
+
+#[tokio::test]
+async fn an_update_whose_create_also_gets_404_stops_with_78() {
+    let fx = Fixture::with_config("[sync]\nupdates = true").await;
+    fx.write_export(&format!("{HEADER}\n{}\n", row("A", "2024-03-01T00:00:00Z")));
+    assert_eq!(fx.run(&["--once"]).await.code, 0);
+    fx.write_export(&format!("{HEADER}\n{}\n", row("A", "2024-03-02T00:00:00Z")));
+    fx.fake
+        .push_faults([Fault::status(404), Fault::status(404)]);
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 78, "{}", run.stderr);
+    let methods: Vec<_> = fx
+        .fake
+        .received()
+        .iter()
+        .map(|r| r.method.clone())
+        .collect();
+    assert_eq!(methods, ["POST", "PUT", "POST"]);
+}
