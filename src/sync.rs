@@ -309,7 +309,7 @@ async fn dry_run(
         let mut store = if path.exists() {
             Store::open(&path)?
         } else {
-            Store::open_in_memory()?
+            Store::open_temporary()?
         };
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for line in source_config.describe() {

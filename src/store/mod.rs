@@ -136,13 +136,15 @@ impl Store {
         Self::init(conn, path.to_owned(), true)
     }
 
-    /// A throwaway store, for dry runs on a machine that has none yet.
-    pub fn open_in_memory() -> Result<Self, StoreError> {
-        let conn = Connection::open_in_memory().map_err(|source| StoreError::Sqlite {
-            path: PathBuf::from(":memory:"),
+    /// A throwaway store, for dry runs on a machine that has none yet: SQLite's private
+    /// temporary database, on disk (so a large export stays out of memory) and deleted on
+    /// close.
+    pub fn open_temporary() -> Result<Self, StoreError> {
+        let conn = Connection::open("").map_err(|source| StoreError::Sqlite {
+            path: PathBuf::from("(temporary)"),
             source,
         })?;
-        Self::init(conn, PathBuf::from(":memory:"), false)
+        Self::init(conn, PathBuf::from("(temporary)"), false)
     }
 
     fn init(conn: Connection, path: PathBuf, wal: bool) -> Result<Self, StoreError> {
