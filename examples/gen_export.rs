@@ -22,9 +22,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let phone = |i: u64| format!("(626) 555-{:04}", i % 10_000);
     match format.as_str() {
         "csv" => {
-            writeln!(out, "id,firstName,lastName,emailAddress,cellPhoneNumber,sourceModifiedDate,companyId")?;
+            writeln!(
+                out,
+                "id,firstName,lastName,emailAddress,cellPhoneNumber,sourceModifiedDate,companyId"
+            )?;
             for i in 0..rows {
-                writeln!(out, "C{i:08},First{i},Last{i},user{i}@example.com,{},{},", phone(i), date(i))?;
+                writeln!(
+                    out,
+                    "C{i:08},First{i},Last{i},user{i}@example.com,{},{},",
+                    phone(i),
+                    date(i)
+                )?;
             }
         }
         "ndjson" => {
@@ -52,7 +60,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     phone(i)
                 )?;
             }
-            write!(out, r#"],"startPosition":1,"maxResults":{rows}}},"time":"{}"}}"#, date(rows))?;
+            write!(
+                out,
+                r#"],"startPosition":1,"maxResults":{rows}}},"time":"{}"}}"#,
+                date(rows)
+            )?;
         }
         other => return Err(format!("unknown format {other}").into()),
     }

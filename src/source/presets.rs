@@ -117,7 +117,12 @@ mod tests {
             .expect("the preset maps the mobile");
         let spec = FieldSpec::parse(&source, true).expect("valid");
         let phones = PhoneNormaliser::new(phonenumber::country::Id::US);
-        let cases: [((&str, &str, &str), Option<Result<&str, PhoneError>>); 8] = [
+        // (country code, area code, number) -> what is sent, the phone error, or missing.
+        type Case = (
+            (&'static str, &'static str, &'static str),
+            Option<Result<&'static str, PhoneError>>,
+        );
+        let cases: [Case; 8] = [
             (("1", "(626)", "555-0100"), Some(Ok("+16265550100"))),
             (("1", "(626)", ""), Some(Err(PhoneError::Invalid))),
             (("1", "", "6265550100"), Some(Ok("+16265550100"))),
@@ -136,7 +141,10 @@ mod tests {
             let joined = spec.resolve(|p| p.lookup(&contact));
             let normalised = joined.as_deref().map(|j| phones.normalise(j));
             let expected = expected.map(|e| e.map(str::to_owned));
-            assert_eq!(normalised, expected, "{cc:?} {area:?} {number:?} -> {joined:?}");
+            assert_eq!(
+                normalised, expected,
+                "{cc:?} {area:?} {number:?} -> {joined:?}"
+            );
         }
         // A country code other than the default one.
         let uk = json!({"Phones": [{"PhoneType": "MOBILE", "PhoneNumber": "7911 123456",

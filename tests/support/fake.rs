@@ -314,8 +314,7 @@ impl FakeBlueTape {
         if headers.get("x-integration-accountid").map(String::as_str) != Some(ACCOUNT) {
             return (404, error("404", "Account not found."));
         }
-        if let Some(id) = update_of {
-            let id = id.replace("%20", " ");
+        if let Some(id) = update_of.map(str::to_owned) {
             if !s.created.contains(&id) {
                 return (404, error("404", "Customer not found."));
             }
