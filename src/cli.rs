@@ -78,13 +78,6 @@ pub fn main() -> ExitCode {
         Err(e) => return fail(exit::CONFIG, &e.to_string()),
     };
     init_logging(&config);
-    if !once {
-        return fail(
-            exit::OTHER,
-            "this version runs one pass at a time: use `bluetape-sync run --once`, on a schedule \
-             with systemd/bluetape-sync-once.timer",
-        );
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -92,6 +85,20 @@ pub fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(exit::OTHER, &format!("cannot start the runtime: {e}")),
     };
+    if !once {
+        if pass.dry_run || pass.full {
+            return fail(
+                exit::OTHER,
+                "--dry-run and --full apply to one pass: add --once",
+            );
+        }
+        let result =
+            runtime.block_on(async { crate::daemon::run(config, shutdown_signal()).await });
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(exit_code_of(&e), &e.to_string()),
+        };
+    }
     let options = PassOptions {
         dry_run: pass.dry_run,
         full: pass.full,
@@ -109,13 +116,14 @@ pub fn main() -> ExitCode {
             }
             ExitCode::from(code)
         }
-        Err(e) => {
-            let code = match &e {
-                PassError::Locked(crate::lock::LockError::Held { .. }) => exit::LOCKED,
-                _ => exit::OTHER,
-            };
-            fail(code, &e.to_string())
-        }
+        Err(e) => fail(exit_code_of(&e), &e.to_string()),
+    }
+}
+
+fn exit_code_of(error: &PassError) -> u8 {
+    match error {
+        PassError::Locked(crate::lock::LockError::Held { .. }) => exit::LOCKED,
+        _ => exit::OTHER,
     }
 }
 

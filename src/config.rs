@@ -547,6 +547,8 @@ impl FileConfig {
                 "is longer than retry.max_backoff",
             ));
         }
+        let cron = crate::daemon::normalise_cron(&self.schedule.cron)
+            .map_err(|e| err("schedule.cron", &e))?;
         if self.schedule.timezone.parse::<Tz>().is_err() {
             return Err(err(
                 "schedule.timezone",
@@ -584,7 +586,10 @@ impl FileConfig {
             },
             retry: self.retry,
             sync: self.sync,
-            schedule: self.schedule,
+            schedule: ScheduleSection {
+                cron,
+                ..self.schedule
+            },
             store_path,
             source,
             log: LogSection { level, ..self.log },

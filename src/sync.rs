@@ -224,6 +224,19 @@ pub async fn run_pass(
     options: PassOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<PassReport, PassError> {
+    if options.dry_run {
+        return run_locked_pass(config, options, shutdown).await;
+    }
+    let _lock = InstanceLock::acquire(&config.store_path)?;
+    run_locked_pass(config, options, shutdown).await
+}
+
+/// A pass by a process that already holds the store's instance lock (the daemon).
+pub(crate) async fn run_locked_pass(
+    config: &Config,
+    options: PassOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<PassReport, PassError> {
     let started = Instant::now();
     let source_name = config.source.name.clone();
     let client = BlueTapeClient::new(&config.api)?;
@@ -233,7 +246,6 @@ pub async fn run_pass(
         return dry_run(config, options, started, endpoint).await;
     }
 
-    let _lock = InstanceLock::acquire(&config.store_path)?;
     let mut store = Store::open(&config.store_path)?;
     let pass = store.begin_pass(&source_name, options.full, now_ms())?;
     info!(pass, source = %config.source.path.display(), full = options.full, "pass started");

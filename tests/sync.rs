@@ -697,12 +697,7 @@ async fn sigterm_finishes_requests_in_flight_records_them_and_exits_0() {
     while fx.fake.request_count() < 4 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let pid = child.id().expect("pid").to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
+    support::terminate(&child);
     let run = support::Run::from(child.wait_with_output().await.expect("wait"));
     assert_eq!(run.code, 0, "{}", run.stderr);
     // Every request that reached BlueTape was answered and recorded; no new one started.

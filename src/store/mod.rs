@@ -224,6 +224,18 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 
+    /// Records a scheduled pass that did not start because the previous one was still running.
+    pub fn record_skipped_pass(&self, source: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO passes (source, started_at_ms, finished_at_ms, outcome, message)
+                 VALUES (?1, ?2, ?2, 'skipped', 'the previous pass was still running')",
+                params![source, now_ms],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     pub fn finish_pass(
         &self,
         pass: i64,

@@ -227,9 +227,37 @@ settle = "0s"
     }
 
     pub fn spawn(&self, args: &[&str]) -> Child {
-        self.command(args, &[])
+        self.spawn_with_env(args, &[])
+    }
+
+    pub fn spawn_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
+        self.command(args, env)
             .spawn()
             .expect("spawn bluetape-sync")
+    }
+
+    /// Waits up to `limit` for `done`, checking every 20 ms.
+    pub async fn wait_for(&self, limit: std::time::Duration, done: impl Fn(&Self) -> bool) -> bool {
+        let until = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < until {
+            if done(self) {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        done(self)
+    }
+
+    /// `(outcome, started_at_ms, finished_at_ms)` of every pass, in order.
+    pub fn passes(&self) -> Vec<(String, i64, Option<i64>)> {
+        let conn = rusqlite_open(&self.store_path());
+        let mut stmt = conn
+            .prepare("SELECT outcome, started_at_ms, finished_at_ms FROM passes ORDER BY id")
+            .expect("passes");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("passes")
+            .collect::<Result<_, _>>()
+            .expect("passes")
     }
 
     /// A read-only look at the store: `(state, reason, blue_tape_id, sign_up_url)` of `id`.
@@ -268,6 +296,16 @@ settle = "0s"
         conn.query_row("SELECT value_ms FROM watermarks", [], |r| r.get(0))
             .ok()
     }
+}
+
+/// Sends SIGTERM, as systemd does on stop.
+pub fn terminate(child: &Child) {
+    let pid = child.id().expect("running").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

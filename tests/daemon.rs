@@ -1,0 +1,225 @@
+//! `run`, the daemon (SPEC §8): the real binary on a schedule of every second against the fake
+//! BlueTape.
+
+mod support;
+
+use std::time::Duration;
+
+use tokio::net::UnixDatagram;
+
+use support::{Fixture, HEADER, Run, export_of, row, terminate};
+
+const EVERY_SECOND: (&str, &str) = ("BLUETAPE_SYNC__SCHEDULE__CRON", "* * * * * *");
+
+#[tokio::test]
+async fn rows_appended_while_it_runs_are_sent_within_seconds() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(3));
+    let child = fx.spawn_with_env(&["run"], &[EVERY_SECOND]);
+    assert!(
+        fx.wait_for(Duration::from_secs(10), |f| f.fake.created_ids().len() == 3)
+            .await,
+        "the first pass runs at startup"
+    );
+    let mut text = export_of(3);
+    text.push_str(&row("LATE-1", "2024-03-01T00:00:00Z"));
+    text.push('\n');
+    fx.write_export(&text);
+    assert!(
+        fx.wait_for(Duration::from_secs(5), |f| f.fake.creations("LATE-1") == 1)
+            .await,
+        "an appended row is sent by a scheduled pass"
+    );
+    terminate(&child);
+    let run = Run::from(child.wait_with_output().await.expect("wait"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("next pass due"), "{}", run.stderr);
+    assert_eq!(fx.fake.request_count(), 4, "nothing sent twice");
+}
+
+#[tokio::test]
+async fn a_pass_slower_than_the_interval_is_not_overlapped_and_the_schedule_goes_on() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(3));
+    fx.fake.set_delay(Duration::from_millis(1000));
+    let env = [EVERY_SECOND, ("BLUETAPE_SYNC__API__CONCURRENCY", "1")];
+    let child = fx.spawn_with_env(&["run"], &env);
+    // The first pass takes about 3 s with ticks every second.
+    assert!(
+        fx.wait_for(Duration::from_secs(10), |f| f.fake.created_ids().len() == 3)
+            .await
+    );
+    fx.fake.set_delay(Duration::ZERO);
+    let mut text = export_of(3);
+    text.push_str(&row("AFTER", "2024-03-01T00:00:00Z"));
+    text.push('\n');
+    fx.write_export(&text);
+    assert!(
+        fx.wait_for(Duration::from_secs(5), |f| f.fake.creations("AFTER") == 1)
+            .await,
+        "the schedule went on after the slow pass"
+    );
+    terminate(&child);
+    let run = Run::from(child.wait_with_output().await.expect("wait"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    assert_eq!(fx.fake.max_in_flight(), 1, "no two passes sent at once");
+    let passes = fx.passes();
+    let skipped = passes.iter().filter(|p| p.0 == "skipped").count();
+    assert!(
+        skipped >= 1,
+        "ticks during the slow pass are recorded as skipped: {passes:?}"
+    );
+    assert!(
+        run.stderr.contains("still running: skipped"),
+        "{}",
+        run.stderr
+    );
+    let ran: Vec<_> = passes.iter().filter(|p| p.0 != "skipped").collect();
+    for pair in ran.windows(2) {
+        let finished = pair[0].2.expect("finished");
+        assert!(pair[1].1 >= finished, "passes overlapped: {pair:?}");
+    }
+}
+
+#[tokio::test]
+async fn sigterm_mid_pass_exits_0_and_a_later_pass_finishes_the_queue() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(30));
+    fx.fake.set_delay(Duration::from_millis(300));
+    let child = fx.spawn_with_env(&["run"], &[EVERY_SECOND]);
+    assert!(
+        fx.wait_for(Duration::from_secs(10), |f| f.fake.request_count() >= 4)
+            .await
+    );
+    terminate(&child);
+    let started = std::time::Instant::now();
+    let run = Run::from(child.wait_with_output().await.expect("wait"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopped within the bound"
+    );
+    let sent = fx.fake.request_count() as u64;
+    assert!(sent < 30, "stopped early: {sent}");
+    assert_eq!(fx.count_in("created"), sent, "every answer was recorded");
+
+    fx.fake.set_delay(Duration::ZERO);
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for i in 1..=30 {
+        assert_eq!(fx.fake.creations(&format!("C{i:04}")), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_second_instance_exits_75() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(1));
+    let child = fx.spawn_with_env(&["run"], &[EVERY_SECOND]);
+    assert!(
+        fx.wait_for(Duration::from_secs(10), |f| f.fake.request_count() == 1)
+            .await
+    );
+    let second = fx.run(&["--once"]).await;
+    assert_eq!(second.code, 75, "{}", second.stderr);
+    let pid = child.id().expect("pid");
+    assert!(
+        second.stderr.contains(&format!("pid {pid}")),
+        "{}",
+        second.stderr
+    );
+    let daemon = fx.run(&["run"]).await;
+    assert_eq!(daemon.code, 75, "{}", daemon.stderr);
+    terminate(&child);
+    assert_eq!(
+        child.wait_with_output().await.expect("wait").status.code(),
+        Some(0)
+    );
+}
+
+#[tokio::test]
+async fn systemd_hears_ready_status_watchdog_and_stopping() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(2));
+    let socket_path = fx.path("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).expect("bind NOTIFY_SOCKET");
+    let receive = async |socket: &UnixDatagram| {
+        let mut buf = [0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(10), socket.recv(&mut buf))
+            .await
+            .expect("a notification within 10 s")
+            .expect("a notification");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let child = fx.spawn_with_env(
+        &["run"],
+        &[
+            EVERY_SECOND,
+            ("NOTIFY_SOCKET", socket_path.to_str().expect("utf-8")),
+            ("WATCHDOG_USEC", "400000"),
+        ],
+    );
+    let mut messages = Vec::new();
+    while !messages
+        .iter()
+        .any(|m: &String| m.contains("STATUS=last pass ok"))
+        || !messages.iter().any(|m| m.contains("WATCHDOG=1"))
+    {
+        messages.push(receive(&socket).await);
+    }
+    terminate(&child);
+    loop {
+        let message = receive(&socket).await;
+        let stopping = message.contains("STOPPING=1");
+        messages.push(message);
+        if stopping {
+            break;
+        }
+    }
+    let run = Run::from(child.wait_with_output().await.expect("wait"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        messages[0].contains("READY=1"),
+        "READY comes first: {messages:?}"
+    );
+    let status = messages
+        .iter()
+        .find(|m| m.starts_with("STATUS=last pass"))
+        .expect("a status");
+    assert!(
+        status.starts_with("STATUS=last pass ok: read 2, new 2, created 2"),
+        "{status}"
+    );
+    assert!(messages.last().expect("messages").contains("STOPPING=1"));
+}
+
+#[tokio::test]
+async fn an_invalid_schedule_is_78_naming_the_key() {
+    let fx = Fixture::with_config("[schedule]\ncron = \"every hour\"").await;
+    let run = fx.run(&["run"]).await;
+    assert_eq!(run.code, 78, "{}", run.stderr);
+    assert!(run.stderr.contains("schedule.cron"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn a_five_field_crontab_line_is_every_minute_not_every_second() {
+    let fx = Fixture::with_config("[schedule]\ncron = \"* * * * *\"\nrun_at_startup = false").await;
+    fx.write_export(&format!("{HEADER}\n{}\n", row("A", "2024-03-01T00:00:00Z")));
+    let child = fx.spawn(&["run"]);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(fx.fake.request_count(), 0, "no pass in the first seconds");
+    terminate(&child);
+    let run = Run::from(child.wait_with_output().await.expect("wait"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The next pass is due at second 0 of a minute.
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("next pass due"))
+        .expect("the next pass is logged");
+    assert!(
+        line.contains(":00+00:00") || line.contains(":00Z"),
+        "{line}"
+    );
+}
