@@ -8,6 +8,7 @@ pub mod fake;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
+#[allow(unused_imports)] // each test crate uses its own part
 pub use fake::{ACCOUNT, FakeBlueTape, Fault, KEY};
 use tokio::process::{Child, Command};
 
