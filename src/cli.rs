@@ -6,6 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
+use tracing_subscriber::fmt::FmtContext;
+use tracing_subscriber::registry::LookupSpan;
 
 use crate::config::{Config, DEFAULT_CONFIG_PATH, LogFormat};
 use crate::sync::{PassError, PassOptions, exit, run_pass};
@@ -161,8 +164,45 @@ fn init_logging(config: &Config) {
         .with_target(false);
     let _ = match config.log.format {
         LogFormat::Json => builder.json().try_init(),
+        // journald stamps each line itself and reads `<N>` as its priority.
+        LogFormat::Text if std::env::var_os("JOURNAL_STREAM").is_some() => builder
+            .with_ansi(false)
+            .event_format(Journald(
+                tracing_subscriber::fmt::format()
+                    .without_time()
+                    .with_level(false)
+                    .with_target(false)
+                    .with_ansi(false),
+            ))
+            .try_init(),
         LogFormat::Text => builder.try_init(),
     };
+}
+
+/// Prefixes each line with its syslog priority, as `sd-daemon(3)` describes, for journald.
+struct Journald<F>(F);
+
+impl<S, N, F> FormatEvent<S, N> for Journald<F>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    F: FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let priority = match *event.metadata().level() {
+            tracing::Level::ERROR => 3,
+            tracing::Level::WARN => 4,
+            tracing::Level::INFO => 6,
+            _ => 7,
+        };
+        write!(writer, "<{priority}>")?;
+        self.0.format_event(ctx, writer, event)
+    }
 }
 
 /// Listens for signals from now on: the returned future resolves on the first SIGTERM or

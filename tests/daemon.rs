@@ -223,3 +223,25 @@ async fn a_five_field_crontab_line_is_every_minute_not_every_second() {
         "{line}"
     );
 }
+
+#[tokio::test]
+async fn under_journald_lines_carry_a_priority_and_no_timestamp() {
+    let fx = Fixture::new().await;
+    fx.write_export(&format!(
+        "{HEADER}\n{}\nBAD,Bad,Email,not-an-email,(626) 555-0100,2024-03-01T00:00:00Z,\n",
+        row("A", "2024-03-01T00:00:00Z")
+    ));
+    let run = fx
+        .run_with_env(&["--once"], &[("JOURNAL_STREAM", "8:12345")])
+        .await;
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    let logged: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with('<')).collect();
+    assert!(logged.iter().any(|l| l.starts_with("<6>pass started")), "{}", run.stderr);
+    assert!(
+        logged.iter().any(|l| l.starts_with("<4>customer rejected: emailAddress")),
+        "{}",
+        run.stderr
+    );
+    let year = chrono::Utc::now().format("%Y-").to_string();
+    assert!(!run.stderr.contains(&year), "no timestamp: {}", run.stderr);
+}
