@@ -70,6 +70,28 @@ struct FileConfig {
     source: SourceSection,
     #[serde(default)]
     log: LogSection,
+    #[serde(default)]
+    metrics: MetricsSection,
+}
+
+/// `[metrics]`: the daemon's optional Prometheus and health endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSection {
+    /// e.g. `127.0.0.1:9464`; unset, no endpoint.
+    pub listen: Option<std::net::SocketAddr>,
+    /// `/healthz` answers 503 when no pass succeeded for this long.
+    #[serde(with = "humantime_serde")]
+    pub unhealthy_after: Duration,
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            unhealthy_after: Duration::from_secs(3600),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -294,6 +316,7 @@ pub struct Config {
     pub store_path: PathBuf,
     pub source: SourceConfig,
     pub log: LogSection,
+    pub metrics: MetricsSection,
 }
 
 /// `[api]`, resolved: the URL checked and the key loaded.
@@ -593,6 +616,7 @@ impl FileConfig {
             store_path,
             source,
             log: LogSection { level, ..self.log },
+            metrics: self.metrics,
         })
     }
 }

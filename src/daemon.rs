@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::lock::InstanceLock;
+use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::sync::{PassError, PassOptions, PassReport, run_locked_pass};
 
@@ -154,6 +155,18 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         "daemon started"
     );
 
+    let metrics = Metrics::new(
+        config.store_path.clone(),
+        config.source.name.clone(),
+        config.metrics.unhealthy_after,
+    );
+    if let Some(listen) = config.metrics.listen {
+        crate::metrics::serve(listen, Arc::clone(&metrics))
+            .await
+            .map_err(|e| {
+                PassError::Internal(format!("cannot listen on metrics.listen {listen}: {e}"))
+            })?;
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let (done_tx, mut done) = mpsc::channel::<()>(1);
     let mut running: Option<JoinHandle<()>> = None;
@@ -163,7 +176,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let mut watchdog = tokio::time::interval(watchdog_period.unwrap_or(Duration::from_secs(3600)));
     let mut zone_check = tokio::time::interval(Duration::from_secs(60));
     if config.schedule.run_at_startup {
-        running = Some(start_pass(&config, &stop_rx, &done_tx));
+        running = Some(start_pass(&config, &metrics, &stop_rx, &done_tx));
     } else {
         log_next(&mut schedule).await;
     }
@@ -175,8 +188,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 if running.as_ref().is_some_and(|p| !p.is_finished()) {
                     warn!("a scheduled pass is due but the previous one is still running: skipped");
                     record_skipped(&config);
+                    metrics.outcome("skipped");
                 } else {
-                    running = Some(start_pass(&config, &stop_rx, &done_tx));
+                    running = Some(start_pass(&config, &metrics, &stop_rx, &done_tx));
                 }
             }
             Some(()) = done.recv() => {
@@ -211,10 +225,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 /// Starts a pass; `done` hears when it ends.
 fn start_pass(
     config: &Arc<Config>,
+    metrics: &Arc<Metrics>,
     stop: &watch::Receiver<bool>,
     done: &mpsc::Sender<()>,
 ) -> JoinHandle<()> {
     let config = Arc::clone(config);
+    let metrics = Arc::clone(metrics);
     let mut stop = stop.clone();
     let done = done.clone();
     tokio::spawn(async move {
@@ -222,6 +238,10 @@ fn start_pass(
             let _ = stop.wait_for(|s| *s).await;
         };
         let result = run_locked_pass(&config, PassOptions::default(), shutdown).await;
+        match &result {
+            Ok(report) => metrics.pass(report),
+            Err(_) => metrics.outcome("error"),
+        }
         report(&result);
         let _ = done.send(()).await;
     })

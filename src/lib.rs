@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod diff;
 pub mod lock;
 pub mod mapping;
+pub mod metrics;
 pub mod pace;
 pub mod phone;
 pub mod record;

@@ -96,6 +96,32 @@ pub struct PassReport {
     pub would_send: u64,
     pub duration: Duration,
     pub endpoint: String,
+    /// Requests sent, by answer.
+    pub requests: RequestCounts,
+}
+
+/// Requests by the class of their answer; `none` got no answer (timeout, connection).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    pub success: u64,
+    pub redirect: u64,
+    pub client_error: u64,
+    pub server_error: u64,
+    pub none: u64,
+    /// Attempts that were retried after a transient failure.
+    pub retried: u64,
+}
+
+impl RequestCounts {
+    fn count(&mut self, status: Option<u16>) {
+        match status {
+            Some(200..=299) => self.success += 1,
+            Some(300..=399) => self.redirect += 1,
+            Some(400..=499) => self.client_error += 1,
+            Some(_) => self.server_error += 1,
+            None => self.none += 1,
+        }
+    }
 }
 
 /// SPEC §6's exit codes.
@@ -288,6 +314,7 @@ pub(crate) async fn run_locked_pass(
         would_send: 0,
         duration: started.elapsed(),
         endpoint,
+        requests: sent.requests,
     };
     let problem = report.problem();
     store.finish_pass(
@@ -363,6 +390,7 @@ async fn dry_run(
         would_send: staged.would_send,
         duration: started.elapsed(),
         endpoint,
+        requests: RequestCounts::default(),
     };
     info!(
         "dry run finished, nothing sent or changed: {}",
@@ -646,6 +674,7 @@ struct SendCounts {
     failed: u64,
     /// Records in a row that exhausted their retries.
     exhausted_in_a_row: u32,
+    requests: RequestCounts,
     stop: Option<StopReason>,
 }
 
@@ -723,6 +752,7 @@ impl Sender {
                 self.client.create(queued.body.clone()).await
             };
             last_status = answer.status.or(last_status);
+            self.counts().requests.count(answer.status);
             let result = match answer.outcome {
                 Outcome::Created {
                     blue_tape_id,
@@ -792,6 +822,7 @@ impl Sender {
                             attempt = attempts,
                             "transient failure ({reason}), retrying in {wait:?}"
                         );
+                        self.counts().requests.retried += 1;
                         last_reason = reason;
                         tokio::select! {
                             () = tokio::time::sleep(wait) => {}

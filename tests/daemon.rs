@@ -236,12 +236,124 @@ async fn under_journald_lines_carry_a_priority_and_no_timestamp() {
         .await;
     assert_eq!(run.code, 65, "{}", run.stderr);
     let logged: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with('<')).collect();
-    assert!(logged.iter().any(|l| l.starts_with("<6>pass started")), "{}", run.stderr);
     assert!(
-        logged.iter().any(|l| l.starts_with("<4>customer rejected: emailAddress")),
+        logged.iter().any(|l| l.starts_with("<6>pass started")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        logged
+            .iter()
+            .any(|l| l.starts_with("<4>customer rejected: emailAddress")),
         "{}",
         run.stderr
     );
     let year = chrono::Utc::now().format("%Y-").to_string();
     assert!(!run.stderr.contains(&year), "no timestamp: {}", run.stderr);
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+async fn get(url: &str) -> (u16, String) {
+    let response = reqwest::get(url).await.expect("GET");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn metrics_and_healthz_answer_with_the_right_counts() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(3));
+    fx.fake.reject_id("C0002", "no");
+    fx.fake.push_faults([support::Fault::status(503)]);
+    let listen = format!("127.0.0.1:{}", free_port());
+    let child = fx.spawn_with_env(
+        &["run"],
+        &[
+            ("BLUETAPE_SYNC__SCHEDULE__CRON", "0 0 0 1 1 *"),
+            ("BLUETAPE_SYNC__METRICS__LISTEN", &listen),
+        ],
+    );
+    assert!(
+        fx.wait_for(Duration::from_secs(10), |f| f
+            .passes()
+            .iter()
+            .any(|p| p.2.is_some()))
+            .await
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (status, text) = get(&format!("http://{listen}/metrics")).await;
+    assert_eq!(status, 200);
+    for line in [
+        "bluetape_sync_passes_total{outcome=\"rejected\"} 1",
+        "bluetape_sync_records{state=\"created\"} 2",
+        "bluetape_sync_records{state=\"rejected\"} 1",
+        "bluetape_sync_records{state=\"pending\"} 0",
+        "bluetape_sync_queue_depth 0",
+        "bluetape_sync_requests_total{class=\"2xx\"} 2",
+        "bluetape_sync_requests_total{class=\"4xx\"} 1",
+        "bluetape_sync_requests_total{class=\"5xx\"} 1",
+        "bluetape_sync_retries_total 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no `{line}` in\n{text}");
+    }
+    assert!(
+        text.contains("bluetape_sync_last_success_timestamp_seconds "),
+        "{text}"
+    );
+    assert_eq!(get(&format!("http://{listen}/healthz")).await.0, 200);
+    terminate(&child);
+    assert_eq!(
+        child.wait_with_output().await.expect("wait").status.code(),
+        Some(0)
+    );
+}
+
+#[tokio::test]
+async fn healthz_turns_unhealthy_when_no_pass_succeeds() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(2));
+    fx.fake.set_always(Some(support::Fault::status(503)));
+    let listen = format!("127.0.0.1:{}", free_port());
+    let child = fx.spawn_with_env(
+        &["run"],
+        &[
+            EVERY_SECOND,
+            ("BLUETAPE_SYNC__METRICS__LISTEN", &listen),
+            ("BLUETAPE_SYNC__METRICS__UNHEALTHY_AFTER", "1s"),
+        ],
+    );
+    assert!(
+        fx.wait_for(Duration::from_secs(10), |f| f.fake.request_count() > 0)
+            .await
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (status, text) = get(&format!("http://{listen}/healthz")).await;
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("no successful pass"), "{text}");
+    let (_, metrics) = get(&format!("http://{listen}/metrics")).await;
+    assert!(
+        metrics.contains("bluetape_sync_passes_total{outcome=\"unavailable\"}"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("last_success_timestamp"), "{metrics}");
+
+    fx.fake.set_always(None);
+    assert!(
+        fx.wait_for(Duration::from_secs(10), |f| f.fake.created_ids().len() == 2)
+            .await,
+        "the next passes get through"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(get(&format!("http://{listen}/healthz")).await.0, 200);
+    terminate(&child);
+    assert_eq!(
+        child.wait_with_output().await.expect("wait").status.code(),
+        Some(0)
+    );
 }

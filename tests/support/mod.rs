@@ -251,6 +251,9 @@ settle = "0s"
 
     /// `(outcome, started_at_ms, finished_at_ms)` of every pass, in order.
     pub fn passes(&self) -> Vec<(String, i64, Option<i64>)> {
+        if !self.store_path().exists() {
+            return Vec::new();
+        }
         let conn = rusqlite_open(&self.store_path());
         let mut stmt = conn
             .prepare("SELECT outcome, started_at_ms, finished_at_ms FROM passes ORDER BY id")

@@ -1,0 +1,231 @@
+//! The daemon's optional `[metrics]` endpoint: Prometheus text at `/metrics`, and `/healthz`,
+//! which turns unhealthy when no pass has succeeded for `metrics.unhealthy_after`.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tracing::{info, warn};
+
+use crate::store::Store;
+use crate::sync::{PassReport, RequestCounts};
+
+/// What the daemon has done since it started.
+#[derive(Debug)]
+pub struct Metrics {
+    store_path: PathBuf,
+    source: String,
+    unhealthy_after: Duration,
+    started_ms: i64,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    passes: BTreeMap<&'static str, u64>,
+    requests: RequestCounts,
+    last_success_ms: Option<i64>,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Metrics {
+    pub fn new(store_path: PathBuf, source: String, unhealthy_after: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            store_path,
+            source,
+            unhealthy_after,
+            started_ms: now_ms(),
+            state: Mutex::new(State::default()),
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts a finished pass; one that reached BlueTape (even with rejections) succeeded.
+    pub fn pass(&self, report: &PassReport) {
+        let outcome = report.outcome();
+        let mut state = self.state();
+        *state.passes.entry(outcome).or_default() += 1;
+        let r = &report.requests;
+        let total = &mut state.requests;
+        total.success += r.success;
+        total.redirect += r.redirect;
+        total.client_error += r.client_error;
+        total.server_error += r.server_error;
+        total.none += r.none;
+        total.retried += r.retried;
+        if matches!(outcome, "ok" | "rejected") {
+            state.last_success_ms = Some(now_ms());
+        }
+    }
+
+    /// Counts a pass that could not run at all, or a skipped one.
+    pub fn outcome(&self, outcome: &'static str) {
+        *self.state().passes.entry(outcome).or_default() += 1;
+    }
+
+    /// Healthy while a pass succeeded within `unhealthy_after` (or the daemon is younger).
+    fn health(&self) -> (bool, String) {
+        let since = self.state().last_success_ms.unwrap_or(self.started_ms);
+        let age = Duration::from_millis(u64::try_from(now_ms() - since).unwrap_or(0));
+        if age <= self.unhealthy_after {
+            (true, "ok\n".into())
+        } else {
+            (
+                false,
+                format!(
+                    "no successful pass for {}s (metrics.unhealthy_after is {}s)\n",
+                    age.as_secs(),
+                    self.unhealthy_after.as_secs()
+                ),
+            )
+        }
+    }
+
+    fn render(&self) -> String {
+        let mut out = String::new();
+        let counts = Store::open(&self.store_path)
+            .and_then(|s| s.counts(&self.source))
+            .map_err(|e| warn!("metrics: cannot read the store: {e}"))
+            .ok();
+        let state = self.state();
+        let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
+            let _ = writeln!(out, "# HELP bluetape_sync_{name} {help}");
+            let _ = writeln!(out, "# TYPE bluetape_sync_{name} {kind}");
+            for (labels, value) in samples {
+                let _ = writeln!(out, "bluetape_sync_{name}{labels} {value}");
+            }
+        };
+        let passes: Vec<_> = state
+            .passes
+            .iter()
+            .map(|(outcome, n)| (format!("{{outcome=\"{outcome}\"}}"), *n as f64))
+            .collect();
+        metric(
+            "passes_total",
+            "counter",
+            "Passes since the daemon started, by outcome.",
+            &passes,
+        );
+        if let Some(c) = counts {
+            let by_state = [
+                ("pending", c.pending),
+                ("created", c.created),
+                ("exists", c.exists),
+                ("rejected", c.rejected),
+                ("failed", c.failed),
+            ]
+            .map(|(s, n)| (format!("{{state=\"{s}\"}}"), n as f64));
+            metric(
+                "records",
+                "gauge",
+                "Records in the store, by state.",
+                &by_state,
+            );
+            metric(
+                "queue_depth",
+                "gauge",
+                "Records waiting to be sent (pending and failed).",
+                &[(String::new(), (c.pending + c.failed) as f64)],
+            );
+        }
+        let r = &state.requests;
+        let by_class = [
+            ("2xx", r.success),
+            ("3xx", r.redirect),
+            ("4xx", r.client_error),
+            ("5xx", r.server_error),
+            ("none", r.none),
+        ]
+        .map(|(class, n)| (format!("{{class=\"{class}\"}}"), n as f64));
+        metric(
+            "requests_total",
+            "counter",
+            "Requests to BlueTape by the class of their answer (none: timeout or connection error).",
+            &by_class,
+        );
+        metric(
+            "retries_total",
+            "counter",
+            "Requests retried after a transient failure.",
+            &[(String::new(), r.retried as f64)],
+        );
+        if let Some(ms) = state.last_success_ms {
+            metric(
+                "last_success_timestamp_seconds",
+                "gauge",
+                "When the last successful pass finished (Unix time).",
+                &[(String::new(), ms as f64 / 1000.0)],
+            );
+        }
+        out
+    }
+}
+
+/// Serves `/metrics` and `/healthz` on `listen` until the process ends.
+pub async fn serve(listen: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<()> {
+    let listener = TcpListener::bind(listen).await?;
+    info!(%listen, "metrics at /metrics, health at /healthz");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let metrics = Arc::clone(&metrics);
+            tokio::spawn(async move {
+                let service = service_fn(move |req| {
+                    let metrics = Arc::clone(&metrics);
+                    async move { Ok::<_, Infallible>(answer(&metrics, &req)) }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(())
+}
+
+fn answer(metrics: &Metrics, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let (status, content_type, body) = match req.uri().path() {
+        "/metrics" => (
+            StatusCode::OK,
+            "text/plain; version=0.0.4",
+            metrics.render(),
+        ),
+        "/healthz" => {
+            let (healthy, text) = metrics.health();
+            let status = if healthy {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            (status, "text/plain", text)
+        }
+        _ => (StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    if let Ok(value) = content_type.parse() {
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_TYPE, value);
+    }
+    response
+}
