@@ -74,21 +74,29 @@ struct Schedule {
 impl Schedule {
     async fn new(config: &Config, ticks: mpsc::Sender<Tick>) -> Result<Self, JobSchedulerError> {
         let timezone: Tz = config.schedule.timezone.parse().unwrap_or(chrono_tz::UTC);
-        let expression = normalise_cron(&config.schedule.cron).unwrap_or_default();
-        let mut schedule = Self {
+        let mut schedule = Self::unstarted(&config.schedule.cron, timezone, ticks).await?;
+        schedule.rebuild(Utc::now()).await?;
+        schedule.scheduler.start().await?;
+        Ok(schedule)
+    }
+
+    async fn unstarted(
+        cron: &str,
+        timezone: Tz,
+        ticks: mpsc::Sender<Tick>,
+    ) -> Result<Self, JobSchedulerError> {
+        let expression = normalise_cron(cron).unwrap_or_default();
+        Ok(Self {
             scheduler: JobScheduler::new().await?,
             expression,
             timezone,
             ticks,
             job: None,
-        };
-        schedule.rebuild().await?;
-        schedule.scheduler.start().await?;
-        Ok(schedule)
+        })
     }
 
-    /// Makes the job afresh, with the zone's offset as it is now.
-    async fn rebuild(&mut self) -> Result<(), JobSchedulerError> {
+    /// Makes the job afresh, with the zone's offset as it is `now`.
+    async fn rebuild(&mut self, now: DateTime<Utc>) -> Result<(), JobSchedulerError> {
         if let Some(old) = self.job.take() {
             self.scheduler.remove(&old.id).await?;
         }
@@ -103,19 +111,21 @@ impl Schedule {
         let id = self.scheduler.add(job).await?;
         self.job = Some(ScheduledJob {
             id,
-            offset: offset_seconds(self.timezone, Utc::now()),
+            offset: offset_seconds(self.timezone, now),
         });
         Ok(())
     }
 
-    /// Rebuilds the job if the zone's offset changed since it was made.
-    async fn follow_offset(&mut self) -> Result<(), JobSchedulerError> {
-        let now = offset_seconds(self.timezone, Utc::now());
-        if self.job.as_ref().is_some_and(|j| j.offset != now) {
-            info!(timezone = %self.timezone, "the schedule's time zone changed its UTC offset: schedule rebuilt");
-            self.rebuild().await?;
+    /// Rebuilds the job if the zone's offset at `now` differs from the one it was made with;
+    /// says whether it did.
+    async fn follow_offset(&mut self, now: DateTime<Utc>) -> Result<bool, JobSchedulerError> {
+        let offset = offset_seconds(self.timezone, now);
+        if self.job.as_ref().is_none_or(|j| j.offset == offset) {
+            return Ok(false);
         }
-        Ok(())
+        info!(timezone = %self.timezone, "the schedule's time zone changed its UTC offset: schedule rebuilt");
+        self.rebuild(now).await?;
+        Ok(true)
     }
 
     async fn next(&mut self) -> Option<DateTime<Utc>> {
@@ -201,7 +211,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 notify(&[sd_notify::NotifyState::Watchdog]);
             }
             _ = zone_check.tick() => {
-                if let Err(e) = schedule.follow_offset().await {
+                if let Err(e) = schedule.follow_offset(Utc::now()).await {
                     error!("cannot rebuild the schedule: {e}");
                 }
             }
@@ -304,6 +314,37 @@ mod tests {
         assert!(normalise_cron("* * *").is_err());
         assert!(normalise_cron("61 * * * *").is_err());
         assert!(normalise_cron("every hour").is_err());
+    }
+
+    #[tokio::test]
+    async fn the_job_is_rebuilt_when_the_zone_changes_its_offset() {
+        let ny: Tz = "America/New_York".parse().expect("tz");
+        let (ticks, _rx) = mpsc::channel(1);
+        let mut schedule = Schedule::unstarted("0 30 2 * * *", ny, ticks)
+            .await
+            .expect("schedule");
+        let winter = "2024-03-09T12:00:00Z"
+            .parse::<DateTime<Utc>>()
+            .expect("time");
+        let summer = "2024-03-10T12:00:00Z"
+            .parse::<DateTime<Utc>>()
+            .expect("time");
+        schedule.rebuild(winter).await.expect("job");
+        let first = schedule
+            .job
+            .as_ref()
+            .map(|j| (j.id, j.offset))
+            .expect("job");
+        assert_eq!(first.1, -5 * 3600);
+        assert!(!schedule.follow_offset(winter).await.expect("same offset"));
+        assert!(schedule.follow_offset(summer).await.expect("new offset"));
+        let second = schedule
+            .job
+            .as_ref()
+            .map(|j| (j.id, j.offset))
+            .expect("job");
+        assert_eq!(second.1, -4 * 3600);
+        assert_ne!(first.0, second.0, "a new job replaced the old one");
     }
 
     #[test]

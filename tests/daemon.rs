@@ -357,3 +357,57 @@ async fn healthz_turns_unhealthy_when_no_pass_succeeds() {
         Some(0)
     );
 }
+
+#[tokio::test]
+async fn a_second_signal_exits_at_once_and_loses_nothing() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(10));
+    fx.fake.set_delay(Duration::from_secs(3));
+    let child = fx.spawn_with_env(&["run"], &[EVERY_SECOND]);
+    assert!(
+        fx.wait_for(Duration::from_secs(10), |f| f.fake.request_count() >= 1)
+            .await
+    );
+    terminate(&child);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    terminate(&child);
+    let started = std::time::Instant::now();
+    let run = Run::from(child.wait_with_output().await.expect("wait"));
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "did not wait for the slow answers"
+    );
+    assert!(run.stderr.contains("second signal"), "{}", run.stderr);
+    // Everything not recorded as sent is still queued; a later pass sends it once.
+    fx.fake.set_delay(Duration::ZERO);
+    let again = fx.run(&["--once"]).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    for i in 1..=10 {
+        assert_eq!(fx.fake.creations(&format!("C{i:04}")), 1);
+    }
+}
+
+#[tokio::test]
+async fn the_store_defaults_to_the_systemd_state_directory() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(1));
+    let config = std::fs::read_to_string(fx.config_path()).expect("config");
+    let without_store: String = config
+        .lines()
+        .filter(|l| !l.starts_with("path = \"/") && *l != "[store]")
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(fx.config_path(), without_store).expect("config");
+    let state = fx.path("state-directory");
+    std::fs::create_dir(&state).expect("dir");
+    let run = fx
+        .run_with_env(
+            &["--once"],
+            &[("STATE_DIRECTORY", state.to_str().expect("utf-8"))],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(state.join("state.db").exists());
+    assert!(!fx.store_path().exists());
+}
