@@ -34,6 +34,32 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// A word for the history.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Created { .. } => "created",
+            Outcome::Exists => "exists",
+            Outcome::Updated { .. } => "updated",
+            Outcome::Rejected { .. } => "rejected",
+            Outcome::Unauthorized { .. } => "unauthorized",
+            Outcome::NotFound { .. } => "not found",
+            Outcome::Retry { .. } => "retry",
+        }
+    }
+
+    /// The server's reason, or what went wrong, when there is one.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Outcome::Rejected { reason }
+            | Outcome::Unauthorized { reason }
+            | Outcome::NotFound { reason }
+            | Outcome::Retry { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+}
+
 /// An answer with the HTTP status it came with (`None` when no response arrived).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {

@@ -31,12 +31,15 @@ const SANDBOX_URL: &str = "https://beta-api.bluetape.com/genericBthubService";
 #[error("{message}")]
 pub struct ConfigError {
     message: String,
+    /// The dotted key at fault, when there is one.
+    key: Option<String>,
 }
 
 impl ConfigError {
     fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
+            key: None,
         }
     }
 
@@ -45,12 +48,15 @@ impl ConfigError {
             Some(var) if std::env::var_os(&var).is_some() => format!(" (set by ${var})"),
             _ => String::new(),
         };
-        Self::new(format!(
-            "config {}: key `{key}`{origin}: {problem}",
-            file.display()
-        ))
+        Self {
+            message: format!("config {}: key `{key}`{origin}: {problem}", file.display()),
+            key: Some(key.to_owned()),
+        }
     }
 }
+
+/// Keys without a default: `check` stands a placeholder in for them to go on looking.
+const REQUIRED: &[&str] = &["api.account_id", "source.path"];
 
 /// The file's tree exactly as written; every key has a default except the required ones.
 #[derive(Debug, Default, Deserialize)]
@@ -424,39 +430,110 @@ impl Config {
         file: &Path,
         env: Option<HashMap<String, String>>,
     ) -> Result<Self, ConfigError> {
-        if !file.exists() {
-            return Err(ConfigError::new(format!(
-                "config file {} does not exist: pass --config PATH or set $BLUETAPE_SYNC_CONFIG \
-                 (config/bluetape-sync.example.toml documents every key)",
-                file.display()
-            )));
+        deserialize(file, read_tree(file, env)?)?.validate(file)
+    }
+
+    /// Like [`Config::load`], but finds every problem, not only the first (for `check`).
+    pub fn check(file: &Path) -> Result<Self, Vec<ConfigError>> {
+        let mut tree = read_tree(file, None).map_err(|e| vec![e])?;
+        let mut problems: Vec<ConfigError> = Vec::new();
+        // Each problem with a key is reported, then that key set aside (a default, or a
+        // placeholder for a required key) to look for the next; at most one per key.
+        loop {
+            let result = deserialize(file, tree.clone()).and_then(|raw| raw.validate(file));
+            let error = match result {
+                Ok(config) if problems.is_empty() => return Ok(config),
+                Ok(_) => return Err(problems),
+                Err(e) => e,
+            };
+            let Some(key) = error.key.clone() else {
+                problems.push(error);
+                return Err(problems);
+            };
+            if problems
+                .iter()
+                .any(|p| p.key.as_deref() == Some(key.as_str()))
+            {
+                return Err(problems);
+            }
+            problems.push(error);
+            set_aside(&mut tree, &key);
         }
-        let built = config::Config::builder()
-            .add_source(config::File::new(
-                &file.to_string_lossy(),
-                config::FileFormat::Toml,
+    }
+}
+
+/// The merged tree of the file and the environment.
+fn read_tree(
+    file: &Path,
+    env: Option<HashMap<String, String>>,
+) -> Result<Option<config::Value>, ConfigError> {
+    if !file.exists() {
+        return Err(ConfigError::new(format!(
+            "config file {} does not exist: pass --config PATH or set $BLUETAPE_SYNC_CONFIG \
+             (config/bluetape-sync.example.toml documents every key)",
+            file.display()
+        )));
+    }
+    let built = config::Config::builder()
+        .add_source(config::File::new(
+            &file.to_string_lossy(),
+            config::FileFormat::Toml,
+        ))
+        .add_source(
+            config::Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(env),
+        )
+        .build()
+        .and_then(|c| c.try_deserialize::<config::Value>())
+        .map_err(|e| {
+            ConfigError::new(format!(
+                "config {}: {}",
+                file.display(),
+                one_line(&e.to_string())
             ))
-            .add_source(
-                config::Environment::with_prefix(ENV_PREFIX)
-                    .prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(true)
-                    .source(env),
-            )
-            .build()
-            .map_err(|e| {
-                ConfigError::new(format!(
-                    "config {}: {}",
-                    file.display(),
-                    one_line(&e.to_string())
-                ))
-            })?;
-        let raw: FileConfig = serde_path_to_error::deserialize(built).map_err(|e| {
-            let key = e.path().to_string();
-            let inner = e.into_inner();
-            ConfigError::at_key(file, &key, strip_origin(&inner.to_string()))
         })?;
-        raw.validate(file)
+    Ok(Some(built))
+}
+
+fn deserialize(file: &Path, tree: Option<config::Value>) -> Result<FileConfig, ConfigError> {
+    let tree = tree.unwrap_or_else(|| config::Value::new(None, config::ValueKind::Nil));
+    serde_path_to_error::deserialize(tree).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        ConfigError::at_key(file, &key, strip_origin(&inner.to_string()))
+    })
+}
+
+/// Removes `key` from the tree (its default applies), or puts a placeholder in for a key
+/// that has none.
+fn set_aside(tree: &mut Option<config::Value>, key: &str) {
+    let Some(root) = tree.as_mut() else { return };
+    let parts: Vec<&str> = key.split('.').collect();
+    let Some((last, parents)) = parts.split_last() else {
+        return;
+    };
+    let mut at = root;
+    for part in parents {
+        let config::ValueKind::Table(table) = &mut at.kind else {
+            return;
+        };
+        at = table.entry((*part).to_owned()).or_insert_with(|| {
+            config::Value::new(None, config::ValueKind::Table(Default::default()))
+        });
+    }
+    let config::ValueKind::Table(table) = &mut at.kind else {
+        return;
+    };
+    if REQUIRED.contains(&key) {
+        table.insert(
+            (*last).to_owned(),
+            config::Value::new(None, config::ValueKind::String("placeholder".into())),
+        );
+    } else {
+        table.remove(*last);
     }
 }
 
@@ -894,6 +971,29 @@ mod tests {
         );
         let msg = error_for(&format!("{MINIMAL}[source.fields]\nemail = \"E\"\n"));
         assert!(msg.contains("source.fields.email"), "{msg}");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let broken = "[api]\nkeyfile = 1\nconcurrency = 0\n[source]\ndelimiter = \"::\"\n[retry]\nmax_backoff = \"soon\"\n[extra]\n";
+        let problems = Config::check(&write(&dir, broken)).expect_err("broken");
+        let mut keys: Vec<_> = problems.iter().filter_map(|p| p.key.as_deref()).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "api.account_id",
+                "api.concurrency",
+                "api.keyfile",
+                "extra",
+                "retry.max_backoff",
+                "source.delimiter",
+                "source.path",
+            ],
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .last()
+                .is_some_and(|p| p.to_string().contains("no BlueTape API key"))
+        );
         let msg = error_for("this is [not toml");
         assert!(msg.contains("line 1, column 6"), "{msg}");
         assert_eq!(msg.lines().count(), 1, "{msg}");

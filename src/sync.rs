@@ -22,7 +22,8 @@ use crate::phone::PhoneNormaliser;
 use crate::record::{Customer, Field, Normaliser, RawRecord};
 use crate::source::{self, Item, SourceError};
 use crate::store::{
-    PassCounts, QueueCursor, Queued, SendRecord, SendResult, Staging, Store, StoreError,
+    Attempt, FULL_NEXT_PASS, PassCounts, QueueCursor, Queued, SendRecord, SendResult, Staging,
+    Store, StoreError,
 };
 use crate::timestamp::TimestampParser;
 
@@ -290,7 +291,7 @@ pub(crate) async fn run_locked_pass(
         source_error,
     } = staged?;
 
-    let sent = send_queue(&mut store, config, client, shutdown).await?;
+    let sent = send_queue(pass, &mut store, config, client, shutdown).await?;
 
     let left = store.counts(&source_name)?;
     let report = PassReport {
@@ -465,13 +466,15 @@ fn stage(
     );
     let watermark = store.watermark(&config.name)?;
     let lookback_ms = i64::try_from(config.lookback.as_millis()).unwrap_or(i64::MAX);
+    // `retry` or `forget` asked for a full read, so the records they reset are seen again.
+    let full = options.full || store.setting(&config.name, FULL_NEXT_PASS)?.is_some();
     let now = now_ms();
     let staging = store.staging(&config.name, pass, now)?;
     let files = FileStaging {
         staging: &staging,
         config,
         normaliser: &normaliser,
-        threshold: match (options.full, watermark) {
+        threshold: match (full, watermark) {
             (false, Some(w)) => Some(w.saturating_sub(lookback_ms)),
             _ => None,
         },
@@ -517,6 +520,9 @@ fn stage(
     if complete && let Some(newest) = newest {
         // A date in the future must not hide records written later: never past now.
         staging.set_watermark(newest.min(now))?;
+    }
+    if complete && full {
+        staging.clear_setting(FULL_NEXT_PASS)?;
     }
     match dry_run_out {
         None => staging.commit()?,
@@ -680,6 +686,7 @@ struct SendCounts {
 
 /// What every in-flight send shares.
 struct Sender {
+    pass: i64,
     client: BlueTapeClient,
     retry: RetrySection,
     pacer: Pacer,
@@ -727,6 +734,7 @@ impl Sender {
         let mut attempts = 0u32;
         let mut last_status = None;
         let mut last_reason = String::new();
+        let mut history = Vec::new();
         // An update whose customer is gone from BlueTape becomes a create.
         let mut update = queued.update;
         loop {
@@ -741,7 +749,8 @@ impl Sender {
                     let result = SendResult::Unfinished {
                         reason: last_reason,
                     };
-                    self.record(&queued, attempts, last_status, result).await;
+                    self.record(&queued, attempts, last_status, result, history)
+                        .await;
                 }
                 return;
             }
@@ -753,6 +762,12 @@ impl Sender {
             };
             last_status = answer.status.or(last_status);
             self.counts().requests.count(answer.status);
+            history.push(Attempt {
+                at_ms: now_ms(),
+                status: answer.status,
+                outcome: answer.outcome.label(),
+                reason: answer.outcome.reason().map(redact),
+            });
             let result = match answer.outcome {
                 Outcome::Created {
                     blue_tape_id,
@@ -851,7 +866,8 @@ impl Sender {
                     }
                 }
             };
-            self.record(&queued, attempts, last_status, result).await;
+            self.record(&queued, attempts, last_status, result, history)
+                .await;
             return;
         }
     }
@@ -862,9 +878,12 @@ impl Sender {
         attempts: u32,
         last_status: Option<u16>,
         result: SendResult,
+        history: Vec<Attempt>,
     ) {
         let record = SendRecord {
             id: queued.id.clone(),
+            pass: self.pass,
+            history,
             update: queued.update,
             attempts,
             last_status,
@@ -897,6 +916,7 @@ fn redact(message: &str) -> String {
 /// Sends the queue with `api.concurrency` in flight; results are recorded by a writer thread
 /// as they arrive, in group commits.
 async fn send_queue(
+    pass: i64,
     store: &mut Store,
     config: &Config,
     client: BlueTapeClient,
@@ -909,6 +929,7 @@ async fn send_queue(
     let writer = spawn_writer(store.path().to_owned(), source.clone(), results_rx);
     let (stop, _) = watch::channel(false);
     let sender = Arc::new(Sender {
+        pass,
         client,
         retry: config.retry.clone(),
         pacer: Pacer::new(config.api.max_requests_per_second),

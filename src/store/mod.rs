@@ -33,6 +33,10 @@ pub enum StoreError {
     },
 }
 
+/// The `settings` key that makes the next pass read the whole export (after `retry` of a
+/// record rejected locally, or `forget`).
+pub const FULL_NEXT_PASS: &str = "full_next_pass";
+
 /// One record waiting to be sent.
 #[derive(Debug, Clone)]
 pub struct Queued {
@@ -72,12 +76,37 @@ pub enum SendResult {
 #[derive(Debug, Clone)]
 pub struct SendRecord {
     pub id: String,
+    pub pass: i64,
     /// The record was queued as an update (it is created or exists).
     pub update: bool,
     pub attempts: u32,
     pub last_status: Option<u16>,
     pub at_ms: i64,
     pub result: SendResult,
+    /// Each request made for it in this pass, in order.
+    pub history: Vec<Attempt>,
+}
+
+/// One request and its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub at_ms: i64,
+    /// `None`: no answer (timeout, connection).
+    pub status: Option<u16>,
+    /// `created`, `exists`, `updated`, `rejected`, `retry`, `stopped`.
+    pub outcome: &'static str,
+    pub reason: Option<String>,
+}
+
+/// One line of a record's history, as `show --id` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Event {
+    pub at_ms: i64,
+    pub pass: Option<i64>,
+    pub kind: String,
+    pub status: Option<u16>,
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
 }
 
 /// Records per state.
@@ -361,6 +390,85 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// What happened to one record, oldest first.
+    pub fn events(&self, source: &str, id: &str) -> Result<Vec<Event>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT at_ms, pass_id, kind, status, outcome, reason FROM events
+                 WHERE source = ?1 AND record_id = ?2 ORDER BY seq",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([source, id], |r| {
+                Ok(Event {
+                    at_ms: r.get(0)?,
+                    pass: r.get(1)?,
+                    kind: r.get(2)?,
+                    status: r.get(3)?,
+                    outcome: r.get(4)?,
+                    reason: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Adds a line to a record's history from outside a pass (`retry`, `forget`).
+    pub fn note(&self, source: &str, id: &str, kind: &str, at_ms: i64) -> Result<(), StoreError> {
+        add_event(&self.conn, source, id, None, at_ms, kind, None, None, None)
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn setting(&self, source: &str, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT value FROM settings WHERE source = ?1 AND key = ?2",
+                [source, key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn set_setting(&self, source: &str, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO settings (source, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (source, key) DO UPDATE SET value = excluded.value",
+                [source, key, value],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub fn clear_setting(&self, source: &str, key: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "DELETE FROM settings WHERE source = ?1 AND key = ?2",
+                [source, key],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Runs a read-only query for the operator's commands.
+    pub fn query<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = stmt.query_map(params, row).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Runs one statement for the operator's commands; the number of rows it changed.
+    pub fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, StoreError> {
+        self.conn.execute(sql, params).map_err(|e| self.err(e))
+    }
+
     /// Records a batch of send results in one transaction (the group commit).
     pub fn record_results(
         &mut self,
@@ -375,9 +483,50 @@ impl Store {
         let tx = self.conn.transaction().map_err(wrap)?;
         for r in results {
             record_result(&tx, source, r).map_err(wrap)?;
+            for a in &r.history {
+                let kind = if r.update {
+                    "update attempt"
+                } else {
+                    "attempt"
+                };
+                add_event(
+                    &tx,
+                    source,
+                    &r.id,
+                    Some(r.pass),
+                    a.at_ms,
+                    kind,
+                    a.status,
+                    Some(a.outcome),
+                    a.reason.as_deref(),
+                )
+                .map_err(wrap)?;
+            }
         }
         tx.commit().map_err(wrap)
     }
+}
+
+#[allow(clippy::too_many_arguments)] // one column each
+fn add_event(
+    conn: &Connection,
+    source: &str,
+    id: &str,
+    pass: Option<i64>,
+    at_ms: i64,
+    kind: &str,
+    status: Option<u16>,
+    outcome: Option<&str>,
+    reason: Option<&str>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO events (source, record_id, pass_id, at_ms, kind, status, outcome, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        source, id, pass, at_ms, kind, status, outcome, reason
+    ])?;
+    Ok(())
 }
 
 fn record_result(tx: &Transaction<'_>, source: &str, r: &SendRecord) -> rusqlite::Result<()> {
@@ -617,6 +766,21 @@ impl Staging<'_> {
             .map_err(|e| self.err(e))
     }
 
+    fn event(&self, id: &str, kind: &str, reason: Option<&str>) -> Result<(), StoreError> {
+        add_event(
+            &self.tx,
+            &self.source,
+            id,
+            Some(self.pass),
+            self.now_ms,
+            kind,
+            None,
+            None,
+            reason,
+        )
+        .map_err(|e| self.err(e))
+    }
+
     /// Queues (or re-queues) a valid record as pending with its API body; `content_hash`
     /// when its date is when it was first seen.
     pub fn queue(
@@ -644,7 +808,8 @@ impl Staging<'_> {
                 self.now_ms,
                 content_hash
             ],
-        )
+        )?;
+        self.event(id, "queued", None)
     }
 
     /// Records a record refused locally, with its reason.
@@ -673,7 +838,8 @@ impl Staging<'_> {
                 self.pass,
                 self.now_ms
             ],
-        )
+        )?;
+        self.event(id, "rejected", Some(reason))
     }
 
     /// Records the newer date (and body) of a customer already in BlueTape; with `update`,
@@ -701,6 +867,20 @@ impl Staging<'_> {
                 content_hash,
                 update && body.is_some()
             ],
+        )?;
+        let kind = if update && body.is_some() {
+            "changed upstream: update queued"
+        } else {
+            "changed upstream"
+        };
+        self.event(id, kind, None)
+    }
+
+    /// Clears a setting as part of this staging.
+    pub fn clear_setting(&self, key: &str) -> Result<(), StoreError> {
+        self.execute(
+            "DELETE FROM settings WHERE source = ?1 AND key = ?2",
+            params![self.source, key],
         )
     }
 
