@@ -10,7 +10,11 @@ use tracing_subscriber::fmt::FmtContext;
 use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
 use tracing_subscriber::registry::LookupSpan;
 
+use chrono::{DateTime, Utc};
+
+use crate::commands::{self, Format};
 use crate::config::{Config, DEFAULT_CONFIG_PATH, LogFormat};
+use crate::diff::RecordState;
 use crate::sync::{PassError, PassOptions, exit, run_pass};
 
 #[derive(Debug, Parser)]
@@ -42,6 +46,82 @@ enum Command {
         #[command(flatten)]
         pass: PassArgs,
     },
+    /// Check the config (every problem at once) and the export, show a sample of mapped
+    /// records and what would be rejected; changes nothing.
+    Check {
+        /// Also ask BlueTape whether it accepts the key (GET .../integration/customer/bluetape-sync-check/signup, which changes nothing).
+        #[arg(long)]
+        online: bool,
+    },
+    /// The watermark, records per state, the queue and the last passes.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rejected and failed records with their reasons.
+    Failures {
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Only `rejected` or only `failed`.
+        #[arg(long, value_parser = parse_failure_state)]
+        state: Option<RecordState>,
+        /// Only those changed since a time (`2024-03-01`, RFC 3339) or for a while (`24h`).
+        #[arg(long, value_parser = parse_since)]
+        since: Option<DateTime<Utc>>,
+    },
+    /// Created customers with blueTapeId and signUpUrl, so the supplier can send invites.
+    Export {
+        #[arg(long, value_enum, default_value = "csv")]
+        format: Format,
+        /// Also customers that were already in BlueTape (409), asking BlueTape for the sign-up
+        /// URL of each that has none yet.
+        #[arg(long)]
+        fetch_missing: bool,
+    },
+    /// Queue rejected or failed records again; the next pass sends them.
+    Retry {
+        /// A record to retry (repeatable).
+        #[arg(long = "id")]
+        ids: Vec<String>,
+        #[arg(long)]
+        all_failed: bool,
+        #[arg(long)]
+        all_rejected: bool,
+    },
+    /// Remove a record from the store, so the next pass treats it as new.
+    Forget {
+        #[arg(long)]
+        id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// One customer's state, BlueTape ids, reason and history.
+    Show {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_failure_state(text: &str) -> Result<RecordState, String> {
+    match text {
+        "rejected" => Ok(RecordState::Rejected),
+        "failed" => Ok(RecordState::Failed),
+        _ => Err("use `rejected` or `failed`".into()),
+    }
+}
+
+fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(ago) = humantime::parse_duration(text) {
+        return chrono::Duration::from_std(ago)
+            .map(|ago| Utc::now() - ago)
+            .map_err(|e| e.to_string());
+    }
+    crate::timestamp::TimestampParser::new(chrono_tz::UTC, None)
+        .parse(text)
+        .map_err(|_| "use a time (`2024-03-01`, RFC 3339) or a duration (`24h`)".into())
 }
 
 #[derive(Debug, Clone, Copy, Args)]
@@ -68,19 +148,6 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    let (once, pass) = match cli.command {
-        Some(Command::Run { once, pass }) => (once || cli.once, merge(pass, cli.pass)),
-        None if cli.once => (true, cli.pass),
-        None => {
-            eprintln!("error: no command: use `bluetape-sync --once` for one pass (see --help)");
-            return ExitCode::from(exit::OTHER);
-        }
-    };
-    let config = match Config::load(&cli.config) {
-        Ok(c) => c,
-        Err(e) => return fail(exit::CONFIG, &e.to_string()),
-    };
-    init_logging(&config);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -88,6 +155,27 @@ pub fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(exit::OTHER, &format!("cannot start the runtime: {e}")),
     };
+    let (once, pass) = match cli.command {
+        Some(Command::Run { once, pass }) => (once || cli.once, merge(pass, cli.pass)),
+        None if cli.once => (true, cli.pass),
+        None => {
+            eprintln!("error: no command: use `bluetape-sync --once` for one pass (see --help)");
+            return ExitCode::from(exit::OTHER);
+        }
+        Some(Command::Check { online }) => {
+            let mut out = std::io::stdout().lock();
+            return match runtime.block_on(commands::check(&cli.config, online, &mut out)) {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => fail(e.exit_code(), &e.to_string()),
+            };
+        }
+        Some(command) => return operator_command(&runtime, &cli.config, command),
+    };
+    let config = match Config::load(&cli.config) {
+        Ok(c) => c,
+        Err(e) => return fail(exit::CONFIG, &e.to_string()),
+    };
+    init_logging(&config);
     if !once {
         if pass.dry_run || pass.full {
             return fail(
@@ -128,6 +216,80 @@ fn exit_code_of(error: &PassError) -> u8 {
         PassError::Locked(crate::lock::LockError::Held { .. }) => exit::LOCKED,
         _ => exit::OTHER,
     }
+}
+
+/// `status`, `failures`, `export`, `retry`, `forget`, `show`.
+fn operator_command(
+    runtime: &tokio::runtime::Runtime,
+    config_path: &std::path::Path,
+    command: Command,
+) -> ExitCode {
+    let config = match Config::load(config_path) {
+        Ok(c) => c,
+        Err(e) => return fail(exit::CONFIG, &e.to_string()),
+    };
+    init_logging(&config);
+    let mut out = std::io::stdout().lock();
+    let result = match command {
+        Command::Status { json } => commands::status(&config, json, &mut out),
+        Command::Failures {
+            format,
+            state,
+            since,
+        } => commands::failures(&config, format, state, since, &mut out),
+        Command::Export {
+            format,
+            fetch_missing,
+        } => runtime.block_on(commands::export(&config, format, fetch_missing, &mut out)),
+        Command::Retry {
+            ids,
+            all_failed,
+            all_rejected,
+        } => {
+            if ids.is_empty() && !all_failed && !all_rejected {
+                return fail(
+                    exit::OTHER,
+                    "say what to retry: --id ID, --all-failed or --all-rejected",
+                );
+            }
+            let selection = commands::RetrySelection {
+                ids,
+                all_failed,
+                all_rejected,
+            };
+            commands::retry(&config, &selection, &mut out)
+        }
+        Command::Forget { id, yes } => {
+            if !yes
+                && !confirm(&format!(
+                    "Forget {id}? The next pass will treat it as new [y/N] "
+                ))
+            {
+                return fail(
+                    exit::OTHER,
+                    "not confirmed: nothing forgotten (use --yes in scripts)",
+                );
+            }
+            commands::forget(&config, &id, &mut out)
+        }
+        Command::Show { id, json } => commands::show(&config, &id, json, &mut out),
+        Command::Run { .. } | Command::Check { .. } => Ok(()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e.exit_code(), &e.to_string()),
+    }
+}
+
+/// Asks on a terminal; anything but yes, or no terminal, is no.
+fn confirm(question: &str) -> bool {
+    if !std::io::stdin().is_terminal() {
+        return false;
+    }
+    eprint!("{question}");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).is_ok()
+        && matches!(answer.trim(), "y" | "Y" | "yes" | "YES")
 }
 
 fn merge(a: PassArgs, b: PassArgs) -> PassArgs {

@@ -171,6 +171,45 @@ fn error_reason(status: u16, body: &[u8]) -> String {
     }
 }
 
+/// BlueTape's answer to `GET /integration/customer/{id}/signup`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignUp {
+    Url(String),
+    /// 404 "Customer not found.": no such customer in this account.
+    NotFound,
+    /// 401/403, or a 404 that is not about the customer: the key or the endpoint is wrong.
+    Refused(String),
+    /// Anything transient.
+    Unavailable(String),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignUpBody {
+    sign_up_url: String,
+}
+
+/// Classifies an answer to the sign-up URL request. A 404 whose reason is about the customer
+/// means the key and account were accepted; any other 404 is a wrong endpoint.
+pub fn classify_sign_up(status: u16, body: &[u8]) -> SignUp {
+    match status {
+        200 => match serde_json::from_slice::<SignUpBody>(body) {
+            Ok(b) => SignUp::Url(b.sign_up_url),
+            Err(_) => SignUp::Unavailable("200 with a body that is not {signUpUrl}".into()),
+        },
+        404 => {
+            let reason = error_reason(status, body);
+            if reason.to_ascii_lowercase().contains("customer not found") {
+                SignUp::NotFound
+            } else {
+                SignUp::Refused(reason)
+            }
+        }
+        401 | 403 => SignUp::Refused(error_reason(status, body)),
+        _ => SignUp::Unavailable(error_reason(status, body)),
+    }
+}
+
 /// The BlueTape integration API for one account.
 #[derive(Clone)]
 pub struct BlueTapeClient {
@@ -207,10 +246,7 @@ impl BlueTapeClient {
 
     /// Sends a changed customer as an update: the create body without `id` and `companyId`.
     pub async fn update(&self, id: &str, create_body: &str) -> Answer {
-        let mut url = self.create_url.clone();
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments.push(id);
-        }
+        let url = self.customer_url(id, &[]);
         let body =
             match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(create_body) {
                 Ok(mut fields) => {
@@ -222,6 +258,34 @@ impl BlueTapeClient {
             };
         let request = self.http.put(url).body(body);
         self.send(request, classify_update).await
+    }
+
+    /// The URL of a customer's `.../signup`.
+    fn customer_url(&self, id: &str, tail: &[&str]) -> Url {
+        let mut url = self.create_url.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.push(id);
+            segments.extend(tail);
+        }
+        url
+    }
+
+    /// Asks BlueTape for a customer's sign-up URL.
+    pub async fn sign_up(&self, id: &str) -> SignUp {
+        let request = self
+            .http
+            .get(self.customer_url(id, &["signup"]))
+            .header("X-BlueTape-Key", self.key.expose_secret())
+            .header("X-Integration-AccountId", &self.account_id);
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => return SignUp::Unavailable(transport_reason(&e)),
+        };
+        let status = response.status().as_u16();
+        match response.bytes().await {
+            Ok(body) => classify_sign_up(status, &body),
+            Err(e) => SignUp::Unavailable(transport_reason(&e)),
+        }
     }
 
     async fn send(
@@ -421,6 +485,21 @@ mod tests {
                 "{status}"
             );
         }
+    }
+
+    #[test]
+    fn sign_up_answers() {
+        assert_eq!(
+            classify_sign_up(200, br#"{"signUpUrl":"https://x/s?id=1"}"#),
+            SignUp::Url("https://x/s?id=1".into())
+        );
+        assert_eq!(
+            classify_sign_up(404, br#"{"code":"404","reason":"Customer not found."}"#),
+            SignUp::NotFound
+        );
+        assert!(matches!(classify_sign_up(404, b""), SignUp::Refused(_)));
+        assert!(matches!(classify_sign_up(401, b""), SignUp::Refused(_)));
+        assert!(matches!(classify_sign_up(503, b""), SignUp::Unavailable(_)));
     }
 
     #[test]

@@ -19,6 +19,7 @@ use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 use tracing::{error, info, warn};
 use uuid::Uuid;
 
+use crate::commands::{DAEMON_NEXT_PASS, DAEMON_PID};
 use crate::config::Config;
 use crate::lock::InstanceLock;
 use crate::metrics::Metrics;
@@ -188,7 +189,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     if config.schedule.run_at_startup {
         running = Some(start_pass(&config, &metrics, &stop_rx, &done_tx));
     } else {
-        log_next(&mut schedule).await;
+        log_next(&mut schedule, &config).await;
     }
 
     loop {
@@ -205,7 +206,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             }
             Some(()) = done.recv() => {
                 running = None;
-                log_next(&mut schedule).await;
+                log_next(&mut schedule, &config).await;
             }
             _ = watchdog.tick(), if watchdog_period.is_some() => {
                 notify(&[sd_notify::NotifyState::Watchdog]);
@@ -228,6 +229,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         let _ = pass.await;
     }
     let _ = schedule.scheduler.shutdown().await;
+    forget_daemon(&config);
     info!("stopped");
     Ok(())
 }
@@ -283,12 +285,41 @@ fn record_skipped(config: &Config) {
     }
 }
 
-async fn log_next(schedule: &mut Schedule) {
-    match schedule.next().await {
+/// Logs when the next pass is due, and keeps it in the store for `status`.
+async fn log_next(schedule: &mut Schedule, config: &Config) {
+    let next = schedule.next().await;
+    match next {
         Some(next) => {
             info!(next = %next.with_timezone(&schedule.timezone).to_rfc3339(), "next pass due")
         }
         None => warn!("the schedule has no next pass"),
+    }
+    let source = &config.source.name;
+    let kept = Store::open(&config.store_path).and_then(|store| {
+        store.set_setting(source, DAEMON_PID, &std::process::id().to_string())?;
+        match next {
+            Some(next) => store.set_setting(
+                source,
+                DAEMON_NEXT_PASS,
+                &next.timestamp_millis().to_string(),
+            ),
+            None => store.clear_setting(source, DAEMON_NEXT_PASS),
+        }
+    });
+    if let Err(e) = kept {
+        warn!("cannot keep the next pass's time for status: {e}");
+    }
+}
+
+/// The daemon is gone: `status` must not show its schedule.
+fn forget_daemon(config: &Config) {
+    let source = &config.source.name;
+    let cleared = Store::open(&config.store_path).and_then(|store| {
+        store.clear_setting(source, DAEMON_PID)?;
+        store.clear_setting(source, DAEMON_NEXT_PASS)
+    });
+    if let Err(e) = cleared {
+        warn!("cannot clear the daemon's entry in the store: {e}");
     }
 }
 

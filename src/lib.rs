@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod diff;

@@ -58,6 +58,13 @@ impl InstanceLock {
     }
 }
 
+/// The pid written by the process that last took the lock on `store`.
+pub fn holder(store: &Path) -> Option<u32> {
+    std::fs::read_to_string(lock_path(store))
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+}
+
 fn lock_path(store: &Path) -> PathBuf {
     let mut name = store.as_os_str().to_owned();
     name.push(".lock");

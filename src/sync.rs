@@ -280,7 +280,14 @@ pub(crate) async fn run_locked_pass(
     let source_config = config.source.clone();
     let updates = config.sync.updates;
     let (store_back, staged) = tokio::task::spawn_blocking(move || {
-        let staged = stage(&mut store, &source_config, pass, options, updates, None);
+        let staged = stage(
+            &mut store,
+            &source_config,
+            pass,
+            options,
+            updates,
+            StageMode::Commit,
+        );
         (store, staged)
     })
     .await
@@ -334,6 +341,33 @@ pub(crate) async fn run_locked_pass(
     Ok(report)
 }
 
+/// What `check` learns from reading the export: the counts, rejections by reason, a sample of
+/// what would be sent, and the export's first problem. Changes nothing.
+pub async fn inspect(config: &Config) -> Result<(Staged, Option<SourceError>), PassError> {
+    let path = config.store_path.clone();
+    let source_config = config.source.clone();
+    let updates = config.sync.updates;
+    let result = tokio::task::spawn_blocking(move || -> Result<_, PassError> {
+        let mut store = if path.exists() {
+            Store::open(&path)?
+        } else {
+            Store::open_temporary()?
+        };
+        let options = PassOptions::default();
+        Ok(stage(
+            &mut store,
+            &source_config,
+            0,
+            options,
+            updates,
+            StageMode::Inspect,
+        )?)
+    })
+    .await
+    .map_err(|e| PassError::Internal(e.to_string()))??;
+    Ok((result.staged, result.source_error))
+}
+
 /// Stages in a transaction that is rolled back, and lists what a real pass would send.
 async fn dry_run(
     config: &Config,
@@ -362,7 +396,7 @@ async fn dry_run(
             0,
             options,
             updates,
-            Some(&mut out),
+            StageMode::DryRun(&mut out),
         );
         let _ = out.flush();
         Ok(staged?)
@@ -401,15 +435,31 @@ async fn dry_run(
 }
 
 #[derive(Debug, Default, Clone)]
-struct Staged {
-    read: u64,
-    skipped: u64,
-    inactive: u64,
-    new: u64,
-    rejected: u64,
-    changed_upstream: u64,
-    would_send: u64,
+pub struct Staged {
+    pub read: u64,
+    pub skipped: u64,
+    pub inactive: u64,
+    pub new: u64,
+    pub rejected: u64,
+    pub changed_upstream: u64,
+    pub would_send: u64,
+    /// Rejections in this read, by reason.
+    pub rejections: std::collections::BTreeMap<String, u64>,
+    /// The first records queued, as they would be sent.
+    pub samples: Vec<Customer>,
 }
+
+/// Whether staging keeps what it did.
+enum StageMode<'a> {
+    Commit,
+    /// Roll back, listing what a real pass would send.
+    DryRun(&'a mut dyn std::io::Write),
+    /// Roll back, listing nothing (`check`).
+    Inspect,
+}
+
+/// How many queued records `check` shows.
+const SAMPLES: usize = 5;
 
 /// What staging came to: the counts, and the first problem with the export, if any (the
 /// files without one were still staged).
@@ -449,7 +499,7 @@ fn stage(
     pass: i64,
     options: PassOptions,
     updates: bool,
-    dry_run_out: Option<&mut dyn std::io::Write>,
+    mode: StageMode<'_>,
 ) -> Result<StageResult, StoreError> {
     let discovery = match source::discover(config, SystemTime::now()) {
         Ok(d) => d,
@@ -524,9 +574,10 @@ fn stage(
     if complete && full {
         staging.clear_setting(FULL_NEXT_PASS)?;
     }
-    match dry_run_out {
-        None => staging.commit()?,
-        Some(out) => {
+    match mode {
+        StageMode::Commit => staging.commit()?,
+        StageMode::Inspect => {}
+        StageMode::DryRun(out) => {
             let mut cursor = QueueCursor::new(now, updates);
             loop {
                 let page = staging.next_queue_page(&mut cursor, 1000)?;
@@ -594,6 +645,10 @@ impl FileStaging<'_> {
         let customer = modified.and_then(|m| self.normaliser.customer(raw, m));
         let Some(id) = raw.get(Field::Id) else {
             staged.rejected += 1;
+            *staged
+                .rejections
+                .entry("id: missing".to_owned())
+                .or_default() += 1;
             warn!(at = %raw.location, "record rejected: id: missing");
             return Ok(());
         };
@@ -627,6 +682,9 @@ impl FileStaging<'_> {
         let hash = content_hash.as_deref();
         match (decision, customer) {
             (Decision::Queue, Ok(customer)) => {
+                if staged.samples.len() < SAMPLES {
+                    staged.samples.push(customer.clone());
+                }
                 staging.queue(
                     id,
                     modified_ms.unwrap_or_default(),
@@ -643,6 +701,7 @@ impl FileStaging<'_> {
                     hash.unwrap_or_default(),
                 )?;
                 staged.rejected += 1;
+                *staged.rejections.entry(rejection.to_string()).or_default() += 1;
                 warn!(id, at = %raw.location, "customer rejected: {rejection}");
             }
             (Decision::ChangedUpstream, customer) => {

@@ -300,9 +300,17 @@ impl FakeBlueTape {
             .strip_prefix(&collection)
             .and_then(|rest| rest.strip_prefix('/'))
             .filter(|id| !id.is_empty() && !id.contains('/'));
-        let known = match (method, update_of) {
-            ("POST", None) => path == collection,
-            ("PUT", Some(_)) => true,
+        let sign_up_of = update_of.is_none().then(|| {
+            path.strip_prefix(&collection)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .and_then(|rest| rest.strip_suffix("/signup"))
+                .filter(|id| !id.is_empty() && !id.contains('/'))
+        });
+        let sign_up_of = sign_up_of.flatten();
+        let known = match (method, update_of, sign_up_of) {
+            ("POST", None, None) => path == collection,
+            ("PUT", Some(_), _) => true,
+            ("GET", _, Some(_)) => true,
             _ => false,
         };
         if !known {
@@ -313,6 +321,16 @@ impl FakeBlueTape {
         }
         if headers.get("x-integration-accountid").map(String::as_str) != Some(ACCOUNT) {
             return (404, error("404", "Account not found."));
+        }
+        if let Some(id) = sign_up_of {
+            if !s.created.contains(id) {
+                return (404, error("404", "Customer not found."));
+            }
+            return (
+                200,
+                json!({"signUpUrl": format!("https://www.bluetape.com/signup?id={id}&fetched=1")})
+                    .to_string(),
+            );
         }
         if let Some(id) = update_of.map(str::to_owned) {
             if !s.created.contains(&id) {
