@@ -15,6 +15,7 @@ pub mod mapping;
 pub mod metrics;
 pub mod pace;
 pub mod phone;
+pub mod progress;
 pub mod record;
 pub mod source;
 pub mod store;

@@ -3,7 +3,7 @@
 //! [`run_pass`].
 
 use std::future::Future;
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -14,11 +14,12 @@ use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 
 use crate::client::{BlueTapeClient, Outcome};
-use crate::config::{Config, RetrySection, SourceConfig};
+use crate::config::{Config, LogFormat, RetrySection, SourceConfig};
 use crate::diff::{Decision, Incoming, RecordState, decide, is_candidate};
 use crate::lock::{InstanceLock, LockError};
 use crate::pace::{Pacer, backoff};
 use crate::phone::PhoneNormaliser;
+use crate::progress::{Progress, Reporter};
 use crate::record::{Customer, Field, Normaliser, RawRecord};
 use crate::source::{self, Item, SourceError};
 use crate::store::{
@@ -279,6 +280,12 @@ pub(crate) async fn run_locked_pass(
 
     let source_config = config.source.clone();
     let updates = config.sync.updates;
+    let progress = Progress::new();
+    let terminal = std::io::stderr().is_terminal()
+        && config.log.format == LogFormat::Text
+        && std::env::var_os("JOURNAL_STREAM").is_none();
+    let _reporter = Reporter::start(Arc::clone(&progress), terminal);
+    let staging_progress = Arc::clone(&progress);
     let (store_back, staged) = tokio::task::spawn_blocking(move || {
         let staged = stage(
             &mut store,
@@ -287,6 +294,7 @@ pub(crate) async fn run_locked_pass(
             options,
             updates,
             StageMode::Commit,
+            &staging_progress,
         );
         (store, staged)
     })
@@ -298,7 +306,7 @@ pub(crate) async fn run_locked_pass(
         source_error,
     } = staged?;
 
-    let sent = send_queue(pass, &mut store, config, client, shutdown).await?;
+    let sent = send_queue(pass, &mut store, config, client, &progress, shutdown).await?;
 
     let left = store.counts(&source_name)?;
     let report = PassReport {
@@ -361,6 +369,7 @@ pub async fn inspect(config: &Config) -> Result<(Staged, Option<SourceError>), P
             options,
             updates,
             StageMode::Inspect,
+            &Progress::new(),
         )?)
     })
     .await
@@ -397,6 +406,7 @@ async fn dry_run(
             options,
             updates,
             StageMode::DryRun(&mut out),
+            &Progress::new(),
         );
         let _ = out.flush();
         Ok(staged?)
@@ -488,6 +498,7 @@ struct FileStaging<'a> {
     threshold: Option<i64>,
     updates: bool,
     now: i64,
+    progress: &'a Progress,
 }
 
 /// Reads the export, decides each record, and queues them and advances the watermark in one
@@ -500,6 +511,7 @@ fn stage(
     options: PassOptions,
     updates: bool,
     mode: StageMode<'_>,
+    progress: &Progress,
 ) -> Result<StageResult, StoreError> {
     let discovery = match source::discover(config, SystemTime::now()) {
         Ok(d) => d,
@@ -530,6 +542,7 @@ fn stage(
         },
         updates,
         now,
+        progress,
     };
     let mut staged = Staged::default();
     let mut newest: Option<i64> = None;
@@ -609,6 +622,7 @@ impl FileStaging<'_> {
         let records = source::read(self.config, file).map_err(StageError::Source)?;
         for item in records {
             staged.read += 1;
+            self.progress.read_one();
             match item.map_err(StageError::Source)? {
                 Item::Record(raw) => self.stage_record(&raw, staged, newest)?,
                 Item::Skipped(_) => staged.inactive += 1,
@@ -746,6 +760,7 @@ struct SendCounts {
 /// What every in-flight send shares.
 struct Sender {
     pass: i64,
+    progress: Arc<Progress>,
     client: BlueTapeClient,
     retry: RetrySection,
     pacer: Pacer,
@@ -949,6 +964,7 @@ impl Sender {
             at_ms: now_ms(),
             result,
         };
+        self.progress.sent_one();
         if self.results.send(record).await.is_err() {
             // The writer returns its error at the end of the pass; send nothing more.
             self.stop(StopReason::StoreFailed);
@@ -979,9 +995,12 @@ async fn send_queue(
     store: &mut Store,
     config: &Config,
     client: BlueTapeClient,
+    progress: &Arc<Progress>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<SendCounts, PassError> {
     let source = config.source.name.clone();
+    let queue = store.counts(&source)?;
+    progress.sending(queue.pending + queue.failed);
     let concurrency = config.api.concurrency;
     // Bounded: at most `concurrency` answers wait unrecorded besides those in flight.
     let (results_tx, results_rx) = mpsc::channel::<SendRecord>(concurrency);
@@ -989,6 +1008,7 @@ async fn send_queue(
     let (stop, _) = watch::channel(false);
     let sender = Arc::new(Sender {
         pass,
+        progress: Arc::clone(progress),
         client,
         retry: config.retry.clone(),
         pacer: Pacer::new(config.api.max_requests_per_second),

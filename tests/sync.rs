@@ -784,3 +784,26 @@ async fn json_logs_are_one_object_per_line_without_contact_details() {
         assert!(!run.stderr.contains(text), "{text} in {}", run.stderr);
     }
 }
+
+#[tokio::test]
+async fn a_long_pass_logs_its_progress_every_ten_seconds() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(12));
+    fx.fake.set_delay(Duration::from_secs(1));
+    let run = fx
+        .run_with_env(&["--once"], &[("BLUETAPE_SYNC__API__CONCURRENCY", "1")])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let progress: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("progress: "))
+        .collect();
+    assert_eq!(progress.len(), 1, "{}", run.stderr);
+    assert!(
+        progress[0].contains("progress: read 12 records, sent ")
+            && progress[0].contains(" of 12 ("),
+        "{}",
+        progress[0]
+    );
+}
