@@ -319,6 +319,7 @@ fn init_logging(config: &Config) {
             EnvFilter::new(format!("{others},bluetape_sync={level}"))
         });
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let warnings = config.warnings.clone();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -339,6 +340,9 @@ fn init_logging(config: &Config) {
             .try_init(),
         LogFormat::Text => builder.try_init(),
     };
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
 }
 
 /// Prefixes each line with its syslog priority, as `sd-daemon(3)` describes, for journald.

@@ -260,6 +260,19 @@ impl BlueTapeClient {
         self.send(request, classify_update).await
     }
 
+    /// The key as a header value marked sensitive, so no `Debug` or trace output shows it.
+    fn key_header(&self) -> reqwest::header::HeaderValue {
+        match reqwest::header::HeaderValue::from_str(self.key.expose_secret()) {
+            Ok(mut value) => {
+                value.set_sensitive(true);
+                value
+            }
+            // Not a valid header value: send nothing usable rather than fail here; BlueTape
+            // answers 401 and the pass stops with exit 77.
+            Err(_) => reqwest::header::HeaderValue::from_static(""),
+        }
+    }
+
     /// The URL of a customer's `.../signup`.
     fn customer_url(&self, id: &str, tail: &[&str]) -> Url {
         let mut url = self.create_url.clone();
@@ -275,7 +288,7 @@ impl BlueTapeClient {
         let request = self
             .http
             .get(self.customer_url(id, &["signup"]))
-            .header("X-BlueTape-Key", self.key.expose_secret())
+            .header("X-BlueTape-Key", self.key_header())
             .header("X-Integration-AccountId", &self.account_id);
         let response = match request.send().await {
             Ok(r) => r,
@@ -294,7 +307,7 @@ impl BlueTapeClient {
         classify: fn(u16, Option<&str>, &[u8], SystemTime) -> Outcome,
     ) -> Answer {
         let request = request
-            .header("X-BlueTape-Key", self.key.expose_secret())
+            .header("X-BlueTape-Key", self.key_header())
             .header("X-Integration-AccountId", &self.account_id)
             .header(reqwest::header::CONTENT_TYPE, "application/json");
         let response = match request.send().await {

@@ -323,6 +323,8 @@ pub struct Config {
     pub source: SourceConfig,
     pub log: LogSection,
     pub metrics: MetricsSection,
+    /// Things worth a warning once logging is set up (a key file open to others).
+    pub warnings: Vec<String>,
 }
 
 /// `[api]`, resolved: the URL checked and the key loaded.
@@ -667,7 +669,7 @@ impl FileConfig {
         }
 
         let source = self.source.validate(file)?;
-        let key = load_api_key(self.api.key_file.as_deref(), file)?;
+        let (key, key_warning) = load_api_key(self.api.key_file.as_deref(), file)?;
         let store_path = self
             .store
             .path
@@ -694,6 +696,7 @@ impl FileConfig {
             source,
             log: LogSection { level, ..self.log },
             metrics: self.metrics,
+            warnings: key_warning.into_iter().collect(),
         })
     }
 }
@@ -841,11 +844,15 @@ fn default_store_path() -> PathBuf {
 }
 
 /// `$BLUETAPE_API_KEY`, else `api.key_file`, else the systemd credential.
-fn load_api_key(key_file: Option<&Path>, config_file: &Path) -> Result<SecretString, ConfigError> {
+/// The key, and a warning when its file is open to others.
+fn load_api_key(
+    key_file: Option<&Path>,
+    config_file: &Path,
+) -> Result<(SecretString, Option<String>), ConfigError> {
     if let Ok(key) = std::env::var(API_KEY_ENV) {
         let key = key.trim();
         if !key.is_empty() {
-            return Ok(SecretString::from(key.to_owned()));
+            return Ok((SecretString::from(key.to_owned()), None));
         }
     }
     let (path, origin) = match key_file {
@@ -881,7 +888,25 @@ fn load_api_key(key_file: Option<&Path>, config_file: &Path) -> Result<SecretStr
             path.display()
         )));
     }
-    Ok(SecretString::from(key.to_owned()))
+    Ok((SecretString::from(key.to_owned()), open_to_others(&path)))
+}
+
+/// A warning when a key file can be read by its group or others.
+fn open_to_others(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Some(format!(
+                "the API key file {} can be read by its group or others (mode {mode:03o}): \
+                 chmod 600 {}",
+                path.display(),
+                path.display()
+            ));
+        }
+    }
+    None
 }
 
 #[cfg(test)]

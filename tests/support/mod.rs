@@ -91,7 +91,14 @@ impl Fixture {
     pub async fn with_export(export: &str, extra: &str) -> Self {
         let fake = FakeBlueTape::start().await;
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("api.key"), format!("{KEY}\n")).expect("key file");
+        let key_file = dir.path().join("api.key");
+        std::fs::write(&key_file, format!("{KEY}\n")).expect("key file");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))
+                .expect("key file mode");
+        }
         let fixture = Self {
             dir,
             fake,
