@@ -39,6 +39,8 @@ pub enum Fault {
     RetryAt { status: u16, ahead: Duration },
     /// Close the connection without answering.
     Drop,
+    /// Close the connection before even reading the request's body.
+    ResetEarly,
     /// Create the customer, then close the connection before answering.
     CreateThenDrop,
     /// Do the work (create the customer) at once, but answer only after this long.
@@ -220,6 +222,21 @@ impl FakeBlueTape {
             .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
             .collect();
         let at = Instant::now();
+        {
+            let mut s = self.state();
+            if matches!(s.faults.front(), Some(Fault::ResetEarly)) {
+                s.faults.pop_front();
+                s.received.push(Received {
+                    method,
+                    path,
+                    headers,
+                    body: Value::Null,
+                    at,
+                    status: None,
+                });
+                return Err(std::io::Error::other("connection reset by the fake"));
+            }
+        }
         let bytes = req
             .into_body()
             .collect()
@@ -253,7 +270,7 @@ impl FakeBlueTape {
                 let at = httpdate::fmt_http_date(std::time::SystemTime::now() + ahead);
                 Some((status, Some(at), String::new()))
             }
-            Some(Fault::Drop) => None,
+            Some(Fault::Drop | Fault::ResetEarly) => None,
             Some(Fault::CreateThenDrop) => {
                 let _ = self.answer(&method, &path, &headers, &body);
                 None
