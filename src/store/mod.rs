@@ -11,7 +11,7 @@ use crate::diff::{RecordState, Stored};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("store {}: {source}", path.display())]
+    #[error("store {}: {source}{}", path.display(), hint(source))]
     Sqlite {
         path: PathBuf,
         #[source]
@@ -36,6 +36,27 @@ pub enum StoreError {
 /// The `settings` key that makes the next pass read the whole export (after `retry` of a
 /// record rejected locally, or `forget`).
 pub const FULL_NEXT_PASS: &str = "full_next_pass";
+
+/// What an operator can do about a store error, when there is something.
+fn hint(error: &rusqlite::Error) -> &'static str {
+    use rusqlite::ErrorCode;
+    match error.sqlite_error_code() {
+        Some(ErrorCode::DiskFull) => {
+            ": the disk is full; nothing of this pass was kept: free space and run again"
+        }
+        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::CannotOpen) => {
+            ": it cannot be written; check that the store and its directory are writable by this user"
+        }
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            ": another program kept it locked for over 10 s; stop it and run again"
+        }
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+            ": the file is damaged; move it aside and run again: the next pass reads the export \
+             afresh, and customers already in BlueTape come back as `exists`"
+        }
+        _ => "",
+    }
+}
 
 /// One record waiting to be sent.
 #[derive(Debug, Clone)]
