@@ -3,71 +3,13 @@
 //! ids and increasing modified dates; the QuickBooks form carries the fields a real customer
 //! query has, about 1 KB a record, so a million rows is a 1 GB-class file.
 
-use std::io::{BufWriter, Write};
+#[path = "support/export.rs"]
+mod export;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let [_, format, rows, path] = args.as_slice() else {
         return Err("usage: gen_export <csv|ndjson|quickbooks-online> <rows> <path>".into());
     };
-    let rows: u64 = rows.parse()?;
-    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-    let base = 1_700_000_000_000i64;
-    let date = |i: u64| {
-        chrono::DateTime::from_timestamp_millis(base + i as i64 * 1000)
-            .unwrap_or_default()
-            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-            .to_string()
-    };
-    let phone = |i: u64| format!("(626) 555-{:04}", i % 10_000);
-    match format.as_str() {
-        "csv" => {
-            writeln!(
-                out,
-                "id,firstName,lastName,emailAddress,cellPhoneNumber,sourceModifiedDate,companyId"
-            )?;
-            for i in 0..rows {
-                writeln!(
-                    out,
-                    "C{i:08},First{i},Last{i},user{i}@example.com,{},{},",
-                    phone(i),
-                    date(i)
-                )?;
-            }
-        }
-        "ndjson" => {
-            for i in 0..rows {
-                writeln!(
-                    out,
-                    r#"{{"id":"C{i:08}","firstName":"First{i}","lastName":"Last{i}","emailAddress":"user{i}@example.com","cellPhoneNumber":"{}","sourceModifiedDate":"{}"}}"#,
-                    phone(i),
-                    date(i)
-                )?;
-            }
-        }
-        "quickbooks-online" => {
-            write!(out, r#"{{"QueryResponse":{{"Customer":["#)?;
-            for i in 0..rows {
-                if i > 0 {
-                    out.write_all(b",")?;
-                }
-                write!(
-                    out,
-                    r#"{{"Taxable":false,"BillAddr":{{"Id":"{i}","Line1":"{i} Finch Street","City":"Bayshore","CountrySubDivisionCode":"CA","PostalCode":"94326","Lat":"37.4530553","Long":"-122.1178261"}},"ShipAddr":{{"Id":"{i}","Line1":"{i} Finch Street","City":"Bayshore","CountrySubDivisionCode":"CA","PostalCode":"94326"}},"Job":false,"BillWithParent":false,"Balance":{i}.0,"BalanceWithJobs":{i}.0,"CurrencyRef":{{"value":"USD","name":"United States Dollar"}},"PreferredDeliveryMethod":"Print","IsProject":false,"ClientEntityId":"0","domain":"QBO","sparse":false,"Id":"{i}","SyncToken":"0","MetaData":{{"CreateTime":"{}","LastUpdatedTime":"{}"}},"GivenName":"First{i}","FamilyName":"Last{i}","FullyQualifiedName":"Company {i}","CompanyName":"Company {i}","DisplayName":"Company {i}","PrintOnCheckName":"Company {i}","Active":true,"V4IDPseudonym":"002098b1c6c2f3e4a9b0c4d5e6f7a8b9c0d1e2","PrimaryPhone":{{"FreeFormNumber":"{}"}},"Mobile":{{"FreeFormNumber":"{}"}},"PrimaryEmailAddr":{{"Address":"user{i}@example.com"}},"Notes":"Synthetic customer number {i} for measuring bluetape-sync; padding to the size of a real record."}}"#,
-                    date(i),
-                    date(i),
-                    phone(i),
-                    phone(i)
-                )?;
-            }
-            write!(
-                out,
-                r#"],"startPosition":1,"maxResults":{rows}}},"time":"{}"}}"#,
-                date(rows)
-            )?;
-        }
-        other => return Err(format!("unknown format {other}").into()),
-    }
-    out.flush()?;
-    Ok(())
+    export::write(format, rows.parse()?, std::path::Path::new(path))
 }

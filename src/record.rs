@@ -148,6 +148,10 @@ impl Normaliser {
         Self { timestamps, phones }
     }
 
+    pub fn timestamps(&self) -> &TimestampParser {
+        &self.timestamps
+    }
+
     /// The record's `sourceModifiedDate`, read first because it decides whether the record
     /// needs any more work.
     pub fn modified(&self, raw: &RawRecord) -> Result<DateTime<Utc>, Rejection> {

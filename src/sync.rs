@@ -21,7 +21,7 @@ use crate::pace::{Pacer, backoff};
 use crate::phone::PhoneNormaliser;
 use crate::progress::{Progress, Reporter};
 use crate::record::{Customer, Field, Normaliser, RawRecord};
-use crate::source::{self, Item, SourceError};
+use crate::source::{self, Item, OlderThan, SourceError};
 use crate::store::{
     Attempt, FULL_NEXT_PASS, PassCounts, QueueCursor, Queued, SendRecord, SendResult, Staging,
     Store, StoreError,
@@ -619,13 +619,21 @@ impl FileStaging<'_> {
         staged: &mut Staged,
         newest: &mut Option<i64>,
     ) -> Result<(), StageError> {
-        let records = source::read(self.config, file).map_err(StageError::Source)?;
+        let older = self.threshold.map(|threshold_ms| OlderThan {
+            threshold_ms,
+            parser: self.normaliser.timestamps().clone(),
+        });
+        let records = source::read(self.config, file, older).map_err(StageError::Source)?;
         for item in records {
             staged.read += 1;
             self.progress.read_one();
             match item.map_err(StageError::Source)? {
                 Item::Record(raw) => self.stage_record(&raw, staged, newest)?,
                 Item::Skipped(_) => staged.inactive += 1,
+                Item::Old(ms) => {
+                    staged.skipped += 1;
+                    *newest = (*newest).max(Some(ms));
+                }
             }
         }
         Ok(())

@@ -53,12 +53,12 @@ fn read_all(config: &Config) -> usize {
     };
     let mut n = 0;
     for file in &discovery.files {
-        let Ok(records) = source::read(&config.source, file) else {
+        let Ok(records) = source::read(&config.source, file, None) else {
             continue;
         };
         for item in records {
             match item {
-                Ok(Item::Record(_) | Item::Skipped(_)) => n += 1,
+                Ok(Item::Record(_) | Item::Skipped(_) | Item::Old(_)) => n += 1,
                 Err(_) => break,
             }
         }

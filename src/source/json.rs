@@ -208,7 +208,7 @@ mod tests {
             .into_iter()
             .filter_map(|i| match i.expect("no error") {
                 Item::Record(r) => Some(r),
-                Item::Skipped(_) => None,
+                Item::Skipped(_) | Item::Old(_) => None,
             })
             .collect()
     }

@@ -47,6 +47,16 @@ pub enum Item {
     Record(RawRecord),
     /// Left out by the preset's rule (an inactive or archived customer); names what it is.
     Skipped(&'static str),
+    /// Modified before [`OlderThan::threshold_ms`] (then in ms): handled by an earlier pass,
+    /// so not read any further.
+    Old(i64),
+}
+
+/// Lets a reader skip records an earlier pass handled, reading only their date.
+#[derive(Debug, Clone)]
+pub struct OlderThan {
+    pub threshold_ms: i64,
+    pub parser: crate::timestamp::TimestampParser,
 }
 
 /// The records of one file, in order; after an `Err` nothing more comes.
@@ -134,9 +144,15 @@ pub fn discover(config: &SourceConfig, now: SystemTime) -> Result<Discovery, Sou
 }
 
 /// Reads one file of the export, streaming.
-pub fn read(config: &SourceConfig, file: &ExportFile) -> Result<Records, SourceError> {
+pub fn read(
+    config: &SourceConfig,
+    file: &ExportFile,
+    older: Option<OlderThan>,
+) -> Result<Records, SourceError> {
     match config.format {
-        SourceFormat::Csv => Ok(Box::new(csv::CsvExport::open(config, &file.path)?)),
+        SourceFormat::Csv => Ok(Box::new(
+            csv::CsvExport::open(config, &file.path)?.skipping(older),
+        )),
         SourceFormat::Json | SourceFormat::Ndjson => json::read(config, &file.path),
     }
 }

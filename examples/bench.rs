@@ -1,0 +1,293 @@
+//! The performance harness: `cargo run --release --example bench -- [ROWS ...]`.
+//!
+//! Generates CSV exports (default 100,000 and 1,000,000 rows) in a scratch directory, then runs
+//! each measurement 3 times in a child process of its own (so peak RSS is the measurement's
+//! alone) and prints a table of medians: rows, wall seconds, rows/s, peak RSS, and the ratio to
+//! the measurement's reference. Sending runs against the in-process fake BlueTape.
+
+#[path = "support/export.rs"]
+mod export;
+#[path = "../tests/support/fake.rs"]
+mod fake;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bluetape_sync::config::Config;
+use bluetape_sync::store::{SendRecord, SendResult, Store};
+use bluetape_sync::sync::{PassOptions, run_pass};
+
+const RUNS: usize = 3;
+
+type Error = Box<dyn std::error::Error>;
+
+fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--task") {
+        return child(&args[1..]);
+    }
+    let sizes: Vec<u64> = if args.is_empty() {
+        vec![100_000, 1_000_000]
+    } else {
+        args.iter().map(|a| a.parse()).collect::<Result<_, _>>()?
+    };
+    let scratch = tempfile::tempdir()?;
+    println!(
+        "| measurement | rows | wall s | rows/s | peak RSS MiB | ratio |\n|---|---|---|---|---|---|"
+    );
+    for rows in sizes {
+        let csv = scratch.path().join(format!("export-{rows}.csv"));
+        export::write("csv", rows, &csv)?;
+        let floor = measure("csv-floor", rows, &csv, scratch.path())?;
+        row("csv crate, ByteRecord read (floor)", rows, &floor, None);
+        let unchanged = measure("unchanged", rows, &csv, scratch.path())?;
+        row(
+            "unchanged pass (watermark set)",
+            rows,
+            &unchanged,
+            Some(Reference::Time(&floor)),
+        );
+        let dry = measure("dry-run", rows, &csv, scratch.path())?;
+        row("first pass, --dry-run", rows, &dry, None);
+        let first = measure("first-pass", rows, &csv, scratch.path())?;
+        row("first pass, staged for real (no HTTP)", rows, &first, None);
+    }
+    let small = scratch.path().join("export-send.csv");
+    export::write("csv", 300, &small)?;
+    let naive = measure("naive-20ms", 300, &small, scratch.path())?;
+    row(
+        "send one at a time, 20 ms fake (reference)",
+        300,
+        &naive,
+        None,
+    );
+    export::write("csv", 4_000, &small)?;
+    let concurrent = measure("send-20ms", 4_000, &small, scratch.path())?;
+    row(
+        "send, concurrency 16, 20 ms fake",
+        4_000,
+        &concurrent,
+        Some(Reference::Rate(300, &naive)),
+    );
+    export::write("csv", 20_000, &small)?;
+    let fast = measure("send-0ms", 20_000, &small, scratch.path())?;
+    row(
+        "send, concurrency 16, fake answering at once",
+        20_000,
+        &fast,
+        None,
+    );
+    let writes = measure("store-writes", 100_000, &small, scratch.path())?;
+    row(
+        "store: record send results (no HTTP)",
+        100_000,
+        &writes,
+        None,
+    );
+    Ok(())
+}
+
+/// What a measurement is compared with.
+enum Reference<'a> {
+    /// Its time against this one's.
+    Time(&'a Measured),
+    /// Its rate against this one's, which handled so many rows.
+    Rate(u64, &'a Measured),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    wall: f64,
+    rss_mib: f64,
+}
+
+fn row(name: &str, rows: u64, m: &Measured, reference: Option<Reference<'_>>) {
+    let rate = rows as f64 / m.wall;
+    let ratio = match reference {
+        Some(Reference::Time(r)) => format!("{:.2}x the floor's time", m.wall / r.wall),
+        Some(Reference::Rate(n, r)) => {
+            format!("{:.1}x the one-at-a-time rate", rate / (n as f64 / r.wall))
+        }
+        None => String::new(),
+    };
+    println!(
+        "| {name} | {rows} | {:.2} | {:.0} | {:.1} | {ratio} |",
+        m.wall, rate, m.rss_mib
+    );
+}
+
+/// Runs `task` RUNS times in child processes; the medians.
+fn measure(task: &str, rows: u64, csv: &Path, dir: &Path) -> Result<Measured, Error> {
+    let mut runs = Vec::new();
+    for run in 0..RUNS {
+        let work = dir.join(format!("{task}-{rows}-{run}"));
+        std::fs::create_dir_all(&work)?;
+        let output = Command::new(std::env::current_exe()?)
+            .args(["--task", task, &rows.to_string()])
+            .arg(csv)
+            .arg(&work)
+            .output()?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("RESULT "))
+            .ok_or_else(|| {
+                format!(
+                    "{task}: no result: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                )
+            })?;
+        let fields: HashMap<&str, f64> = line[7..]
+            .split_whitespace()
+            .filter_map(|kv| kv.split_once('='))
+            .filter_map(|(k, v)| Some((k, v.parse().ok()?)))
+            .collect();
+        runs.push(Measured {
+            wall: fields["wall"],
+            rss_mib: fields["rss_kib"] / 1024.0,
+        });
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Ok(Measured {
+        wall: median(runs.iter().map(|m| m.wall).collect()),
+        rss_mib: median(runs.iter().map(|m| m.rss_mib).collect()),
+    })
+}
+
+/// This process's peak resident set, in KiB.
+fn peak_rss_kib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0.0)
+}
+
+fn config(dir: &Path, csv: &Path, base_url: &str, concurrency: usize) -> Result<Config, Error> {
+    let path = dir.join("config.toml");
+    std::fs::write(dir.join("key"), format!("{}\n", fake::KEY))?;
+    std::fs::write(
+        &path,
+        format!(
+            "[api]\nbase_url = \"{base_url}\"\naccount_id = \"{}\"\nkey_file = \"key\"\n\
+             concurrency = {concurrency}\nmax_requests_per_second = 0\n\
+             [retry]\nmax_attempts = 1\nstop_after = 1\n\
+             [store]\npath = \"{}\"\n[source]\npath = \"{}\"\nsettle = \"0s\"\nlookback = \"0s\"\n\
+             [log]\nlevel = \"error\"\n",
+            fake::ACCOUNT,
+            dir.join("state.db").display(),
+            csv.display()
+        ),
+    )?;
+    Ok(Config::load_with_env(&path, Some(HashMap::new()))?)
+}
+
+/// An endpoint that refuses connections: the pass stages, then stops at its first request.
+const DEAD: &str = "http://127.0.0.1:9/genericBthubService";
+
+fn child(args: &[String]) -> Result<(), Error> {
+    let [task, rows, csv, dir] = args else {
+        return Err("usage: --task TASK ROWS CSV DIR".into());
+    };
+    let rows: u64 = rows.parse()?;
+    let (csv, dir) = (PathBuf::from(csv), PathBuf::from(dir));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let pass = |config: &Config, options: PassOptions| {
+        runtime.block_on(run_pass(config, options, std::future::pending()))
+    };
+    let started;
+    match task.as_str() {
+        "csv-floor" => {
+            started = Instant::now();
+            let mut reader = csv::Reader::from_path(&csv)?;
+            let mut record = csv::ByteRecord::new();
+            let mut n = 0u64;
+            while reader.read_byte_record(&mut record)? {
+                n += 1;
+            }
+            assert_eq!(n, rows);
+        }
+        "unchanged" => {
+            let config = config(&dir, &csv, DEAD, 4)?;
+            pass(&config, PassOptions::default())?;
+            // Everything was sent: the next pass has nothing new and nothing queued.
+            rusqlite::Connection::open(&config.store_path)?
+                .execute("UPDATE records SET state = 'created'", [])?;
+            started = Instant::now();
+            let report = pass(&config, PassOptions::default())?;
+            // The newest record ties with the watermark: it is looked up, not skipped.
+            assert_eq!(report.skipped, rows - 1);
+        }
+        "dry-run" | "first-pass" => {
+            let config = config(&dir, &csv, DEAD, 4)?;
+            let dry_run = task == "dry-run";
+            started = Instant::now();
+            let report = pass(
+                &config,
+                PassOptions {
+                    dry_run,
+                    full: false,
+                },
+            )?;
+            assert_eq!(report.counts.new, rows);
+        }
+        "naive-20ms" | "send-20ms" | "send-0ms" => {
+            let fake = runtime.block_on(fake::FakeBlueTape::start());
+            if task != "send-0ms" {
+                fake.set_delay(Duration::from_millis(20));
+            }
+            let concurrency = if task == "naive-20ms" { 1 } else { 16 };
+            let config = config(&dir, &csv, &fake.base_url(), concurrency)?;
+            started = Instant::now();
+            let report = pass(&config, PassOptions::default())?;
+            assert_eq!(report.counts.created, rows);
+        }
+        "store-writes" => {
+            let mut store = Store::open(&dir.join("state.db"))?;
+            let conn = rusqlite::Connection::open(dir.join("state.db"))?;
+            conn.execute_batch("BEGIN")?;
+            for i in 0..rows {
+                conn.execute(
+                    "INSERT INTO records (source, id, state, source_modified_ms, body, first_seen_pass, updated_at_ms)
+                     VALUES ('default', ?1, 'pending', 0, '{}', 1, 0)",
+                    [format!("C{i:08}")],
+                )?;
+            }
+            conn.execute_batch("COMMIT")?;
+            let results: Vec<SendRecord> = (0..rows)
+                .map(|i| SendRecord {
+                    id: format!("C{i:08}"),
+                    pass: 1,
+                    update: false,
+                    attempts: 1,
+                    last_status: Some(201),
+                    at_ms: 0,
+                    result: SendResult::Created {
+                        blue_tape_id: format!("bt-{i}"),
+                        sign_up_url: format!("https://www.bluetape.com/signup?id={i}"),
+                    },
+                    history: Vec::new(),
+                })
+                .collect();
+            started = Instant::now();
+            for batch in results.chunks(512) {
+                store.record_results("default", batch)?;
+            }
+        }
+        other => return Err(format!("unknown task {other}").into()),
+    }
+    let wall = started.elapsed().as_secs_f64();
+    println!("RESULT wall={wall} rss_kib={}", peak_rss_kib());
+    Ok(())
+}
