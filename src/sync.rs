@@ -356,11 +356,7 @@ pub async fn inspect(config: &Config) -> Result<(Staged, Option<SourceError>), P
     let source_config = config.source.clone();
     let updates = config.sync.updates;
     let result = tokio::task::spawn_blocking(move || -> Result<_, PassError> {
-        let mut store = if path.exists() {
-            Store::open(&path)?
-        } else {
-            Store::open_temporary()?
-        };
+        let mut store = Store::open_or_temporary(&path)?;
         let options = PassOptions::default();
         Ok(stage(
             &mut store,
@@ -388,12 +384,7 @@ async fn dry_run(
     let source_config = config.source.clone();
     let updates = config.sync.updates;
     let result = tokio::task::spawn_blocking(move || -> Result<_, PassError> {
-        // Without a store yet, a throwaway one: a dry run creates no file.
-        let mut store = if path.exists() {
-            Store::open(&path)?
-        } else {
-            Store::open_temporary()?
-        };
+        let mut store = Store::open_or_temporary(&path)?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for line in source_config.describe() {
             let _ = writeln!(out, "{line}");

@@ -799,7 +799,8 @@ async fn a_long_pass_logs_its_progress_every_ten_seconds() {
         .lines()
         .filter(|l| l.contains("progress: "))
         .collect();
-    assert_eq!(progress.len(), 1, "{}", run.stderr);
+    // About 12 s of sending: one line at 10 s (more on a slow machine).
+    assert!(!progress.is_empty(), "{}", run.stderr);
     assert!(
         progress[0].contains("progress: read 12 records, sent ")
             && progress[0].contains(" of 12 ("),

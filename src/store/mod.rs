@@ -186,10 +186,20 @@ impl Store {
         Self::init(conn, path.to_owned(), true)
     }
 
+    /// The store at `path` if there is one, else a throwaway one: for passes that change
+    /// nothing (a dry run, `check`) and must not create a store either.
+    pub fn open_or_temporary(path: &Path) -> Result<Self, StoreError> {
+        if path.exists() {
+            Self::open(path)
+        } else {
+            Self::open_temporary()
+        }
+    }
+
     /// A throwaway store, for dry runs on a machine that has none yet: SQLite's private
     /// temporary database, on disk (so a large export stays out of memory) and deleted on
     /// close.
-    pub fn open_temporary() -> Result<Self, StoreError> {
+    fn open_temporary() -> Result<Self, StoreError> {
         let conn = Connection::open("").map_err(|source| StoreError::Sqlite {
             path: PathBuf::from("(temporary)"),
             source,
