@@ -14,6 +14,7 @@ use crate::client::{BlueTapeClient, SignUp};
 use crate::config::Config;
 use crate::diff::RecordState;
 use crate::store::{Event, FULL_NEXT_PASS, StateCounts, Store, StoreError};
+use crate::timestamp::now_ms;
 
 /// What a command could not do, with its exit code.
 #[derive(Debug, thiserror::Error)]
@@ -58,10 +59,6 @@ fn open_store(config: &Config) -> Result<Option<Store>, CommandError> {
 fn rfc3339(ms: Option<i64>) -> Option<String> {
     ms.and_then(DateTime::from_timestamp_millis)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-}
-
-fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
 }
 
 /// Output formats of the listing commands.

@@ -20,6 +20,7 @@ use tracing::{info, warn};
 
 use crate::store::Store;
 use crate::sync::{PassReport, RequestCounts};
+use crate::timestamp::now_ms;
 
 /// What the daemon has done since it started.
 #[derive(Debug)]
@@ -36,10 +37,6 @@ struct State {
     passes: BTreeMap<&'static str, u64>,
     requests: RequestCounts,
     last_success_ms: Option<i64>,
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 impl Metrics {

@@ -26,7 +26,7 @@ use crate::store::{
     Attempt, FULL_NEXT_PASS, PassCounts, QueueCursor, Queued, SendRecord, SendResult, Staging,
     Store, StoreError,
 };
-use crate::timestamp::TimestampParser;
+use crate::timestamp::{TimestampParser, now_ms};
 
 /// How a pass is run.
 #[derive(Debug, Clone, Copy, Default)]
@@ -237,12 +237,6 @@ impl PassReport {
         };
         Some(line)
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Runs one pass. `shutdown` resolving stops it gracefully: no new request starts, answers to

@@ -148,6 +148,11 @@ fn parse_epoch_ms(text: &str) -> Result<DateTime<Utc>, TimestampError> {
     DateTime::from_timestamp_millis(ms).ok_or(TimestampError::OutOfRange)
 }
 
+/// Now, in milliseconds since the epoch: how the store keeps every time.
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
 /// The API's form: RFC 3339 in UTC with milliseconds, `2023-01-04T09:47:57.477Z`.
 pub fn format_api(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
