@@ -86,6 +86,11 @@ fn main() -> Result<(), Error> {
         &writes,
         None,
     );
+    // The hot functions of staging, alone.
+    let phones = measure("phones", 100_000, &small, scratch.path())?;
+    row("phone normalisation alone", 100_000, &phones, None);
+    let dates = measure("timestamps", 100_000, &small, scratch.path())?;
+    row("timestamp parsing alone (RFC 3339)", 100_000, &dates, None);
     Ok(())
 }
 
@@ -289,6 +294,35 @@ fn child(args: &[String]) -> Result<(), Error> {
             started = Instant::now();
             for batch in results.chunks(512) {
                 store.record_results("default", batch)?;
+            }
+        }
+        "phones" => {
+            let phones = bluetape_sync::phone::PhoneNormaliser::new(phonenumber::country::Id::US);
+            // The first parse loads the metadata; time the steady state.
+            phones.normalise("(626) 555-0100")?;
+            let inputs: Vec<String> = (0..rows)
+                .map(|i| format!("(626) 555-{:04}", i % 10_000))
+                .collect();
+            started = Instant::now();
+            for input in &inputs {
+                phones.normalise(input)?;
+            }
+        }
+        "timestamps" => {
+            let parser = bluetape_sync::timestamp::TimestampParser::new(chrono_tz::UTC, None);
+            let inputs: Vec<String> = (0..rows)
+                .map(|i| {
+                    format!(
+                        "2024-03-01T{:02}:{:02}:{:02}.000Z",
+                        (i / 3600) % 24,
+                        (i / 60) % 60,
+                        i % 60
+                    )
+                })
+                .collect();
+            started = Instant::now();
+            for input in &inputs {
+                parser.parse(input)?;
             }
         }
         other => return Err(format!("unknown task {other}").into()),
