@@ -5,7 +5,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{Fault, Fixture, HEADER, KEY, Run, export_of, row, terminate};
+use support::{Fault, Fixture, HEADER, KEY, export_of, row, stop};
 
 /// Three created, one rejected by BlueTape, one rejected locally.
 async fn a_store_after_one_pass() -> Fixture {
@@ -348,8 +348,7 @@ async fn commands_work_while_a_daemon_holds_the_store() {
     let retry = fx.run(&["retry", "--id", "C0004"]).await;
     assert_eq!(retry.code, 0, "{}", retry.stderr);
     assert_eq!(fx.record("C0004").expect("C0004").state, "pending");
-    terminate(&child);
-    let run = Run::from(child.wait_with_output().await.expect("wait"));
+    let run = stop(child).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let after = fx.run(&["status", "--json"]).await;
     let after: Value = serde_json::from_str(&after.stdout).expect("JSON");

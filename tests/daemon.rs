@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::net::UnixDatagram;
 
-use support::{Fixture, HEADER, Run, export_of, row, terminate};
+use support::{Fixture, HEADER, Run, export_of, row, stop, terminate};
 
 const EVERY_SECOND: (&str, &str) = ("BLUETAPE_SYNC__SCHEDULE__CRON", "* * * * * *");
 
@@ -30,8 +30,7 @@ async fn rows_appended_while_it_runs_are_sent_within_seconds() {
             .await,
         "an appended row is sent by a scheduled pass"
     );
-    terminate(&child);
-    let run = Run::from(child.wait_with_output().await.expect("wait"));
+    let run = stop(child).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("next pass due"), "{}", run.stderr);
     assert_eq!(fx.fake.request_count(), 4, "nothing sent twice");
@@ -59,8 +58,7 @@ async fn a_pass_slower_than_the_interval_is_not_overlapped_and_the_schedule_goes
             .await,
         "the schedule went on after the slow pass"
     );
-    terminate(&child);
-    let run = Run::from(child.wait_with_output().await.expect("wait"));
+    let run = stop(child).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
 
     assert_eq!(fx.fake.max_in_flight(), 1, "no two passes sent at once");
@@ -131,11 +129,7 @@ async fn a_second_instance_exits_75() {
     );
     let daemon = fx.run(&["run"]).await;
     assert_eq!(daemon.code, 75, "{}", daemon.stderr);
-    terminate(&child);
-    assert_eq!(
-        child.wait_with_output().await.expect("wait").status.code(),
-        Some(0)
-    );
+    assert_eq!(stop(child).await.code, 0);
 }
 
 #[tokio::test]
@@ -209,8 +203,7 @@ async fn a_five_field_crontab_line_is_every_minute_not_every_second() {
     let child = fx.spawn(&["run"]);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(fx.fake.request_count(), 0, "no pass in the first seconds");
-    terminate(&child);
-    let run = Run::from(child.wait_with_output().await.expect("wait"));
+    let run = stop(child).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     // The next pass is due at second 0 of a minute.
     let line = run
@@ -307,11 +300,7 @@ async fn metrics_and_healthz_answer_with_the_right_counts() {
         "{text}"
     );
     assert_eq!(get(&format!("http://{listen}/healthz")).await.0, 200);
-    terminate(&child);
-    assert_eq!(
-        child.wait_with_output().await.expect("wait").status.code(),
-        Some(0)
-    );
+    assert_eq!(stop(child).await.code, 0);
 }
 
 #[tokio::test]
@@ -351,11 +340,7 @@ async fn healthz_turns_unhealthy_when_no_pass_succeeds() {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(get(&format!("http://{listen}/healthz")).await.0, 200);
-    terminate(&child);
-    assert_eq!(
-        child.wait_with_output().await.expect("wait").status.code(),
-        Some(0)
-    );
+    assert_eq!(stop(child).await.code, 0);
 }
 
 #[tokio::test]

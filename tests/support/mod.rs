@@ -309,6 +309,12 @@ settle = "0s"
     }
 }
 
+/// Stops a running daemon as systemd does, and returns how it ended.
+pub async fn stop(child: Child) -> Run {
+    terminate(&child);
+    Run::from(child.wait_with_output().await.expect("wait"))
+}
+
 /// Sends SIGTERM, as systemd does on stop.
 pub fn terminate(child: &Child) {
     let pid = child.id().expect("running").to_string();
