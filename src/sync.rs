@@ -302,7 +302,7 @@ pub(crate) async fn run_locked_pass(
 
     let sent = send_queue(pass, &mut store, config, client, &progress, shutdown).await?;
 
-    let left = store.counts(&source_name)?;
+    let left = store.queue_counts(&source_name)?;
     let report = PassReport {
         counts: PassCounts {
             read: staged.read,
@@ -992,7 +992,7 @@ async fn send_queue(
     shutdown: impl Future<Output = ()>,
 ) -> Result<SendCounts, PassError> {
     let source = config.source.name.clone();
-    let queue = store.counts(&source)?;
+    let queue = store.queue_counts(&source)?;
     progress.sending(queue.pending + queue.failed);
     let concurrency = config.api.concurrency;
     // Bounded: at most `concurrency` answers wait unrecorded besides those in flight.

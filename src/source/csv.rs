@@ -45,7 +45,6 @@ impl CsvExport {
             len == 0 || last_byte(&mut file).map_err(|e| unreadable(&path, e))? == Some(b'\n');
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(config.delimiter)
-            .trim(csv::Trim::All)
             .flexible(true)
             .from_reader(BufReader::with_capacity(256 * 1024, file));
         let headers = reader
@@ -157,8 +156,9 @@ impl Iterator for CsvExport {
                 }
             }
             self.row += 1;
-            // A line of empty fields is not a record.
-            if self.record.iter().all(<[u8]>::is_empty) {
+            // A line of empty fields is not a record. (Cells are trimmed as they are read, not
+            // by the reader: trimming a whole row costs a copy of it.)
+            if self.record.iter().all(|cell| cell.trim_ascii().is_empty()) {
                 continue;
             }
             // A short last row in a file that does not end with a newline was cut off.
@@ -175,7 +175,7 @@ impl Iterator for CsvExport {
                 && let Some(ms) = self
                     .record
                     .get(*column)
-                    .and_then(|b| std::str::from_utf8(b).ok())
+                    .and_then(|b| std::str::from_utf8(b.trim_ascii()).ok())
                     .and_then(|text| older.parser.parse(text).ok())
                     .map(|t| t.timestamp_millis())
                 && ms < older.threshold_ms
@@ -186,7 +186,7 @@ impl Iterator for CsvExport {
             let record = &self.record;
             let bad_encoding = Cell::new(false);
             let cell = |index: usize| -> Option<Cow<'_, str>> {
-                let bytes = record.get(index)?;
+                let bytes = record.get(index)?.trim_ascii();
                 match std::str::from_utf8(bytes) {
                     Ok(text) => Some(Cow::Borrowed(text)),
                     Err(_) => {
@@ -264,7 +264,8 @@ mod tests {
             "\u{feff}{HEADER}\r\n\
              C1,\"Smith, Jr\",\"O\"\"Neil\",a@b.co,  626 555 0100 ,2023-01-04\r\n\
              \r\n\
-             C2,\"multi\nline\",X,x@y.co,1,2\r\n"
+             C2,\"multi\nline\",X,x@y.co,1,2\r\n\
+             \x20 , ,\t,,  ,\r\n"
         );
         let records = read(text.as_bytes(), "");
         assert_eq!(records.len(), 2);

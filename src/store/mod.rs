@@ -365,6 +365,25 @@ impl Store {
         next_queue_page(&self.conn, source, cursor, limit).map_err(|e| self.err(e))
     }
 
+    /// The records still to send, pending and failed: counted in the queue's index, so
+    /// without reading the records already done.
+    pub fn queue_counts(&self, source: &str) -> Result<StateCounts, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM records WHERE source = ?1 AND state = ?2")
+            .map_err(|e| self.err(e))?;
+        let mut count = |state: RecordState| {
+            stmt.query_row(params![source, state.as_str()], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(|e| self.err(e))
+        };
+        Ok(StateCounts {
+            pending: count(RecordState::Pending)?,
+            failed: count(RecordState::Failed)?,
+            ..StateCounts::default()
+        })
+    }
+
     pub fn counts(&self, source: &str) -> Result<StateCounts, StoreError> {
         let mut stmt = self
             .conn
