@@ -660,6 +660,40 @@ impl FileStaging<'_> {
             return Ok(());
         };
         let content_hash = (by_content || customer.is_err()).then(|| raw.content_hash());
+        let hash = content_hash.as_deref();
+        let body = customer.as_ref().ok().map(body_of).transpose()?;
+        // A new id is stored at once; only an id the store knows is looked up and decided.
+        let stored_new = match (&customer, &body) {
+            (Ok(customer), Some(body)) => {
+                let new = staging.queue_new(
+                    id,
+                    modified_ms.unwrap_or_default(),
+                    body,
+                    hash.filter(|_| by_content),
+                )?;
+                if new {
+                    if staged.samples.len() < SAMPLES {
+                        staged.samples.push(customer.clone());
+                    }
+                    staged.new += 1;
+                }
+                new
+            }
+            (Err(rejection), _) => {
+                let reason = rejection.to_string();
+                let new = staging.reject_new(id, modified_ms, &reason, hash.unwrap_or_default())?;
+                if new {
+                    warn!(id, at = %raw.location, "customer rejected: {reason}");
+                    staged.rejected += 1;
+                    *staged.rejections.entry(reason).or_default() += 1;
+                }
+                new
+            }
+            (Ok(_), None) => false,
+        };
+        if stored_new {
+            return Ok(());
+        }
         let stored = staging.lookup(id)?;
         if by_content
             && let Some(s) = &stored
@@ -686,16 +720,16 @@ impl FileStaging<'_> {
                 _ => staged.new = staged.new.saturating_sub(1),
             }
         }
-        let hash = content_hash.as_deref();
         match (decision, customer) {
             (Decision::Queue, Ok(customer)) => {
                 if staged.samples.len() < SAMPLES {
                     staged.samples.push(customer.clone());
                 }
+                let body = body.as_deref().unwrap_or_default();
                 staging.queue(
                     id,
                     modified_ms.unwrap_or_default(),
-                    &body_of(&customer)?,
+                    body,
                     hash.filter(|_| by_content),
                 )?;
                 staged.new += 1;
@@ -711,8 +745,7 @@ impl FileStaging<'_> {
                 *staged.rejections.entry(rejection.to_string()).or_default() += 1;
                 warn!(id, at = %raw.location, "customer rejected: {rejection}");
             }
-            (Decision::ChangedUpstream, customer) => {
-                let body = customer.as_ref().ok().map(body_of).transpose()?;
+            (Decision::ChangedUpstream, _) => {
                 if self.updates && body.is_none() {
                     warn!(id, at = %raw.location, "changed customer not sent as an update: it is now invalid");
                 }

@@ -216,6 +216,8 @@ impl Store {
             }
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
+            // A large pass's transaction spills fewer pages to the WAL before it commits.
+            conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
             Ok(())
         };
         setup(&store.conn).map_err(|e| store.err(e))?;
@@ -831,6 +833,74 @@ impl Staging<'_> {
         .map_err(|e| self.err(e))
     }
 
+    /// Runs one of the staging statements; the number of rows it changed.
+    fn changes(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, StoreError> {
+        self.tx
+            .prepare_cached(sql)
+            .and_then(|mut stmt| stmt.execute(params))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Queues a record the store has never seen; `false`, changing nothing, if it has one
+    /// with this id. Most records of a large pass are new: this spares them the lookup.
+    pub fn queue_new(
+        &self,
+        id: &str,
+        modified_ms: i64,
+        body: &str,
+        content_hash: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let inserted = self.changes(
+            "INSERT INTO records (source, id, state, source_modified_ms, body, first_seen_pass,
+                                  staged_pass, updated_at_ms, content_hash)
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?5, ?6, ?7)
+             ON CONFLICT (source, id) DO NOTHING",
+            params![
+                self.source,
+                id,
+                modified_ms,
+                body,
+                self.pass,
+                self.now_ms,
+                content_hash
+            ],
+        )? == 1;
+        if inserted {
+            self.event(id, "queued", None)?;
+        }
+        Ok(inserted)
+    }
+
+    /// Records a rejection of a record the store has never seen; `false`, changing nothing,
+    /// if it has one with this id.
+    pub fn reject_new(
+        &self,
+        id: &str,
+        modified_ms: Option<i64>,
+        reason: &str,
+        content_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let inserted = self.changes(
+            "INSERT INTO records (source, id, state, source_modified_ms, content_hash, reason,
+                                  first_seen_pass, staged_pass, updated_at_ms)
+             VALUES (?1, ?2, 'rejected', ?3, ?4, ?5, ?6, ?6, ?7)
+             ON CONFLICT (source, id) DO NOTHING",
+            params![
+                self.source,
+                id,
+                modified_ms,
+                content_hash,
+                reason,
+                self.pass,
+                self.now_ms
+            ],
+        )? == 1;
+        if inserted {
+            self.event(id, "rejected", Some(reason))?;
+        }
+        Ok(inserted)
+    }
+
     /// Queues (or re-queues) a valid record as pending with its API body; `content_hash`
     /// when its date is when it was first seen.
     pub fn queue(
@@ -960,6 +1030,9 @@ impl Staging<'_> {
             .map_err(|source| StoreError::Sqlite { path, source })
     }
 }
+
+/// SQLite's page cache for each connection, in KiB.
+const CACHE_KIB: i64 = 16 * 1024;
 
 /// Creates the store file readable by its owner only (it holds customers' contact details).
 fn create_private(path: &Path) -> Result<(), StoreError> {
