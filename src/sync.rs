@@ -20,7 +20,7 @@ use crate::lock::{InstanceLock, LockError};
 use crate::pace::{Pacer, backoff};
 use crate::phone::PhoneNormaliser;
 use crate::progress::{Progress, Reporter};
-use crate::record::{Customer, Field, Normaliser, RawRecord};
+use crate::record::{Customer, Field, Normaliser, RawRecord, Rejection};
 use crate::source::{self, Item, OlderThan, SourceError};
 use crate::store::{
     Attempt, FULL_NEXT_PASS, PassCounts, QueueCursor, Queued, SendRecord, SendResult, Staging,
@@ -597,7 +597,77 @@ fn stage(
     })
 }
 
+/// One record read and checked, ready for the store.
+enum Prepared {
+    Record(Box<PreparedRecord>),
+    /// Inactive or archived in the accounting system.
+    Inactive,
+    /// Older than the watermark minus lookback, with its date.
+    Old(i64),
+}
+
+struct PreparedRecord {
+    raw: RawRecord,
+    /// Dated when this version was first seen; a change is found by its content.
+    by_content: bool,
+    modified_ms: Option<i64>,
+    customer: Result<Customer, Rejection>,
+    /// The API body, for a valid record.
+    body: Option<String>,
+    content_hash: Option<String>,
+}
+
+/// How many prepared records go to the store at a time.
+const PREPARED_BATCH: usize = 256;
+
+/// Reads and checks records: everything staging does that needs no store. It runs on a
+/// thread of its own, beside the one that writes the store.
+struct Preparer<'a> {
+    config: &'a SourceConfig,
+    normaliser: &'a Normaliser,
+    threshold: Option<i64>,
+    now: i64,
+}
+
+impl Preparer<'_> {
+    fn prepare(&self, item: Item) -> Result<Prepared, StoreError> {
+        let raw = match item {
+            Item::Record(raw) => raw,
+            Item::Skipped(_) => return Ok(Prepared::Inactive),
+            Item::Old(ms) => return Ok(Prepared::Old(ms)),
+        };
+        // Without a modified date, a record is dated when this version was first seen, and a
+        // change is found by its content (SPEC §3).
+        let by_content =
+            self.config.dates_by_first_seen() && raw.get(Field::SourceModifiedDate).is_none();
+        let modified = if by_content {
+            Ok(DateTime::from_timestamp_millis(self.now).unwrap_or_default())
+        } else {
+            self.normaliser.modified(&raw)
+        };
+        let modified_ms = modified.as_ref().ok().map(DateTime::timestamp_millis);
+        if !by_content
+            && let Some(ms) = modified_ms
+            && !is_candidate(ms, self.threshold)
+        {
+            return Ok(Prepared::Old(ms));
+        }
+        let customer = modified.and_then(|m| self.normaliser.customer(&raw, m));
+        let content_hash = (by_content || customer.is_err()).then(|| raw.content_hash());
+        let body = customer.as_ref().ok().map(body_of).transpose()?;
+        Ok(Prepared::Record(Box::new(PreparedRecord {
+            raw,
+            by_content,
+            modified_ms,
+            customer,
+            body,
+            content_hash,
+        })))
+    }
+}
+
 impl FileStaging<'_> {
+    /// Reads and checks the file's records on one thread while this one stores them.
     fn stage_file(
         &self,
         file: &source::ExportFile,
@@ -609,47 +679,71 @@ impl FileStaging<'_> {
             parser: self.normaliser.timestamps().clone(),
         });
         let records = source::read(self.config, file, older).map_err(StageError::Source)?;
-        for item in records {
-            staged.read += 1;
-            self.progress.read_one();
-            match item.map_err(StageError::Source)? {
-                Item::Record(raw) => self.stage_record(&raw, staged, newest)?,
-                Item::Skipped(_) => staged.inactive += 1,
-                Item::Old(ms) => {
-                    staged.skipped += 1;
-                    *newest = (*newest).max(Some(ms));
+        let preparer = Preparer {
+            config: self.config,
+            normaliser: self.normaliser,
+            threshold: self.threshold,
+            now: self.now,
+        };
+        std::thread::scope(|scope| {
+            let (batches, prepared) = std::sync::mpsc::sync_channel(4);
+            let preparer = &preparer;
+            scope.spawn(move || {
+                let mut batch = Vec::with_capacity(PREPARED_BATCH);
+                for item in records {
+                    let prepared = item
+                        .map_err(StageError::Source)
+                        .and_then(|item| preparer.prepare(item).map_err(StageError::Store));
+                    let failed = prepared.is_err();
+                    batch.push(prepared);
+                    if failed || batch.len() == PREPARED_BATCH {
+                        let full =
+                            std::mem::replace(&mut batch, Vec::with_capacity(PREPARED_BATCH));
+                        // After an error nothing more is read; if the store side stopped,
+                        // nothing more is wanted.
+                        if batches.send(full).is_err() || failed {
+                            return;
+                        }
+                    }
+                }
+                let _ = batches.send(batch);
+            });
+            for batch in prepared {
+                for item in batch {
+                    staged.read += 1;
+                    self.progress.read_one();
+                    match item? {
+                        Prepared::Record(record) => self.store_record(*record, staged, newest)?,
+                        Prepared::Inactive => staged.inactive += 1,
+                        Prepared::Old(ms) => {
+                            staged.skipped += 1;
+                            *newest = (*newest).max(Some(ms));
+                        }
+                    }
                 }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
-    fn stage_record(
+    fn store_record(
         &self,
-        raw: &RawRecord,
+        record: PreparedRecord,
         staged: &mut Staged,
         newest: &mut Option<i64>,
     ) -> Result<(), StageError> {
         let staging = self.staging;
-        // Without a modified date, a record is dated when this version was first seen, and a
-        // change is found by its content (SPEC §3).
-        let by_content =
-            self.config.dates_by_first_seen() && raw.get(Field::SourceModifiedDate).is_none();
-        let modified = if by_content {
-            Ok(DateTime::from_timestamp_millis(self.now).unwrap_or_default())
-        } else {
-            self.normaliser.modified(raw)
-        };
-        if !by_content && let Ok(m) = &modified {
-            let ms = m.timestamp_millis();
+        let PreparedRecord {
+            raw,
+            by_content,
+            modified_ms,
+            customer,
+            body,
+            content_hash,
+        } = record;
+        if !by_content && let Some(ms) = modified_ms {
             *newest = (*newest).max(Some(ms));
-            if !is_candidate(ms, self.threshold) {
-                staged.skipped += 1;
-                return Ok(());
-            }
         }
-        let modified_ms = modified.as_ref().ok().map(DateTime::timestamp_millis);
-        let customer = modified.and_then(|m| self.normaliser.customer(raw, m));
         let Some(id) = raw.get(Field::Id) else {
             staged.rejected += 1;
             *staged
@@ -659,9 +753,7 @@ impl FileStaging<'_> {
             warn!(at = %raw.location, "record rejected: id: missing");
             return Ok(());
         };
-        let content_hash = (by_content || customer.is_err()).then(|| raw.content_hash());
         let hash = content_hash.as_deref();
-        let body = customer.as_ref().ok().map(body_of).transpose()?;
         // A new id is stored at once; only an id the store knows is looked up and decided.
         let stored_new = match (&customer, &body) {
             (Ok(customer), Some(body)) => {
@@ -708,7 +800,7 @@ impl FileStaging<'_> {
             Incoming {
                 modified_ms,
                 valid: customer.is_ok(),
-                content_hash: content_hash.as_deref().unwrap_or_default(),
+                content_hash: hash.unwrap_or_default(),
             },
         );
         if let Some(s) = stored.as_ref().filter(|s| s.staged_this_pass)
