@@ -36,9 +36,12 @@ impl Pacer {
             let now = Instant::now();
             let slot = next.map_or(now, |n| n.max(now));
             *next = Some(slot + self.interval);
-            slot
+            (slot > now).then_some(slot)
         };
-        tokio::time::sleep_until(slot).await;
+        // A timer rounds up to the next millisecond: a slot that is already due starts now.
+        if let Some(slot) = slot {
+            tokio::time::sleep_until(slot).await;
+        }
     }
 
     /// Starts nothing before `until` (the server asked the whole client to slow down).
@@ -64,6 +67,20 @@ pub fn backoff(attempt: u32, initial: Duration, max: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Without a rate limit a send starts at once, not at the timer's next millisecond: the
+    /// slot is ready on its first poll, with no timer (and no runtime) involved.
+    #[test]
+    fn a_due_slot_starts_without_a_timer() {
+        use std::future::Future as _;
+        use std::task::{Context, Waker};
+        let pacer = Pacer::new(0.0);
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..3 {
+            let ready = std::pin::pin!(pacer.ready());
+            assert!(ready.poll(&mut cx).is_ready());
+        }
+    }
 
     #[tokio::test(start_paused = true)]
     async fn starts_are_evenly_spaced_from_the_first() {
