@@ -13,19 +13,38 @@ pub fn write(format: &str, rows: u64, path: &Path) -> Result<(), Box<dyn std::er
             .format("%Y-%m-%dT%H:%M:%S%.3fZ")
             .to_string()
     };
-    let phone = |i: u64| format!("(626) 555-{:04}", i % 10_000);
+    // Numbers across area codes, in the forms exports use; one in twenty with a leading 1,
+    // which only the full phone library reads.
+    let phone = |i: u64| {
+        const AREAS: [u32; 10] = [212, 310, 415, 617, 626, 702, 713, 801, 905, 604];
+        let area = AREAS[(i % 10) as usize];
+        let exchange = 200 + (i / 10 * 7) % 800;
+        let line = i % 10_000;
+        match i % 20 {
+            0 => format!("1 {area} {exchange} {line:04}"),
+            1..=9 => format!("({area}) {exchange}-{line:04}"),
+            10..=14 => format!("{area}-{exchange}-{line:04}"),
+            15..=17 => format!("+1 {area} {exchange} {line:04}"),
+            _ => format!("{area}.{exchange}.{line:04}"),
+        }
+    };
     match format {
         "csv" => {
             writeln!(
                 out,
-                "id,firstName,lastName,emailAddress,cellPhoneNumber,sourceModifiedDate,companyId"
+                "id,firstName,lastName,emailAddress,cellPhoneNumber,sourceModifiedDate,companyId,\
+                 companyName,billingAddress"
             )?;
+            // About 150 bytes a row, with columns the sync does not map, as real exports have.
             for i in 0..rows {
                 writeln!(
                     out,
-                    "C{i:08},First{i},Last{i},user{i}@example.com,{},{},",
+                    "C{i:08},First{i},Last{i},user{i}@example.com,{},{},,Company {} Holdings,\
+                     \"{} Main Street, Springfield\"",
                     phone(i),
-                    date(i)
+                    date(i),
+                    i % 50_000,
+                    i % 9_999 + 1
                 )?;
             }
         }

@@ -99,6 +99,8 @@ struct State {
     key: String,
     in_flight: usize,
     max_in_flight: usize,
+    /// Keep only each request's method, path, time and answer (for long benchmarks).
+    forget_contents: bool,
 }
 
 /// The running fake; it stops when dropped with its runtime.
@@ -170,6 +172,12 @@ impl FakeBlueTape {
     }
 
     /// The key the fake accepts.
+    /// From now on, keeps only each request's method, path, time and answer, not its headers
+    /// and body, so that a long benchmark measures the client's memory, not the fake's.
+    pub fn forget_contents(&self) {
+        self.state().forget_contents = true;
+    }
+
     pub fn set_key(&self, key: &str) {
         self.state().key = key.to_owned();
     }
@@ -249,11 +257,16 @@ impl FakeBlueTape {
             s.in_flight += 1;
             s.max_in_flight = s.max_in_flight.max(s.in_flight);
             let fault = s.faults.pop_front().or_else(|| s.always.clone());
+            let (kept_headers, kept_body) = if s.forget_contents {
+                (HashMap::new(), Value::Null)
+            } else {
+                (headers.clone(), body.clone())
+            };
             s.received.push(Received {
                 method: method.clone(),
                 path: path.clone(),
-                headers: headers.clone(),
-                body: body.clone(),
+                headers: kept_headers,
+                body: kept_body,
                 at,
                 status: None,
             });
