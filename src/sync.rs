@@ -23,8 +23,8 @@ use crate::progress::{Progress, Reporter};
 use crate::record::{Customer, Field, Normaliser, RawRecord, Rejection};
 use crate::source::{self, Item, OlderThan, SourceError};
 use crate::store::{
-    Attempt, FULL_NEXT_PASS, PassCounts, QueueCursor, Queued, SendRecord, SendResult, Staging,
-    Store, StoreError,
+    Attempt, FULL_NEXT_PASS, NEW_BATCH, NewRecord, PassCounts, QueueCursor, Queued, SendRecord,
+    SendResult, Staging, Store, StoreError,
 };
 use crate::timestamp::{TimestampParser, now_ms};
 
@@ -606,6 +606,13 @@ enum Prepared {
     Old(i64),
 }
 
+impl PreparedRecord {
+    /// A valid record with an id: stored in a batch if new.
+    fn batchable(&self) -> bool {
+        self.customer.is_ok() && self.body.is_some() && self.raw.get(Field::Id).is_some()
+    }
+}
+
 struct PreparedRecord {
     raw: RawRecord,
     /// Dated when this version was first seen; a change is found by its content.
@@ -708,12 +715,24 @@ impl FileStaging<'_> {
                 }
                 let _ = batches.send(batch);
             });
+            // Valid records wait here to be stored NEW_BATCH at a time; anything else that
+            // touches the store goes after them, so the export's order is kept.
+            let mut waiting: Vec<PreparedRecord> = Vec::with_capacity(NEW_BATCH);
             for batch in prepared {
                 for item in batch {
                     staged.read += 1;
                     self.progress.read_one();
                     match item? {
-                        Prepared::Record(record) => self.store_record(*record, staged, newest)?,
+                        Prepared::Record(record) if record.batchable() => {
+                            waiting.push(*record);
+                            if waiting.len() == NEW_BATCH {
+                                self.store_batch(&mut waiting, staged, newest)?;
+                            }
+                        }
+                        Prepared::Record(record) => {
+                            self.store_batch(&mut waiting, staged, newest)?;
+                            self.store_record(*record, staged, newest)?;
+                        }
                         Prepared::Inactive => staged.inactive += 1,
                         Prepared::Old(ms) => {
                             staged.skipped += 1;
@@ -722,8 +741,50 @@ impl FileStaging<'_> {
                     }
                 }
             }
-            Ok(())
+            self.store_batch(&mut waiting, staged, newest)
         })
+    }
+
+    /// Stores the waiting valid records: the new ones in one go, then each whose id the
+    /// store already knows through the diff, in the export's order.
+    fn store_batch(
+        &self,
+        waiting: &mut Vec<PreparedRecord>,
+        staged: &mut Staged,
+        newest: &mut Option<i64>,
+    ) -> Result<(), StageError> {
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        let batch: Vec<NewRecord<'_>> = waiting
+            .iter()
+            .map(|r| NewRecord {
+                id: r.raw.get(Field::Id).unwrap_or_default(),
+                modified_ms: r.modified_ms.unwrap_or_default(),
+                body: r.body.as_deref().unwrap_or_default(),
+                content_hash: r.content_hash.as_deref().filter(|_| r.by_content),
+            })
+            .collect();
+        let new = self.staging.queue_new_batch(&batch)?;
+        drop(batch);
+        for (record, new) in waiting.drain(..).zip(new) {
+            if !record.by_content
+                && let Some(ms) = record.modified_ms
+            {
+                *newest = (*newest).max(Some(ms));
+            }
+            if new {
+                staged.new += 1;
+                if staged.samples.len() < SAMPLES
+                    && let Ok(customer) = record.customer
+                {
+                    staged.samples.push(customer);
+                }
+            } else {
+                self.store_known(record, staged)?;
+            }
+        }
+        Ok(())
     }
 
     fn store_record(
@@ -786,6 +847,34 @@ impl FileStaging<'_> {
         if stored_new {
             return Ok(());
         }
+        self.store_known(
+            PreparedRecord {
+                raw,
+                by_content,
+                modified_ms,
+                customer,
+                body,
+                content_hash,
+            },
+            staged,
+        )
+    }
+
+    /// Stores a record whose id the store already holds, as the diff decides.
+    fn store_known(&self, record: PreparedRecord, staged: &mut Staged) -> Result<(), StageError> {
+        let staging = self.staging;
+        let PreparedRecord {
+            raw,
+            by_content,
+            modified_ms,
+            customer,
+            body,
+            content_hash,
+        } = record;
+        let Some(id) = raw.get(Field::Id) else {
+            return Ok(());
+        };
+        let hash = content_hash.as_deref();
         let stored = staging.lookup(id)?;
         if by_content
             && let Some(s) = &stored

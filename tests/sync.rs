@@ -808,3 +808,76 @@ async fn a_long_pass_logs_its_progress_every_ten_seconds() {
         progress[0]
     );
 }
+
+/// New records are stored many at a time; ids already known and ids twice in the export
+/// among them still follow the export's order: the later date wins, on a tie the later row.
+#[tokio::test]
+async fn in_a_large_export_known_and_repeated_ids_keep_the_export_order() {
+    let fx = Fixture::new().await;
+    let date = |i: i64| {
+        chrono::DateTime::from_timestamp(1_700_000_000 + i, 0)
+            .expect("date")
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let named = |id: &str, first: &str, i: i64| {
+        format!(
+            "{id},{first},Last,{id}@example.com,(626) 555-0100,{},",
+            date(i)
+        )
+    };
+    let mut first = format!("{HEADER}\n");
+    for i in 0..150 {
+        first.push_str(&row(&format!("K{i:03}"), &date(i)));
+        first.push('\n');
+    }
+    fx.write_export(&first);
+    assert_eq!(fx.run(&["--once"]).await.code, 0);
+    assert_eq!(fx.fake.request_count(), 150);
+
+    // Known ids unchanged, one known id changed, then 150 new ids with three repeated.
+    let mut second = format!("{HEADER}\n");
+    for i in 100..150 {
+        let i = i64::from(i);
+        let when = if i == 120 { 10_000 } else { i };
+        second.push_str(&named(&format!("K{i:03}"), &format!("First{i}"), when));
+        second.push('\n');
+    }
+    for i in 200..350i64 {
+        let line = match i {
+            // The same id again, later in the same batch of new records.
+            210 => named("N210", "Older", 1_000),
+            215 => named("N210", "Newer", 1_001),
+            220 => named("N220", "Kept", 1_001),
+            225 => named("N220", "Earlier", 1_000),
+            230 => named("N230", "TieFirst", 1_000),
+            235 => named("N230", "TieLater", 1_000),
+            _ => named(&format!("N{i}"), "Plain", 1_000 + i),
+        };
+        second.push_str(&line);
+        second.push('\n');
+    }
+    fx.write_export(&second);
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.count("new"), 147, "{}", run.stderr);
+    assert_eq!(run.count("changed upstream"), 1, "{}", run.stderr);
+
+    let received = fx.fake.received();
+    let second_pass = &received[150..];
+    assert_eq!(second_pass.len(), 147);
+    let mut ids: Vec<&str> = second_pass.iter().filter_map(|r| r.id()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 147, "each new customer sent once");
+    assert!(ids.iter().all(|id| id.starts_with('N')), "no known id sent");
+    let first_name = |id: &str| {
+        second_pass
+            .iter()
+            .find(|r| r.id() == Some(id))
+            .map(|r| r.body["firstName"].clone())
+    };
+    assert_eq!(first_name("N210"), Some("Newer".into()));
+    assert_eq!(first_name("N220"), Some("Kept".into()));
+    assert_eq!(first_name("N230"), Some("TieLater".into()));
+}

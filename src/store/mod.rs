@@ -3,6 +3,7 @@
 mod migrations;
 
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -749,6 +750,52 @@ fn next_queue_page(
     }
 }
 
+/// How many new records [`Staging::queue_new_batch`] stores in one statement.
+pub const NEW_BATCH: usize = 64;
+
+/// [`Staging::queue_new_batch`]'s insert: ?1 to ?3 are the source, the pass and the time, then
+/// four parameters for each record.
+static QUEUE_NEW_BATCH: LazyLock<String> = LazyLock::new(|| {
+    let rows = (0..NEW_BATCH)
+        .map(|k| {
+            let p = 4 + 4 * k;
+            format!(
+                "(?1, ?{p}, 'pending', ?{}, ?{}, ?2, ?2, ?3, ?{})",
+                p + 1,
+                p + 2,
+                p + 3
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO records (source, id, state, source_modified_ms, body, first_seen_pass,
+                              staged_pass, updated_at_ms, content_hash)
+         VALUES {rows}
+         ON CONFLICT (source, id) DO NOTHING
+         RETURNING id"
+    )
+});
+
+/// The history of a batch whose records were all new: ?1 to ?3 as above, then each id.
+static QUEUED_EVENTS_BATCH: LazyLock<String> = LazyLock::new(|| {
+    let rows = (0..NEW_BATCH)
+        .map(|k| format!("(?1, ?{}, ?2, ?3, 'queued')", 4 + k))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("INSERT INTO events (source, record_id, pass_id, at_ms, kind) VALUES {rows}")
+});
+
+/// A valid record to queue if the store has never seen its id.
+#[derive(Debug, Clone, Copy)]
+pub struct NewRecord<'a> {
+    pub id: &'a str,
+    pub modified_ms: i64,
+    pub body: &'a str,
+    /// When its date is when it was first seen.
+    pub content_hash: Option<&'a str>,
+}
+
 /// The staging transaction of one pass: dropped without `commit`, it changes nothing.
 pub struct Staging<'a> {
     tx: Transaction<'a>,
@@ -869,6 +916,53 @@ impl Staging<'_> {
             self.event(id, "queued", None)?;
         }
         Ok(inserted)
+    }
+
+    /// [`Staging::queue_new`] for [`NEW_BATCH`] records in one statement (and their history
+    /// in another): whether each was queued, in order. A batch of another size is queued one
+    /// record at a time. Of an id twice in the batch, only the first can be new.
+    pub fn queue_new_batch(&self, batch: &[NewRecord<'_>]) -> Result<Vec<bool>, StoreError> {
+        if batch.len() != NEW_BATCH {
+            return batch
+                .iter()
+                .map(|r| self.queue_new(r.id, r.modified_ms, r.body, r.content_hash))
+                .collect();
+        }
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&self.source, &self.pass, &self.now_ms];
+        for r in batch {
+            values.extend([
+                &r.id as &dyn rusqlite::ToSql,
+                &r.modified_ms,
+                &r.body,
+                &r.content_hash,
+            ]);
+        }
+        let inserted = self
+            .tx
+            .prepare_cached(&QUEUE_NEW_BATCH)
+            .and_then(|mut stmt| {
+                stmt.query_map(rusqlite::params_from_iter(values), |row| {
+                    row.get::<_, String>(0)
+                })?
+                .collect::<rusqlite::Result<std::collections::HashSet<String>>>()
+            })
+            .map_err(|e| self.err(e))?;
+        let mut seen = std::collections::HashSet::with_capacity(batch.len());
+        let new: Vec<bool> = batch
+            .iter()
+            .map(|r| inserted.contains(r.id) && seen.insert(r.id))
+            .collect();
+        if inserted.len() == NEW_BATCH {
+            let mut values: Vec<&dyn rusqlite::ToSql> =
+                vec![&self.source, &self.pass, &self.now_ms];
+            values.extend(batch.iter().map(|r| &r.id as &dyn rusqlite::ToSql));
+            self.changes(&QUEUED_EVENTS_BATCH, rusqlite::params_from_iter(values))?;
+        } else {
+            for (r, _) in batch.iter().zip(&new).filter(|(_, new)| **new) {
+                self.event(r.id, "queued", None)?;
+            }
+        }
+        Ok(new)
     }
 
     /// Records a rejection of a record the store has never seen; `false`, changing nothing,
