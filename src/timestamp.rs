@@ -155,12 +155,38 @@ pub fn now_ms() -> i64 {
 
 /// The API's form: RFC 3339 in UTC with milliseconds, `2023-01-04T09:47:57.477Z`.
 pub fn format_api(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    // The same text as `format("%Y-%m-%dT%H:%M:%S%.3fZ")`, without parsing a format string
+    // for every record.
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_api_form_has_milliseconds_and_z_for_every_year() {
+        let step = 86_400_000 * 365 + 3_723_456;
+        let mut ms = DateTime::parse_from_rfc3339("0001-01-01T00:00:00Z")
+            .expect("year 1")
+            .timestamp_millis();
+        let last = DateTime::parse_from_rfc3339("9999-12-31T23:59:59.999Z")
+            .expect("year 9999")
+            .timestamp_millis();
+        let mut checked = 0;
+        while ms <= last {
+            let t = DateTime::from_timestamp_millis(ms).expect("in range");
+            assert_eq!(
+                format_api(t),
+                t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+            );
+            ms += step;
+            checked += 1;
+        }
+        assert!(checked > 9_000);
+        let t = DateTime::from_timestamp_millis(last).expect("in range");
+        assert_eq!(format_api(t), "9999-12-31T23:59:59.999Z");
+    }
 
     fn utc(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)
