@@ -217,8 +217,6 @@ impl Store {
             }
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
-            // A large pass's transaction spills fewer pages to the WAL before it commits.
-            conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
             Ok(())
         };
         setup(&store.conn).map_err(|e| store.err(e))?;
@@ -1124,9 +1122,6 @@ impl Staging<'_> {
             .map_err(|source| StoreError::Sqlite { path, source })
     }
 }
-
-/// SQLite's page cache for each connection, in KiB.
-const CACHE_KIB: i64 = 16 * 1024;
 
 /// Creates the store file readable by its owner only (it holds customers' contact details).
 fn create_private(path: &Path) -> Result<(), StoreError> {
