@@ -30,7 +30,11 @@ impl Progress {
     }
 
     pub fn read_one(&self) {
-        self.read.fetch_add(1, Ordering::Relaxed);
+        self.read_many(1);
+    }
+
+    pub fn read_many(&self, records: u64) {
+        self.read.fetch_add(records, Ordering::Relaxed);
     }
 
     pub fn sent_one(&self) {

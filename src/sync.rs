@@ -624,6 +624,32 @@ struct PreparedRecord {
     content_hash: Option<String>,
 }
 
+/// What the reading thread counted without sending on: records older than the watermark
+/// minus lookback, and inactive ones.
+#[derive(Debug, Default)]
+struct Quiet {
+    read: u64,
+    skipped: u64,
+    inactive: u64,
+    newest: Option<i64>,
+    /// Counted but not yet shown in the progress.
+    unreported: u64,
+}
+
+impl Quiet {
+    fn count(&mut self, progress: &Progress) {
+        self.read += 1;
+        self.unreported += 1;
+        if self.unreported == 4096 {
+            self.finish(progress);
+        }
+    }
+
+    fn finish(&mut self, progress: &Progress) {
+        progress.read_many(std::mem::take(&mut self.unreported));
+    }
+}
+
 /// How many prepared records go to the store at a time.
 const PREPARED_BATCH: usize = 256;
 
@@ -692,15 +718,32 @@ impl FileStaging<'_> {
             threshold: self.threshold,
             now: self.now,
         };
+        let progress = self.progress;
         std::thread::scope(|scope| {
             let (batches, prepared) = std::sync::mpsc::sync_channel(4);
             let preparer = &preparer;
-            scope.spawn(move || {
+            // Records with nothing to store (old, inactive) are only counted, on this thread.
+            let producer = scope.spawn(move || {
+                let mut quiet = Quiet::default();
                 let mut batch = Vec::with_capacity(PREPARED_BATCH);
                 for item in records {
                     let prepared = item
                         .map_err(StageError::Source)
                         .and_then(|item| preparer.prepare(item).map_err(StageError::Store));
+                    match prepared {
+                        Ok(Prepared::Old(ms)) => {
+                            quiet.count(progress);
+                            quiet.skipped += 1;
+                            quiet.newest = quiet.newest.max(Some(ms));
+                            continue;
+                        }
+                        Ok(Prepared::Inactive) => {
+                            quiet.count(progress);
+                            quiet.inactive += 1;
+                            continue;
+                        }
+                        _ => {}
+                    }
                     let failed = prepared.is_err();
                     batch.push(prepared);
                     if failed || batch.len() == PREPARED_BATCH {
@@ -709,11 +752,12 @@ impl FileStaging<'_> {
                         // After an error nothing more is read; if the store side stopped,
                         // nothing more is wanted.
                         if batches.send(full).is_err() || failed {
-                            return;
+                            return quiet;
                         }
                     }
                 }
                 let _ = batches.send(batch);
+                quiet
             });
             // Valid records wait here to be stored NEW_BATCH at a time; anything else that
             // touches the store goes after them, so the export's order is kept.
@@ -721,7 +765,7 @@ impl FileStaging<'_> {
             for batch in prepared {
                 for item in batch {
                     staged.read += 1;
-                    self.progress.read_one();
+                    progress.read_one();
                     match item? {
                         Prepared::Record(record) if record.batchable() => {
                             waiting.push(*record);
@@ -741,7 +785,17 @@ impl FileStaging<'_> {
                     }
                 }
             }
-            self.store_batch(&mut waiting, staged, newest)
+            self.store_batch(&mut waiting, staged, newest)?;
+            // A panic on the reading thread is a bug: it goes on here.
+            let mut quiet = producer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            quiet.finish(progress);
+            staged.read += quiet.read;
+            staged.skipped += quiet.skipped;
+            staged.inactive += quiet.inactive;
+            *newest = (*newest).max(quiet.newest);
+            Ok(())
         })
     }
 
