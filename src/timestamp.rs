@@ -57,6 +57,9 @@ impl TimestampParser {
         if let Some(format) = &self.format {
             return self.parse_with_format(text, format);
         }
+        if let Some(t) = plain_utc(text) {
+            return Ok(t);
+        }
         if let Some(inner) = text.strip_prefix("/Date(") {
             return parse_ms_date(inner);
         }
@@ -153,6 +156,43 @@ pub fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
+/// The form most exports write, `2023-01-04T09:47:57.477Z` (RFC 3339 in UTC, up to nine
+/// decimals), read without a general parser; `None` for anything else, which the general
+/// parser reads. A property test holds both to the same answer.
+fn plain_utc(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    if b.len() < 20 || b[b.len() - 1] != b'Z' {
+        return None;
+    }
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        b.get(range)?.iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if separators.iter().any(|&(i, c)| b[i] != c) {
+        return None;
+    }
+    let year = i32::try_from(digits(0..4)?).ok()?;
+    let (month, day) = (digits(5..7)?, digits(8..10)?);
+    let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    let nanos = match &b[19..b.len() - 1] {
+        [] => 0,
+        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
+            digits(20..20 + fraction.len())? * 10u32.pow(9 - fraction.len() as u32)
+        }
+        _ => return None,
+    };
+    // A leap second (60) is left to the general parser.
+    let time = chrono::NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)
+        .filter(|_| second < 60)?;
+    Some(
+        NaiveDate::from_ymd_opt(year, month, day)?
+            .and_time(time)
+            .and_utc(),
+    )
+}
+
 /// The API's form: RFC 3339 in UTC with milliseconds, `2023-01-04T09:47:57.477Z`.
 pub fn format_api(t: DateTime<Utc>) -> String {
     // The same text as `format("%Y-%m-%dT%H:%M:%S%.3fZ")`, without parsing a format string
@@ -163,6 +203,91 @@ pub fn format_api(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    mod plain_utc_agrees_with_chrono {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// RFC 3339 shapes in UTC with any digits, so that invalid dates and times are made too.
+        fn shaped() -> impl Strategy<Value = String> {
+            (
+                "[0-9]{4}",
+                "[0-9]{2}",
+                "[0-9]{2}",
+                "[0-9]{2}",
+                "[0-9]{2}",
+                "[0-9]{2}",
+                prop::option::of("[0-9]{0,11}"),
+                prop::sample::select(vec!["Z", "z", "+00:00", ""]),
+            )
+                .prop_map(|(y, mo, d, h, mi, s, fraction, zone)| {
+                    let fraction = fraction.map(|f| format!(".{f}")).unwrap_or_default();
+                    format!("{y}-{mo}-{d}T{h}:{mi}:{s}{fraction}{zone}")
+                })
+        }
+
+        /// Plausible ones, so that most are valid.
+        fn plausible() -> impl Strategy<Value = String> {
+            (
+                1u32..=9999,
+                1u32..=12,
+                1u32..=31,
+                0u32..=23,
+                0u32..=59,
+                0u32..=60,
+                prop::option::of(0u32..1_000_000_000),
+            )
+                .prop_map(|(y, mo, d, h, mi, s, nanos)| {
+                    let fraction = nanos.map(|n| format!(".{n:09}")).unwrap_or_default();
+                    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{fraction}Z")
+                })
+        }
+
+        fn check(text: &str) -> Result<(), TestCaseError> {
+            if let Some(fast) = plain_utc(text) {
+                let general = DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc));
+                prop_assert_eq!(Ok(fast), general, "{}", text);
+            }
+            let parser = TimestampParser::new(chrono_tz::UTC, None);
+            if let Ok(general) = DateTime::parse_from_rfc3339(text) {
+                prop_assert_eq!(parser.parse(text), Ok(general.with_timezone(&Utc)));
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            #[test]
+            fn on_any_digits(text in shaped()) {
+                check(&text)?;
+            }
+
+            #[test]
+            fn on_plausible_instants(text in plausible()) {
+                check(&text)?;
+            }
+        }
+
+        #[test]
+        fn the_common_forms_take_the_direct_route() {
+            for text in [
+                "2023-01-04T09:47:57Z",
+                "2023-01-04T09:47:57.4Z",
+                "2023-01-04T09:47:57.477Z",
+                "2023-01-04T09:47:57.123456789Z",
+            ] {
+                assert!(plain_utc(text).is_some(), "{text}");
+            }
+            for text in [
+                "2023-01-04T09:47:57+00:00",
+                "2023-02-30T00:00:00Z",
+                "2016-12-31T23:59:60Z",
+            ] {
+                assert!(plain_utc(text).is_none(), "{text}");
+            }
+        }
+    }
 
     #[test]
     fn the_api_form_has_milliseconds_and_z_for_every_year() {
