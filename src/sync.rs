@@ -611,6 +611,11 @@ impl PreparedRecord {
     fn batchable(&self) -> bool {
         self.customer.is_ok() && self.body.is_some() && self.raw.get(Field::Id).is_some()
     }
+
+    /// Its date, when it counts for the watermark (a date read from the export).
+    fn dated(&self) -> Option<i64> {
+        self.modified_ms.filter(|_| !self.by_content)
+    }
 }
 
 struct PreparedRecord {
@@ -822,11 +827,7 @@ impl FileStaging<'_> {
         let new = self.staging.queue_new_batch(&batch)?;
         drop(batch);
         for (record, new) in waiting.drain(..).zip(new) {
-            if !record.by_content
-                && let Some(ms) = record.modified_ms
-            {
-                *newest = (*newest).max(Some(ms));
-            }
+            *newest = (*newest).max(record.dated());
             if new {
                 staged.new += 1;
                 if staged.samples.len() < SAMPLES
@@ -841,77 +842,38 @@ impl FileStaging<'_> {
         Ok(())
     }
 
+    /// Stores a record that does not wait in a batch: one without an id, or an invalid one.
     fn store_record(
         &self,
         record: PreparedRecord,
         staged: &mut Staged,
         newest: &mut Option<i64>,
     ) -> Result<(), StageError> {
-        let staging = self.staging;
-        let PreparedRecord {
-            raw,
-            by_content,
-            modified_ms,
-            customer,
-            body,
-            content_hash,
-        } = record;
-        if !by_content && let Some(ms) = modified_ms {
-            *newest = (*newest).max(Some(ms));
-        }
-        let Some(id) = raw.get(Field::Id) else {
+        *newest = (*newest).max(record.dated());
+        let Some(id) = record.raw.get(Field::Id) else {
             staged.rejected += 1;
             *staged
                 .rejections
                 .entry("id: missing".to_owned())
                 .or_default() += 1;
-            warn!(at = %raw.location, "record rejected: id: missing");
+            warn!(at = %record.raw.location, "record rejected: id: missing");
             return Ok(());
         };
-        let hash = content_hash.as_deref();
         // A new id is stored at once; only an id the store knows is looked up and decided.
-        let stored_new = match (&customer, &body) {
-            (Ok(customer), Some(body)) => {
-                let new = staging.queue_new(
-                    id,
-                    modified_ms.unwrap_or_default(),
-                    body,
-                    hash.filter(|_| by_content),
-                )?;
-                if new {
-                    if staged.samples.len() < SAMPLES {
-                        staged.samples.push(customer.clone());
-                    }
-                    staged.new += 1;
-                }
-                new
+        if let Err(rejection) = &record.customer {
+            let reason = rejection.to_string();
+            let hash = record.content_hash.as_deref().unwrap_or_default();
+            if self
+                .staging
+                .reject_new(id, record.modified_ms, &reason, hash)?
+            {
+                warn!(id, at = %record.raw.location, "customer rejected: {reason}");
+                staged.rejected += 1;
+                *staged.rejections.entry(reason).or_default() += 1;
+                return Ok(());
             }
-            (Err(rejection), _) => {
-                let reason = rejection.to_string();
-                let new = staging.reject_new(id, modified_ms, &reason, hash.unwrap_or_default())?;
-                if new {
-                    warn!(id, at = %raw.location, "customer rejected: {reason}");
-                    staged.rejected += 1;
-                    *staged.rejections.entry(reason).or_default() += 1;
-                }
-                new
-            }
-            (Ok(_), None) => false,
-        };
-        if stored_new {
-            return Ok(());
         }
-        self.store_known(
-            PreparedRecord {
-                raw,
-                by_content,
-                modified_ms,
-                customer,
-                body,
-                content_hash,
-            },
-            staged,
-        )
+        self.store_known(record, staged)
     }
 
     /// Stores a record whose id the store already holds, as the diff decides.
