@@ -272,7 +272,16 @@ impl FakeBlueTape {
             });
             (s.delay, fault, s.received.len() - 1)
         };
-        tokio::time::sleep(delay).await;
+        // Answer `delay` after the request arrived. A thread's sleep is kept to a fraction of
+        // a millisecond; a tokio timer fires on a later millisecond tick, which would make a
+        // server answering in 20 ms one answering in 21.
+        if !delay.is_zero() {
+            let until = at + delay;
+            let _ = tokio::task::spawn_blocking(move || {
+                std::thread::sleep(until.saturating_duration_since(Instant::now()));
+            })
+            .await;
+        }
         let answer = match fault {
             Some(Fault::Status {
                 status,
