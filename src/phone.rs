@@ -2,13 +2,13 @@
 //!
 //! Most exports write North American numbers in a handful of plain forms (`(626) 555-0100`,
 //! `626-555-0100`, `+1 626 555 0100`). Those are read here directly and checked against the
-//! `phonenumber` crate's own North American patterns, compiled once; every other form goes to
-//! the full library. Both routes give the same answer (a property test compares them).
+//! `phonenumber` crate's own patterns for calling code 1, which `build.rs` copies from its
+//! metadata (loading the metadata of every country takes about 100 ms); every other form goes
+//! to the full library. Both routes give the same answer (property tests compare them).
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use phonenumber::country;
-use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
 use regex::{Regex, RegexBuilder};
 
 /// Why a phone number was refused (never contains the number).
@@ -91,7 +91,7 @@ impl PhoneNormaliser {
             return None;
         }
         let national = std::str::from_utf8(national).ok()?;
-        Some(if nanp.is_valid(national) {
+        Some(if nanp.is_valid(national)? {
             Ok(format!("+1{national}"))
         } else {
             Err(PhoneError::Invalid)
@@ -99,18 +99,34 @@ impl PhoneNormaliser {
     }
 }
 
-/// The library's patterns for calling code 1, region by region in the library's order.
+/// The library's patterns for calling code 1, region by region in the library's order, as
+/// `build.rs` copied them from its metadata.
+static NANP_PATTERNS: &[RegionPatterns] = include!(concat!(env!("OUT_DIR"), "/nanp.rs"));
+
+struct RegionPatterns {
+    country: &'static str,
+    leading: Option<&'static str>,
+    general: (&'static str, &'static [u16]),
+    types: &'static [(&'static str, &'static [u16])],
+}
+
+/// Those patterns compiled, once, when the first number is read.
 static NANP: LazyLock<Option<Nanp>> = LazyLock::new(Nanp::load);
 
 struct Nanp {
-    /// The countries of calling code 1.
-    countries: Vec<String>,
     regions: Vec<Region>,
 }
 
 struct Region {
+    country: &'static str,
     /// The leading digits that pick this region, when it has them.
     leading: Option<Regex>,
+    /// Its number patterns, compiled when a number first needs them.
+    patterns: OnceLock<Option<Patterns>>,
+    source: &'static RegionPatterns,
+}
+
+struct Patterns {
     general: Pattern,
     /// Every number type the library knows; a number of none of them is invalid.
     types: Vec<Pattern>,
@@ -120,81 +136,81 @@ struct Region {
 /// whose length must be one of `lengths` (when there are any), as the library decides.
 struct Pattern {
     regex: Regex,
-    lengths: Vec<u16>,
+    lengths: &'static [u16],
 }
 
 impl Nanp {
-    /// `None` if the library's metadata cannot be read this way: then every number goes to
-    /// the library.
+    /// `None` if a pattern does not compile: then every number goes to the library.
     fn load() -> Option<Nanp> {
-        let countries = DATABASE.region(&1u16)?;
-        let regions = countries
+        let regions = NANP_PATTERNS
             .iter()
-            .map(|id| Region::load(DATABASE.by_id(*id)?))
+            .map(|source| {
+                Some(Region {
+                    country: source.country,
+                    leading: match source.leading {
+                        Some(leading) => Some(anchored(leading)?),
+                        None => None,
+                    },
+                    patterns: OnceLock::new(),
+                    source,
+                })
+            })
             .collect::<Option<Vec<_>>>()?;
-        Some(Nanp {
-            countries: countries.into_iter().map(str::to_owned).collect(),
-            regions,
-        })
+        Some(Nanp { regions })
     }
 
     fn has(&self, country: country::Id) -> bool {
-        self.countries.iter().any(|c| c == country.as_ref())
+        self.regions.iter().any(|r| r.country == country.as_ref())
     }
 
     /// The library's `is_valid` for a national number of calling code 1: the first region
     /// whose leading digits match (or, without them, that knows the number's type), then
-    /// whether that region knows its type.
-    fn is_valid(&self, national: &str) -> bool {
-        self.regions
-            .iter()
-            .find(|region| match &region.leading {
+    /// whether that region knows its type. `None` if a pattern does not compile.
+    fn is_valid(&self, national: &str) -> Option<bool> {
+        for region in &self.regions {
+            let picked = match &region.leading {
                 Some(leading) => leading.is_match(national),
-                None => region.knows(national),
-            })
-            .is_some_and(|region| region.knows(national))
+                None => region.knows(national)?,
+            };
+            if picked {
+                return region.knows(national);
+            }
+        }
+        Some(false)
     }
 }
 
 impl Region {
-    fn load(meta: &Metadata) -> Option<Region> {
-        let d = meta.descriptors();
-        let types = [
-            d.premium_rate(),
-            d.toll_free(),
-            d.shared_cost(),
-            d.voip(),
-            d.personal_number(),
-            d.pager(),
-            d.uan(),
-            d.voicemail(),
-            d.fixed_line(),
-            d.mobile(),
-        ];
-        Some(Region {
-            leading: match meta.leading_digits() {
-                Some(leading) => Some(anchored(leading.as_str())?),
-                None => None,
-            },
-            general: Pattern::load(d.general())?,
-            types: types
-                .into_iter()
-                .flatten()
-                .map(Pattern::load)
+    fn knows(&self, national: &str) -> Option<bool> {
+        let patterns = self
+            .patterns
+            .get_or_init(|| Patterns::load(self.source))
+            .as_ref()?;
+        Some(
+            patterns.general.matches(national)
+                && patterns.types.iter().any(|t| t.matches(national)),
+        )
+    }
+}
+
+impl Patterns {
+    fn load(source: &RegionPatterns) -> Option<Patterns> {
+        Some(Patterns {
+            general: Pattern::load(source.general)?,
+            types: source
+                .types
+                .iter()
+                .map(|t| Pattern::load(*t))
                 .collect::<Option<_>>()?,
         })
-    }
-
-    fn knows(&self, national: &str) -> bool {
-        self.general.matches(national) && self.types.iter().any(|t| t.matches(national))
     }
 }
 
 impl Pattern {
-    fn load(descriptor: &Descriptor) -> Option<Pattern> {
+    fn load((pattern, lengths): (&'static str, &'static [u16])) -> Option<Pattern> {
         Some(Pattern {
-            regex: anchored(descriptor.national_number().as_str())?,
-            lengths: descriptor.possible_length().to_vec(),
+            regex: anchored(pattern)?,
+            lengths,
         })
     }
 
