@@ -606,6 +606,17 @@ enum Prepared {
     Old(i64),
 }
 
+struct PreparedRecord {
+    raw: RawRecord,
+    /// Dated when this version was first seen; a change is found by its content.
+    by_content: bool,
+    modified_ms: Option<i64>,
+    customer: Result<Customer, Rejection>,
+    /// The API body, for a valid record.
+    body: Option<String>,
+    content_hash: Option<String>,
+}
+
 impl PreparedRecord {
     /// A valid record with an id: stored in a batch if new.
     fn batchable(&self) -> bool {
@@ -616,17 +627,6 @@ impl PreparedRecord {
     fn dated(&self) -> Option<i64> {
         self.modified_ms.filter(|_| !self.by_content)
     }
-}
-
-struct PreparedRecord {
-    raw: RawRecord,
-    /// Dated when this version was first seen; a change is found by its content.
-    by_content: bool,
-    modified_ms: Option<i64>,
-    customer: Result<Customer, Rejection>,
-    /// The API body, for a valid record.
-    body: Option<String>,
-    content_hash: Option<String>,
 }
 
 /// What the reading thread counted without sending on: records older than the watermark
@@ -727,7 +727,8 @@ impl FileStaging<'_> {
         std::thread::scope(|scope| {
             let (batches, prepared) = std::sync::mpsc::sync_channel(4);
             let preparer = &preparer;
-            // Records with nothing to store (old, inactive) are only counted, on this thread.
+            // The reading thread: records with nothing to store (old, inactive) are only
+            // counted there; the others cross to this thread in batches.
             let producer = scope.spawn(move || {
                 let mut quiet = Quiet::default();
                 let mut batch = Vec::with_capacity(PREPARED_BATCH);
@@ -735,7 +736,8 @@ impl FileStaging<'_> {
                     let prepared = item
                         .map_err(StageError::Source)
                         .and_then(|item| preparer.prepare(item).map_err(StageError::Store));
-                    match prepared {
+                    let record = match prepared {
+                        Ok(Prepared::Record(record)) => Ok(record),
                         Ok(Prepared::Old(ms)) => {
                             quiet.count(progress);
                             quiet.skipped += 1;
@@ -747,10 +749,10 @@ impl FileStaging<'_> {
                             quiet.inactive += 1;
                             continue;
                         }
-                        _ => {}
-                    }
-                    let failed = prepared.is_err();
-                    batch.push(prepared);
+                        Err(e) => Err(e),
+                    };
+                    let failed = record.is_err();
+                    batch.push(record);
                     if failed || batch.len() == PREPARED_BATCH {
                         let full =
                             std::mem::replace(&mut batch, Vec::with_capacity(PREPARED_BATCH));
@@ -771,22 +773,15 @@ impl FileStaging<'_> {
                 for item in batch {
                     staged.read += 1;
                     progress.read_one();
-                    match item? {
-                        Prepared::Record(record) if record.batchable() => {
-                            waiting.push(*record);
-                            if waiting.len() == NEW_BATCH {
-                                self.store_batch(&mut waiting, staged, newest)?;
-                            }
-                        }
-                        Prepared::Record(record) => {
+                    let record = item?;
+                    if record.batchable() {
+                        waiting.push(*record);
+                        if waiting.len() == NEW_BATCH {
                             self.store_batch(&mut waiting, staged, newest)?;
-                            self.store_record(*record, staged, newest)?;
                         }
-                        Prepared::Inactive => staged.inactive += 1,
-                        Prepared::Old(ms) => {
-                            staged.skipped += 1;
-                            *newest = (*newest).max(Some(ms));
-                        }
+                    } else {
+                        self.store_batch(&mut waiting, staged, newest)?;
+                        self.store_record(*record, staged, newest)?;
                     }
                 }
             }
