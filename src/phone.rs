@@ -284,6 +284,12 @@ mod tests {
             );
         }
         assert_eq!(us().plain_nanp("+11234567890"), None, "starts with 1");
+        // The library reads the digits before the first dash as the calling code (1626).
+        assert_eq!(us().plain_nanp("+1626-555-0100"), None);
+        assert_eq!(
+            us().normalise("+1626-555-0100"),
+            Err(PhoneError::Unparseable)
+        );
         assert_eq!(
             us().plain_nanp("+1 200 555 0100"),
             Some(Err(PhoneError::Invalid))
