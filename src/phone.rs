@@ -118,7 +118,6 @@ struct Nanp {
 }
 
 struct Region {
-    country: &'static str,
     /// The leading digits that pick this region, when it has them.
     leading: Option<Regex>,
     /// Its number patterns, compiled when a number first needs them.
@@ -146,7 +145,6 @@ impl Nanp {
             .iter()
             .map(|source| {
                 Some(Region {
-                    country: source.country,
                     leading: match source.leading {
                         Some(leading) => Some(anchored(leading)?),
                         None => None,
@@ -160,7 +158,9 @@ impl Nanp {
     }
 
     fn has(&self, country: country::Id) -> bool {
-        self.regions.iter().any(|r| r.country == country.as_ref())
+        self.regions
+            .iter()
+            .any(|r| r.source.country == country.as_ref())
     }
 
     /// The library's `is_valid` for a national number of calling code 1: the first region

@@ -477,12 +477,9 @@ impl From<StoreError> for StageError {
 /// What staging one file needs to know.
 struct FileStaging<'a> {
     staging: &'a Staging<'a>,
-    config: &'a SourceConfig,
-    normaliser: &'a Normaliser,
-    /// Records older than this were handled by earlier passes.
-    threshold: Option<i64>,
+    /// Reads and checks each file's records.
+    preparer: Preparer<'a>,
     updates: bool,
-    now: i64,
     progress: &'a Progress,
 }
 
@@ -519,14 +516,16 @@ fn stage(
     let staging = store.staging(&config.name, pass, now)?;
     let files = FileStaging {
         staging: &staging,
-        config,
-        normaliser: &normaliser,
-        threshold: match (full, watermark) {
-            (false, Some(w)) => Some(w.saturating_sub(lookback_ms)),
-            _ => None,
+        preparer: Preparer {
+            config,
+            normaliser: &normaliser,
+            threshold: match (full, watermark) {
+                (false, Some(w)) => Some(w.saturating_sub(lookback_ms)),
+                _ => None,
+            },
+            now,
         },
         updates,
-        now,
         progress,
     };
     let mut staged = Staged::default();
@@ -663,6 +662,7 @@ const PREPARED_BATCH: usize = 256;
 struct Preparer<'a> {
     config: &'a SourceConfig,
     normaliser: &'a Normaliser,
+    /// Records older than this were handled by earlier passes.
     threshold: Option<i64>,
     now: i64,
 }
@@ -712,21 +712,15 @@ impl FileStaging<'_> {
         staged: &mut Staged,
         newest: &mut Option<i64>,
     ) -> Result<(), StageError> {
-        let older = self.threshold.map(|threshold_ms| OlderThan {
+        let preparer = &self.preparer;
+        let older = preparer.threshold.map(|threshold_ms| OlderThan {
             threshold_ms,
-            parser: self.normaliser.timestamps().clone(),
+            parser: preparer.normaliser.timestamps().clone(),
         });
-        let records = source::read(self.config, file, older).map_err(StageError::Source)?;
-        let preparer = Preparer {
-            config: self.config,
-            normaliser: self.normaliser,
-            threshold: self.threshold,
-            now: self.now,
-        };
+        let records = source::read(preparer.config, file, older).map_err(StageError::Source)?;
         let progress = self.progress;
         std::thread::scope(|scope| {
             let (batches, prepared) = std::sync::mpsc::sync_channel(4);
-            let preparer = &preparer;
             // The reading thread: records with nothing to store (old, inactive) are only
             // counted there; the others cross to this thread in batches.
             let producer = scope.spawn(move || {

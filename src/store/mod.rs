@@ -141,6 +141,13 @@ pub struct StateCounts {
     pub failed: u64,
 }
 
+/// The records still to send.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueCounts {
+    pub pending: u64,
+    pub failed: u64,
+}
+
 /// One row of the outbox, as `status`-style readers see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordRow {
@@ -368,7 +375,7 @@ impl Store {
 
     /// The records still to send, pending and failed: counted in the queue's index, so
     /// without reading the records already done.
-    pub fn queue_counts(&self, source: &str) -> Result<StateCounts, StoreError> {
+    pub fn queue_counts(&self, source: &str) -> Result<QueueCounts, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT COUNT(*) FROM records WHERE source = ?1 AND state = ?2")
@@ -378,10 +385,9 @@ impl Store {
                 .map(|n| n as u64)
                 .map_err(|e| self.err(e))
         };
-        Ok(StateCounts {
+        Ok(QueueCounts {
             pending: count(RecordState::Pending)?,
             failed: count(RecordState::Failed)?,
-            ..StateCounts::default()
         })
     }
 
