@@ -27,6 +27,9 @@ pub enum Outcome {
     Unauthorized { reason: String },
     /// 404: the endpoint or account is wrong; stop the pass.
     NotFound { reason: String },
+    /// 3xx: BlueTape is elsewhere; never followed (the key goes only to `api.base_url`), and
+    /// the pass stops like 404.
+    Redirected { reason: String },
     /// Try again later, after `after` when the server said so.
     Retry {
         reason: String,
@@ -44,6 +47,7 @@ impl Outcome {
             Outcome::Rejected { .. } => "rejected",
             Outcome::Unauthorized { .. } => "unauthorized",
             Outcome::NotFound { .. } => "not found",
+            Outcome::Redirected { .. } => "redirected",
             Outcome::Retry { .. } => "retry",
         }
     }
@@ -54,6 +58,7 @@ impl Outcome {
             Outcome::Rejected { reason }
             | Outcome::Unauthorized { reason }
             | Outcome::NotFound { reason }
+            | Outcome::Redirected { reason }
             | Outcome::Retry { reason, .. } => Some(reason),
             _ => None,
         }
@@ -80,8 +85,24 @@ struct ErrorBody {
     reason: Option<String>,
 }
 
+/// What classification needs of a response.
+#[derive(Debug, Clone, Copy)]
+pub struct Reply<'a> {
+    pub status: u16,
+    pub retry_after: Option<&'a str>,
+    /// For a 3xx: where it pointed, resolved, with what to set `api.base_url` to.
+    pub location: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
 /// Classifies a response to `POST /integration/customer`. Pure, so the table is testable.
-pub fn classify(status: u16, retry_after: Option<&str>, body: &[u8], now: SystemTime) -> Outcome {
+pub fn classify(reply: Reply<'_>, now: SystemTime) -> Outcome {
+    let Reply {
+        status,
+        retry_after,
+        location,
+        body,
+    } = reply;
     let reason = || error_reason(status, body);
     match status {
         201 => match serde_json::from_slice::<CreatedBody>(body) {
@@ -98,10 +119,26 @@ pub fn classify(status: u16, retry_after: Option<&str>, body: &[u8], now: System
         400 => Outcome::Rejected { reason: reason() },
         401 | 403 => Outcome::Unauthorized { reason: reason() },
         404 => Outcome::NotFound { reason: reason() },
+        300..=399 => Outcome::Redirected {
+            reason: redirect_reason(status, location),
+        },
         _ => Outcome::Retry {
             reason: reason(),
             after: retry_after.and_then(|v| parse_retry_after(v, now)),
         },
+    }
+}
+
+/// "301 Moved Permanently -> <where>", or that the answer named nowhere.
+fn redirect_reason(status: u16, location: Option<&str>) -> String {
+    let canonical = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .map(|c| format!("{status} {c}"))
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    match location {
+        Some(location) => format!("{canonical} -> {location}"),
+        None => format!("{canonical} without a Location: check api.base_url"),
     }
 }
 
@@ -113,12 +150,8 @@ struct UpdatedBody {
 
 /// Classifies a response to `PUT /integration/customer/{id}`: 202 is success; 404 means the
 /// customer is gone from BlueTape (the caller creates it again); the rest as for a create.
-pub fn classify_update(
-    status: u16,
-    retry_after: Option<&str>,
-    body: &[u8],
-    now: SystemTime,
-) -> Outcome {
+pub fn classify_update(reply: Reply<'_>, now: SystemTime) -> Outcome {
+    let Reply { status, body, .. } = reply;
     match status {
         202 => match serde_json::from_slice::<UpdatedBody>(body) {
             Ok(b) => Outcome::Updated {
@@ -133,7 +166,7 @@ pub fn classify_update(
             reason: error_reason(status, body),
             after: None,
         },
-        _ => classify(status, retry_after, body, now),
+        _ => classify(reply, now),
     }
 }
 
@@ -177,8 +210,12 @@ pub enum SignUp {
     Url(String),
     /// 404 "Customer not found.": no such customer in this account.
     NotFound,
-    /// 401/403, or a 404 that is not about the customer: the key or the endpoint is wrong.
-    Refused(String),
+    /// 401/403: the key or the account is refused.
+    Unauthorized(String),
+    /// A 404 that is not about the customer: `api.base_url` or the account is wrong.
+    WrongEndpoint(String),
+    /// A 3xx, never followed: `api.base_url` is not where BlueTape answers.
+    Redirected(String),
     /// Anything transient.
     Unavailable(String),
 }
@@ -191,7 +228,13 @@ struct SignUpBody {
 
 /// Classifies an answer to the sign-up URL request. A 404 whose reason is about the customer
 /// means the key and account were accepted; any other 404 is a wrong endpoint.
-pub fn classify_sign_up(status: u16, body: &[u8]) -> SignUp {
+pub fn classify_sign_up(reply: Reply<'_>) -> SignUp {
+    let Reply {
+        status,
+        location,
+        body,
+        ..
+    } = reply;
     match status {
         200 => match serde_json::from_slice::<SignUpBody>(body) {
             Ok(b) => SignUp::Url(b.sign_up_url),
@@ -202,10 +245,11 @@ pub fn classify_sign_up(status: u16, body: &[u8]) -> SignUp {
             if reason.to_ascii_lowercase().contains("customer not found") {
                 SignUp::NotFound
             } else {
-                SignUp::Refused(reason)
+                SignUp::WrongEndpoint(reason)
             }
         }
-        401 | 403 => SignUp::Refused(error_reason(status, body)),
+        300..=399 => SignUp::Redirected(redirect_reason(status, location)),
+        401 | 403 => SignUp::Unauthorized(error_reason(status, body)),
         _ => SignUp::Unavailable(error_reason(status, body)),
     }
 }
@@ -214,6 +258,7 @@ pub fn classify_sign_up(status: u16, body: &[u8]) -> SignUp {
 #[derive(Clone)]
 pub struct BlueTapeClient {
     http: reqwest::Client,
+    base_url: Url,
     create_url: Url,
     account_id: String,
     key: SecretString,
@@ -225,9 +270,14 @@ impl BlueTapeClient {
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("bluetape-sync/", env!("CARGO_PKG_VERSION")))
+            // The key is a custom header, which reqwest would carry to wherever a redirect
+            // points: a 3xx is answered by stopping, never followed (SPEC §2).
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
             .build()?;
         Ok(Self {
             http,
+            base_url: config.base_url.clone(),
             create_url: join(&config.base_url, "integration/customer"),
             account_id: config.account_id.clone(),
             key: config.key.clone(),
@@ -240,24 +290,17 @@ impl BlueTapeClient {
 
     /// Sends one customer (`body` is its JSON) and classifies the answer.
     pub async fn create(&self, body: String) -> Answer {
-        let request = self.http.post(self.create_url.clone()).body(body);
-        self.send(request, classify).await
+        let url = self.create_url.clone();
+        let request = self.http.post(url.clone()).body(body);
+        self.send(url, request, classify).await
     }
 
-    /// Sends a changed customer as an update: the create body without `id` and `companyId`.
-    pub async fn update(&self, id: &str, create_body: &str) -> Answer {
+    /// Sends a changed customer as an update: `body` is the create body without `id` and
+    /// `companyId`.
+    pub async fn update(&self, id: &str, body: String) -> Answer {
         let url = self.customer_url(id, &[]);
-        let body =
-            match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(create_body) {
-                Ok(mut fields) => {
-                    fields.remove("id");
-                    fields.remove("companyId");
-                    serde_json::Value::Object(fields).to_string()
-                }
-                Err(_) => create_body.to_owned(),
-            };
-        let request = self.http.put(url).body(body);
-        self.send(request, classify_update).await
+        let request = self.http.put(url.clone()).body(body);
+        self.send(url, request, classify_update).await
     }
 
     /// The key as a header value marked sensitive, so no `Debug` or trace output shows it.
@@ -285,32 +328,76 @@ impl BlueTapeClient {
 
     /// Asks BlueTape for a customer's sign-up URL.
     pub async fn sign_up(&self, id: &str) -> SignUp {
-        let request = self
-            .http
-            .get(self.customer_url(id, &["signup"]))
-            .header("X-BlueTape-Key", self.key_header())
-            .header("X-Integration-AccountId", &self.account_id);
-        let response = match request.send().await {
+        let url = self.customer_url(id, &["signup"]);
+        let response = match self.execute(self.http.get(url.clone())).await {
             Ok(r) => r,
             Err(e) => return SignUp::Unavailable(transport_reason(&e)),
         };
         let status = response.status().as_u16();
+        let location = self.location(&url, &response);
         match response.bytes().await {
-            Ok(body) => classify_sign_up(status, &body),
+            Ok(body) => classify_sign_up(Reply {
+                status,
+                retry_after: None,
+                location: location.as_deref(),
+                body: &body,
+            }),
             Err(e) => SignUp::Unavailable(transport_reason(&e)),
         }
     }
 
-    async fn send(
+    /// Sends a request with the account's headers; it goes to `api.base_url`'s host only.
+    async fn execute(
         &self,
         request: reqwest::RequestBuilder,
-        classify: fn(u16, Option<&str>, &[u8], SystemTime) -> Outcome,
-    ) -> Answer {
-        let request = request
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        request
             .header("X-BlueTape-Key", self.key_header())
             .header("X-Integration-AccountId", &self.account_id)
-            .header(reqwest::header::CONTENT_TYPE, "application/json");
-        let response = match request.send().await {
+            .send()
+            .await
+    }
+
+    /// A 3xx's `Location`, resolved against the request, with the `api.base_url` it implies
+    /// when it keeps the request's path below the base.
+    fn location(&self, requested: &Url, response: &reqwest::Response) -> Option<String> {
+        if !response.status().is_redirection() {
+            return None;
+        }
+        let raw = response
+            .headers()
+            .get(reqwest::header::LOCATION)?
+            .to_str()
+            .ok()?;
+        let Ok(target) = requested.join(raw) else {
+            let shown: String = raw.chars().take(200).collect();
+            return Some(format!("{shown}: check api.base_url"));
+        };
+        let tail = requested
+            .path()
+            .strip_prefix(self.base_url.path().trim_end_matches('/'))
+            .filter(|tail| !tail.is_empty());
+        let base = tail.and_then(|tail| {
+            let path = target.path().strip_suffix(tail)?;
+            let mut base = target.clone();
+            base.set_path(path);
+            base.set_query(None);
+            Some(base)
+        });
+        Some(match base {
+            Some(base) => format!("{target}: set api.base_url to {base}"),
+            None => format!("{target}: check api.base_url"),
+        })
+    }
+
+    async fn send(
+        &self,
+        url: Url,
+        request: reqwest::RequestBuilder,
+        classify: fn(Reply<'_>, SystemTime) -> Outcome,
+    ) -> Answer {
+        let request = request.header(reqwest::header::CONTENT_TYPE, "application/json");
+        let response = match self.execute(request).await {
             Ok(r) => r,
             Err(e) => {
                 return Answer {
@@ -328,8 +415,17 @@ impl BlueTapeClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let location = self.location(&url, &response);
         let outcome = match response.bytes().await {
-            Ok(body) => classify(status, retry_after.as_deref(), &body, SystemTime::now()),
+            Ok(body) => classify(
+                Reply {
+                    status,
+                    retry_after: retry_after.as_deref(),
+                    location: location.as_deref(),
+                    body: &body,
+                },
+                SystemTime::now(),
+            ),
             Err(e) => Outcome::Retry {
                 reason: format!("{status} then {}", transport_reason(&e)),
                 after: None,
@@ -476,9 +572,8 @@ mod tests {
                 302,
                 None,
                 b"",
-                Outcome::Retry {
-                    reason: "302 Found".into(),
-                    after: None,
+                Outcome::Redirected {
+                    reason: "302 Found without a Location: check api.base_url".into(),
                 },
             ),
             (
@@ -492,43 +587,89 @@ mod tests {
             ),
         ];
         for (status, retry_after, body, expected) in cases {
-            assert_eq!(
-                classify(status, retry_after, body, now),
-                expected,
-                "{status}"
-            );
+            let reply = Reply {
+                status,
+                retry_after,
+                location: None,
+                body,
+            };
+            assert_eq!(classify(reply, now), expected, "{status}");
+        }
+    }
+
+    fn reply(status: u16, body: &[u8]) -> Reply<'_> {
+        Reply {
+            status,
+            retry_after: None,
+            location: None,
+            body,
+        }
+    }
+
+    #[test]
+    fn redirects_stop_and_say_where() {
+        let now = SystemTime::UNIX_EPOCH;
+        for status in [301, 302, 303, 307, 308] {
+            let reply = Reply {
+                location: Some("https://b.example/x"),
+                ..reply(status, b"")
+            };
+            let Outcome::Redirected { reason } = classify(reply, now) else {
+                panic!("{status} is not a redirect");
+            };
+            assert!(reason.starts_with(&format!("{status} ")), "{reason}");
+            assert!(reason.ends_with("-> https://b.example/x"), "{reason}");
+            assert!(matches!(
+                classify_update(reply, now),
+                Outcome::Redirected { .. }
+            ));
+            assert!(matches!(classify_sign_up(reply), SignUp::Redirected(_)));
         }
     }
 
     #[test]
     fn sign_up_answers() {
         assert_eq!(
-            classify_sign_up(200, br#"{"signUpUrl":"https://x/s?id=1"}"#),
+            classify_sign_up(reply(200, br#"{"signUpUrl":"https://x/s?id=1"}"#)),
             SignUp::Url("https://x/s?id=1".into())
         );
         assert_eq!(
-            classify_sign_up(404, br#"{"code":"404","reason":"Customer not found."}"#),
+            classify_sign_up(reply(
+                404,
+                br#"{"code":"404","reason":"Customer not found."}"#
+            )),
             SignUp::NotFound
         );
-        assert!(matches!(classify_sign_up(404, b""), SignUp::Refused(_)));
-        assert!(matches!(classify_sign_up(401, b""), SignUp::Refused(_)));
-        assert!(matches!(classify_sign_up(503, b""), SignUp::Unavailable(_)));
+        assert!(matches!(
+            classify_sign_up(reply(404, b"")),
+            SignUp::WrongEndpoint(_)
+        ));
+        assert!(matches!(
+            classify_sign_up(reply(401, b"")),
+            SignUp::Unauthorized(_)
+        ));
+        assert!(matches!(
+            classify_sign_up(reply(403, b"")),
+            SignUp::Unauthorized(_)
+        ));
+        assert!(matches!(
+            classify_sign_up(reply(503, b"")),
+            SignUp::Unavailable(_)
+        ));
     }
 
     #[test]
     fn update_answers() {
         let now = SystemTime::UNIX_EPOCH;
         assert_eq!(
-            classify_update(202, None, br#"{"blueTapeId":"b1"}"#, now),
+            classify_update(reply(202, br#"{"blueTapeId":"b1"}"#), now),
             Outcome::Updated {
                 blue_tape_id: Some("b1".into())
             }
         );
         assert_eq!(
             classify_update(
-                404,
-                None,
-                br#"{"code":"404","reason":"Customer not found."}"#,
+                reply(404, br#"{"code":"404","reason":"Customer not found."}"#),
                 now
             ),
             Outcome::NotFound {
@@ -536,15 +677,19 @@ mod tests {
             }
         );
         assert!(matches!(
-            classify_update(201, None, b"{}", now),
+            classify_update(reply(201, b"{}"), now),
             Outcome::Retry { .. }
         ));
+        let busy = Reply {
+            retry_after: Some("2"),
+            ..reply(503, b"")
+        };
         assert!(matches!(
-            classify_update(503, Some("2"), b"", now),
+            classify_update(busy, now),
             Outcome::Retry { after: Some(_), .. }
         ));
         assert!(matches!(
-            classify_update(400, None, b"", now),
+            classify_update(reply(400, b""), now),
             Outcome::Rejected { .. }
         ));
     }

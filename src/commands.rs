@@ -461,14 +461,11 @@ pub async fn export(
                 SignUp::NotFound => {
                     tracing::warn!(id = %row.id, "BlueTape has no such customer (404): no sign-up URL");
                 }
-                SignUp::Refused(reason) => {
-                    return Err(CommandError::failed(
-                        crate::sync::exit::UNAUTHORIZED,
-                        format!(
-                            "BlueTape refused the API key ({reason}): check the key and api.account_id"
-                        ),
-                    ));
+                SignUp::Unauthorized(reason) => return Err(unauthorized(&reason)),
+                SignUp::WrongEndpoint(reason) => {
+                    return Err(wrong_endpoint(&reason, &client));
                 }
+                SignUp::Redirected(reason) => return Err(redirected(&reason)),
                 SignUp::Unavailable(reason) => {
                     unavailable += 1;
                     tracing::warn!(id = %row.id, "no sign-up URL this time: {reason}");
@@ -487,6 +484,32 @@ pub async fn export(
         ));
     }
     Ok(())
+}
+
+fn unauthorized(reason: &str) -> CommandError {
+    CommandError::failed(
+        crate::sync::exit::UNAUTHORIZED,
+        format!("BlueTape refused the API key ({reason}): check the key and api.account_id"),
+    )
+}
+
+fn wrong_endpoint(reason: &str, client: &BlueTapeClient) -> CommandError {
+    CommandError::failed(
+        crate::sync::exit::CONFIG,
+        format!(
+            "BlueTape answered {reason} for {}: check api.base_url and api.account_id",
+            client.create_url()
+        ),
+    )
+}
+
+fn redirected(reason: &str) -> CommandError {
+    CommandError::failed(
+        crate::sync::exit::CONFIG,
+        format!(
+            "BlueTape answered {reason} (redirects are not followed: the key goes only to api.base_url)"
+        ),
+    )
 }
 
 fn write_export(
@@ -854,23 +877,9 @@ pub async fn check(
                 client.create_url()
             )
             .map_err(io)?,
-            SignUp::Refused(reason) if reason.starts_with("401") || reason.starts_with("403") => {
-                return Err(CommandError::failed(
-                    exit::UNAUTHORIZED,
-                    format!(
-                        "BlueTape refused the API key ({reason}): check the key and api.account_id"
-                    ),
-                ));
-            }
-            SignUp::Refused(reason) => {
-                return Err(CommandError::failed(
-                    exit::CONFIG,
-                    format!(
-                        "BlueTape answered {reason} for {}: check api.base_url and api.account_id",
-                        client.create_url()
-                    ),
-                ));
-            }
+            SignUp::Unauthorized(reason) => return Err(unauthorized(&reason)),
+            SignUp::WrongEndpoint(reason) => return Err(wrong_endpoint(&reason, &client)),
+            SignUp::Redirected(reason) => return Err(redirected(&reason)),
             SignUp::Unavailable(reason) => {
                 return Err(CommandError::failed(
                     exit::UNAVAILABLE,

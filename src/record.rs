@@ -4,7 +4,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::phone::PhoneNormaliser;
@@ -101,7 +101,7 @@ impl RawRecord {
 }
 
 /// The API body of `POST /integration/customer` (SPEC §2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Customer {
     pub id: String,
@@ -112,6 +112,32 @@ pub struct Customer {
     pub source_modified_date: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub company_id: Option<String>,
+}
+
+/// The body of `PUT /integration/customer/{id}`: the create body without `id` and `companyId`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CustomerUpdate<'a> {
+    first_name: &'a str,
+    last_name: &'a str,
+    email_address: &'a str,
+    cell_phone_number: &'a str,
+    source_modified_date: &'a str,
+}
+
+impl Customer {
+    /// The update body of a customer stored as its create body; an error when the stored
+    /// text is not a customer.
+    pub fn update_body_of(stored: &str) -> Result<String, serde_json::Error> {
+        let customer: Customer = serde_json::from_str(stored)?;
+        serde_json::to_string(&CustomerUpdate {
+            first_name: &customer.first_name,
+            last_name: &customer.last_name,
+            email_address: &customer.email_address,
+            cell_phone_number: &customer.cell_phone_number,
+            source_modified_date: &customer.source_modified_date,
+        })
+    }
 }
 
 /// Why a record is not sent: the field and the problem, never the value.

@@ -44,6 +44,8 @@ pub enum StopReason {
     Unauthorized(String),
     /// 404.
     EndpointNotFound(String),
+    /// A 3xx: BlueTape answered from somewhere else; never followed.
+    Redirected(String),
     /// `retry.stop_after` records in a row exhausted their retries.
     Unavailable(String),
     /// SIGTERM/SIGINT.
@@ -58,7 +60,9 @@ impl std::fmt::Display for StopReason {
             StopReason::Unauthorized(reason) => {
                 write!(f, "BlueTape refused the API key ({reason})")
             }
-            StopReason::EndpointNotFound(reason) => write!(f, "BlueTape answered {reason}"),
+            StopReason::EndpointNotFound(reason) | StopReason::Redirected(reason) => {
+                write!(f, "BlueTape answered {reason}")
+            }
             StopReason::Unavailable(reason) => {
                 write!(f, "the BlueTape API keeps failing (last answer: {reason})")
             }
@@ -141,7 +145,9 @@ impl PassReport {
     pub fn exit_code(&self) -> u8 {
         match &self.stop {
             Some(StopReason::Unauthorized(_)) => return exit::UNAUTHORIZED,
-            Some(StopReason::EndpointNotFound(_)) => return exit::CONFIG,
+            Some(StopReason::EndpointNotFound(_) | StopReason::Redirected(_)) => {
+                return exit::CONFIG;
+            }
             _ => {}
         }
         if self.source_error.is_some() {
@@ -167,6 +173,7 @@ impl PassReport {
             (Some(StopReason::Shutdown), _) => "interrupted",
             (_, exit::UNAUTHORIZED) => "unauthorized",
             (Some(StopReason::EndpointNotFound(_)), _) => "endpoint_not_found",
+            (Some(StopReason::Redirected(_)), _) => "redirected",
             (_, exit::CONFIG) => "source_error",
             (_, exit::UNAVAILABLE) => "unavailable",
             (_, exit::REJECTED) => "rejected",
@@ -214,6 +221,10 @@ impl PassReport {
                 "BlueTape answered {reason} for {}: check api.base_url and api.account_id; \
                  {queued} customers stay queued",
                 self.endpoint
+            ),
+            (Some(StopReason::Redirected(reason)), _) => format!(
+                "BlueTape answered {reason} (redirects are not followed: the key goes only to \
+                 api.base_url); {queued} customers stay queued and nothing was marked"
             ),
             (_, exit::CONFIG) => match &self.source_error {
                 Some(e) => format!("{e}; {queued} customers from earlier passes stay queued"),
@@ -1023,6 +1034,20 @@ impl Sender {
         let mut history = Vec::new();
         // An update whose customer is gone from BlueTape becomes a create.
         let mut update = queued.update;
+        let update_body = match update.then(|| Customer::update_body_of(&queued.body)) {
+            None => String::new(),
+            Some(Ok(body)) => body,
+            Some(Err(e)) => {
+                let reason = format!(
+                    "the store's copy of this customer cannot be read ({e}): it is sent again \
+                     once the accounting system changes it"
+                );
+                warn!(id, "changed customer not sent as an update: {reason}");
+                self.record(&queued, 0, None, SendResult::Rejected { reason }, history)
+                    .await;
+                return;
+            }
+        };
         loop {
             if !self.stopped() {
                 tokio::select! {
@@ -1042,7 +1067,7 @@ impl Sender {
             }
             attempts += 1;
             let answer = if update {
-                self.client.update(id, &queued.body).await
+                self.client.update(id, update_body.clone()).await
             } else {
                 self.client.create(queued.body.clone()).await
             };
@@ -1093,6 +1118,10 @@ impl Sender {
                 }
                 Outcome::NotFound { reason } => {
                     self.stop(StopReason::EndpointNotFound(reason));
+                    return;
+                }
+                Outcome::Redirected { reason } => {
+                    self.stop(StopReason::Redirected(reason));
                     return;
                 }
                 Outcome::Retry { reason, after } => {

@@ -5,13 +5,14 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Fault, Fixture, export_of};
+use support::{FakeBlueTape, Fault, Fixture, export_of};
 
-/// Every customer of `export_of(n)` was created exactly once.
+/// Every customer of `export_of(n)` was created exactly once, and never sent after that.
 fn created_once(fx: &Fixture, n: usize) {
     for i in 1..=n {
         let id = format!("C{i:04}");
         assert_eq!(fx.fake.creations(&id), 1, "{id}");
+        assert_eq!(fx.fake.posts_after_creation(&id), 0, "{id} sent again");
         let state = fx.record(&id).expect("stored").state;
         assert!(state == "created" || state == "exists", "{id}: {state}");
     }
@@ -124,4 +125,79 @@ async fn a_long_outage_costs_a_bounded_number_of_requests_per_pass() {
     let run = fx.run(&["--once"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     created_once(&fx, 40);
+}
+
+/// A 3xx from BlueTape's address must not carry the key, the account or a customer anywhere:
+/// the pass stops with exit 78 naming the status and where it pointed, marks nothing, and the
+/// other host receives nothing at all.
+#[tokio::test]
+async fn redirects_are_never_followed() {
+    let elsewhere = FakeBlueTape::start().await;
+    for status in [301, 302, 303, 307, 308] {
+        let fx = Fixture::with_config("\n[sync]\nupdates = true\n").await;
+        fx.write_export(&export_of(12));
+        // Already in BlueTape: `exists`, with a sign-up URL to look up.
+        fx.fake.preload("C0012");
+        let location = format!("{}/integration/customer", elsewhere.base_url());
+        fx.fake.set_always(Some(Fault::Redirect {
+            status,
+            location: location.clone(),
+        }));
+
+        let run = fx.run(&["--once"]).await;
+        assert_eq!(run.code, 78, "{status}: {}", run.stderr);
+        let last = run.stderr.lines().last().unwrap_or_default();
+        assert!(
+            last.contains(&format!("{status} ")) && last.contains(&location),
+            "{status}: {last}"
+        );
+        assert!(
+            last.contains(&format!("set api.base_url to {}", elsewhere.base_url())),
+            "{last}"
+        );
+        assert_eq!(fx.count_in("pending"), 12, "{status}: nothing marked");
+        // Nothing new starts after the first answer: at most api.concurrency (4) in flight.
+        assert!(fx.fake.request_count() <= 4, "{status}: the pass went on");
+
+        // Every other request the program makes: the sign-up lookups and the key check.
+        let check = fx.run(&["check", "--online"]).await;
+        assert_eq!(check.code, 78, "{status}: {}", check.stderr);
+        assert!(
+            check.stderr.contains(&format!("{status} ")),
+            "{}",
+            check.stderr
+        );
+
+        assert_eq!(elsewhere.request_count(), 0, "{status}: followed");
+
+        // With the redirect gone, every customer goes through, once.
+        fx.fake.set_always(None);
+        let run = fx.run(&["--once"]).await;
+        assert_eq!(run.code, 0, "{status}: {}", run.stderr);
+        created_once(&fx, 11);
+        assert_eq!(fx.record("C0012").expect("stored").state, "exists");
+
+        // Updates and sign-up lookups do not follow one either.
+        fx.write_export(&export_of(12).replace("2023-11-14T22:13", "2024-11-14T22:13"));
+        fx.fake.set_always(Some(Fault::Redirect {
+            status,
+            location: location.clone(),
+        }));
+        let run = fx.run(&["--once"]).await;
+        assert_eq!(run.code, 78, "{status}: {}", run.stderr);
+        let export = fx.run(&["export", "--fetch-missing"]).await;
+        assert_eq!(export.code, 78, "{status}: {}", export.stderr);
+        assert!(export.stderr.contains(&location), "{}", export.stderr);
+        assert_eq!(elsewhere.request_count(), 0, "{status}: followed");
+        let puts = fx
+            .fake
+            .received()
+            .iter()
+            .filter(|r| r.method == "PUT")
+            .count();
+        assert!(
+            (1..=4).contains(&puts),
+            "{status}: {puts} updates tried, then the pass stopped"
+        );
+    }
 }

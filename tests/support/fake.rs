@@ -45,6 +45,8 @@ pub enum Fault {
     CreateThenDrop,
     /// Do the work (create the customer) at once, but answer only after this long.
     Slow(Duration),
+    /// Answer a 3xx pointing at `location`.
+    Redirect { status: u16, location: String },
 }
 
 impl Fault {
@@ -200,6 +202,30 @@ impl FakeBlueTape {
         self.state().creations.get(id).copied().unwrap_or(0)
     }
 
+    /// Every POST that carried `id`, whatever the answer (a duplicate shows here, where
+    /// `creations` stays at 1 because BlueTape answers 409 to the second).
+    pub fn posts(&self, id: &str) -> usize {
+        self.state()
+            .received
+            .iter()
+            .filter(|r| r.method == "POST" && r.id() == Some(id))
+            .count()
+    }
+
+    /// POSTs of `id` that reached the fake after the one it answered 201: sends of a
+    /// customer already created.
+    pub fn posts_after_creation(&self, id: &str) -> usize {
+        let state = self.state();
+        let mut posts = state
+            .received
+            .iter()
+            .filter(|r| r.method == "POST" && r.id() == Some(id));
+        match posts.position(|r| r.status == Some(201)) {
+            Some(_) => posts.count(),
+            None => 0,
+        }
+    }
+
     /// How many times the fake accepted an update (202) for `id`.
     pub fn updates(&self, id: &str) -> u32 {
         self.state().updates.get(id).copied().unwrap_or(0)
@@ -287,10 +313,13 @@ impl FakeBlueTape {
                 status,
                 retry_after,
                 body,
-            }) => Some((status, retry_after, body)),
+            }) => Some((status, retry_after.map(|v| ("retry-after", v)), body)),
             Some(Fault::RetryAt { status, ahead }) => {
                 let at = httpdate::fmt_http_date(std::time::SystemTime::now() + ahead);
-                Some((status, Some(at), String::new()))
+                Some((status, Some(("retry-after", at)), String::new()))
+            }
+            Some(Fault::Redirect { status, location }) => {
+                Some((status, Some(("location", location)), String::new()))
             }
             Some(Fault::Drop | Fault::ResetEarly) => None,
             Some(Fault::CreateThenDrop) => {
@@ -309,15 +338,15 @@ impl FakeBlueTape {
         };
         let mut s = self.state();
         s.in_flight -= 1;
-        let Some((status, retry_after, body)) = answer else {
+        let Some((status, header, body)) = answer else {
             return Err(std::io::Error::other("connection dropped by the fake"));
         };
         s.received[index].status = Some(status);
         let mut response = Response::builder()
             .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
             .header("content-type", "application/json");
-        if let Some(value) = retry_after {
-            response = response.header("retry-after", value);
+        if let Some((name, value)) = header {
+            response = response.header(name, value);
         }
         Ok(response
             .body(Full::new(Bytes::from(body)))
