@@ -78,13 +78,16 @@ enum Command {
         #[arg(long)]
         fetch_missing: bool,
     },
-    /// Queue rejected or failed records again; the next pass sends them.
+    /// Queue rejected or failed records again (all of them unless narrowed); the next pass
+    /// sends them.
     Retry {
-        /// A record to retry (repeatable).
+        /// Only this record (repeatable).
         #[arg(long = "id")]
         ids: Vec<String>,
+        /// Only the failed records (and any --id).
         #[arg(long)]
         all_failed: bool,
+        /// Only the rejected records (and any --id).
         #[arg(long)]
         all_rejected: bool,
     },
@@ -246,16 +249,12 @@ fn operator_command(
             all_failed,
             all_rejected,
         } => {
-            if ids.is_empty() && !all_failed && !all_rejected {
-                return fail(
-                    exit::OTHER,
-                    "say what to retry: --id ID, --all-failed or --all-rejected",
-                );
-            }
+            // Nothing named: every rejected and failed record (SPEC §6).
+            let everything = ids.is_empty() && !all_failed && !all_rejected;
             let selection = commands::RetrySelection {
                 ids,
-                all_failed,
-                all_rejected,
+                all_failed: all_failed || everything,
+                all_rejected: all_rejected || everything,
             };
             commands::retry(&config, &selection, &mut out)
         }

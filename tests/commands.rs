@@ -239,6 +239,42 @@ async fn retry_then_a_pass_sends_exactly_the_retried_records() {
 }
 
 #[tokio::test]
+async fn retry_without_an_id_queues_every_rejected_and_failed_record() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(4));
+    fx.fake.reject_id("C0002", "Invalid customer");
+    // C0001, sent first, exhausts its three attempts; the others go through.
+    fx.fake
+        .push_faults([Fault::status(503), Fault::status(503), Fault::status(503)]);
+    let run = fx
+        .run_with_env(&["--once"], &[("BLUETAPE_SYNC__API__CONCURRENCY", "1")])
+        .await;
+    assert_eq!(run.code, 69, "{}", run.stderr);
+    let states: Vec<_> = ["C0001", "C0002", "C0003", "C0004"]
+        .iter()
+        .map(|id| fx.record(id).expect("stored").state)
+        .collect();
+    assert_eq!(states, ["failed", "rejected", "created", "created"]);
+    let before = fx.fake.request_count();
+
+    let run = fx.run(&["retry"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("2 queued again"), "{}", run.stdout);
+    assert_eq!(fx.count_in("pending"), 2);
+
+    fx.fake.reject_id("C0002", "Still invalid");
+    let pass = fx.run(&["--once"]).await;
+    assert_eq!(pass.code, 65, "{}", pass.stderr);
+    let mut sent: Vec<_> = fx.fake.received()[before..]
+        .iter()
+        .map(|r| r.id().expect("id").to_owned())
+        .collect();
+    sent.sort();
+    assert_eq!(sent, ["C0001", "C0002"]);
+    assert_eq!(fx.record("C0001").expect("C0001").state, "created");
+}
+
+#[tokio::test]
 async fn retry_of_a_record_rejected_locally_reads_it_again_after_a_config_fix() {
     let fx = Fixture::new().await;
     // A UK mobile written without +44: invalid as a US number.
