@@ -297,7 +297,7 @@ fn child(args: &[String]) -> Result<(), Error> {
                 &config,
                 PassOptions {
                     dry_run,
-                    full: false,
+                    ..PassOptions::default()
                 },
             )?;
             assert_eq!(report.counts.new, rows);

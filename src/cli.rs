@@ -196,6 +196,7 @@ pub fn main() -> ExitCode {
     let options = PassOptions {
         dry_run: pass.dry_run,
         full: pass.full,
+        wait_to_settle: true,
     };
     let result = runtime.block_on(async {
         // Installed before the pass starts, so a signal while the export is read is caught too.
@@ -210,13 +211,18 @@ pub fn main() -> ExitCode {
             }
             ExitCode::from(code)
         }
+        Err(PassError::Interrupted) => {
+            tracing::info!("{}", PassError::Interrupted);
+            ExitCode::SUCCESS
+        }
         Err(e) => fail(exit_code_of(&e), &e.to_string()),
     }
 }
 
 fn exit_code_of(error: &PassError) -> u8 {
     match error {
-        PassError::Locked(crate::lock::LockError::Held { .. }) => exit::LOCKED,
+        PassError::Locked(crate::lock::LockError::Held { .. })
+        | PassError::StillChanging { .. } => exit::LOCKED,
         _ => exit::OTHER,
     }
 }

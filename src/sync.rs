@@ -35,7 +35,13 @@ pub struct PassOptions {
     pub dry_run: bool,
     /// Compare every record with the store, ignoring the watermark.
     pub full: bool,
+    /// Wait for an export that is still being written to settle, instead of leaving it for a
+    /// later pass (`--once`: there is no later pass).
+    pub wait_to_settle: bool,
 }
+
+/// How many times `source.settle` a pass that waits for the export gives it to settle.
+pub const SETTLE_WAITS: u32 = 12;
 
 /// Why sending stopped before the queue was empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +87,19 @@ pub enum PassError {
     Locked(#[from] LockError),
     #[error("cannot start the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
+    #[error(
+        "export still being written: {files} changed within source.settle ({settle:?}) for {waited:?} \
+         (12 × source.settle); nothing was read: run again once the export job has finished, or \
+         raise source.settle"
+    )]
+    StillChanging {
+        files: String,
+        settle: Duration,
+        waited: Duration,
+    },
+    /// Asked to stop before anything was read.
+    #[error("asked to stop before the export settled: nothing was read")]
+    Interrupted,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -271,6 +290,10 @@ pub(crate) async fn run_locked_pass(
     shutdown: impl Future<Output = ()>,
 ) -> Result<PassReport, PassError> {
     let started = Instant::now();
+    let mut shutdown = std::pin::pin!(shutdown);
+    if options.wait_to_settle {
+        wait_to_settle(&config.source, shutdown.as_mut()).await?;
+    }
     let source_name = config.source.name.clone();
     let client = BlueTapeClient::new(&config.api)?;
     let endpoint = client.create_url().to_string();
@@ -352,6 +375,55 @@ pub(crate) async fn run_locked_pass(
         report.summary()
     );
     Ok(report)
+}
+
+/// Waits, saying so, until every file of the export has been still for `source.settle`; an
+/// error when one is still changing after [`SETTLE_WAITS`] × `source.settle`. Problems with
+/// the export itself are left for the pass to report.
+async fn wait_to_settle(
+    config: &SourceConfig,
+    mut shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> Result<(), PassError> {
+    let limit = config.settle * SETTLE_WAITS;
+    let started = Instant::now();
+    let mut said = false;
+    loop {
+        let Ok(discovery) = source::discover(config, SystemTime::now()) else {
+            return Ok(());
+        };
+        let Some(left) = discovery.settles_in else {
+            return Ok(());
+        };
+        let files = discovery
+            .unsettled
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let waited = started.elapsed();
+        if waited >= limit {
+            return Err(PassError::StillChanging {
+                files,
+                settle: config.settle,
+                waited: limit,
+            });
+        }
+        if !said {
+            info!(
+                files,
+                "export changed within source.settle ({:?}), still being written? waiting for it \
+                 to settle (at most {limit:?})",
+                config.settle
+            );
+            said = true;
+        }
+        // A little past the moment it settles, so the next look finds it settled.
+        let wait = left.min(limit - waited) + Duration::from_millis(20);
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = shutdown.as_mut() => return Err(PassError::Interrupted),
+        }
+    }
 }
 
 /// What `check` learns from reading the export: the counts, rejections by reason, a sample of
@@ -544,10 +616,10 @@ fn stage(
     let mut source_error = None;
     // The watermark moves only when every file of the export was read whole.
     let mut complete = true;
-    for path in &discovery.unsettled {
+    for file in &discovery.unsettled {
         complete = false;
         info!(
-            file = %path.display(),
+            file = %file.path.display(),
             "export file changed within source.settle (still being written?): read on a later pass"
         );
     }

@@ -219,10 +219,9 @@ async fn a_glob_of_three_files_is_one_export_and_the_later_date_wins() {
     assert_eq!(run.count("new"), 3);
 }
 
-#[tokio::test]
-async fn a_file_still_being_written_is_read_once_it_settles() {
-    let fx = Fixture::with_export("customers_*.csv", "").await;
-    let env = [("BLUETAPE_SYNC__SOURCE__SETTLE", "2s")];
+/// Two export files: `customers_1.csv` long settled, `customers_2.csv` written just now, with
+/// an older date than the settled file's record.
+fn settled_and_fresh(fx: &Fixture) {
     fx.write_file(
         "customers_1.csv",
         &format!("{HEADER}\n{}\n", row("OLD", "2024-03-05T00:00:00Z")),
@@ -233,27 +232,98 @@ async fn a_file_still_being_written_is_read_once_it_settles() {
         .open(fx.path("customers_1.csv"))
         .and_then(|f| f.set_modified(settled))
         .expect("backdate the settled file");
-    // Just written, with an older date than the settled file's record.
     fx.write_file(
         "customers_2.csv",
         &format!("{HEADER}\n{}\n", row("NEW", "2024-03-01T00:00:00Z")),
     );
+}
 
-    let run = fx.run_with_env(&["--once"], &env).await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("still being written"), "{}", run.stderr);
+#[tokio::test]
+async fn the_daemon_reads_a_file_still_being_written_on_a_later_pass() {
+    let fx = Fixture::with_export("customers_*.csv", "").await;
+    settled_and_fresh(&fx);
+    // Longer than the daemon takes to start, so its first pass finds the new file unsettled.
+    let child = fx.spawn_with_env(
+        &["run"],
+        &[
+            ("BLUETAPE_SYNC__SOURCE__SETTLE", "5s"),
+            ("BLUETAPE_SYNC__SCHEDULE__CRON", "* * * * * *"),
+        ],
+    );
+    let first_pass = fx
+        .wait_for(Duration::from_secs(30), |fx| {
+            fx.passes()
+                .iter()
+                .any(|(_, _, finished)| finished.is_some())
+        })
+        .await;
+    assert!(first_pass, "no pass finished");
     assert_eq!(bodies(&fx).keys().collect::<Vec<_>>(), ["OLD"]);
     assert_eq!(
         fx.watermark_ms(),
         None,
         "nothing advanced past the unread file"
     );
-
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    let run = fx.run_with_env(&["--once"], &env).await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let later = fx
+        .wait_for(Duration::from_secs(60), |fx| fx.fake.creations("NEW") == 1)
+        .await;
+    let run = support::stop(child).await;
+    assert!(later, "the settled file was never read: {}", run.stderr);
+    assert!(run.stderr.contains("still being written"), "{}", run.stderr);
     assert_eq!(bodies(&fx).keys().collect::<Vec<_>>(), ["NEW", "OLD"]);
     assert!(fx.watermark_ms().is_some());
+}
+
+#[tokio::test]
+async fn once_waits_for_a_file_still_being_written() {
+    let fx = Fixture::with_export("customers_*.csv", "").await;
+    settled_and_fresh(&fx);
+    let run = fx
+        .run_with_env(&["--once"], &[("BLUETAPE_SYNC__SOURCE__SETTLE", "2s")])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("waiting for it to settle"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(bodies(&fx).keys().collect::<Vec<_>>(), ["NEW", "OLD"]);
+    assert!(fx.watermark_ms().is_some());
+}
+
+#[tokio::test]
+async fn once_gives_up_on_a_file_that_keeps_changing_with_exit_75() {
+    let fx = Fixture::new().await;
+    fx.write_export(&support::export_of(3));
+    // The export job keeps writing: the file is touched far more often than source.settle.
+    let path = fx.path("export.csv");
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let writer = {
+        let writing = writing.clone();
+        std::thread::spawn(move || {
+            while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                let touched = std::fs::File::options()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+                assert!(touched.is_ok(), "touch the export: {touched:?}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let run = fx
+        .run_with_env(&["--once"], &[("BLUETAPE_SYNC__SOURCE__SETTLE", "400ms")])
+        .await;
+    writing.store(false, std::sync::atomic::Ordering::Relaxed);
+    writer.join().expect("writer");
+    assert_eq!(run.code, 75, "{}", run.stderr);
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("still being written") && last.contains("export.csv"),
+        "{last}"
+    );
+    assert_eq!(fx.fake.request_count(), 0, "nothing sent");
+    assert!(fx.passes().is_empty(), "nothing read: {:?}", fx.passes());
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ mod json;
 pub mod presets;
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::config::{SourceConfig, SourceFormat};
 use crate::record::{Field, RawRecord};
@@ -92,11 +92,11 @@ impl ExportFile {
             .is_ok_and(|now| now.len == self.len && now.modified == self.modified)
     }
 
-    /// Written to within `settle` of `now`: probably still being written.
-    fn settling(&self, settle: std::time::Duration, now: SystemTime) -> bool {
-        self.modified
-            .and_then(|m| now.duration_since(m).ok())
-            .is_some_and(|age| age < settle)
+    /// Written to within `settle` of `now` (probably still being written): how long until it
+    /// has been still for `settle`.
+    fn settles_in(&self, settle: Duration, now: SystemTime) -> Option<Duration> {
+        let age = now.duration_since(self.modified?).ok()?;
+        settle.checked_sub(age).filter(|left| !left.is_zero())
     }
 }
 
@@ -104,7 +104,9 @@ impl ExportFile {
 #[derive(Debug, Default)]
 pub struct Discovery {
     pub files: Vec<ExportFile>,
-    pub unsettled: Vec<PathBuf>,
+    pub unsettled: Vec<ExportFile>,
+    /// How long until the last unsettled file settles, if none is written to meanwhile.
+    pub settles_in: Option<Duration>,
 }
 
 /// Finds the export's files (`source.path` may be a glob), sorted by name.
@@ -134,10 +136,12 @@ pub fn discover(config: &SourceConfig, now: SystemTime) -> Result<Discovery, Sou
     let mut discovery = Discovery::default();
     for path in paths {
         let file = ExportFile::stat(path)?;
-        if file.settling(config.settle, now) {
-            discovery.unsettled.push(file.path);
-        } else {
-            discovery.files.push(file);
+        match file.settles_in(config.settle, now) {
+            Some(left) => {
+                discovery.settles_in = discovery.settles_in.max(Some(left));
+                discovery.unsettled.push(file);
+            }
+            None => discovery.files.push(file),
         }
     }
     Ok(discovery)
