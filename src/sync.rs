@@ -523,7 +523,7 @@ pub struct Staged {
     pub would_send: u64,
     /// Rejections in this read, by reason.
     pub rejections: std::collections::BTreeMap<String, u64>,
-    /// The first records queued, as they would be sent.
+    /// `check`: the first records of the queue, as a pass would send them.
     pub samples: Vec<Customer>,
 }
 
@@ -656,7 +656,17 @@ fn stage(
     }
     match mode {
         StageMode::Commit => staging.commit()?,
-        StageMode::Inspect => {}
+        StageMode::Inspect => {
+            // The queue's head as a pass would send it: a row that a later row of the same id
+            // replaced is not there.
+            let mut cursor = QueueCursor::new(now, updates);
+            for queued in staging.next_queue_page(&mut cursor, SAMPLES)? {
+                let customer = serde_json::from_str(&queued.body).map_err(|e| {
+                    StoreError::Serialize(format!("queued customer {}: {e}", queued.id))
+                })?;
+                staged.samples.push(customer);
+            }
+        }
         StageMode::DryRun(out) => {
             let mut cursor = QueueCursor::new(now, updates);
             loop {
@@ -902,11 +912,6 @@ impl FileStaging<'_> {
             *newest = (*newest).max(record.dated());
             if new {
                 staged.new += 1;
-                if staged.samples.len() < SAMPLES
-                    && let Ok(customer) = record.customer
-                {
-                    staged.samples.push(customer);
-                }
             } else {
                 self.store_known(record, staged)?;
             }
@@ -990,10 +995,7 @@ impl FileStaging<'_> {
             }
         }
         match (decision, customer) {
-            (Decision::Queue, Ok(customer)) => {
-                if staged.samples.len() < SAMPLES {
-                    staged.samples.push(customer.clone());
-                }
+            (Decision::Queue, Ok(_)) => {
                 let body = body.as_deref().unwrap_or_default();
                 staging.queue(
                     id,

@@ -449,6 +449,40 @@ async fn check_shows_a_masked_sample_and_what_would_be_rejected() {
 }
 
 #[tokio::test]
+async fn check_shows_what_a_pass_would_send_not_a_row_a_later_one_replaces() {
+    let fx = Fixture::new().await;
+    fx.write_export(&format!(
+        "{HEADER}\nD1,Old,Row,d1@example.com,(626) 555-0100,2024-03-01T00:00:00Z,\n\
+         D2,Gone,Invalid,d2@example.com,(626) 555-0100,2024-03-01T00:00:00Z,\n\
+         D1,New,Row,d1@example.com,(626) 555-0100,2024-03-02T00:00:00Z,\n\
+         D2,Now,Invalid,not-an-email,(626) 555-0100,2024-03-02T00:00:00Z,\n"
+    ));
+    let run = fx.run(&["check"]).await;
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    let sample: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("first records"))
+        .skip(2)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(sample.len(), 1, "{}", run.stdout);
+    assert!(sample[0].starts_with("D1  New Row"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("would queue 1, rejected 1"),
+        "{}",
+        run.stdout
+    );
+
+    // What a pass then sends is what check showed.
+    let pass = fx.run(&["--once"]).await;
+    assert_eq!(pass.code, 65, "{}", pass.stderr);
+    let sent: Vec<_> = fx.fake.received().into_iter().map(|r| r.body).collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["firstName"], "New");
+}
+
+#[tokio::test]
 async fn check_online_confirms_or_refuses_the_key() {
     let fx = Fixture::new().await;
     fx.write_export(&export_of(1));
