@@ -704,7 +704,11 @@ impl FileConfig {
 impl SourceSection {
     fn validate(self, file: &Path) -> Result<SourceConfig, ConfigError> {
         let err = |key: &str, problem: &str| ConfigError::at_key(file, key, problem);
-        let preset = self.preset.map(Preset::defaults);
+        let preset = self
+            .preset
+            .map(Preset::defaults)
+            .transpose()
+            .map_err(|e| err("source.preset", &e))?;
         let format = self
             .format
             .or(preset.as_ref().map(|p| p.format))

@@ -32,17 +32,25 @@ impl fmt::Display for RecordState {
     }
 }
 
-impl FromStr for RecordState {
-    type Err = ();
+/// A state this program does not know, found in a store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown record state `{0}`: the store was changed by another program or a newer \
+     bluetape-sync; nothing is guessed for it"
+)]
+pub struct UnknownState(pub String);
 
-    fn from_str(s: &str) -> Result<Self, ()> {
+impl FromStr for RecordState {
+    type Err = UnknownState;
+
+    fn from_str(s: &str) -> Result<Self, UnknownState> {
         Ok(match s {
             "pending" => RecordState::Pending,
             "created" => RecordState::Created,
             "exists" => RecordState::Exists,
             "rejected" => RecordState::Rejected,
             "failed" => RecordState::Failed,
-            _ => return Err(()),
+            _ => return Err(UnknownState(s.to_owned())),
         })
     }
 }

@@ -275,6 +275,27 @@ mod tests {
     ];
 
     #[test]
+    fn an_update_body_is_the_create_body_without_id_and_company() {
+        let mut raw = raw(GOOD);
+        raw.set(Field::CompanyId, "CO-1");
+        let stored = serde_json::to_string(&check(&raw).expect("valid")).expect("json");
+        let update: serde_json::Value =
+            serde_json::from_str(&Customer::update_body_of(&stored).expect("a customer"))
+                .expect("json");
+        assert_eq!(
+            update,
+            serde_json::json!({
+                "firstName": "Ada", "lastName": "Lovelace",
+                "emailAddress": "ada@example.com", "cellPhoneNumber": "+16265550100",
+                "sourceModifiedDate": "2023-01-04T09:47:57.477Z"
+            })
+        );
+        for broken in ["[1, 2]", "\"text\"", "{\"id\": \"C1\"}", "not json"] {
+            assert!(Customer::update_body_of(broken).is_err(), "{broken}");
+        }
+    }
+
+    #[test]
     fn a_good_record_becomes_the_api_body() {
         let c = check(&raw(GOOD)).expect("valid");
         assert_eq!(

@@ -1,7 +1,7 @@
 //! Store faults: a damaged file, a full disk, a read-only file system, another writer holding
 //! the lock. Each gives a clear error and exit code; nothing is half-written and nothing lost.
-//! The disk tests mount a small tmpfs, which needs root (CI runs as root); without it they
-//! say so and stop.
+//! The disk tests mount a small tmpfs, which needs root with the right to mount (CI runs as
+//! root); where that is missing they fail, since their scenario did not run.
 
 mod support;
 
@@ -15,8 +15,8 @@ use support::{Fixture, export_of};
 struct Tmpfs(std::path::PathBuf);
 
 impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Option<Self> {
-        std::fs::create_dir_all(dir).ok()?;
+    fn mount(dir: &Path, size: &str) -> Self {
+        std::fs::create_dir_all(dir).expect("mount point");
         let ok = Command::new("mount")
             .args([
                 "-t",
@@ -28,10 +28,13 @@ impl Tmpfs {
             .arg(dir)
             .status()
             .is_ok_and(|s| s.success());
-        if !ok {
-            eprintln!("store fault test not run: cannot mount a tmpfs here (needs root)");
-        }
-        ok.then(|| Self(dir.to_owned()))
+        assert!(
+            ok,
+            "cannot mount a tmpfs at {}: this test needs root with the right to mount, so its \
+             fault was not injected",
+            dir.display()
+        );
+        Self(dir.to_owned())
     }
 
     fn remount(&self, options: &str) {
@@ -83,9 +86,7 @@ async fn a_damaged_store_is_a_clear_error_and_nothing_is_sent() {
 #[tokio::test]
 async fn a_full_disk_keeps_nothing_half_written() {
     let fx = Fixture::new().await;
-    let Some(disk) = Tmpfs::mount(&fx.path("small-disk"), "256k") else {
-        return;
-    };
+    let disk = Tmpfs::mount(&fx.path("small-disk"), "256k");
     let store = fx.path("small-disk/state.db");
     let store_env = [("BLUETAPE_SYNC__STORE__PATH", store.to_str().expect("utf-8"))];
     fx.write_export(&export_of(5));
@@ -114,9 +115,7 @@ async fn a_full_disk_keeps_nothing_half_written() {
 #[tokio::test]
 async fn a_read_only_store_is_a_clear_error_until_it_is_writable_again() {
     let fx = Fixture::new().await;
-    let Some(disk) = Tmpfs::mount(&fx.path("ro-disk"), "8m") else {
-        return;
-    };
+    let disk = Tmpfs::mount(&fx.path("ro-disk"), "8m");
     let store = fx.path("ro-disk/state.db");
     let store_env = [("BLUETAPE_SYNC__STORE__PATH", store.to_str().expect("utf-8"))];
     fx.write_export(&export_of(2));
@@ -152,15 +151,66 @@ async fn another_writer_holding_the_store_is_waited_for() {
     fx.write_export(&export_of(4));
     // Another program writes to the store for 2 s.
     let path = fx.store_path();
+    let (locked_tx, locked) = std::sync::mpsc::channel();
     let holder = std::thread::spawn(move || {
         let conn = rusqlite::Connection::open(path).expect("open");
         conn.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+        locked_tx.send(()).expect("signal");
         std::thread::sleep(Duration::from_secs(2));
         conn.execute_batch("COMMIT").expect("unlock");
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    locked
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the other writer took the store");
     let run = fx.run(&["--once"]).await;
     holder.join().expect("holder");
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(fx.count_in("created"), 4);
+}
+
+#[tokio::test]
+async fn a_schema_version_no_release_writes_is_a_clear_error() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(2));
+    assert_eq!(fx.run(&["--once"]).await.code, 0);
+    rusqlite::Connection::open(fx.store_path())
+        .and_then(|c| c.pragma_update(None, "user_version", -1))
+        .expect("set user_version");
+    fx.write_export(&export_of(4));
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(last.contains("schema version -1"), "{last}");
+    assert_eq!(fx.fake.request_count(), 2, "nothing sent");
+}
+
+#[tokio::test]
+async fn a_record_state_this_program_does_not_know_is_an_error_not_a_guess() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(2));
+    assert_eq!(fx.run(&["--once"]).await.code, 0);
+    rusqlite::Connection::open(fx.store_path())
+        .and_then(|c| {
+            c.execute_batch(
+                "PRAGMA ignore_check_constraints = ON;
+                 UPDATE records SET state = 'archived' WHERE id = 'C0001';",
+            )
+        })
+        .expect("write an unknown state");
+
+    for args in [
+        &["status"][..],
+        &["show", "--id", "C0001"],
+        &["--once", "--full"],
+    ] {
+        let run = fx.run(args).await;
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        let last = run.stderr.lines().last().unwrap_or_default();
+        assert!(
+            last.contains("unknown record state `archived`"),
+            "{args:?}: {last}"
+        );
+    }
+    assert_eq!(fx.fake.request_count(), 2, "C0001 was not sent again");
+    assert_eq!(fx.record("C0001").expect("stored").state, "archived");
 }

@@ -43,13 +43,14 @@ fn one(path: &str) -> Option<FieldSource> {
     Some(FieldSource::from(path))
 }
 
-fn rule(path: &str, equals: &'static str, what: &'static str) -> Option<SkipRule> {
-    Path::parse(path, true)
-        .ok()
-        .map(|path| SkipRule { path, equals, what })
+fn rule(path: &str, equals: &'static str, what: &'static str) -> Result<SkipRule, String> {
+    let path = Path::parse(path, true).map_err(|e| format!("its rule for {what} records: {e}"))?;
+    Ok(SkipRule { path, equals, what })
 }
 
 impl Preset {
+    pub const ALL: [Preset; 2] = [Preset::QuickbooksOnline, Preset::Xero];
+
     pub fn name(self) -> &'static str {
         match self {
             Preset::QuickbooksOnline => "quickbooks-online",
@@ -57,8 +58,9 @@ impl Preset {
         }
     }
 
-    pub fn defaults(self) -> PresetDefaults {
-        match self {
+    /// What the preset fills in; an error only if the preset itself is written wrong.
+    pub fn defaults(self) -> Result<PresetDefaults, String> {
+        Ok(match self {
             Preset::QuickbooksOnline => PresetDefaults {
                 format: SourceFormat::Json,
                 records_path: "QueryResponse.Customer",
@@ -72,7 +74,7 @@ impl Preset {
                     // A CompanyName is not a BlueTape company id: map it only on purpose.
                     company_id: None,
                 },
-                skip: rule("Active", "false", "inactive"),
+                skip: Some(rule("Active", "false", "inactive")?),
             },
             Preset::Xero => {
                 let mobile = "Phones[PhoneType=MOBILE]";
@@ -92,10 +94,10 @@ impl Preset {
                         source_modified_date: one("UpdatedDateUTC"),
                         company_id: None,
                     },
-                    skip: rule("ContactStatus", "ARCHIVED", "archived"),
+                    skip: Some(rule("ContactStatus", "ARCHIVED", "archived")?),
                 }
             }
-        }
+        })
     }
 }
 
@@ -112,6 +114,7 @@ mod tests {
     fn xero_mobile_in_every_combination_of_empty_parts() {
         let source = Preset::Xero
             .defaults()
+            .expect("the preset")
             .fields
             .cell_phone_number
             .expect("the preset maps the mobile");
@@ -154,8 +157,28 @@ mod tests {
     }
 
     #[test]
+    fn every_preset_is_written_right() {
+        for preset in Preset::ALL {
+            let defaults = preset
+                .defaults()
+                .unwrap_or_else(|e| panic!("{preset:?}: {e}"));
+            for field in crate::record::Field::ALL {
+                if let Some(source) = defaults.fields.get(field) {
+                    FieldSpec::parse(source, true)
+                        .unwrap_or_else(|e| panic!("{preset:?} {field}: {e}"));
+                }
+            }
+        }
+        assert!(rule("Phones[PhoneType=", "x", "broken").is_err());
+    }
+
+    #[test]
     fn quickbooks_leaves_out_inactive_customers_only() {
-        let rule = Preset::QuickbooksOnline.defaults().skip.expect("a rule");
+        let rule = Preset::QuickbooksOnline
+            .defaults()
+            .expect("the preset")
+            .skip
+            .expect("a rule");
         assert!(rule.skips(&json!({"Active": false})));
         assert!(!rule.skips(&json!({"Active": true})));
         assert!(!rule.skips(&json!({})));

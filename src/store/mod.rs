@@ -26,6 +26,8 @@ pub enum StoreError {
     },
     #[error("cannot encode a record for the store: {0}")]
     Serialize(String),
+    #[error("store {} has schema version {found}, which no bluetape-sync writes: it was changed by another program; move it aside and run again (customers already in BlueTape come back as `exists`)", path.display())]
+    BadSchema { path: PathBuf, found: i64 },
     #[error("store {} was written by a newer bluetape-sync (schema {found}, this one knows {known}): upgrade bluetape-sync", path.display())]
     NewerSchema {
         path: PathBuf,
@@ -37,6 +39,13 @@ pub enum StoreError {
 /// The `settings` key that makes the next pass read the whole export (after `retry` of a
 /// record rejected locally, or `forget`).
 pub const FULL_NEXT_PASS: &str = "full_next_pass";
+
+/// The record state in column `index`; a state this program does not know is an error.
+fn state_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<RecordState> {
+    row.get::<_, String>(index)?.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
 
 /// What an operator can do about a store error, when there is something.
 fn hint(error: &rusqlite::Error) -> &'static str {
@@ -248,14 +257,18 @@ impl Store {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(|e| self.err(e))?;
         let known = MIGRATIONS.len();
-        if version > known as i64 {
+        let applied = usize::try_from(version).map_err(|_| StoreError::BadSchema {
+            path: self.path.clone(),
+            found: version,
+        })?;
+        if applied > known {
             return Err(StoreError::NewerSchema {
                 path: self.path.clone(),
                 found: version,
                 known,
             });
         }
-        for (index, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        for (index, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(applied) {
             let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
                 path: self.path.clone(),
                 source: e,
@@ -398,20 +411,17 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let mut counts = StateCounts::default();
         let rows = stmt
-            .query_map([source], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-            })
+            .query_map([source], |r| Ok((state_at(r, 0)?, r.get::<_, i64>(1)?)))
             .map_err(|e| self.err(e))?;
         for row in rows {
             let (state, n) = row.map_err(|e| self.err(e))?;
             let n = n as u64;
-            match state.parse::<RecordState>() {
-                Ok(RecordState::Pending) => counts.pending = n,
-                Ok(RecordState::Created) => counts.created = n,
-                Ok(RecordState::Exists) => counts.exists = n,
-                Ok(RecordState::Rejected) => counts.rejected = n,
-                Ok(RecordState::Failed) => counts.failed = n,
-                Err(()) => {}
+            match state {
+                RecordState::Pending => counts.pending = n,
+                RecordState::Created => counts.created = n,
+                RecordState::Exists => counts.exists = n,
+                RecordState::Rejected => counts.rejected = n,
+                RecordState::Failed => counts.failed = n,
             }
         }
         Ok(counts)
@@ -428,10 +438,7 @@ impl Store {
                 |r| {
                     Ok(RecordRow {
                         id: r.get(0)?,
-                        state: r
-                            .get::<_, String>(1)?
-                            .parse()
-                            .unwrap_or(RecordState::Pending),
+                        state: state_at(r, 1)?,
                         source_modified_ms: r.get(2)?,
                         reason: r.get(3)?,
                         attempts: r.get(4)?,
@@ -836,10 +843,7 @@ impl Staging<'_> {
             .map_err(|e| self.err(e))?;
         stmt.query_row(params![self.source, id], |r| {
             Ok(Stored {
-                state: r
-                    .get::<_, String>(0)?
-                    .parse()
-                    .unwrap_or(RecordState::Pending),
+                state: state_at(r, 0)?,
                 modified_ms: r.get(1)?,
                 staged_this_pass: r.get::<_, Option<i64>>(2)? == Some(self.pass),
                 content_hash: r.get(3)?,
