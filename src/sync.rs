@@ -1054,6 +1054,19 @@ struct SendCounts {
     stop: Option<StopReason>,
 }
 
+/// What a send holds: its place among the requests in flight, and among the records sent whose
+/// answer is not yet committed; the writer gives that one back after its commit.
+struct Slot {
+    _in_flight: OwnedSemaphorePermit,
+    sent: OwnedSemaphorePermit,
+}
+
+/// A send's result on its way to the store.
+struct Unrecorded {
+    record: SendRecord,
+    sent: OwnedSemaphorePermit,
+}
+
 /// What every in-flight send shares.
 struct Sender {
     pass: i64,
@@ -1061,7 +1074,7 @@ struct Sender {
     client: BlueTapeClient,
     retry: RetrySection,
     pacer: Pacer,
-    results: mpsc::Sender<SendRecord>,
+    results: mpsc::Sender<Unrecorded>,
     counts: Mutex<SendCounts>,
     stop: watch::Sender<bool>,
 }
@@ -1099,7 +1112,7 @@ impl Sender {
     }
 
     /// Sends one record until it is answered, retries run out, or the pass stops.
-    async fn send(self: Arc<Self>, queued: Queued, _permit: OwnedSemaphorePermit) {
+    async fn send(self: Arc<Self>, queued: Queued, slot: Slot) {
         let id = queued.id.as_str();
         let mut stop = self.stop.subscribe();
         let mut attempts = 0u32;
@@ -1117,8 +1130,8 @@ impl Sender {
                      once the accounting system changes it"
                 );
                 warn!(id, "changed customer not sent as an update: {reason}");
-                self.record(&queued, 0, None, SendResult::Rejected { reason }, history)
-                    .await;
+                let result = SendResult::Rejected { reason };
+                self.record(&queued, 0, None, result, history, slot).await;
                 return;
             }
         };
@@ -1134,7 +1147,7 @@ impl Sender {
                     let result = SendResult::Unfinished {
                         reason: last_reason,
                     };
-                    self.record(&queued, attempts, last_status, result, history)
+                    self.record(&queued, attempts, last_status, result, history, slot)
                         .await;
                 }
                 return;
@@ -1255,7 +1268,7 @@ impl Sender {
                     }
                 }
             };
-            self.record(&queued, attempts, last_status, result, history)
+            self.record(&queued, attempts, last_status, result, history, slot)
                 .await;
             return;
         }
@@ -1268,6 +1281,7 @@ impl Sender {
         last_status: Option<u16>,
         result: SendResult,
         history: Vec<Attempt>,
+        slot: Slot,
     ) {
         let record = SendRecord {
             id: queued.id.clone(),
@@ -1280,7 +1294,11 @@ impl Sender {
             result,
         };
         self.progress.sent_one();
-        if self.results.send(record).await.is_err() {
+        let unrecorded = Unrecorded {
+            record,
+            sent: slot.sent,
+        };
+        if self.results.send(unrecorded).await.is_err() {
             // The writer returns its error at the end of the pass; send nothing more.
             self.stop(StopReason::StoreFailed);
         }
@@ -1317,8 +1335,10 @@ async fn send_queue(
     let queue = store.queue_counts(&source)?;
     progress.sending(queue.pending + queue.failed);
     let concurrency = config.api.concurrency;
-    // Bounded: at most `concurrency` answers wait unrecorded besides those in flight.
-    let (results_tx, results_rx) = mpsc::channel::<SendRecord>(concurrency);
+    // After a crash at most 2 x concurrency records may be sent again (SPEC §4): no record
+    // starts while that many were sent and their answers are not committed.
+    let unrecorded = Arc::new(Semaphore::new(2 * concurrency));
+    let (results_tx, results_rx) = mpsc::channel::<Unrecorded>(2 * concurrency);
     let writer = spawn_writer(store.path().to_owned(), source.clone(), results_rx);
     let (stop, _) = watch::channel(false);
     let sender = Arc::new(Sender {
@@ -1343,9 +1363,16 @@ async fn send_queue(
             break;
         }
         for queued in page {
-            let permit = tokio::select! {
-                permit = permits.clone().acquire_owned() => permit
-                    .map_err(|e| PassError::Internal(e.to_string()))?,
+            let slot = async {
+                let sent = unrecorded.clone().acquire_owned().await?;
+                let in_flight = permits.clone().acquire_owned().await?;
+                Ok::<_, tokio::sync::AcquireError>(Slot {
+                    _in_flight: in_flight,
+                    sent,
+                })
+            };
+            let slot = tokio::select! {
+                slot = slot => slot.map_err(|e| PassError::Internal(e.to_string()))?,
                 () = &mut shutdown, if !shutdown_seen => {
                     shutdown_seen = true;
                     sender.stop(StopReason::Shutdown);
@@ -1355,7 +1382,7 @@ async fn send_queue(
             if sender.stopped() {
                 break 'queue;
             }
-            tasks.spawn(sender.clone().send(queued, permit));
+            tasks.spawn(sender.clone().send(queued, slot));
             while let Some(done) = tasks.try_join_next() {
                 if let Err(e) = done {
                     error!("a send task failed: {e}");
@@ -1388,21 +1415,25 @@ async fn send_queue(
 fn spawn_writer(
     path: std::path::PathBuf,
     source: String,
-    mut results: mpsc::Receiver<SendRecord>,
+    mut results: mpsc::Receiver<Unrecorded>,
 ) -> tokio::task::JoinHandle<Result<(), StoreError>> {
     tokio::task::spawn_blocking(move || {
         let mut store = Store::open(&path)?;
         let mut batch = Vec::new();
+        let mut slots = Vec::new();
         while let Some(first) = results.blocking_recv() {
-            batch.push(first);
-            while batch.len() < 512 {
-                match results.try_recv() {
-                    Ok(more) => batch.push(more),
-                    Err(_) => break,
-                }
+            let mut take = |unrecorded: Unrecorded| {
+                batch.push(unrecorded.record);
+                slots.push(unrecorded.sent);
+            };
+            take(first);
+            while let Ok(more) = results.try_recv() {
+                take(more);
             }
             store.record_results(&source, &batch)?;
+            // Committed: these records can no longer be sent twice.
             batch.clear();
+            slots.clear();
         }
         Ok(())
     })
