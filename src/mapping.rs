@@ -204,9 +204,9 @@ fn parse_path(text: &str, dotted: bool) -> Result<Path, String> {
         let segment = match raw.split_once('[') {
             None => Segment::Key(raw.to_owned()),
             Some((key, rest)) => {
-                let inner = rest
-                    .strip_suffix(']')
-                    .ok_or_else(|| format!("`{raw}`: `[` without a closing `]`"))?;
+                let inner = rest.strip_suffix(']').ok_or_else(|| {
+                    format!("`{}`: `[` without a closing `]`", raw.escape_debug())
+                })?;
                 match inner.split_once('=') {
                     Some((field, value)) => Segment::Select {
                         key: key.trim().to_owned(),
@@ -215,10 +215,9 @@ fn parse_path(text: &str, dotted: bool) -> Result<Path, String> {
                     },
                     None => Segment::Index(
                         key.trim().to_owned(),
-                        inner
-                            .trim()
-                            .parse()
-                            .map_err(|_| format!("`{raw}`: use `[index]` or `[field=value]`"))?,
+                        inner.trim().parse().map_err(|_| {
+                            format!("`{}`: use `[index]` or `[field=value]`", raw.escape_debug())
+                        })?,
                     ),
                 }
             }
@@ -227,7 +226,7 @@ fn parse_path(text: &str, dotted: bool) -> Result<Path, String> {
             Segment::Key(k) | Segment::Index(k, _) | Segment::Select { key: k, .. }
                 if k.is_empty() =>
             {
-                return Err(format!("`{text}`: an empty key"));
+                return Err(format!("`{}`: an empty key", text.escape_debug()));
             }
             _ => segments.push(segment),
         }

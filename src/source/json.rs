@@ -27,6 +27,7 @@ pub fn read(config: &SourceConfig, path: &Path) -> Result<Records, SourceError> 
         path: path.to_owned(),
         tx,
         index: 0,
+        stopped: false,
     };
     std::thread::Builder::new()
         .name("export-reader".into())
@@ -40,10 +41,19 @@ struct RecordReader {
     path: PathBuf,
     tx: SyncSender<Result<Item, SourceError>>,
     index: u64,
+    /// The pass stopped listening: parsing stopped on purpose, there is nothing to report.
+    stopped: bool,
 }
 
 /// The pass stopped listening; parsing stops too.
-const STOPPED: &str = "the pass stopped reading";
+#[derive(Debug)]
+struct Stopped;
+
+impl fmt::Display for Stopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the pass stopped reading")
+    }
+}
 
 impl RecordReader {
     fn run(mut self, input: BufReader<File>) {
@@ -52,7 +62,7 @@ impl RecordReader {
             _ => self.read_document(input),
         };
         if let Err(error) = result
-            && error.to_string() != STOPPED
+            && !self.stopped
         {
             let at = match self.index {
                 0 => format!("line {}", error.line()),
@@ -99,7 +109,7 @@ impl RecordReader {
     }
 
     /// Maps one record and hands it to the pass.
-    fn emit(&mut self, value: Value) -> Result<(), &'static str> {
+    fn emit(&mut self, value: Value) -> Result<(), Stopped> {
         self.index += 1;
         let item = match &self.config.skip {
             Some(rule) if rule.skips(&value) => Item::Skipped(rule.what),
@@ -114,7 +124,10 @@ impl RecordReader {
                 Item::Record(raw)
             }
         };
-        self.tx.send(Ok(item)).map_err(|_| STOPPED)
+        self.tx.send(Ok(item)).map_err(|_| {
+            self.stopped = true;
+            Stopped
+        })
     }
 }
 
