@@ -8,11 +8,20 @@ use rand::Rng;
 use tokio::time::Instant;
 
 /// Spaces request starts evenly at `1 / rate` from the first one (no initial burst), so no
-/// one-second window holds more than `rate` starts; a `Retry-After` holds every start back.
+/// one-second window holds more than `rate` starts; a `Retry-After` holds every start back,
+/// including one already waiting for its slot.
 #[derive(Debug)]
 pub struct Pacer {
     interval: Duration,
-    next: Mutex<Option<Instant>>,
+    slots: Mutex<Slots>,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    /// The earliest start of the next slot.
+    next: Option<Instant>,
+    /// Nothing starts before this (the server's `Retry-After`).
+    hold: Option<Instant>,
 }
 
 impl Pacer {
@@ -25,29 +34,41 @@ impl Pacer {
         };
         Self {
             interval,
-            next: Mutex::new(None),
+            slots: Mutex::new(Slots::default()),
         }
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Waits for this caller's start slot.
     pub async fn ready(&self) {
-        let slot = {
-            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-            let now = Instant::now();
-            let slot = next.map_or(now, |n| n.max(now));
-            *next = Some(slot + self.interval);
-            (slot > now).then_some(slot)
-        };
-        // A timer rounds up to the next millisecond: a slot that is already due starts now.
-        if let Some(slot) = slot {
+        loop {
+            let slot = {
+                let mut slots = self.slots();
+                let now = Instant::now();
+                let slot = [slots.next, slots.hold]
+                    .into_iter()
+                    .flatten()
+                    .fold(now, Instant::max);
+                slots.next = Some(slot + self.interval);
+                (slot > now).then_some(slot)
+            };
+            // A timer rounds up to the next millisecond: a slot that is already due starts now.
+            let Some(slot) = slot else { return };
             tokio::time::sleep_until(slot).await;
+            // A hold announced while this caller waited applies to it too.
+            if self.slots().hold.is_none_or(|hold| hold <= Instant::now()) {
+                return;
+            }
         }
     }
 
     /// Starts nothing before `until` (the server asked the whole client to slow down).
     pub fn hold_until(&self, until: Instant) {
-        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-        *next = Some(next.map_or(until, |n| n.max(until)));
+        let mut slots = self.slots();
+        slots.hold = Some(slots.hold.map_or(until, |h| h.max(until)));
     }
 }
 
@@ -105,6 +126,25 @@ mod tests {
         assert_eq!(Instant::now() - t0, Duration::from_secs(3));
         pacer.ready().await;
         assert_eq!(Instant::now() - t0, Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hold_announced_while_a_start_waits_delays_it() {
+        let pacer = std::sync::Arc::new(Pacer::new(1.0));
+        let t0 = Instant::now();
+        pacer.ready().await;
+        // The second start waits for its slot at 1 s; a 5-s hold arrives at 0.5 s.
+        let waiting = tokio::spawn({
+            let pacer = pacer.clone();
+            async move {
+                pacer.ready().await;
+                Instant::now()
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        pacer.hold_until(Instant::now() + Duration::from_secs(5));
+        let started = waiting.await.expect("task");
+        assert_eq!(started - t0, Duration::from_millis(5500));
     }
 
     #[test]

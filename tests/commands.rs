@@ -364,14 +364,21 @@ async fn commands_work_while_a_daemon_holds_the_store() {
         &[("BLUETAPE_SYNC__SCHEDULE__CRON", "0 0 0 1 1 *")],
     );
     assert!(
-        fx.wait_for(Duration::from_secs(10), |f| f.passes().len() >= 2)
+        fx.wait_for(Duration::from_secs(30), |f| f.passes().len() >= 2)
             .await,
         "the daemon's first pass"
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let status = fx.run(&["status", "--json"]).await;
-    assert_eq!(status.code, 0, "{}", status.stderr);
-    let status: Value = serde_json::from_str(&status.stdout).expect("JSON");
+    // The daemon records its next pass once the first has finished: wait for it, bounded.
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let run = fx.run(&["status", "--json"]).await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let status: Value = serde_json::from_str(&run.stdout).expect("JSON");
+        if status["daemon"]["next_pass"].is_string() || std::time::Instant::now() > until {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(status["daemon"]["pid"], child.id().expect("pid"));
     assert!(
         status["daemon"]["next_pass"]

@@ -72,7 +72,12 @@ async fn unauthorized_mid_pass_keeps_what_was_created_and_queues_the_rest() {
     let run = {
         let fake = fx.fake.clone();
         let watcher = tokio::spawn(async move {
+            let until = std::time::Instant::now() + Duration::from_secs(60);
             while fake.created_ids().len() < 3 {
+                assert!(
+                    std::time::Instant::now() < until,
+                    "three customers never created"
+                );
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
             fake.set_key("revoked");

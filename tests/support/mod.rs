@@ -115,7 +115,7 @@ impl Fixture {
 base_url = "{base}"
 account_id = "{ACCOUNT}"
 key_file = "api.key"
-timeout = "2s"
+timeout = "10s"
 concurrency = 4
 max_requests_per_second = 0
 
@@ -306,6 +306,80 @@ settle = "0s"
         let conn = rusqlite_open(&self.store_path());
         conn.query_row("SELECT value_ms FROM watermarks", [], |r| r.get(0))
             .ok()
+    }
+}
+
+/// A running daemon whose log is read as it is written, so a test can wait for a line.
+pub struct Daemon {
+    child: Child,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Daemon {
+    pub fn spawn(fx: &Fixture, args: &[&str], env: &[(&str, &str)]) -> Self {
+        use tokio::io::AsyncBufReadExt as _;
+        let mut child = fx.spawn_with_env(args, env);
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let reader = tokio::spawn({
+            let log = log.clone();
+            async move {
+                let mut lines = tokio::io::BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            }
+        });
+        Self { child, log, reader }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
+    /// What it has logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Waits up to `limit` for a log line containing `needle`.
+    pub async fn wait_for_log(&self, needle: &str, limit: std::time::Duration) -> bool {
+        let until = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < until {
+            if self.log().contains(needle) {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.log().contains(needle)
+    }
+
+    /// Sends SIGTERM, as systemd does on stop.
+    pub fn terminate(&self) {
+        terminate(&self.child);
+    }
+
+    /// Waits for it to exit (at most `limit`), and returns how it ended.
+    pub async fn wait(mut self, limit: std::time::Duration) -> Run {
+        let status = tokio::time::timeout(limit, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("still running after {limit:?}:\n{}", self.log()))
+            .expect("wait");
+        let _ = tokio::time::timeout(limit, &mut self.reader).await;
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::new(),
+            stderr: self.log(),
+        }
+    }
+
+    /// Stops it as systemd does, and returns how it ended.
+    pub async fn stop(self) -> Run {
+        self.terminate();
+        self.wait(std::time::Duration::from_secs(60)).await
     }
 }
 
