@@ -70,6 +70,59 @@ async fn no_key_at_any_level_and_no_contact_details_above_debug() {
     }
 }
 
+/// With `RUST_LOG=trace`, reqwest's, hyper's and rustls' own traces are on too: every request
+/// the program makes (create, retry, update, the sign-up lookup, the key check) still leaves
+/// the key nowhere in the output.
+#[tokio::test]
+async fn no_key_with_every_library_tracing() {
+    for format in ["text", "json"] {
+        let fx = Fixture::with_config(&format!(
+            "[log]\nformat = \"{format}\"\n[sync]\nupdates = true"
+        ))
+        .await;
+        fx.write_export(&export());
+        fx.fake.preload("OK-1");
+        fx.fake.push_faults([Fault::retry_after(503, "0")]);
+        let trace = [
+            ("RUST_LOG", "trace"),
+            ("BLUETAPE_SYNC__API__CONCURRENCY", "1"),
+        ];
+        let mut outputs = Vec::new();
+        let pass = fx.run_with_env(&["--once"], &trace).await;
+        assert_eq!(pass.code, 65, "{format}: {}", pass.stderr);
+        // The libraries did trace: the test would prove nothing otherwise.
+        assert!(
+            pass.stderr.contains("connecting to 127.0.0.1"),
+            "{format}: no library traces:\n{}",
+            pass.stderr
+        );
+        outputs.push(pass);
+        fx.write_export(&export().replace("2024-03-01T00:00:04Z", "2024-03-02T00:00:04Z"));
+        outputs.push(fx.run_with_env(&["--once"], &trace).await);
+        outputs.push(
+            fx.run_with_env(&["export", "--fetch-missing"], &trace)
+                .await,
+        );
+        outputs.push(fx.run_with_env(&["check", "--online"], &trace).await);
+        let methods: Vec<String> = fx
+            .fake
+            .received()
+            .iter()
+            .map(|r| r.method.clone())
+            .collect();
+        for method in ["POST", "PUT", "GET"] {
+            assert!(
+                methods.iter().any(|m| m == method),
+                "{format}: no {method}: {methods:?}"
+            );
+        }
+        for run in outputs {
+            let output = format!("{}{}", run.stdout, run.stderr);
+            assert!(!output.contains(KEY), "{format}: the key leaked:\n{output}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_key_is_never_written_to_the_store() {
     let fx = Fixture::new().await;
