@@ -108,7 +108,9 @@ async fn a_full_disk_keeps_nothing_half_written() {
     let run = fx.run_with_env(&["--once"], &store_env).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     for i in 1..=4000 {
-        assert_eq!(fx.fake.creations(&format!("C{i:04}")), 1);
+        let id = format!("C{i:04}");
+        assert_eq!(fx.fake.creations(&id), 1, "{id}");
+        assert_eq!(fx.fake.posts(&id), 1, "{id} sent once");
     }
 }
 
@@ -139,7 +141,9 @@ async fn a_read_only_store_is_a_clear_error_until_it_is_writable_again() {
     disk.remount("rw");
     assert_eq!(fx.run_with_env(&["--once"], &store_env).await.code, 0);
     for i in 1..=4 {
-        assert_eq!(fx.fake.creations(&format!("C{i:04}")), 1);
+        let id = format!("C{i:04}");
+        assert_eq!(fx.fake.creations(&id), 1, "{id}");
+        assert_eq!(fx.fake.posts(&id), 1, "{id} sent once");
     }
 }
 
