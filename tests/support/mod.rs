@@ -262,6 +262,17 @@ settle = "0s"
             return Vec::new();
         }
         let conn = rusqlite_open(&self.store_path());
+        // A store being created has no tables until its first migration commits.
+        let migrated: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'passes')",
+                [],
+                |r| r.get(0),
+            )
+            .expect("the store's tables");
+        if !migrated {
+            return Vec::new();
+        }
         let mut stmt = conn
             .prepare("SELECT outcome, started_at_ms, finished_at_ms FROM passes ORDER BY id")
             .expect("passes");
