@@ -3,9 +3,9 @@
 
 use std::hint::black_box;
 
-use bluetape_sync::phone::PhoneNormaliser;
+use bluetape_sync::record::phone::PhoneNormaliser;
+use bluetape_sync::record::timestamp::TimestampParser;
 use bluetape_sync::record::{Field, Normaliser, RawRecord};
-use bluetape_sync::timestamp::TimestampParser;
 use criterion::{Criterion, criterion_group, criterion_main};
 use phonenumber::country;
 

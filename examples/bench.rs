@@ -405,7 +405,8 @@ fn child(args: &[String]) -> Result<(), Error> {
             }
         }
         "phones" => {
-            let phones = bluetape_sync::phone::PhoneNormaliser::new(phonenumber::country::Id::US);
+            let phones =
+                bluetape_sync::record::phone::PhoneNormaliser::new(phonenumber::country::Id::US);
             // The first parse loads the metadata; time the steady state.
             phones.normalise("(626) 555-0100")?;
             let inputs: Vec<String> = (0..rows)
@@ -417,7 +418,8 @@ fn child(args: &[String]) -> Result<(), Error> {
             }
         }
         "timestamps" => {
-            let parser = bluetape_sync::timestamp::TimestampParser::new(chrono_tz::UTC, None);
+            let parser =
+                bluetape_sync::record::timestamp::TimestampParser::new(chrono_tz::UTC, None);
             let inputs: Vec<String> = (0..rows)
                 .map(|i| {
                     format!(

@@ -122,7 +122,7 @@ fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
             .map(|ago| Utc::now() - ago)
             .map_err(|e| e.to_string());
     }
-    crate::timestamp::TimestampParser::new(chrono_tz::UTC, None)
+    crate::record::timestamp::TimestampParser::new(chrono_tz::UTC, None)
         .parse(text)
         .map_err(|_| "use a time (`2024-03-01`, RFC 3339) or a duration (`24h`)".into())
 }

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use crate::client::{BlueTapeClient, SignUp};
 use crate::config::Config;
 use crate::diff::RecordState;
+use crate::record::timestamp::now_ms;
 use crate::store::{Event, FULL_NEXT_PASS, StateCounts, Store, StoreError};
-use crate::timestamp::now_ms;
 
 /// What a command could not do, with its exit code.
 #[derive(Debug, thiserror::Error)]

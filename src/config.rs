@@ -10,8 +10,8 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use secrecy::SecretString;
 
-use crate::mapping::{FieldSource, FieldSpec};
 use crate::record::Field;
+use crate::source::mapping::{FieldSource, FieldSpec};
 use crate::source::presets::{Preset, SkipRule};
 use serde::Deserialize;
 use url::Url;
@@ -238,7 +238,7 @@ impl Default for SourceSection {
     }
 }
 
-/// `[source.fields]`: API field name -> where it is in the export (see [`crate::mapping`]).
+/// `[source.fields]`: API field name -> where it is in the export (see [`crate::source::mapping`]).
 /// The lowercase aliases are what environment overrides produce.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]

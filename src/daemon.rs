@@ -277,7 +277,7 @@ fn report(result: &Result<PassReport, PassError>) {
 }
 
 fn record_skipped(config: &Config) {
-    let now = crate::timestamp::now_ms();
+    let now = crate::record::timestamp::now_ms();
     if let Err(e) = Store::open(&config.store_path)
         .and_then(|store| store.record_skipped_pass(&config.source.name, now))
     {

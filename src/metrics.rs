@@ -18,9 +18,9 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
+use crate::record::timestamp::now_ms;
 use crate::store::Store;
 use crate::sync::{PassReport, RequestCounts};
-use crate::timestamp::now_ms;
 
 /// What the daemon has done since it started.
 #[derive(Debug)]

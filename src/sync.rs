@@ -18,15 +18,15 @@ use crate::config::{Config, LogFormat, RetrySection, SourceConfig};
 use crate::diff::{Decision, Incoming, RecordState, decide, is_candidate};
 use crate::lock::{InstanceLock, LockError};
 use crate::pace::{Pacer, backoff};
-use crate::phone::PhoneNormaliser;
 use crate::progress::{Progress, Reporter};
+use crate::record::phone::PhoneNormaliser;
+use crate::record::timestamp::{TimestampParser, now_ms};
 use crate::record::{Customer, Field, Normaliser, RawRecord, Rejection};
 use crate::source::{self, Item, OlderThan, SourceError};
 use crate::store::{
     Attempt, FULL_NEXT_PASS, NEW_BATCH, NewRecord, PassCounts, QueueCursor, Queued, SendRecord,
     SendResult, Staging, Store, StoreError,
 };
-use crate::timestamp::{TimestampParser, now_ms};
 
 /// How a pass is run.
 #[derive(Debug, Clone, Copy, Default)]

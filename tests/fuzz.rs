@@ -10,11 +10,11 @@ use std::io::Write;
 use std::time::SystemTime;
 
 use bluetape_sync::config::Config;
-use bluetape_sync::mapping::{FieldSource, FieldSpec};
-use bluetape_sync::phone::PhoneNormaliser;
+use bluetape_sync::record::phone::PhoneNormaliser;
+use bluetape_sync::record::timestamp::{TimestampParser, format_api};
 use bluetape_sync::record::{Field, Normaliser, RawRecord};
+use bluetape_sync::source::mapping::{FieldSource, FieldSpec};
 use bluetape_sync::source::{self, Item};
-use bluetape_sync::timestamp::{TimestampParser, format_api};
 use chrono::{DateTime, TimeZone as _};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;

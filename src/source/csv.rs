@@ -7,9 +7,9 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use super::mapping::FieldSpec;
 use super::{Item, OlderThan, SourceError, unreadable};
 use crate::config::SourceConfig;
-use crate::mapping::FieldSpec;
 use crate::record::{Field, RawRecord};
 
 /// Where a field's value is in a row.

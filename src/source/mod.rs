@@ -3,6 +3,7 @@
 
 mod csv;
 mod json;
+pub mod mapping;
 pub mod presets;
 
 use std::path::{Path, PathBuf};
@@ -56,7 +57,7 @@ pub enum Item {
 #[derive(Debug, Clone)]
 pub struct OlderThan {
     pub threshold_ms: i64,
-    pub parser: crate::timestamp::TimestampParser,
+    pub parser: crate::record::timestamp::TimestampParser,
 }
 
 /// The records of one file, in order; after an `Err` nothing more comes.

@@ -4,8 +4,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::mapping::{FieldSource, Path};
 use crate::config::{FieldMap, SourceFormat};
-use crate::mapping::{FieldSource, Path};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -103,9 +103,9 @@ impl Preset {
 
 #[cfg(test)]
 mod tests {
+    use super::mapping::FieldSpec;
     use super::*;
-    use crate::mapping::FieldSpec;
-    use crate::phone::{PhoneError, PhoneNormaliser};
+    use crate::record::phone::{PhoneError, PhoneNormaliser};
     use serde_json::json;
 
     /// Xero's MOBILE phone in every combination of empty parts, through the preset's mapping

@@ -1,14 +1,17 @@
 //! Validation and normalisation (SPEC §4): a raw record from the export becomes the API body,
 //! or a rejection naming the field and what is wrong with it (never the value itself).
 
+pub mod phone;
+pub mod timestamp;
+
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::phone::PhoneNormaliser;
-use crate::timestamp::{TimestampParser, format_api};
+use self::phone::PhoneNormaliser;
+use self::timestamp::{TimestampParser, format_api};
 
 /// The API's fields, in body order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
