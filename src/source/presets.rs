@@ -103,9 +103,9 @@ impl Preset {
 
 #[cfg(test)]
 mod tests {
-    use super::mapping::FieldSpec;
     use super::*;
     use crate::record::phone::{PhoneError, PhoneNormaliser};
+    use crate::source::mapping::FieldSpec;
     use serde_json::json;
 
     /// Xero's MOBILE phone in every combination of empty parts, through the preset's mapping
