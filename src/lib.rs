@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod pace;
 pub mod progress;
 pub mod record;
+pub mod setting;
 pub mod source;
 pub mod store;
 pub mod sync;

@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 
 use crate::client::{BlueTapeClient, Outcome};
-use crate::config::{Config, LogFormat, RetrySection, SourceConfig};
+use crate::config::{Config, LogFormat, RetrySection};
 use crate::diff::{Decision, Incoming, RecordState, decide, is_candidate};
 use crate::lock::{InstanceLock, LockError};
 use crate::pace::{Pacer, backoff};
@@ -22,6 +22,7 @@ use crate::progress::{Progress, Reporter};
 use crate::record::phone::PhoneNormaliser;
 use crate::record::timestamp::{TimestampParser, now_ms};
 use crate::record::{Customer, Field, Normaliser, RawRecord, Rejection};
+use crate::source::config::SourceConfig;
 use crate::source::{self, Item, OlderThan, SourceError};
 use crate::store::{
     Attempt, FULL_NEXT_PASS, NEW_BATCH, NewRecord, PassCounts, QueueCursor, Queued, SendRecord,

@@ -7,9 +7,9 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use super::config::SourceConfig;
 use super::mapping::FieldSpec;
 use super::{Item, OlderThan, SourceError, unreadable};
-use crate::config::SourceConfig;
 use crate::record::{Field, RawRecord};
 
 /// Where a field's value is in a row.
@@ -242,7 +242,7 @@ mod tests {
         let path = dir.path().join("export.csv");
         std::fs::write(&path, bytes).expect("write");
         let text = format!("path = \"export.csv\"\nsettle = \"0s\"\n{toml}");
-        let config = crate::config::source_from_toml(&text, &dir.path().join("c.toml"))
+        let config = crate::source::config::source_from_toml(&text, &dir.path().join("c.toml"))
             .expect("source config");
         CsvExport::open(&config, &path)?
             .map(|item| match item? {

@@ -12,8 +12,8 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use super::config::{SourceConfig, SourceFormat};
 use super::{Item, Records, SourceError, unreadable};
-use crate::config::{SourceConfig, SourceFormat};
 use crate::record::RawRecord;
 
 /// Records waiting between the reader thread and the pass.
@@ -211,7 +211,7 @@ mod tests {
         let path = dir.path().join("export.json");
         std::fs::write(&path, text).expect("write");
         let toml = format!("path = \"export.json\"\n{toml}");
-        let config = crate::config::source_from_toml(&toml, &dir.path().join("c.toml"))
+        let config = crate::source::config::source_from_toml(&toml, &dir.path().join("c.toml"))
             .expect("source config");
         (read(&config, &path).expect("open").collect(), dir)
     }

@@ -1,6 +1,7 @@
 //! Reading the supplier's export (SPEC §3) into [`RawRecord`]s. The source knows nothing of
 //! BlueTape or the store.
 
+pub mod config;
 mod csv;
 mod json;
 pub mod mapping;
@@ -9,7 +10,7 @@ pub mod presets;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::config::{SourceConfig, SourceFormat};
+use self::config::{SourceConfig, SourceFormat};
 use crate::record::{Field, RawRecord};
 
 /// A problem with an export file as a whole (a bad record is a rejection, not a

@@ -4,8 +4,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::config::{FieldMap, SourceFormat};
 use super::mapping::{FieldSource, Path};
-use crate::config::{FieldMap, SourceFormat};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -1,0 +1,316 @@
+//! `[source]` (SPEC §3): where the export is, how it is written, and where each field is in it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use super::mapping::{FieldSource, FieldSpec};
+use super::presets::{Preset, SkipRule};
+use crate::record::Field;
+use crate::setting::{SettingError, relative_to};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceFormat {
+    Csv,
+    Json,
+    Ndjson,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourceSection {
+    format: Option<SourceFormat>,
+    path: Option<PathBuf>,
+    records_path: Option<String>,
+    preset: Option<Preset>,
+    fields: FieldMap,
+    delimiter: String,
+    timezone: String,
+    datetime_format: Option<String>,
+    default_country: String,
+    #[serde(with = "humantime_serde")]
+    settle: Duration,
+    #[serde(with = "humantime_serde")]
+    lookback: Duration,
+    name: String,
+}
+
+impl Default for SourceSection {
+    fn default() -> Self {
+        Self {
+            format: None,
+            path: None,
+            records_path: None,
+            preset: None,
+            fields: FieldMap::default(),
+            delimiter: ",".into(),
+            timezone: "UTC".into(),
+            datetime_format: None,
+            default_country: "US".into(),
+            settle: Duration::from_secs(5),
+            lookback: Duration::from_secs(3600),
+            name: "default".into(),
+        }
+    }
+}
+
+/// `[source.fields]`: API field name -> where it is in the export (see [`crate::source::mapping`]).
+/// The lowercase aliases are what environment overrides produce.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FieldMap {
+    pub id: Option<FieldSource>,
+    #[serde(rename = "firstName", alias = "firstname")]
+    pub first_name: Option<FieldSource>,
+    #[serde(rename = "lastName", alias = "lastname")]
+    pub last_name: Option<FieldSource>,
+    #[serde(rename = "emailAddress", alias = "emailaddress")]
+    pub email_address: Option<FieldSource>,
+    #[serde(rename = "cellPhoneNumber", alias = "cellphonenumber")]
+    pub cell_phone_number: Option<FieldSource>,
+    #[serde(rename = "sourceModifiedDate", alias = "sourcemodifieddate")]
+    pub source_modified_date: Option<FieldSource>,
+    #[serde(rename = "companyId", alias = "companyid")]
+    pub company_id: Option<FieldSource>,
+}
+
+impl FieldMap {
+    pub fn get(&self, field: Field) -> Option<&FieldSource> {
+        match field {
+            Field::Id => self.id.as_ref(),
+            Field::FirstName => self.first_name.as_ref(),
+            Field::LastName => self.last_name.as_ref(),
+            Field::EmailAddress => self.email_address.as_ref(),
+            Field::CellPhoneNumber => self.cell_phone_number.as_ref(),
+            Field::SourceModifiedDate => self.source_modified_date.as_ref(),
+            Field::CompanyId => self.company_id.as_ref(),
+        }
+    }
+
+    /// This map's fields, each falling back to `other`'s.
+    pub fn or(self, other: FieldMap) -> FieldMap {
+        FieldMap {
+            id: self.id.or(other.id),
+            first_name: self.first_name.or(other.first_name),
+            last_name: self.last_name.or(other.last_name),
+            email_address: self.email_address.or(other.email_address),
+            cell_phone_number: self.cell_phone_number.or(other.cell_phone_number),
+            source_modified_date: self.source_modified_date.or(other.source_modified_date),
+            company_id: self.company_id.or(other.company_id),
+        }
+    }
+}
+
+/// `[source]`, resolved: the preset applied, every field's source parsed.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub name: String,
+    pub format: SourceFormat,
+    /// A file, or a glob pattern matching several.
+    pub path: PathBuf,
+    /// Dotted path to the records array in a JSON export; empty: the top level is the array.
+    pub records_path: Vec<String>,
+    pub preset: Option<Preset>,
+    /// Where each field comes from, as configured (or filled in by the preset).
+    pub fields: FieldMap,
+    /// The parsed field sources, in [`Field::ALL`] order.
+    pub specs: Vec<(Field, FieldSpec)>,
+    /// Where each field's source was set: `config`, `preset`, or `default`.
+    pub origins: Vec<&'static str>,
+    /// Records the preset leaves out (QuickBooks' inactive, Xero's archived customers).
+    pub skip: Option<SkipRule>,
+    pub delimiter: u8,
+    pub timezone: Tz,
+    pub datetime_format: Option<String>,
+    pub default_country: phonenumber::country::Id,
+    pub settle: Duration,
+    pub lookback: Duration,
+}
+
+impl SourceConfig {
+    /// With `sourceModifiedDate` unmapped, a record without one is dated by when it was first
+    /// seen, and changes are found by content (SPEC §3).
+    pub fn dates_by_first_seen(&self) -> bool {
+        self.fields.source_modified_date.is_none()
+    }
+
+    /// The effective mapping, for `--dry-run`: a line per field and what is left out.
+    pub fn describe(&self) -> Vec<String> {
+        let format = match self.format {
+            SourceFormat::Csv => "csv".to_owned(),
+            SourceFormat::Ndjson => "ndjson".to_owned(),
+            SourceFormat::Json if self.records_path.is_empty() => "json".to_owned(),
+            SourceFormat::Json => format!("json, records at {}", self.records_path.join(".")),
+        };
+        let preset = self
+            .preset
+            .map(|p| format!(", preset {}", p.name()))
+            .unwrap_or_default();
+        let mut lines = vec![format!("source {}: {format}{preset}", self.path.display())];
+        for ((field, _), origin) in self.specs.iter().zip(&self.origins) {
+            let from = match self.fields.get(*field) {
+                Some(source) => format!("{source} ({origin})"),
+                None if *field == Field::SourceModifiedDate => {
+                    "sourceModifiedDate if present, else when first seen (changes found by content)"
+                        .to_owned()
+                }
+                None if *field == Field::CompanyId => "companyId if present".to_owned(),
+                None => format!("{} (default)", field.api_name()),
+            };
+            lines.push(format!("  {:<19} <- {from}", field.api_name()));
+        }
+        if let Some(skip) = &self.skip {
+            lines.push(format!("  {} records are skipped", skip.what));
+        }
+        lines
+    }
+
+    /// The parsed source of `field`.
+    pub fn spec(&self, field: Field) -> &FieldSpec {
+        &self.specs[field as usize].1
+    }
+
+    /// Whether the export must have `field`: unmapped optional fields may be absent.
+    pub fn requires(&self, field: Field) -> bool {
+        match field {
+            Field::CompanyId => self.fields.company_id.is_some(),
+            Field::SourceModifiedDate => !self.dates_by_first_seen(),
+            _ => true,
+        }
+    }
+}
+
+impl SourceSection {
+    /// Checks the section and resolves it: the preset applied, every field's source parsed,
+    /// relative paths taken from `config_dir`.
+    pub fn validate(self, config_dir: &Path) -> Result<SourceConfig, SettingError> {
+        let err = |key: &str, problem: &str| SettingError::new(key, problem);
+        let preset = self
+            .preset
+            .map(Preset::defaults)
+            .transpose()
+            .map_err(|e| err("source.preset", &e))?;
+        let format = self
+            .format
+            .or(preset.as_ref().map(|p| p.format))
+            .unwrap_or(SourceFormat::Csv);
+        let records_path = self
+            .records_path
+            .or_else(|| preset.as_ref().map(|p| p.records_path.to_owned()))
+            .unwrap_or_default();
+        if format != SourceFormat::Json && !records_path.is_empty() {
+            return Err(err(
+                "source.records_path",
+                "applies only to format = \"json\"",
+            ));
+        }
+        let records_path: Vec<String> = records_path
+            .split('.')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let (preset_fields, skip) = match preset {
+            Some(p) => (p.fields, p.skip),
+            None => (FieldMap::default(), None),
+        };
+        let origins = Field::ALL
+            .iter()
+            .map(|f| match (self.fields.get(*f), preset_fields.get(*f)) {
+                (Some(_), _) => "config",
+                (None, Some(_)) => "preset",
+                (None, None) => "default",
+            })
+            .collect();
+        let fields = self.fields.or(preset_fields);
+        let mut specs = Vec::with_capacity(Field::ALL.len());
+        for field in Field::ALL {
+            let source = fields
+                .get(field)
+                .cloned()
+                .unwrap_or_else(|| FieldSource::from(field.api_name()));
+            let spec = FieldSpec::parse(&source, format != SourceFormat::Csv)
+                .map_err(|e| err(&format!("source.fields.{}", field.api_name()), &e))?;
+            specs.push((field, spec));
+        }
+        let path = match self.path {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => {
+                return Err(err(
+                    "source.path",
+                    "missing: set it to the export file the accounting system writes",
+                ));
+            }
+        };
+        let path = relative_to(config_dir, path);
+        let delimiter = match self.delimiter.as_str() {
+            "\\t" | "tab" | "\t" => b'\t',
+            d if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
+            _ => {
+                return Err(err(
+                    "source.delimiter",
+                    "must be a single ASCII character (or `tab`)",
+                ));
+            }
+        };
+        let timezone = self.timezone.parse::<Tz>().map_err(|_| {
+            err(
+                "source.timezone",
+                "not an IANA time zone name (e.g. `America/New_York`)",
+            )
+        })?;
+        let default_country = self
+            .default_country
+            .trim()
+            .to_uppercase()
+            .parse::<phonenumber::country::Id>()
+            .map_err(|_| {
+                err(
+                    "source.default_country",
+                    "not an ISO 3166 two-letter country code (e.g. `US`)",
+                )
+            })?;
+        if let Some(format) = &self.datetime_format
+            && chrono::format::StrftimeItems::new(format).parse().is_err()
+        {
+            return Err(err("source.datetime_format", "not a valid strftime format"));
+        }
+        if self.name.trim().is_empty() {
+            return Err(err("source.name", "must not be empty"));
+        }
+        Ok(SourceConfig {
+            name: self.name,
+            format,
+            path,
+            records_path,
+            preset: self.preset,
+            fields,
+            specs,
+            origins,
+            skip,
+            delimiter,
+            timezone,
+            datetime_format: self.datetime_format,
+            default_country,
+            settle: self.settle,
+            lookback: self.lookback,
+        })
+    }
+}
+
+/// A `[source]` section alone, from TOML text, for the source's own tests.
+#[cfg(test)]
+pub(crate) fn source_from_toml(
+    text: &str,
+    config_file: &Path,
+) -> Result<SourceConfig, SettingError> {
+    let section: SourceSection = ::config::Config::builder()
+        .add_source(::config::File::from_str(text, ::config::FileFormat::Toml))
+        .build()
+        .and_then(::config::Config::try_deserialize)
+        .map_err(|e| SettingError::new("source", e))?;
+    section.validate(config_file.parent().unwrap_or(Path::new(".")))
+}
