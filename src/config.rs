@@ -3,28 +3,19 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono_tz::Tz;
-use secrecy::SecretString;
 
+use crate::client::config::{ApiConfig, ApiSection};
 use crate::setting::SettingError;
 use crate::source::config::{SourceConfig, SourceSection};
 use serde::Deserialize;
-use url::Url;
 
 /// Where the config is read from when neither `--config` nor `$BLUETAPE_SYNC_CONFIG` says.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/bluetape-sync/config.toml";
-/// The environment variable holding the API key; it wins over every file.
-pub const API_KEY_ENV: &str = "BLUETAPE_API_KEY";
-/// The systemd credential name (`LoadCredential=bluetape-api-key:...`).
-pub const API_KEY_CREDENTIAL: &str = "bluetape-api-key";
 const ENV_PREFIX: &str = "BLUETAPE_SYNC";
-const PRODUCTION_URL: &str = "https://api.bluetape.com/genericBthubService";
-const SANDBOX_URL: &str = "https://beta-api.bluetape.com/genericBthubService";
-
 /// A configuration problem: names the file and the key, and says what to do.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -102,42 +93,6 @@ impl Default for MetricsSection {
             unhealthy_after: Duration::from_secs(3600),
         }
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct ApiSection {
-    base_url: Option<String>,
-    environment: ApiEnvironment,
-    account_id: Option<String>,
-    key_file: Option<PathBuf>,
-    #[serde(with = "humantime_serde")]
-    timeout: Duration,
-    concurrency: usize,
-    max_requests_per_second: f64,
-    allow_insecure_http: bool,
-}
-
-impl Default for ApiSection {
-    fn default() -> Self {
-        Self {
-            base_url: None,
-            environment: ApiEnvironment::Production,
-            account_id: None,
-            key_file: None,
-            timeout: Duration::from_secs(30),
-            concurrency: 4,
-            max_requests_per_second: 10.0,
-            allow_insecure_http: false,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum ApiEnvironment {
-    Production,
-    Sandbox,
 }
 
 /// `[retry]` (SPEC §5).
@@ -236,19 +191,6 @@ pub struct Config {
     pub metrics: MetricsSection,
     /// Things worth a warning once logging is set up (a key file open to others).
     pub warnings: Vec<String>,
-}
-
-/// `[api]`, resolved: the URL checked and the key loaded.
-#[derive(Debug)]
-pub struct ApiConfig {
-    pub base_url: Url,
-    pub account_id: String,
-    /// Redacted in `Debug`; exposed only to build the request header.
-    pub key: SecretString,
-    pub timeout: Duration,
-    pub concurrency: usize,
-    /// 0 means no limit.
-    pub max_requests_per_second: f64,
 }
 
 impl Config {
@@ -406,55 +348,10 @@ impl FileConfig {
     fn validate(self, file: &Path) -> Result<Config, ConfigError> {
         let err = |key: &str, problem: &str| ConfigError::at_key(file, key, problem);
 
-        let account_id = match self.api.account_id.as_deref().map(str::trim) {
-            Some(id) if !id.is_empty() => id.to_owned(),
-            _ => {
-                return Err(err(
-                    "api.account_id",
-                    "missing: set it to your BlueTape integration account id",
-                ));
-            }
-        };
-        let base_url = self.api.base_url.clone().unwrap_or_else(|| {
-            match self.api.environment {
-                ApiEnvironment::Production => PRODUCTION_URL,
-                ApiEnvironment::Sandbox => SANDBOX_URL,
-            }
-            .to_owned()
-        });
-        let base_url = Url::parse(base_url.trim())
-            .map_err(|e| err("api.base_url", &format!("not a URL ({e})")))?;
-        match base_url.scheme() {
-            "https" => {}
-            "http" if self.api.allow_insecure_http || is_loopback(&base_url) => {}
-            "http" => {
-                return Err(err(
-                    "api.base_url",
-                    "plain http:// would send the API key unencrypted: use https://, or set \
-                     api.allow_insecure_http = true",
-                ));
-            }
-            other => {
-                return Err(err(
-                    "api.base_url",
-                    &format!("scheme `{other}` is not supported: use https://"),
-                ));
-            }
-        }
-        if self.api.concurrency == 0 {
-            return Err(err("api.concurrency", "must be at least 1"));
-        }
-        if !(self.api.max_requests_per_second >= 0.0
-            && self.api.max_requests_per_second.is_finite())
-        {
-            return Err(err(
-                "api.max_requests_per_second",
-                "must be a number >= 0 (0 means no limit)",
-            ));
-        }
-        if self.api.timeout.is_zero() {
-            return Err(err("api.timeout", "must be longer than 0s"));
-        }
+        let api = self
+            .api
+            .validate(config_dir(file))
+            .map_err(|e| ConfigError::setting(file, e))?;
         if self.retry.max_attempts == 0 {
             return Err(err("retry.max_attempts", "must be at least 1"));
         }
@@ -490,7 +387,10 @@ impl FileConfig {
             .source
             .validate(config_dir(file))
             .map_err(|e| ConfigError::setting(file, e))?;
-        let (key, key_warning) = load_api_key(self.api.key_file.as_deref(), file)?;
+        // The key last, so that `check` lists every other problem first.
+        let (api, key_warning) = api
+            .with_key()
+            .map_err(|e| ConfigError::new(format!("config {}: {e}", file.display())))?;
         let store_path = self
             .store
             .path
@@ -499,14 +399,7 @@ impl FileConfig {
 
         Ok(Config {
             file: file.to_owned(),
-            api: ApiConfig {
-                base_url,
-                account_id,
-                key,
-                timeout: self.api.timeout,
-                concurrency: self.api.concurrency,
-                max_requests_per_second: self.api.max_requests_per_second,
-            },
+            api,
             retry: self.retry,
             sync: self.sync,
             schedule: ScheduleSection {
@@ -532,15 +425,6 @@ fn relative_to_config(config_file: &Path, path: PathBuf) -> PathBuf {
     crate::setting::relative_to(config_dir(config_file), path)
 }
 
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
-}
-
 fn default_store_path() -> PathBuf {
     match std::env::var_os("STATE_DIRECTORY") {
         // systemd may pass several directories separated by ':'; the first is ours.
@@ -553,75 +437,10 @@ fn default_store_path() -> PathBuf {
     }
 }
 
-/// `$BLUETAPE_API_KEY`, else `api.key_file`, else the systemd credential.
-/// The key, and a warning when its file is open to others.
-fn load_api_key(
-    key_file: Option<&Path>,
-    config_file: &Path,
-) -> Result<(SecretString, Option<String>), ConfigError> {
-    if let Ok(key) = std::env::var(API_KEY_ENV) {
-        let key = key.trim();
-        if !key.is_empty() {
-            return Ok((SecretString::from(key.to_owned()), None));
-        }
-    }
-    let (path, origin) = match key_file {
-        Some(p) => (
-            relative_to_config(config_file, p.to_owned()),
-            "api.key_file",
-        ),
-        None => match std::env::var_os("CREDENTIALS_DIRECTORY") {
-            Some(dir) => (
-                Path::new(&dir).join(API_KEY_CREDENTIAL),
-                "the systemd credential",
-            ),
-            None => {
-                return Err(ConfigError::new(format!(
-                    "no BlueTape API key: set ${API_KEY_ENV}, or api.key_file in {}, or the \
-                     systemd credential `{API_KEY_CREDENTIAL}`",
-                    config_file.display()
-                )));
-            }
-        },
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        ConfigError::new(format!(
-            "cannot read the API key from {} ({origin}): {e}",
-            path.display()
-        ))
-    })?;
-    // A trailing newline (as `echo key > file` writes) is not part of the key.
-    let key = text.trim_end_matches(['\r', '\n']).trim();
-    if key.is_empty() {
-        return Err(ConfigError::new(format!(
-            "the API key file {} ({origin}) is empty",
-            path.display()
-        )));
-    }
-    Ok((SecretString::from(key.to_owned()), open_to_others(&path)))
-}
-
-/// A warning when a key file can be read by its group or others.
-fn open_to_others(path: &Path) -> Option<String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Some(format!(
-                "the API key file {} can be read by its group or others (mode {mode:03o}): \
-                 chmod 600 {}",
-                path.display(),
-                path.display()
-            ));
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::config::{PRODUCTION_URL, SANDBOX_URL};
 
     fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
         let path = dir.path().join("config.toml");

@@ -1,0 +1,238 @@
+//! One HTTP request to BlueTape, and the classification of its answer (SPEC §2). The client
+//! knows nothing of the store or of retries.
+
+pub mod answer;
+pub mod config;
+
+use std::time::{Duration, SystemTime};
+
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+pub use self::answer::{Answer, Outcome, SignUp};
+use self::answer::{Reply, classify, classify_sign_up, classify_update};
+use self::config::ApiConfig;
+
+/// The BlueTape integration API for one account.
+#[derive(Clone)]
+pub struct BlueTapeClient {
+    http: reqwest::Client,
+    base_url: Url,
+    create_url: Url,
+    account_id: String,
+    key: SecretString,
+}
+
+impl BlueTapeClient {
+    pub fn new(config: &ApiConfig) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("bluetape-sync/", env!("CARGO_PKG_VERSION")))
+            // The key is a custom header, which reqwest would carry to wherever a redirect
+            // points: a 3xx is answered by stopping, never followed (SPEC §2).
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
+            .build()?;
+        Ok(Self {
+            http,
+            base_url: config.base_url.clone(),
+            create_url: join(&config.base_url, "integration/customer"),
+            account_id: config.account_id.clone(),
+            key: config.key.clone(),
+        })
+    }
+
+    pub fn create_url(&self) -> &Url {
+        &self.create_url
+    }
+
+    /// Sends one customer (`body` is its JSON) and classifies the answer.
+    pub async fn create(&self, body: String) -> Answer {
+        let url = self.create_url.clone();
+        let request = self.http.post(url.clone()).body(body);
+        self.send(url, request, classify).await
+    }
+
+    /// Sends a changed customer as an update: `body` is the create body without `id` and
+    /// `companyId`.
+    pub async fn update(&self, id: &str, body: String) -> Answer {
+        let url = self.customer_url(id, &[]);
+        let request = self.http.put(url.clone()).body(body);
+        self.send(url, request, classify_update).await
+    }
+
+    /// The key as a header value marked sensitive, so no `Debug` or trace output shows it.
+    fn key_header(&self) -> reqwest::header::HeaderValue {
+        match reqwest::header::HeaderValue::from_str(self.key.expose_secret()) {
+            Ok(mut value) => {
+                value.set_sensitive(true);
+                value
+            }
+            // Not a valid header value: send nothing usable rather than fail here; BlueTape
+            // answers 401 and the pass stops with exit 77.
+            Err(_) => reqwest::header::HeaderValue::from_static(""),
+        }
+    }
+
+    /// The URL of a customer's `.../signup`.
+    fn customer_url(&self, id: &str, tail: &[&str]) -> Url {
+        let mut url = self.create_url.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.push(id);
+            segments.extend(tail);
+        }
+        url
+    }
+
+    /// Asks BlueTape for a customer's sign-up URL.
+    pub async fn sign_up(&self, id: &str) -> SignUp {
+        let url = self.customer_url(id, &["signup"]);
+        let response = match self.execute(self.http.get(url.clone())).await {
+            Ok(r) => r,
+            Err(e) => return SignUp::Unavailable(transport_reason(&e)),
+        };
+        let status = response.status().as_u16();
+        let location = self.location(&url, &response);
+        match response.bytes().await {
+            Ok(body) => classify_sign_up(Reply {
+                status,
+                retry_after: None,
+                location: location.as_deref(),
+                body: &body,
+            }),
+            Err(e) => SignUp::Unavailable(transport_reason(&e)),
+        }
+    }
+
+    /// Sends a request with the account's headers; it goes to `api.base_url`'s host only.
+    async fn execute(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        request
+            .header("X-BlueTape-Key", self.key_header())
+            .header("X-Integration-AccountId", &self.account_id)
+            .send()
+            .await
+    }
+
+    /// A 3xx's `Location`, resolved against the request, with the `api.base_url` it implies
+    /// when it keeps the request's path below the base.
+    fn location(&self, requested: &Url, response: &reqwest::Response) -> Option<String> {
+        if !response.status().is_redirection() {
+            return None;
+        }
+        let raw = response
+            .headers()
+            .get(reqwest::header::LOCATION)?
+            .to_str()
+            .ok()?;
+        let Ok(target) = requested.join(raw) else {
+            let shown: String = raw.chars().take(200).collect();
+            return Some(format!("{shown}: check api.base_url"));
+        };
+        let tail = requested
+            .path()
+            .strip_prefix(self.base_url.path().trim_end_matches('/'))
+            .filter(|tail| !tail.is_empty());
+        let base = tail.and_then(|tail| {
+            let path = target.path().strip_suffix(tail)?;
+            let mut base = target.clone();
+            base.set_path(path);
+            base.set_query(None);
+            Some(base)
+        });
+        Some(match base {
+            Some(base) => format!("{target}: set api.base_url to {base}"),
+            None => format!("{target}: check api.base_url"),
+        })
+    }
+
+    async fn send(
+        &self,
+        url: Url,
+        request: reqwest::RequestBuilder,
+        classify: fn(Reply<'_>, SystemTime) -> Outcome,
+    ) -> Answer {
+        let request = request.header(reqwest::header::CONTENT_TYPE, "application/json");
+        let response = match self.execute(request).await {
+            Ok(r) => r,
+            Err(e) => {
+                return Answer {
+                    status: None,
+                    outcome: Outcome::Retry {
+                        reason: transport_reason(&e),
+                        after: None,
+                    },
+                };
+            }
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let location = self.location(&url, &response);
+        let outcome = match response.bytes().await {
+            Ok(body) => classify(
+                Reply {
+                    status,
+                    retry_after: retry_after.as_deref(),
+                    location: location.as_deref(),
+                    body: &body,
+                },
+                SystemTime::now(),
+            ),
+            Err(e) => Outcome::Retry {
+                reason: format!("{status} then {}", transport_reason(&e)),
+                after: None,
+            },
+        };
+        Answer {
+            status: Some(status),
+            outcome,
+        }
+    }
+}
+
+/// `base` + `path`, keeping the base's own path (`.../genericBthubService/integration/...`).
+fn join(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let joined = format!("{}/{}", base.path().trim_end_matches('/'), path);
+    url.set_path(&joined);
+    url
+}
+
+/// A transport failure in words, without the URL's query or any header.
+fn transport_reason(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out (api.timeout)".into()
+    } else if e.is_connect() {
+        "could not connect".into()
+    } else if e.is_body() || e.is_decode() {
+        "connection dropped while reading the answer".into()
+    } else {
+        "connection failed before an answer".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_keeps_the_base_path() {
+        let base = Url::parse("https://api.bluetape.com/genericBthubService").expect("url");
+        assert_eq!(
+            join(&base, "integration/customer").as_str(),
+            "https://api.bluetape.com/genericBthubService/integration/customer"
+        );
+        let base = Url::parse("http://127.0.0.1:8080/").expect("url");
+        assert_eq!(
+            join(&base, "integration/customer").as_str(),
+            "http://127.0.0.1:8080/integration/customer"
+        );
+    }
+}
