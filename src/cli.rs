@@ -221,7 +221,7 @@ pub fn main() -> ExitCode {
 
 fn exit_code_of(error: &PassError) -> u8 {
     match error {
-        PassError::Locked(crate::lock::LockError::Held { .. })
+        PassError::Locked(crate::daemon::lock::LockError::Held { .. })
         | PassError::StillChanging { .. } => exit::LOCKED,
         _ => exit::OTHER,
     }

@@ -14,7 +14,9 @@ use crate::client::{BlueTapeClient, SignUp};
 use crate::config::Config;
 use crate::diff::RecordState;
 use crate::record::timestamp::now_ms;
-use crate::store::{Event, FULL_NEXT_PASS, StateCounts, Store, StoreError};
+use crate::store::{
+    DAEMON_NEXT_PASS, DAEMON_PID, Event, FULL_NEXT_PASS, StateCounts, Store, StoreError,
+};
 
 /// What a command could not do, with its exit code.
 #[derive(Debug, thiserror::Error)]
@@ -143,10 +145,6 @@ pub struct Status {
     pub daemon: Option<Daemon>,
 }
 
-/// The settings keys the daemon keeps for `status`.
-pub const DAEMON_PID: &str = "daemon_pid";
-pub const DAEMON_NEXT_PASS: &str = "daemon_next_pass_ms";
-
 pub fn status(config: &Config, json_out: bool, out: &mut dyn Write) -> Result<(), CommandError> {
     let source = &config.source.name;
     let mut status = Status {
@@ -220,7 +218,7 @@ fn running_daemon(
         return Ok(None);
     };
     let alive = Path::new(&format!("/proc/{pid}")).exists();
-    let holder = crate::lock::holder(store_path) == Some(pid);
+    let holder = crate::daemon::lock::holder(store_path) == Some(pid);
     if !alive || !holder {
         return Ok(None);
     }

@@ -6,9 +6,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono_tz::Tz;
-
 use crate::client::config::{ApiConfig, ApiSection};
+use crate::daemon::metrics::MetricsSection;
+use crate::daemon::schedule::{ScheduleConfig, ScheduleSection};
 use crate::setting::SettingError;
 use crate::source::config::{SourceConfig, SourceSection};
 use serde::Deserialize;
@@ -75,26 +75,6 @@ struct FileConfig {
     metrics: MetricsSection,
 }
 
-/// `[metrics]`: the daemon's optional Prometheus and health endpoint.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MetricsSection {
-    /// e.g. `127.0.0.1:9464`; unset, no endpoint.
-    pub listen: Option<std::net::SocketAddr>,
-    /// `/healthz` answers 503 when no pass succeeded for this long.
-    #[serde(with = "humantime_serde")]
-    pub unhealthy_after: Duration,
-}
-
-impl Default for MetricsSection {
-    fn default() -> Self {
-        Self {
-            listen: None,
-            unhealthy_after: Duration::from_secs(3600),
-        }
-    }
-}
-
 /// `[retry]` (SPEC §5).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -124,25 +104,6 @@ impl Default for RetrySection {
 pub struct SyncSection {
     /// Send changed customers as updates (PUT); off by default.
     pub updates: bool,
-}
-
-/// `[schedule]` (SPEC §8), used by the daemon.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ScheduleSection {
-    pub cron: String,
-    pub timezone: String,
-    pub run_at_startup: bool,
-}
-
-impl Default for ScheduleSection {
-    fn default() -> Self {
-        Self {
-            cron: "0 */15 * * * *".into(),
-            timezone: "UTC".into(),
-            run_at_startup: true,
-        }
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -184,7 +145,7 @@ pub struct Config {
     pub api: ApiConfig,
     pub retry: RetrySection,
     pub sync: SyncSection,
-    pub schedule: ScheduleSection,
+    pub schedule: ScheduleConfig,
     pub store_path: PathBuf,
     pub source: SourceConfig,
     pub log: LogSection,
@@ -364,14 +325,10 @@ impl FileConfig {
                 "is longer than retry.max_backoff",
             ));
         }
-        let cron = crate::daemon::normalise_cron(&self.schedule.cron)
-            .map_err(|e| err("schedule.cron", &e))?;
-        if self.schedule.timezone.parse::<Tz>().is_err() {
-            return Err(err(
-                "schedule.timezone",
-                "not an IANA time zone name (e.g. `America/New_York`)",
-            ));
-        }
+        let schedule = self
+            .schedule
+            .validate()
+            .map_err(|e| ConfigError::setting(file, e))?;
         let level = self.log.level.trim().to_ascii_lowercase();
         if !matches!(
             level.as_str(),
@@ -402,10 +359,7 @@ impl FileConfig {
             api,
             retry: self.retry,
             sync: self.sync,
-            schedule: ScheduleSection {
-                cron,
-                ..self.schedule
-            },
+            schedule,
             store_path,
             source,
             log: LogSection { level, ..self.log },

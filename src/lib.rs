@@ -10,8 +10,6 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod diff;
-pub mod lock;
-pub mod metrics;
 pub mod pace;
 pub mod progress;
 pub mod record;

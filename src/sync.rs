@@ -15,8 +15,8 @@ use tracing::{debug, error, info, warn};
 
 use crate::client::{BlueTapeClient, Outcome};
 use crate::config::{Config, LogFormat, RetrySection};
+use crate::daemon::lock::{InstanceLock, LockError};
 use crate::diff::{Decision, Incoming, RecordState, decide, is_candidate};
-use crate::lock::{InstanceLock, LockError};
 use crate::pace::{Pacer, backoff};
 use crate::progress::{Progress, Reporter};
 use crate::record::phone::PhoneNormaliser;

@@ -36,6 +36,10 @@ pub enum StoreError {
     },
 }
 
+/// The `settings` keys the daemon keeps for `status`: its pid and its next pass.
+pub const DAEMON_PID: &str = "daemon_pid";
+pub const DAEMON_NEXT_PASS: &str = "daemon_next_pass_ms";
+
 /// The `settings` key that makes the next pass read the whole export (after `retry` of a
 /// record rejected locally, or `forget`).
 pub const FULL_NEXT_PASS: &str = "full_next_pass";

@@ -15,6 +15,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use serde::Deserialize;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
@@ -22,6 +23,25 @@ use crate::record::timestamp::now_ms;
 use crate::store::Store;
 use crate::sync::{PassReport, RequestCounts};
 
+/// `[metrics]`: the daemon's optional Prometheus and health endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSection {
+    /// e.g. `127.0.0.1:9464`; unset, no endpoint.
+    pub listen: Option<std::net::SocketAddr>,
+    /// `/healthz` answers 503 when no pass succeeded for this long.
+    #[serde(with = "humantime_serde")]
+    pub unhealthy_after: Duration,
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            unhealthy_after: Duration::from_secs(3600),
+        }
+    }
+}
 /// What the daemon has done since it started.
 #[derive(Debug)]
 pub struct Metrics {

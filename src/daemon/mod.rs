@@ -11,129 +11,21 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Offset, TimeZone, Utc};
-use chrono_tz::Tz;
+pub mod lock;
+pub mod metrics;
+pub mod schedule;
+
+use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 use tracing::{error, info, warn};
-use uuid::Uuid;
 
-use crate::commands::{DAEMON_NEXT_PASS, DAEMON_PID};
+use self::lock::InstanceLock;
+use self::metrics::Metrics;
+use self::schedule::{Schedule, Tick};
 use crate::config::Config;
-use crate::lock::InstanceLock;
-use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{DAEMON_NEXT_PASS, DAEMON_PID, Store};
 use crate::sync::{PassError, PassOptions, PassReport, run_locked_pass};
-
-/// A cron expression as the scheduler reads it: seconds first, 6 or 7 fields. A classic
-/// 5-field crontab line (minutes first) gets second 0, so `* * * * *` is every minute.
-pub fn normalise_cron(expression: &str) -> Result<String, String> {
-    let fields: Vec<&str> = expression.split_whitespace().collect();
-    let normalised = match fields.len() {
-        5 => format!("0 {}", fields.join(" ")),
-        6 | 7 => fields.join(" "),
-        n => {
-            return Err(format!(
-                "has {n} fields: write 5 (minute hour day-of-month month day-of-week) or 6 \
-                 (second first)"
-            ));
-        }
-    };
-    Job::new_async_tz(normalised.as_str(), Utc, |_, _| Box::pin(async {}))
-        .map_err(|_| "not a valid cron expression".to_owned())?;
-    Ok(normalised)
-}
-
-/// The schedule's UTC offset now; when it differs from the offset the job was made with, the
-/// zone changed (daylight saving time) and the job must be rebuilt.
-fn offset_seconds(timezone: Tz, at: DateTime<Utc>) -> i32 {
-    timezone
-        .offset_from_utc_datetime(&at.naive_utc())
-        .fix()
-        .local_minus_utc()
-}
-
-/// What the scheduler tells the daemon.
-#[derive(Debug)]
-struct Tick;
-
-/// The cron job, and the offset it was made with.
-struct ScheduledJob {
-    id: Uuid,
-    offset: i32,
-}
-
-struct Schedule {
-    scheduler: JobScheduler,
-    expression: String,
-    timezone: Tz,
-    ticks: mpsc::Sender<Tick>,
-    job: Option<ScheduledJob>,
-}
-
-impl Schedule {
-    async fn new(config: &Config, ticks: mpsc::Sender<Tick>) -> Result<Self, JobSchedulerError> {
-        let timezone: Tz = config.schedule.timezone.parse().unwrap_or(chrono_tz::UTC);
-        let mut schedule = Self::unstarted(&config.schedule.cron, timezone, ticks).await?;
-        schedule.rebuild(Utc::now()).await?;
-        schedule.scheduler.start().await?;
-        Ok(schedule)
-    }
-
-    async fn unstarted(
-        cron: &str,
-        timezone: Tz,
-        ticks: mpsc::Sender<Tick>,
-    ) -> Result<Self, JobSchedulerError> {
-        let expression = normalise_cron(cron).unwrap_or_default();
-        Ok(Self {
-            scheduler: JobScheduler::new().await?,
-            expression,
-            timezone,
-            ticks,
-            job: None,
-        })
-    }
-
-    /// Makes the job afresh, with the zone's offset as it is `now`.
-    async fn rebuild(&mut self, now: DateTime<Utc>) -> Result<(), JobSchedulerError> {
-        if let Some(old) = self.job.take() {
-            self.scheduler.remove(&old.id).await?;
-        }
-        let ticks = self.ticks.clone();
-        let job = Job::new_async_tz(self.expression.as_str(), self.timezone, move |_, _| {
-            let ticks = ticks.clone();
-            // Never blocks: a tick while the daemon is busy is seen as soon as it looks.
-            Box::pin(async move {
-                let _ = ticks.try_send(Tick);
-            })
-        })?;
-        let id = self.scheduler.add(job).await?;
-        self.job = Some(ScheduledJob {
-            id,
-            offset: offset_seconds(self.timezone, now),
-        });
-        Ok(())
-    }
-
-    /// Rebuilds the job if the zone's offset at `now` differs from the one it was made with;
-    /// says whether it did.
-    async fn follow_offset(&mut self, now: DateTime<Utc>) -> Result<bool, JobSchedulerError> {
-        let offset = offset_seconds(self.timezone, now);
-        if self.job.as_ref().is_none_or(|j| j.offset == offset) {
-            return Ok(false);
-        }
-        info!(timezone = %self.timezone, "the schedule's time zone changed its UTC offset: schedule rebuilt");
-        self.rebuild(now).await?;
-        Ok(true)
-    }
-
-    async fn next(&mut self) -> Option<DateTime<Utc>> {
-        let id = self.job.as_ref()?.id;
-        self.scheduler.next_tick_for_job(id).await.ok().flatten()
-    }
-}
 
 /// Tells systemd (when it is listening) how the daemon is doing.
 fn notify(state: &[sd_notify::NotifyState<'_>]) {
@@ -152,7 +44,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     drop(Store::open(&config.store_path)?);
     let config = Arc::new(config);
     let (tick_tx, mut ticks) = mpsc::channel(16);
-    let mut schedule = Schedule::new(&config, tick_tx)
+    let mut schedule = Schedule::start(&config.schedule, tick_tx)
         .await
         .map_err(|e| PassError::Internal(format!("cannot start the schedule: {e}")))?;
     notify(&[
@@ -160,8 +52,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         sd_notify::NotifyState::Status("waiting for the first pass"),
     ]);
     info!(
-        cron = %schedule.expression,
-        timezone = %schedule.timezone,
+        cron = %schedule.cron(),
+        timezone = %schedule.timezone(),
         store = %config.store_path.display(),
         "daemon started"
     );
@@ -172,7 +64,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         config.metrics.unhealthy_after,
     );
     if let Some(listen) = config.metrics.listen {
-        crate::metrics::serve(listen, Arc::clone(&metrics))
+        metrics::serve(listen, Arc::clone(&metrics))
             .await
             .map_err(|e| {
                 PassError::Internal(format!("cannot listen on metrics.listen {listen}: {e}"))
@@ -228,7 +120,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     if let Some(pass) = running {
         let _ = pass.await;
     }
-    let _ = schedule.scheduler.shutdown().await;
+    let _ = schedule.shutdown().await;
     forget_daemon(&config);
     info!("stopped");
     Ok(())
@@ -290,7 +182,7 @@ async fn log_next(schedule: &mut Schedule, config: &Config) {
     let next = schedule.next().await;
     match next {
         Some(next) => {
-            info!(next = %next.with_timezone(&schedule.timezone).to_rfc3339(), "next pass due")
+            info!(next = %next.with_timezone(&schedule.timezone()).to_rfc3339(), "next pass due")
         }
         None => warn!("the schedule has no next pass"),
     }
@@ -320,75 +212,5 @@ fn forget_daemon(config: &Config) {
     });
     if let Err(e) = cleared {
         warn!("cannot clear the daemon's entry in the store: {e}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn five_field_crontab_lines_get_second_zero() {
-        assert_eq!(normalise_cron("* * * * *").as_deref(), Ok("0 * * * * *"));
-        assert_eq!(
-            normalise_cron("*/15 * * * *").as_deref(),
-            Ok("0 */15 * * * *")
-        );
-        assert_eq!(
-            normalise_cron("0 */15 * * * *").as_deref(),
-            Ok("0 */15 * * * *")
-        );
-        assert_eq!(
-            normalise_cron(" 30  2 * * 1-5 ").as_deref(),
-            Ok("0 30 2 * * 1-5")
-        );
-        assert!(normalise_cron("* * *").is_err());
-        assert!(normalise_cron("61 * * * *").is_err());
-        assert!(normalise_cron("every hour").is_err());
-    }
-
-    #[tokio::test]
-    async fn the_job_is_rebuilt_when_the_zone_changes_its_offset() {
-        let ny: Tz = "America/New_York".parse().expect("tz");
-        let (ticks, _rx) = mpsc::channel(1);
-        let mut schedule = Schedule::unstarted("0 30 2 * * *", ny, ticks)
-            .await
-            .expect("schedule");
-        let winter = "2024-03-09T12:00:00Z"
-            .parse::<DateTime<Utc>>()
-            .expect("time");
-        let summer = "2024-03-10T12:00:00Z"
-            .parse::<DateTime<Utc>>()
-            .expect("time");
-        schedule.rebuild(winter).await.expect("job");
-        let first = schedule
-            .job
-            .as_ref()
-            .map(|j| (j.id, j.offset))
-            .expect("job");
-        assert_eq!(first.1, -5 * 3600);
-        assert!(!schedule.follow_offset(winter).await.expect("same offset"));
-        assert!(schedule.follow_offset(summer).await.expect("new offset"));
-        let second = schedule
-            .job
-            .as_ref()
-            .map(|j| (j.id, j.offset))
-            .expect("job");
-        assert_eq!(second.1, -4 * 3600);
-        assert_ne!(first.0, second.0, "a new job replaced the old one");
-    }
-
-    #[test]
-    fn a_dst_change_is_noticed_as_an_offset_change() {
-        let ny: Tz = "America/New_York".parse().expect("tz");
-        let before = "2024-03-10T06:59:00Z"
-            .parse::<DateTime<Utc>>()
-            .expect("time");
-        let after = "2024-03-10T07:01:00Z"
-            .parse::<DateTime<Utc>>()
-            .expect("time");
-        assert_eq!(offset_seconds(ny, before), -5 * 3600);
-        assert_eq!(offset_seconds(ny, after), -4 * 3600);
-        assert_eq!(offset_seconds(chrono_tz::UTC, after), 0);
     }
 }
