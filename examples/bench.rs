@@ -16,8 +16,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bluetape_sync::config::Config;
+use bluetape_sync::pass::{PassOptions, run_pass};
 use bluetape_sync::store::{SendRecord, SendResult, Store};
-use bluetape_sync::sync::{PassOptions, run_pass};
 
 const RUNS: usize = 3;
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use bluetape_sync::config::Config;
-use bluetape_sync::sync::{PassOptions, run_pass};
+use bluetape_sync::pass::{PassOptions, run_pass};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

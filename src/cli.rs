@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use crate::commands::{self, Format};
 use crate::config::{Config, DEFAULT_CONFIG_PATH, LogFormat};
 use crate::diff::RecordState;
-use crate::sync::{PassError, PassOptions, exit, run_pass};
+use crate::pass::{PassError, PassOptions, exit, run_pass};
 
 #[derive(Debug, Parser)]
 #[command(

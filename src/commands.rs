@@ -37,7 +37,7 @@ impl CommandError {
 
     pub fn exit_code(&self) -> u8 {
         match self {
-            CommandError::Store(_) => crate::sync::exit::OTHER,
+            CommandError::Store(_) => crate::pass::exit::OTHER,
             CommandError::Failed { code, .. } => *code,
         }
     }
@@ -45,7 +45,7 @@ impl CommandError {
 
 fn io(e: std::io::Error) -> CommandError {
     CommandError::failed(
-        crate::sync::exit::OTHER,
+        crate::pass::exit::OTHER,
         format!("cannot write the output: {e}"),
     )
 }
@@ -99,7 +99,7 @@ fn csv_out(
     rows: &[Vec<String>],
 ) -> Result<(), CommandError> {
     let mut writer = csv::Writer::from_writer(out);
-    let failed = |e: csv::Error| CommandError::failed(crate::sync::exit::OTHER, e.to_string());
+    let failed = |e: csv::Error| CommandError::failed(crate::pass::exit::OTHER, e.to_string());
     writer.write_record(headers).map_err(failed)?;
     for row in rows {
         writer.write_record(row).map_err(failed)?;
@@ -198,7 +198,7 @@ pub fn status(config: &Config, json_out: bool, out: &mut dyn Write) -> Result<()
     status.last_pass = status.passes.first().cloned();
     if json_out {
         serde_json::to_writer_pretty(&mut *out, &status)
-            .map_err(|e| CommandError::failed(crate::sync::exit::OTHER, e.to_string()))?;
+            .map_err(|e| CommandError::failed(crate::pass::exit::OTHER, e.to_string()))?;
         writeln!(out).map_err(io)?;
         return Ok(());
     }
@@ -366,7 +366,7 @@ pub fn failures(
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &rows)
-                .map_err(|e| CommandError::failed(crate::sync::exit::OTHER, e.to_string()))?;
+                .map_err(|e| CommandError::failed(crate::pass::exit::OTHER, e.to_string()))?;
             writeln!(out).map_err(io)
         }
         Format::Csv => csv_out(out, &headers, &rows.iter().map(cells).collect::<Vec<_>>()),
@@ -444,8 +444,8 @@ pub async fn export(
     let mut unavailable = 0;
     if fetch_missing {
         let client = BlueTapeClient::new(&config.api)
-            .map_err(|e| CommandError::failed(crate::sync::exit::OTHER, e.to_string()))?;
-        let pacer = crate::pace::Pacer::new(config.api.max_requests_per_second);
+            .map_err(|e| CommandError::failed(crate::pass::exit::OTHER, e.to_string()))?;
+        let pacer = crate::pass::pace::Pacer::new(config.api.max_requests_per_second);
         for (row, _) in rows.iter_mut().filter(|(r, _)| r.sign_up_url.is_none()) {
             pacer.ready().await;
             match client.sign_up(&row.id).await {
@@ -475,7 +475,7 @@ pub async fn export(
     write_export(format, &rows, out)?;
     if unavailable > 0 {
         return Err(CommandError::failed(
-            crate::sync::exit::UNAVAILABLE,
+            crate::pass::exit::UNAVAILABLE,
             format!(
                 "{unavailable} sign-up URLs could not be fetched (BlueTape unavailable): run export --fetch-missing again later"
             ),
@@ -486,14 +486,14 @@ pub async fn export(
 
 fn unauthorized(reason: &str) -> CommandError {
     CommandError::failed(
-        crate::sync::exit::UNAUTHORIZED,
+        crate::pass::exit::UNAUTHORIZED,
         format!("BlueTape refused the API key ({reason}): check the key and api.account_id"),
     )
 }
 
 fn wrong_endpoint(reason: &str, client: &BlueTapeClient) -> CommandError {
     CommandError::failed(
-        crate::sync::exit::CONFIG,
+        crate::pass::exit::CONFIG,
         format!(
             "BlueTape answered {reason} for {}: check api.base_url and api.account_id",
             client.create_url()
@@ -503,7 +503,7 @@ fn wrong_endpoint(reason: &str, client: &BlueTapeClient) -> CommandError {
 
 fn redirected(reason: &str) -> CommandError {
     CommandError::failed(
-        crate::sync::exit::CONFIG,
+        crate::pass::exit::CONFIG,
         format!(
             "BlueTape answered {reason} (redirects are not followed: the key goes only to api.base_url)"
         ),
@@ -534,7 +534,7 @@ fn write_export(
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, rows)
-                .map_err(|e| CommandError::failed(crate::sync::exit::OTHER, e.to_string()))?;
+                .map_err(|e| CommandError::failed(crate::pass::exit::OTHER, e.to_string()))?;
             writeln!(out).map_err(io)
         }
         Format::Csv => csv_out(out, &headers, &rows.iter().map(cells).collect::<Vec<_>>()),
@@ -562,7 +562,7 @@ pub fn retry(
 ) -> Result<(), CommandError> {
     let source = &config.source.name;
     let store = open_store(config)?.ok_or_else(|| {
-        CommandError::failed(crate::sync::exit::OTHER, "no store yet: nothing to retry")
+        CommandError::failed(crate::pass::exit::OTHER, "no store yet: nothing to retry")
     })?;
     let mut targets: Vec<(String, String, bool)> = Vec::new();
     let mut unknown = Vec::new();
@@ -629,7 +629,7 @@ pub fn retry(
     .map_err(io)?;
     if !unknown.is_empty() {
         return Err(CommandError::failed(
-            crate::sync::exit::OTHER,
+            crate::pass::exit::OTHER,
             format!("no such id in the store: {}", unknown.join(", ")),
         ));
     }
@@ -639,14 +639,14 @@ pub fn retry(
 pub fn forget(config: &Config, id: &str, out: &mut dyn Write) -> Result<(), CommandError> {
     let source = &config.source.name;
     let store = open_store(config)?
-        .ok_or_else(|| CommandError::failed(crate::sync::exit::OTHER, "no store yet"))?;
+        .ok_or_else(|| CommandError::failed(crate::pass::exit::OTHER, "no store yet"))?;
     let removed = store.execute(
         "DELETE FROM records WHERE source = ?1 AND id = ?2",
         [source, id],
     )?;
     if removed == 0 {
         return Err(CommandError::failed(
-            crate::sync::exit::OTHER,
+            crate::pass::exit::OTHER,
             format!("no customer {id} in the store"),
         ));
     }
@@ -685,7 +685,7 @@ pub fn show(
     let source = &config.source.name;
     let not_found = || {
         CommandError::failed(
-            crate::sync::exit::OTHER,
+            crate::pass::exit::OTHER,
             format!(
                 "no customer {id} in the store: it was never read from the export, or is older than the watermark (try run --once --full)"
             ),
@@ -714,7 +714,7 @@ pub fn show(
     };
     if json_out {
         serde_json::to_writer_pretty(&mut *out, &shown)
-            .map_err(|e| CommandError::failed(crate::sync::exit::OTHER, e.to_string()))?;
+            .map_err(|e| CommandError::failed(crate::pass::exit::OTHER, e.to_string()))?;
         return writeln!(out).map_err(io);
     }
     let field = |out: &mut dyn Write, name: &str, value: Option<&str>| {
@@ -789,7 +789,7 @@ pub async fn check(
     online: bool,
     out: &mut dyn Write,
 ) -> Result<u8, CommandError> {
-    use crate::sync::exit;
+    use crate::pass::exit;
     let config = match Config::check(config_path) {
         Ok(config) => config,
         Err(problems) => {
@@ -809,7 +809,7 @@ pub async fn check(
     for line in config.source.describe() {
         writeln!(out, "{line}").map_err(io)?;
     }
-    let (staged, source_error) = crate::sync::inspect(&config)
+    let (staged, source_error) = crate::pass::inspect(&config)
         .await
         .map_err(|e| CommandError::failed(exit::OTHER, e.to_string()))?;
     if !staged.samples.is_empty() {

@@ -19,9 +19,9 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
+use crate::pass::{PassReport, RequestCounts};
 use crate::record::timestamp::now_ms;
 use crate::store::Store;
-use crate::sync::{PassReport, RequestCounts};
 
 /// `[metrics]`: the daemon's optional Prometheus and health endpoint.
 #[derive(Debug, Clone, Deserialize)]

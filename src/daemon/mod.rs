@@ -24,8 +24,8 @@ use self::lock::InstanceLock;
 use self::metrics::Metrics;
 use self::schedule::{Schedule, Tick};
 use crate::config::Config;
+use crate::pass::{PassError, PassOptions, PassReport, run_locked_pass};
 use crate::store::{DAEMON_NEXT_PASS, DAEMON_PID, Store};
-use crate::sync::{PassError, PassOptions, PassReport, run_locked_pass};
 
 /// Tells systemd (when it is listening) how the daemon is doing.
 fn notify(state: &[sd_notify::NotifyState<'_>]) {

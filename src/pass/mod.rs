@@ -1,0 +1,314 @@
+//! One pass (SPEC §4, §5): the export is staged (source -> record -> diff -> store), then the
+//! queue is sent (store -> client -> store) with the rate, the concurrency and the retries.
+//! `run --once` and the daemon both call [`run_pass`].
+
+pub mod pace;
+pub mod progress;
+mod report;
+mod send;
+mod stage;
+
+use std::future::Future;
+use std::io::{IsTerminal as _, Write as _};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use tracing::info;
+
+use crate::client::BlueTapeClient;
+use crate::config::{Config, LogFormat};
+use crate::daemon::lock::{InstanceLock, LockError};
+use crate::pass::progress::{Progress, Reporter};
+use crate::record::timestamp::now_ms;
+use crate::source::config::SourceConfig;
+use crate::source::{self, SourceError};
+use crate::store::{PassCounts, Store, StoreError};
+
+pub use self::report::{PassReport, RequestCounts, StopReason, exit};
+use self::send::send_queue;
+pub use self::stage::Staged;
+use self::stage::{StageMode, StageResult, stage};
+
+/// How a pass is run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PassOptions {
+    /// Read, validate and diff; print what would be sent; send nothing, change nothing.
+    pub dry_run: bool,
+    /// Compare every record with the store, ignoring the watermark.
+    pub full: bool,
+    /// Wait for an export that is still being written to settle, instead of leaving it for a
+    /// later pass (`--once`: there is no later pass).
+    pub wait_to_settle: bool,
+}
+
+/// How many times `source.settle` a pass that waits for the export gives it to settle.
+pub const SETTLE_WAITS: u32 = 12;
+
+/// A pass that could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Locked(#[from] LockError),
+    #[error("cannot start the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    #[error(
+        "export still being written: {files} changed within source.settle ({settle:?}) for {waited:?} \
+         (12 × source.settle); nothing was read: run again once the export job has finished, or \
+         raise source.settle"
+    )]
+    StillChanging {
+        files: String,
+        settle: Duration,
+        waited: Duration,
+    },
+    /// Asked to stop before anything was read.
+    #[error("asked to stop before the export settled: nothing was read")]
+    Interrupted,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Runs one pass. `shutdown` resolving stops it gracefully: no new request starts, answers to
+/// requests already sent are recorded, the rest stays queued.
+pub async fn run_pass(
+    config: &Config,
+    options: PassOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<PassReport, PassError> {
+    if options.dry_run {
+        return run_locked_pass(config, options, shutdown).await;
+    }
+    let _lock = InstanceLock::acquire(&config.store_path)?;
+    run_locked_pass(config, options, shutdown).await
+}
+
+/// A pass by a process that already holds the store's instance lock (the daemon).
+pub(crate) async fn run_locked_pass(
+    config: &Config,
+    options: PassOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<PassReport, PassError> {
+    let started = Instant::now();
+    let mut shutdown = std::pin::pin!(shutdown);
+    if options.wait_to_settle {
+        wait_to_settle(&config.source, shutdown.as_mut()).await?;
+    }
+    let source_name = config.source.name.clone();
+    let client = BlueTapeClient::new(&config.api)?;
+    let endpoint = client.create_url().to_string();
+
+    if options.dry_run {
+        return dry_run(config, options, started, endpoint).await;
+    }
+
+    let mut store = Store::open(&config.store_path)?;
+    let pass = store.begin_pass(&source_name, options.full, now_ms())?;
+    info!(pass, source = %config.source.path.display(), full = options.full, "pass started");
+
+    let source_config = config.source.clone();
+    let updates = config.sync.updates;
+    let progress = Progress::new();
+    let terminal = std::io::stderr().is_terminal()
+        && config.log.format == LogFormat::Text
+        && std::env::var_os("JOURNAL_STREAM").is_none();
+    let _reporter = Reporter::start(Arc::clone(&progress), terminal);
+    let staging_progress = Arc::clone(&progress);
+    let (store_back, staged) = tokio::task::spawn_blocking(move || {
+        let staged = stage(
+            &mut store,
+            &source_config,
+            pass,
+            options,
+            updates,
+            StageMode::Commit,
+            &staging_progress,
+        );
+        (store, staged)
+    })
+    .await
+    .map_err(|e| PassError::Internal(e.to_string()))?;
+    let mut store = store_back;
+    let StageResult {
+        staged,
+        source_error,
+    } = staged?;
+
+    let sent = send_queue(pass, &mut store, config, client, &progress, shutdown).await?;
+
+    let left = store.queue_counts(&source_name)?;
+    let report = PassReport {
+        counts: PassCounts {
+            read: staged.read,
+            new: staged.new,
+            created: sent.created,
+            exists: sent.exists,
+            rejected: staged.rejected + sent.rejected,
+            failed: sent.failed,
+            changed_upstream: staged.changed_upstream,
+            updated: sent.updated,
+            inactive: staged.inactive,
+        },
+        skipped: staged.skipped,
+        left_pending: left.pending,
+        left_failed: left.failed,
+        stop: sent.stop,
+        source_error,
+        dry_run: false,
+        would_send: 0,
+        duration: started.elapsed(),
+        endpoint,
+        requests: sent.requests,
+    };
+    let problem = report.problem();
+    store.finish_pass(
+        pass,
+        report.outcome(),
+        &report.counts,
+        problem.as_deref(),
+        now_ms(),
+    )?;
+    info!(
+        pass,
+        outcome = report.outcome(),
+        "pass finished: {}",
+        report.summary()
+    );
+    Ok(report)
+}
+
+/// Waits, saying so, until every file of the export has been still for `source.settle`; an
+/// error when one is still changing after [`SETTLE_WAITS`] × `source.settle`. Problems with
+/// the export itself are left for the pass to report.
+async fn wait_to_settle(
+    config: &SourceConfig,
+    mut shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> Result<(), PassError> {
+    let limit = config.settle * SETTLE_WAITS;
+    let started = Instant::now();
+    let mut said = false;
+    loop {
+        let Ok(discovery) = source::discover(config, SystemTime::now()) else {
+            return Ok(());
+        };
+        let Some(left) = discovery.settles_in else {
+            return Ok(());
+        };
+        let files = discovery
+            .unsettled
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let waited = started.elapsed();
+        if waited >= limit {
+            return Err(PassError::StillChanging {
+                files,
+                settle: config.settle,
+                waited: limit,
+            });
+        }
+        if !said {
+            info!(
+                files,
+                "export changed within source.settle ({:?}), still being written? waiting for it \
+                 to settle (at most {limit:?})",
+                config.settle
+            );
+            said = true;
+        }
+        // A little past the moment it settles, so the next look finds it settled.
+        let wait = left.min(limit - waited) + Duration::from_millis(20);
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = shutdown.as_mut() => return Err(PassError::Interrupted),
+        }
+    }
+}
+
+/// What `check` learns from reading the export: the counts, rejections by reason, a sample of
+/// what would be sent, and the export's first problem. Changes nothing.
+pub async fn inspect(config: &Config) -> Result<(Staged, Option<SourceError>), PassError> {
+    let path = config.store_path.clone();
+    let source_config = config.source.clone();
+    let updates = config.sync.updates;
+    let result = tokio::task::spawn_blocking(move || -> Result<_, PassError> {
+        let mut store = Store::open_or_temporary(&path)?;
+        let options = PassOptions::default();
+        Ok(stage(
+            &mut store,
+            &source_config,
+            0,
+            options,
+            updates,
+            StageMode::Inspect,
+            &Progress::new(),
+        )?)
+    })
+    .await
+    .map_err(|e| PassError::Internal(e.to_string()))??;
+    Ok((result.staged, result.source_error))
+}
+
+/// Stages in a transaction that is rolled back, and lists what a real pass would send.
+async fn dry_run(
+    config: &Config,
+    options: PassOptions,
+    started: Instant,
+    endpoint: String,
+) -> Result<PassReport, PassError> {
+    let path = config.store_path.clone();
+    let source_config = config.source.clone();
+    let updates = config.sync.updates;
+    let result = tokio::task::spawn_blocking(move || -> Result<_, PassError> {
+        let mut store = Store::open_or_temporary(&path)?;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for line in source_config.describe() {
+            let _ = writeln!(out, "{line}");
+        }
+        // Pass 0 is never a real pass (those count from 1); its staging is rolled back.
+        let staged = stage(
+            &mut store,
+            &source_config,
+            0,
+            options,
+            updates,
+            StageMode::DryRun(&mut out),
+            &Progress::new(),
+        );
+        let _ = out.flush();
+        Ok(staged?)
+    })
+    .await
+    .map_err(|e| PassError::Internal(e.to_string()))??;
+    let StageResult {
+        staged,
+        source_error,
+    } = result;
+    let report = PassReport {
+        counts: PassCounts {
+            read: staged.read,
+            new: staged.new,
+            rejected: staged.rejected,
+            changed_upstream: staged.changed_upstream,
+            inactive: staged.inactive,
+            ..PassCounts::default()
+        },
+        skipped: staged.skipped,
+        left_pending: 0,
+        left_failed: 0,
+        stop: None,
+        source_error,
+        dry_run: true,
+        would_send: staged.would_send,
+        duration: started.elapsed(),
+        endpoint,
+        requests: RequestCounts::default(),
+    };
+    info!(
+        "dry run finished, nothing sent or changed: {}",
+        report.summary()
+    );
+    Ok(report)
+}

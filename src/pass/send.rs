@@ -1,0 +1,432 @@
+//! Sending the queue (SPEC §5): at most `api.concurrency` in flight, paced, retried, and each
+//! answer recorded as it arrives.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+use tracing::{debug, error, info, warn};
+
+use crate::client::{BlueTapeClient, Outcome};
+use crate::config::{Config, RetrySection};
+use crate::pass::pace::{Pacer, backoff};
+use crate::pass::progress::Progress;
+use crate::record::Customer;
+use crate::record::timestamp::now_ms;
+use crate::store::{Attempt, QueueCursor, Queued, SendRecord, SendResult, Store, StoreError};
+
+use super::PassError;
+use super::report::{RequestCounts, StopReason};
+/// What sending came to.
+#[derive(Debug, Default)]
+pub(super) struct SendCounts {
+    pub(super) created: u64,
+    pub(super) exists: u64,
+    pub(super) updated: u64,
+    pub(super) rejected: u64,
+    pub(super) failed: u64,
+    /// Records in a row that exhausted their retries.
+    pub(super) exhausted_in_a_row: u32,
+    pub(super) requests: RequestCounts,
+    pub(super) stop: Option<StopReason>,
+}
+
+/// What a send holds: its place among the requests in flight, and among the records sent whose
+/// answer is not yet committed; the writer gives that one back after its commit.
+struct Slot {
+    _in_flight: OwnedSemaphorePermit,
+    sent: OwnedSemaphorePermit,
+}
+
+/// A send's result on its way to the store.
+struct Unrecorded {
+    record: SendRecord,
+    sent: OwnedSemaphorePermit,
+}
+
+/// What every in-flight send shares.
+struct Sender {
+    pass: i64,
+    progress: Arc<Progress>,
+    client: BlueTapeClient,
+    retry: RetrySection,
+    pacer: Pacer,
+    results: mpsc::Sender<Unrecorded>,
+    counts: Mutex<SendCounts>,
+    stop: watch::Sender<bool>,
+}
+
+impl Sender {
+    fn counts(&self) -> std::sync::MutexGuard<'_, SendCounts> {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn stopped(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// The first reason to stop wins; nothing new starts after it.
+    fn stop(&self, reason: StopReason) {
+        let mut counts = self.counts();
+        if counts.stop.is_none() {
+            match &reason {
+                StopReason::Shutdown => {
+                    info!("stopping: no new requests, waiting for those in flight")
+                }
+                other => warn!("stopping the pass: {other}"),
+            }
+            counts.stop = Some(reason);
+        }
+        drop(counts);
+        self.stop.send_replace(true);
+    }
+
+    /// Counts an answer that shows the API works.
+    fn answered(&self, count: impl FnOnce(&mut SendCounts)) {
+        let mut c = self.counts();
+        count(&mut c);
+        c.exhausted_in_a_row = 0;
+    }
+
+    /// Sends one record until it is answered, retries run out, or the pass stops.
+    async fn send(self: Arc<Self>, queued: Queued, slot: Slot) {
+        let id = queued.id.as_str();
+        let mut stop = self.stop.subscribe();
+        let mut attempts = 0u32;
+        let mut last_status = None;
+        let mut last_reason = String::new();
+        let mut history = Vec::new();
+        // An update whose customer is gone from BlueTape becomes a create.
+        let mut update = queued.update;
+        let update_body = match update.then(|| Customer::update_body_of(&queued.body)) {
+            None => String::new(),
+            Some(Ok(body)) => body,
+            Some(Err(e)) => {
+                let reason = format!(
+                    "the store's copy of this customer cannot be read ({e}): it is sent again \
+                     once the accounting system changes it"
+                );
+                warn!(id, "changed customer not sent as an update: {reason}");
+                let result = SendResult::Rejected { reason };
+                self.record(&queued, 0, None, result, history, slot).await;
+                return;
+            }
+        };
+        loop {
+            if !self.stopped() {
+                tokio::select! {
+                    () = self.pacer.ready() => {}
+                    _ = stop.wait_for(|s| *s) => {}
+                }
+            }
+            if self.stopped() {
+                if attempts > 0 {
+                    let result = SendResult::Unfinished {
+                        reason: last_reason,
+                    };
+                    self.record(&queued, attempts, last_status, result, history, slot)
+                        .await;
+                }
+                return;
+            }
+            attempts += 1;
+            let answer = if update {
+                self.client.update(id, update_body.clone()).await
+            } else {
+                self.client.create(queued.body.clone()).await
+            };
+            last_status = answer.status.or(last_status);
+            self.counts().requests.count(answer.status);
+            history.push(Attempt {
+                at_ms: now_ms(),
+                status: answer.status,
+                outcome: answer.outcome.label(),
+                reason: answer.outcome.reason().map(redact),
+            });
+            let result = match answer.outcome {
+                Outcome::Created {
+                    blue_tape_id,
+                    sign_up_url,
+                } => {
+                    self.answered(|c| c.created += 1);
+                    debug!(id, "customer created");
+                    SendResult::Created {
+                        blue_tape_id,
+                        sign_up_url,
+                    }
+                }
+                Outcome::Exists => {
+                    self.answered(|c| c.exists += 1);
+                    debug!(id, "customer already in BlueTape");
+                    SendResult::Exists
+                }
+                Outcome::Updated { blue_tape_id } => {
+                    self.answered(|c| c.updated += 1);
+                    debug!(id, "customer updated");
+                    SendResult::Updated { blue_tape_id }
+                }
+                Outcome::Rejected { reason } => {
+                    self.answered(|c| c.rejected += 1);
+                    warn!(id, "customer rejected by BlueTape: {}", redact(&reason));
+                    SendResult::Rejected { reason }
+                }
+                Outcome::Unauthorized { reason } => {
+                    self.stop(StopReason::Unauthorized(reason));
+                    return;
+                }
+                Outcome::NotFound { .. } if update => {
+                    info!(id, "customer no longer in BlueTape: creating it again");
+                    update = false;
+                    attempts -= 1;
+                    continue;
+                }
+                Outcome::NotFound { reason } => {
+                    self.stop(StopReason::EndpointNotFound(reason));
+                    return;
+                }
+                Outcome::Redirected { reason } => {
+                    self.stop(StopReason::Redirected(reason));
+                    return;
+                }
+                Outcome::Retry { reason, after } => {
+                    let reason = redact(&reason);
+                    let expected = answer
+                        .status
+                        .is_none_or(|s| matches!(s, 408 | 429 | 500..=599));
+                    if !expected {
+                        warn!(
+                            id,
+                            "unexpected answer from BlueTape, treated as transient: {reason}"
+                        );
+                    }
+                    let wait = match after {
+                        Some(after) => {
+                            // The server asked everyone to wait: hold the whole pass.
+                            let after = after.min(self.retry.max_backoff);
+                            self.pacer.hold_until(tokio::time::Instant::now() + after);
+                            after
+                        }
+                        None => {
+                            backoff(attempts, self.retry.initial_backoff, self.retry.max_backoff)
+                        }
+                    };
+                    if attempts < self.retry.max_attempts {
+                        debug!(
+                            id,
+                            attempt = attempts,
+                            "transient failure ({reason}), retrying in {wait:?}"
+                        );
+                        self.counts().requests.retried += 1;
+                        last_reason = reason;
+                        tokio::select! {
+                            () = tokio::time::sleep(wait) => {}
+                            _ = stop.wait_for(|s| *s) => {}
+                        }
+                        continue;
+                    }
+                    warn!(
+                        id,
+                        attempts, "customer failed after {attempts} attempts: {reason}"
+                    );
+                    let give_up = {
+                        let mut c = self.counts();
+                        c.failed += 1;
+                        c.exhausted_in_a_row += 1;
+                        c.exhausted_in_a_row >= self.retry.stop_after
+                    };
+                    if give_up {
+                        self.stop(StopReason::Unavailable(reason.clone()));
+                    }
+                    let wait_ms =
+                        i64::try_from(self.retry.max_backoff.as_millis()).unwrap_or(i64::MAX / 2);
+                    SendResult::Failed {
+                        reason,
+                        next_attempt_ms: now_ms().saturating_add(wait_ms),
+                    }
+                }
+            };
+            self.record(&queued, attempts, last_status, result, history, slot)
+                .await;
+            return;
+        }
+    }
+
+    async fn record(
+        &self,
+        queued: &Queued,
+        attempts: u32,
+        last_status: Option<u16>,
+        result: SendResult,
+        history: Vec<Attempt>,
+        slot: Slot,
+    ) {
+        let record = SendRecord {
+            id: queued.id.clone(),
+            pass: self.pass,
+            history,
+            update: queued.update,
+            attempts,
+            last_status,
+            at_ms: now_ms(),
+            result,
+        };
+        self.progress.sent_one();
+        let unrecorded = Unrecorded {
+            record,
+            sent: slot.sent,
+        };
+        if self.results.send(unrecorded).await.is_err() {
+            // The writer returns its error at the end of the pass; send nothing more.
+            self.stop(StopReason::StoreFailed);
+        }
+    }
+}
+
+/// Hides what looks like an email or phone number in a server's message before it is logged.
+fn redact(message: &str) -> String {
+    message
+        .split(' ')
+        .map(|word| {
+            let digits = word.bytes().filter(u8::is_ascii_digit).count();
+            if word.contains('@') || digits >= 7 {
+                "***"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Sends the queue with `api.concurrency` in flight; results are recorded by a writer thread
+/// as they arrive, in group commits.
+pub(super) async fn send_queue(
+    pass: i64,
+    store: &mut Store,
+    config: &Config,
+    client: BlueTapeClient,
+    progress: &Arc<Progress>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<SendCounts, PassError> {
+    let source = config.source.name.clone();
+    let queue = store.queue_counts(&source)?;
+    progress.sending(queue.pending + queue.failed);
+    let concurrency = config.api.concurrency;
+    // After a crash at most 2 x concurrency records may be sent again (SPEC §4): no record
+    // starts while that many were sent and their answers are not committed.
+    let unrecorded = Arc::new(Semaphore::new(2 * concurrency));
+    let (results_tx, results_rx) = mpsc::channel::<Unrecorded>(2 * concurrency);
+    let writer = spawn_writer(store.path().to_owned(), source.clone(), results_rx);
+    let (stop, _) = watch::channel(false);
+    let sender = Arc::new(Sender {
+        pass,
+        progress: Arc::clone(progress),
+        client,
+        retry: config.retry.clone(),
+        pacer: Pacer::new(config.api.max_requests_per_second),
+        results: results_tx,
+        counts: Mutex::new(SendCounts::default()),
+        stop,
+    });
+    let permits = Arc::new(Semaphore::new(concurrency));
+    let mut tasks = JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut shutdown_seen = false;
+    let mut cursor = QueueCursor::new(now_ms(), config.sync.updates);
+
+    'queue: loop {
+        let page = store.next_queue_page(&source, &mut cursor, 256)?;
+        if page.is_empty() {
+            break;
+        }
+        for queued in page {
+            let slot = async {
+                let sent = unrecorded.clone().acquire_owned().await?;
+                let in_flight = permits.clone().acquire_owned().await?;
+                Ok::<_, tokio::sync::AcquireError>(Slot {
+                    _in_flight: in_flight,
+                    sent,
+                })
+            };
+            let slot = tokio::select! {
+                slot = slot => slot.map_err(|e| PassError::Internal(e.to_string()))?,
+                () = &mut shutdown, if !shutdown_seen => {
+                    shutdown_seen = true;
+                    sender.stop(StopReason::Shutdown);
+                    break 'queue;
+                }
+            };
+            if sender.stopped() {
+                break 'queue;
+            }
+            tasks.spawn(sender.clone().send(queued, slot));
+            while let Some(done) = tasks.try_join_next() {
+                if let Err(e) = done {
+                    error!("a send task failed: {e}");
+                }
+            }
+        }
+    }
+    loop {
+        tokio::select! {
+            done = tasks.join_next() => match done {
+                None => break,
+                Some(Err(e)) => error!("a send task failed: {e}"),
+                Some(Ok(())) => {}
+            },
+            () = &mut shutdown, if !shutdown_seen => {
+                shutdown_seen = true;
+                sender.stop(StopReason::Shutdown);
+            }
+        }
+    }
+    let counts = std::mem::take(&mut *sender.counts());
+    drop(sender);
+    writer
+        .await
+        .map_err(|e| PassError::Internal(e.to_string()))??;
+    Ok(counts)
+}
+
+/// The one writer of send results: drains what has arrived and commits it together.
+fn spawn_writer(
+    path: std::path::PathBuf,
+    source: String,
+    mut results: mpsc::Receiver<Unrecorded>,
+) -> tokio::task::JoinHandle<Result<(), StoreError>> {
+    tokio::task::spawn_blocking(move || {
+        let mut store = Store::open(&path)?;
+        let mut batch = Vec::new();
+        let mut slots = Vec::new();
+        while let Some(first) = results.blocking_recv() {
+            let mut take = |unrecorded: Unrecorded| {
+                batch.push(unrecorded.record);
+                slots.push(unrecorded.sent);
+            };
+            take(first);
+            while let Ok(more) = results.try_recv() {
+                take(more);
+            }
+            store.record_results(&source, &batch)?;
+            // Committed: these records can no longer be sent twice.
+            batch.clear();
+            slots.clear();
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_emails_and_numbers() {
+        assert_eq!(
+            redact("400: email ada@example.com or phone +16265550100 invalid"),
+            "400: email *** or phone *** invalid"
+        );
+        assert_eq!(redact("503 Service Unavailable"), "503 Service Unavailable");
+    }
+}

@@ -1,0 +1,546 @@
+//! Staging: the export read, each record checked and diffed, the queue and the watermark
+//! written in one transaction (SPEC §3, §4).
+
+use std::time::SystemTime;
+
+use chrono::DateTime;
+
+use tracing::{debug, info, warn};
+
+use super::PassOptions;
+use crate::diff::{Decision, Incoming, RecordState, decide, is_candidate};
+use crate::pass::progress::Progress;
+use crate::record::phone::PhoneNormaliser;
+use crate::record::timestamp::{TimestampParser, now_ms};
+use crate::record::{Customer, Field, Normaliser, RawRecord, Rejection};
+use crate::source::config::SourceConfig;
+use crate::source::{self, Item, OlderThan, SourceError};
+use crate::store::{FULL_NEXT_PASS, NEW_BATCH, NewRecord, QueueCursor, Staging, Store, StoreError};
+
+#[derive(Debug, Default, Clone)]
+pub struct Staged {
+    pub read: u64,
+    pub skipped: u64,
+    pub inactive: u64,
+    pub new: u64,
+    pub rejected: u64,
+    pub changed_upstream: u64,
+    pub would_send: u64,
+    /// Rejections in this read, by reason.
+    pub rejections: std::collections::BTreeMap<String, u64>,
+    /// `check`: the first records of the queue, as a pass would send them.
+    pub samples: Vec<Customer>,
+}
+
+/// Whether staging keeps what it did.
+pub(super) enum StageMode<'a> {
+    Commit,
+    /// Roll back, listing what a real pass would send.
+    DryRun(&'a mut dyn std::io::Write),
+    /// Roll back, listing nothing (`check`).
+    Inspect,
+}
+
+/// How many queued records `check` shows.
+const SAMPLES: usize = 5;
+
+/// What staging came to: the counts, and the first problem with the export, if any (the
+/// files without one were still staged).
+pub(super) struct StageResult {
+    pub(super) staged: Staged,
+    pub(super) source_error: Option<SourceError>,
+}
+
+enum StageError {
+    Store(StoreError),
+    Source(SourceError),
+}
+
+impl From<StoreError> for StageError {
+    fn from(e: StoreError) -> Self {
+        StageError::Store(e)
+    }
+}
+
+/// What staging one file needs to know.
+struct FileStaging<'a> {
+    staging: &'a Staging<'a>,
+    /// Reads and checks each file's records.
+    preparer: Preparer<'a>,
+    updates: bool,
+    progress: &'a Progress,
+}
+
+/// Reads the export, decides each record, and queues them and advances the watermark in one
+/// transaction, each file in a savepoint of its own. With `dry_run_out`, lists the queue and
+/// rolls everything back.
+pub(super) fn stage(
+    store: &mut Store,
+    config: &SourceConfig,
+    pass: i64,
+    options: PassOptions,
+    updates: bool,
+    mode: StageMode<'_>,
+    progress: &Progress,
+) -> Result<StageResult, StoreError> {
+    let discovery = match source::discover(config, SystemTime::now()) {
+        Ok(d) => d,
+        Err(e) => {
+            return Ok(StageResult {
+                staged: Staged::default(),
+                source_error: Some(e),
+            });
+        }
+    };
+    let normaliser = Normaliser::new(
+        TimestampParser::new(config.timezone, config.datetime_format.clone()),
+        PhoneNormaliser::new(config.default_country),
+    );
+    let watermark = store.watermark(&config.name)?;
+    let lookback_ms = i64::try_from(config.lookback.as_millis()).unwrap_or(i64::MAX);
+    // `retry` or `forget` asked for a full read, so the records they reset are seen again.
+    let full = options.full || store.setting(&config.name, FULL_NEXT_PASS)?.is_some();
+    let now = now_ms();
+    let staging = store.staging(&config.name, pass, now)?;
+    let files = FileStaging {
+        staging: &staging,
+        preparer: Preparer {
+            config,
+            normaliser: &normaliser,
+            threshold: match (full, watermark) {
+                (false, Some(w)) => Some(w.saturating_sub(lookback_ms)),
+                _ => None,
+            },
+            now,
+        },
+        updates,
+        progress,
+    };
+    let mut staged = Staged::default();
+    let mut newest: Option<i64> = None;
+    let mut source_error = None;
+    // The watermark moves only when every file of the export was read whole.
+    let mut complete = true;
+    for file in &discovery.unsettled {
+        complete = false;
+        info!(
+            file = %file.path.display(),
+            "export file changed within source.settle (still being written?): read on a later pass"
+        );
+    }
+    for file in &discovery.files {
+        staging.begin_file()?;
+        let before = (staged.clone(), newest);
+        match files.stage_file(file, &mut staged, &mut newest) {
+            Ok(()) if file.unchanged() => staging.release()?,
+            Ok(()) => {
+                staging.rollback_file()?;
+                (staged, newest) = before;
+                complete = false;
+                info!(
+                    file = %file.path.display(),
+                    "export file changed while it was read (still being written?): read on a later pass"
+                );
+            }
+            Err(StageError::Source(e)) => {
+                staging.rollback_file()?;
+                (staged, newest) = before;
+                complete = false;
+                warn!("{e}");
+                source_error.get_or_insert(e);
+            }
+            Err(StageError::Store(e)) => return Err(e),
+        }
+    }
+    if complete && let Some(newest) = newest {
+        // A date in the future must not hide records written later: never past now.
+        staging.set_watermark(newest.min(now))?;
+    }
+    if complete && full {
+        staging.clear_setting(FULL_NEXT_PASS)?;
+    }
+    match mode {
+        StageMode::Commit => staging.commit()?,
+        StageMode::Inspect => {
+            // The queue's head as a pass would send it: a row that a later row of the same id
+            // replaced is not there.
+            let mut cursor = QueueCursor::new(now, updates);
+            for queued in staging.next_queue_page(&mut cursor, SAMPLES)? {
+                let customer = serde_json::from_str(&queued.body).map_err(|e| {
+                    StoreError::Serialize(format!("queued customer {}: {e}", queued.id))
+                })?;
+                staged.samples.push(customer);
+            }
+        }
+        StageMode::DryRun(out) => {
+            let mut cursor = QueueCursor::new(now, updates);
+            loop {
+                let page = staging.next_queue_page(&mut cursor, 1000)?;
+                if page.is_empty() {
+                    break;
+                }
+                for q in &page {
+                    let verb = if q.update { "update" } else { "send" };
+                    let _ = writeln!(out, "would {verb} {}", q.id);
+                    staged.would_send += 1;
+                }
+            }
+            // Dropping the staging transaction rolls it back.
+        }
+    }
+    Ok(StageResult {
+        staged,
+        source_error,
+    })
+}
+
+/// One record read and checked, ready for the store.
+enum Prepared {
+    Record(Box<PreparedRecord>),
+    /// Inactive or archived in the accounting system.
+    Inactive,
+    /// Older than the watermark minus lookback, with its date.
+    Old(i64),
+}
+
+struct PreparedRecord {
+    raw: RawRecord,
+    /// Dated when this version was first seen; a change is found by its content.
+    by_content: bool,
+    modified_ms: Option<i64>,
+    customer: Result<Customer, Rejection>,
+    /// The API body, for a valid record.
+    body: Option<String>,
+    content_hash: Option<String>,
+}
+
+impl PreparedRecord {
+    /// A valid record with an id: stored in a batch if new.
+    fn batchable(&self) -> bool {
+        self.customer.is_ok() && self.body.is_some() && self.raw.get(Field::Id).is_some()
+    }
+
+    /// Its date, when it counts for the watermark (a date read from the export).
+    fn dated(&self) -> Option<i64> {
+        self.modified_ms.filter(|_| !self.by_content)
+    }
+}
+
+/// What the reading thread counted without sending on: records older than the watermark
+/// minus lookback, and inactive ones.
+#[derive(Debug, Default)]
+struct Quiet {
+    read: u64,
+    skipped: u64,
+    inactive: u64,
+    newest: Option<i64>,
+    /// Counted but not yet shown in the progress.
+    unreported: u64,
+}
+
+impl Quiet {
+    fn count(&mut self, progress: &Progress) {
+        self.read += 1;
+        self.unreported += 1;
+        if self.unreported == 4096 {
+            self.finish(progress);
+        }
+    }
+
+    fn finish(&mut self, progress: &Progress) {
+        progress.read_many(std::mem::take(&mut self.unreported));
+    }
+}
+
+/// How many prepared records go to the store at a time.
+const PREPARED_BATCH: usize = 256;
+
+/// Reads and checks records: everything staging does that needs no store. It runs on a
+/// thread of its own, beside the one that writes the store.
+struct Preparer<'a> {
+    config: &'a SourceConfig,
+    normaliser: &'a Normaliser,
+    /// Records older than this were handled by earlier passes.
+    threshold: Option<i64>,
+    now: i64,
+}
+
+impl Preparer<'_> {
+    fn prepare(&self, item: Item) -> Result<Prepared, StoreError> {
+        let raw = match item {
+            Item::Record(raw) => raw,
+            Item::Skipped(_) => return Ok(Prepared::Inactive),
+            Item::Old(ms) => return Ok(Prepared::Old(ms)),
+        };
+        // Without a modified date, a record is dated when this version was first seen, and a
+        // change is found by its content (SPEC §3).
+        let by_content =
+            self.config.dates_by_first_seen() && raw.get(Field::SourceModifiedDate).is_none();
+        let modified = if by_content {
+            Ok(DateTime::from_timestamp_millis(self.now).unwrap_or_default())
+        } else {
+            self.normaliser.modified(&raw)
+        };
+        let modified_ms = modified.as_ref().ok().map(DateTime::timestamp_millis);
+        if !by_content
+            && let Some(ms) = modified_ms
+            && !is_candidate(ms, self.threshold)
+        {
+            return Ok(Prepared::Old(ms));
+        }
+        let customer = modified.and_then(|m| self.normaliser.customer(&raw, m));
+        let content_hash = (by_content || customer.is_err()).then(|| raw.content_hash());
+        let body = customer.as_ref().ok().map(body_of).transpose()?;
+        Ok(Prepared::Record(Box::new(PreparedRecord {
+            raw,
+            by_content,
+            modified_ms,
+            customer,
+            body,
+            content_hash,
+        })))
+    }
+}
+
+impl FileStaging<'_> {
+    /// Reads and checks the file's records on one thread while this one stores them.
+    fn stage_file(
+        &self,
+        file: &source::ExportFile,
+        staged: &mut Staged,
+        newest: &mut Option<i64>,
+    ) -> Result<(), StageError> {
+        let preparer = &self.preparer;
+        let older = preparer.threshold.map(|threshold_ms| OlderThan {
+            threshold_ms,
+            parser: preparer.normaliser.timestamps().clone(),
+        });
+        let records = source::read(preparer.config, file, older).map_err(StageError::Source)?;
+        let progress = self.progress;
+        std::thread::scope(|scope| {
+            let (batches, prepared) = std::sync::mpsc::sync_channel(4);
+            // The reading thread: records with nothing to store (old, inactive) are only
+            // counted there; the others cross to this thread in batches.
+            let producer = scope.spawn(move || {
+                let mut quiet = Quiet::default();
+                let mut batch = Vec::with_capacity(PREPARED_BATCH);
+                for item in records {
+                    let prepared = item
+                        .map_err(StageError::Source)
+                        .and_then(|item| preparer.prepare(item).map_err(StageError::Store));
+                    let record = match prepared {
+                        Ok(Prepared::Record(record)) => Ok(record),
+                        Ok(Prepared::Old(ms)) => {
+                            quiet.count(progress);
+                            quiet.skipped += 1;
+                            quiet.newest = quiet.newest.max(Some(ms));
+                            continue;
+                        }
+                        Ok(Prepared::Inactive) => {
+                            quiet.count(progress);
+                            quiet.inactive += 1;
+                            continue;
+                        }
+                        Err(e) => Err(e),
+                    };
+                    let failed = record.is_err();
+                    batch.push(record);
+                    if failed || batch.len() == PREPARED_BATCH {
+                        let full =
+                            std::mem::replace(&mut batch, Vec::with_capacity(PREPARED_BATCH));
+                        // After an error nothing more is read; if the store side stopped,
+                        // nothing more is wanted.
+                        if batches.send(full).is_err() || failed {
+                            return quiet;
+                        }
+                    }
+                }
+                let _ = batches.send(batch);
+                quiet
+            });
+            // Valid records wait here to be stored NEW_BATCH at a time; anything else that
+            // touches the store goes after them, so the export's order is kept.
+            let mut waiting: Vec<PreparedRecord> = Vec::with_capacity(NEW_BATCH);
+            for batch in prepared {
+                for item in batch {
+                    staged.read += 1;
+                    progress.read_one();
+                    let record = item?;
+                    if record.batchable() {
+                        waiting.push(*record);
+                        if waiting.len() == NEW_BATCH {
+                            self.store_batch(&mut waiting, staged, newest)?;
+                        }
+                    } else {
+                        self.store_batch(&mut waiting, staged, newest)?;
+                        self.store_record(*record, staged, newest)?;
+                    }
+                }
+            }
+            self.store_batch(&mut waiting, staged, newest)?;
+            // A panic on the reading thread is a bug: it goes on here.
+            let mut quiet = producer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            quiet.finish(progress);
+            staged.read += quiet.read;
+            staged.skipped += quiet.skipped;
+            staged.inactive += quiet.inactive;
+            *newest = (*newest).max(quiet.newest);
+            Ok(())
+        })
+    }
+
+    /// Stores the waiting valid records: the new ones in one go, then each whose id the
+    /// store already knows through the diff, in the export's order.
+    fn store_batch(
+        &self,
+        waiting: &mut Vec<PreparedRecord>,
+        staged: &mut Staged,
+        newest: &mut Option<i64>,
+    ) -> Result<(), StageError> {
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        let batch: Vec<NewRecord<'_>> = waiting
+            .iter()
+            .map(|r| NewRecord {
+                id: r.raw.get(Field::Id).unwrap_or_default(),
+                modified_ms: r.modified_ms.unwrap_or_default(),
+                body: r.body.as_deref().unwrap_or_default(),
+                content_hash: r.content_hash.as_deref().filter(|_| r.by_content),
+            })
+            .collect();
+        let new = self.staging.queue_new_batch(&batch)?;
+        drop(batch);
+        for (record, new) in waiting.drain(..).zip(new) {
+            *newest = (*newest).max(record.dated());
+            if new {
+                staged.new += 1;
+            } else {
+                self.store_known(record, staged)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a record that does not wait in a batch: one without an id, or an invalid one.
+    fn store_record(
+        &self,
+        record: PreparedRecord,
+        staged: &mut Staged,
+        newest: &mut Option<i64>,
+    ) -> Result<(), StageError> {
+        *newest = (*newest).max(record.dated());
+        let Some(id) = record.raw.get(Field::Id) else {
+            staged.rejected += 1;
+            *staged
+                .rejections
+                .entry("id: missing".to_owned())
+                .or_default() += 1;
+            warn!(at = %record.raw.location, "record rejected: id: missing");
+            return Ok(());
+        };
+        // A new id is stored at once; only an id the store knows is looked up and decided.
+        if let Err(rejection) = &record.customer {
+            let reason = rejection.to_string();
+            let hash = record.content_hash.as_deref().unwrap_or_default();
+            if self
+                .staging
+                .reject_new(id, record.modified_ms, &reason, hash)?
+            {
+                warn!(id, at = %record.raw.location, "customer rejected: {reason}");
+                staged.rejected += 1;
+                *staged.rejections.entry(reason).or_default() += 1;
+                return Ok(());
+            }
+        }
+        self.store_known(record, staged)
+    }
+
+    /// Stores a record whose id the store already holds, as the diff decides.
+    fn store_known(&self, record: PreparedRecord, staged: &mut Staged) -> Result<(), StageError> {
+        let staging = self.staging;
+        let PreparedRecord {
+            raw,
+            by_content,
+            modified_ms,
+            customer,
+            body,
+            content_hash,
+        } = record;
+        let Some(id) = raw.get(Field::Id) else {
+            return Ok(());
+        };
+        let hash = content_hash.as_deref();
+        let stored = staging.lookup(id)?;
+        if by_content
+            && let Some(s) = &stored
+            && s.content_hash.is_some()
+            && s.content_hash == content_hash
+        {
+            staged.skipped += 1;
+            return Ok(());
+        }
+        let decision = decide(
+            stored.as_ref(),
+            Incoming {
+                modified_ms,
+                valid: customer.is_ok(),
+                content_hash: hash.unwrap_or_default(),
+            },
+        );
+        if let Some(s) = stored.as_ref().filter(|s| s.staged_this_pass)
+            && matches!(decision, Decision::Queue | Decision::Reject)
+        {
+            // The id's earlier row in this export is replaced: it no longer counts.
+            match s.state {
+                RecordState::Rejected => staged.rejected = staged.rejected.saturating_sub(1),
+                _ => staged.new = staged.new.saturating_sub(1),
+            }
+        }
+        match (decision, customer) {
+            (Decision::Queue, Ok(_)) => {
+                let body = body.as_deref().unwrap_or_default();
+                staging.queue(
+                    id,
+                    modified_ms.unwrap_or_default(),
+                    body,
+                    hash.filter(|_| by_content),
+                )?;
+                staged.new += 1;
+            }
+            (Decision::Reject, Err(rejection)) => {
+                staging.reject(
+                    id,
+                    modified_ms,
+                    &rejection.to_string(),
+                    hash.unwrap_or_default(),
+                )?;
+                staged.rejected += 1;
+                *staged.rejections.entry(rejection.to_string()).or_default() += 1;
+                warn!(id, at = %raw.location, "customer rejected: {rejection}");
+            }
+            (Decision::ChangedUpstream, _) => {
+                if self.updates && body.is_none() {
+                    warn!(id, at = %raw.location, "changed customer not sent as an update: it is now invalid");
+                }
+                staging.changed_upstream(
+                    id,
+                    modified_ms.unwrap_or_default(),
+                    body.as_deref(),
+                    hash.filter(|_| by_content),
+                    self.updates,
+                )?;
+                staged.changed_upstream += 1;
+                debug!(id, "customer changed upstream after it was created");
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn body_of(customer: &Customer) -> Result<String, StoreError> {
+    serde_json::to_string(customer).map_err(|e| StoreError::Serialize(e.to_string()))
+}
