@@ -311,9 +311,14 @@ impl FileStaging<'_> {
         newest: &mut Option<i64>,
     ) -> Result<(), StageError> {
         let preparer = &self.preparer;
-        let older = preparer.threshold.map(|threshold_ms| OlderThan {
-            threshold_ms,
-            parser: preparer.normaliser.timestamps().clone(),
+        let older = preparer.threshold.map(|threshold_ms| {
+            let parser = preparer.normaliser.timestamps().clone();
+            OlderThan {
+                threshold_ms,
+                date: std::sync::Arc::new(move |text: &str| {
+                    parser.parse(text).ok().map(|t| t.timestamp_millis())
+                }),
+            }
         });
         let records = source::read(preparer.config, file, older).map_err(StageError::Source)?;
         let progress = self.progress;

@@ -6,18 +6,11 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use super::Field;
+pub use super::mapping::{FieldMap, SourceFormat};
 use super::mapping::{FieldSource, FieldSpec};
 use super::presets::{Preset, SkipRule};
-use crate::record::Field;
 use crate::setting::{SettingError, relative_to};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceFormat {
-    Csv,
-    Json,
-    Ndjson,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -53,53 +46,6 @@ impl Default for SourceSection {
             settle: Duration::from_secs(5),
             lookback: Duration::from_secs(3600),
             name: "default".into(),
-        }
-    }
-}
-
-/// `[source.fields]`: API field name -> where it is in the export (see [`crate::source::mapping`]).
-/// The lowercase aliases are what environment overrides produce.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FieldMap {
-    pub id: Option<FieldSource>,
-    #[serde(rename = "firstName", alias = "firstname")]
-    pub first_name: Option<FieldSource>,
-    #[serde(rename = "lastName", alias = "lastname")]
-    pub last_name: Option<FieldSource>,
-    #[serde(rename = "emailAddress", alias = "emailaddress")]
-    pub email_address: Option<FieldSource>,
-    #[serde(rename = "cellPhoneNumber", alias = "cellphonenumber")]
-    pub cell_phone_number: Option<FieldSource>,
-    #[serde(rename = "sourceModifiedDate", alias = "sourcemodifieddate")]
-    pub source_modified_date: Option<FieldSource>,
-    #[serde(rename = "companyId", alias = "companyid")]
-    pub company_id: Option<FieldSource>,
-}
-
-impl FieldMap {
-    pub fn get(&self, field: Field) -> Option<&FieldSource> {
-        match field {
-            Field::Id => self.id.as_ref(),
-            Field::FirstName => self.first_name.as_ref(),
-            Field::LastName => self.last_name.as_ref(),
-            Field::EmailAddress => self.email_address.as_ref(),
-            Field::CellPhoneNumber => self.cell_phone_number.as_ref(),
-            Field::SourceModifiedDate => self.source_modified_date.as_ref(),
-            Field::CompanyId => self.company_id.as_ref(),
-        }
-    }
-
-    /// This map's fields, each falling back to `other`'s.
-    pub fn or(self, other: FieldMap) -> FieldMap {
-        FieldMap {
-            id: self.id.or(other.id),
-            first_name: self.first_name.or(other.first_name),
-            last_name: self.last_name.or(other.last_name),
-            email_address: self.email_address.or(other.email_address),
-            cell_phone_number: self.cell_phone_number.or(other.cell_phone_number),
-            source_modified_date: self.source_modified_date.or(other.source_modified_date),
-            company_id: self.company_id.or(other.company_id),
         }
     }
 }

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use super::config::SourceConfig;
 use super::mapping::FieldSpec;
+use super::{Field, RawRecord};
 use super::{Item, OlderThan, SourceError, unreadable};
-use crate::record::{Field, RawRecord};
 
 /// Where a field's value is in a row.
 enum Columns {
@@ -176,8 +176,7 @@ impl Iterator for CsvExport {
                     .record
                     .get(*column)
                     .and_then(|b| std::str::from_utf8(b.trim_ascii()).ok())
-                    .and_then(|text| older.parser.parse(text).ok())
-                    .map(|t| t.timestamp_millis())
+                    .and_then(|text| (older.date)(text))
                 && ms < older.threshold_ms
             {
                 return Some(Ok(Item::Old(ms)));

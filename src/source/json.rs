@@ -12,9 +12,9 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use super::RawRecord;
 use super::config::{SourceConfig, SourceFormat};
 use super::{Item, Records, SourceError, unreadable};
-use crate::record::RawRecord;
 
 /// Records waiting between the reader thread and the pass.
 const CHANNEL_RECORDS: usize = 1024;
@@ -204,7 +204,7 @@ impl<'de> Visitor<'de> for RecordsVisitor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Field;
+    use crate::source::Field;
 
     fn read_all(text: &str, toml: &str) -> (Vec<Result<Item, SourceError>>, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -6,12 +6,13 @@ mod csv;
 mod json;
 pub mod mapping;
 pub mod presets;
+mod raw;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use self::config::{SourceConfig, SourceFormat};
-use crate::record::{Field, RawRecord};
+pub use self::raw::{Field, RawRecord};
 
 /// A problem with an export file as a whole (a bad record is a rejection, not a
 /// `SourceError`).
@@ -54,11 +55,12 @@ pub enum Item {
     Old(i64),
 }
 
-/// Lets a reader skip records an earlier pass handled, reading only their date.
-#[derive(Debug, Clone)]
+/// Lets a reader skip records an earlier pass handled, reading only their date: `date` reads a
+/// date as the export writes it (in ms), the way the pass reads it.
+#[derive(Clone)]
 pub struct OlderThan {
     pub threshold_ms: i64,
-    pub parser: crate::record::timestamp::TimestampParser,
+    pub date: std::sync::Arc<dyn Fn(&str) -> Option<i64> + Send + Sync>,
 }
 
 /// The records of one file, in order; after an `Err` nothing more comes.

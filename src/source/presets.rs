@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::config::{FieldMap, SourceFormat};
+use super::mapping::{FieldMap, SourceFormat};
 use super::mapping::{FieldSource, Path};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -162,7 +162,7 @@ mod tests {
             let defaults = preset
                 .defaults()
                 .unwrap_or_else(|e| panic!("{preset:?}: {e}"));
-            for field in crate::record::Field::ALL {
+            for field in crate::source::Field::ALL {
                 if let Some(source) = defaults.fields.get(field) {
                     FieldSpec::parse(source, true)
                         .unwrap_or_else(|e| panic!("{preset:?} {field}: {e}"));
