@@ -264,7 +264,7 @@ fn child(args: &[String]) -> Result<(), Error> {
         .enable_all()
         .build()?;
     let pass = |config: &Config, options: PassOptions| {
-        runtime.block_on(run_pass(config, options, std::future::pending()))
+        runtime.block_on(run_pass(&config.pass, options, std::future::pending()))
     };
     let started;
     match task.as_str() {
@@ -282,7 +282,7 @@ fn child(args: &[String]) -> Result<(), Error> {
             let config = config(&dir, &csv, DEAD, 4)?;
             pass(&config, PassOptions::default())?;
             // Everything was sent: the next pass has nothing new and nothing queued.
-            rusqlite::Connection::open(&config.store_path)?
+            rusqlite::Connection::open(&config.pass.store_path)?
                 .execute("UPDATE records SET state = 'created'", [])?;
             started = Instant::now();
             let report = pass(&config, PassOptions::default())?;

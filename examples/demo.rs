@@ -72,9 +72,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn pass(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
-    let report = run_pass(config, PassOptions::default(), std::future::pending()).await?;
+    let report = run_pass(&config.pass, PassOptions::default(), std::future::pending()).await?;
     println!("  summary: {}", report.summary());
-    println!("  exit code would be {}", report.exit_code());
+    let exit = bluetape_sync::cli::exit::Exit::from(report.outcome());
+    println!("  exit code would be {}", exit.code());
     if let Some(problem) = report.problem() {
         println!("  {problem}");
     }

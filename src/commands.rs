@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::cli::exit::Exit;
 use crate::client::{BlueTapeClient, SignUp};
 use crate::config::Config;
 use crate::diff::RecordState;
@@ -24,38 +25,35 @@ pub enum CommandError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{message}")]
-    Failed { message: String, code: u8 },
+    Failed { message: String, code: Exit },
 }
 
 impl CommandError {
-    fn failed(code: u8, message: impl Into<String>) -> Self {
+    fn failed(code: Exit, message: impl Into<String>) -> Self {
         CommandError::Failed {
             message: message.into(),
             code,
         }
     }
 
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit_code(&self) -> Exit {
         match self {
-            CommandError::Store(_) => crate::pass::exit::OTHER,
+            CommandError::Store(_) => Exit::Other,
             CommandError::Failed { code, .. } => *code,
         }
     }
 }
 
 fn io(e: std::io::Error) -> CommandError {
-    CommandError::failed(
-        crate::pass::exit::OTHER,
-        format!("cannot write the output: {e}"),
-    )
+    CommandError::failed(Exit::Other, format!("cannot write the output: {e}"))
 }
 
 /// The store, if there is one yet: commands never create it.
 fn open_store(config: &Config) -> Result<Option<Store>, CommandError> {
-    if !config.store_path.exists() {
+    if !config.pass.store_path.exists() {
         return Ok(None);
     }
-    Ok(Some(Store::open(&config.store_path)?))
+    Ok(Some(Store::open(&config.pass.store_path)?))
 }
 
 fn rfc3339(ms: Option<i64>) -> Option<String> {
@@ -99,7 +97,7 @@ fn csv_out(
     rows: &[Vec<String>],
 ) -> Result<(), CommandError> {
     let mut writer = csv::Writer::from_writer(out);
-    let failed = |e: csv::Error| CommandError::failed(crate::pass::exit::OTHER, e.to_string());
+    let failed = |e: csv::Error| CommandError::failed(Exit::Other, e.to_string());
     writer.write_record(headers).map_err(failed)?;
     for row in rows {
         writer.write_record(row).map_err(failed)?;
@@ -146,9 +144,9 @@ pub struct Status {
 }
 
 pub fn status(config: &Config, json_out: bool, out: &mut dyn Write) -> Result<(), CommandError> {
-    let source = &config.source.name;
+    let source = &config.pass.source.name;
     let mut status = Status {
-        store: config.store_path.display().to_string(),
+        store: config.pass.store_path.display().to_string(),
         watermark: None,
         counts: StateCounts::default(),
         oldest_pending_age_seconds: None,
@@ -193,12 +191,12 @@ pub fn status(config: &Config, json_out: bool, out: &mut dyn Write) -> Result<()
                 })
             },
         )?;
-        status.daemon = running_daemon(&store, source, &config.store_path)?;
+        status.daemon = running_daemon(&store, source, &config.pass.store_path)?;
     }
     status.last_pass = status.passes.first().cloned();
     if json_out {
         serde_json::to_writer_pretty(&mut *out, &status)
-            .map_err(|e| CommandError::failed(crate::pass::exit::OTHER, e.to_string()))?;
+            .map_err(|e| CommandError::failed(Exit::Other, e.to_string()))?;
         writeln!(out).map_err(io)?;
         return Ok(());
     }
@@ -325,7 +323,7 @@ pub fn failures(
                AND (?2 IS NULL OR state = ?2) AND updated_at_ms >= ?3
              ORDER BY updated_at_ms DESC, id",
             rusqlite::params![
-                config.source.name,
+                config.pass.source.name,
                 state.map(RecordState::as_str),
                 since.map_or(i64::MIN, |s| s.timestamp_millis())
             ],
@@ -366,7 +364,7 @@ pub fn failures(
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &rows)
-                .map_err(|e| CommandError::failed(crate::pass::exit::OTHER, e.to_string()))?;
+                .map_err(|e| CommandError::failed(Exit::Other, e.to_string()))?;
             writeln!(out).map_err(io)
         }
         Format::Csv => csv_out(out, &headers, &rows.iter().map(cells).collect::<Vec<_>>()),
@@ -415,7 +413,7 @@ pub async fn export(
             "SELECT id, body, blue_tape_id, sign_up_url, done_at_ms, state FROM records
              WHERE source = ?1 AND state IN {states} ORDER BY done_at_ms, id"
         ),
-        [&config.source.name],
+        [&config.pass.source.name],
         |r| {
             let body: Option<String> = r.get(1)?;
             Ok((
@@ -443,16 +441,16 @@ pub async fn export(
     }
     let mut unavailable = 0;
     if fetch_missing {
-        let client = BlueTapeClient::new(&config.api)
-            .map_err(|e| CommandError::failed(crate::pass::exit::OTHER, e.to_string()))?;
-        let pacer = crate::pass::pace::Pacer::new(config.api.max_requests_per_second);
+        let client = BlueTapeClient::new(&config.pass.api)
+            .map_err(|e| CommandError::failed(Exit::Other, e.to_string()))?;
+        let pacer = crate::pass::pace::Pacer::new(config.pass.api.max_requests_per_second);
         for (row, _) in rows.iter_mut().filter(|(r, _)| r.sign_up_url.is_none()) {
             pacer.ready().await;
             match client.sign_up(&row.id).await {
                 SignUp::Url(url) => {
                     store.execute(
                         "UPDATE records SET sign_up_url = ?3 WHERE source = ?1 AND id = ?2",
-                        rusqlite::params![config.source.name, row.id, url],
+                        rusqlite::params![config.pass.source.name, row.id, url],
                     )?;
                     row.sign_up_url = Some(url);
                 }
@@ -475,7 +473,7 @@ pub async fn export(
     write_export(format, &rows, out)?;
     if unavailable > 0 {
         return Err(CommandError::failed(
-            crate::pass::exit::UNAVAILABLE,
+            Exit::Unavailable,
             format!(
                 "{unavailable} sign-up URLs could not be fetched (BlueTape unavailable): run export --fetch-missing again later"
             ),
@@ -486,14 +484,14 @@ pub async fn export(
 
 fn unauthorized(reason: &str) -> CommandError {
     CommandError::failed(
-        crate::pass::exit::UNAUTHORIZED,
+        Exit::Unauthorized,
         format!("BlueTape refused the API key ({reason}): check the key and api.account_id"),
     )
 }
 
 fn wrong_endpoint(reason: &str, client: &BlueTapeClient) -> CommandError {
     CommandError::failed(
-        crate::pass::exit::CONFIG,
+        Exit::Config,
         format!(
             "BlueTape answered {reason} for {}: check api.base_url and api.account_id",
             client.create_url()
@@ -503,7 +501,7 @@ fn wrong_endpoint(reason: &str, client: &BlueTapeClient) -> CommandError {
 
 fn redirected(reason: &str) -> CommandError {
     CommandError::failed(
-        crate::pass::exit::CONFIG,
+        Exit::Config,
         format!(
             "BlueTape answered {reason} (redirects are not followed: the key goes only to api.base_url)"
         ),
@@ -534,7 +532,7 @@ fn write_export(
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, rows)
-                .map_err(|e| CommandError::failed(crate::pass::exit::OTHER, e.to_string()))?;
+                .map_err(|e| CommandError::failed(Exit::Other, e.to_string()))?;
             writeln!(out).map_err(io)
         }
         Format::Csv => csv_out(out, &headers, &rows.iter().map(cells).collect::<Vec<_>>()),
@@ -560,10 +558,9 @@ pub fn retry(
     selection: &RetrySelection,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let source = &config.source.name;
-    let store = open_store(config)?.ok_or_else(|| {
-        CommandError::failed(crate::pass::exit::OTHER, "no store yet: nothing to retry")
-    })?;
+    let source = &config.pass.source.name;
+    let store = open_store(config)?
+        .ok_or_else(|| CommandError::failed(Exit::Other, "no store yet: nothing to retry"))?;
     let mut targets: Vec<(String, String, bool)> = Vec::new();
     let mut unknown = Vec::new();
     for id in &selection.ids {
@@ -629,7 +626,7 @@ pub fn retry(
     .map_err(io)?;
     if !unknown.is_empty() {
         return Err(CommandError::failed(
-            crate::pass::exit::OTHER,
+            Exit::Other,
             format!("no such id in the store: {}", unknown.join(", ")),
         ));
     }
@@ -637,16 +634,16 @@ pub fn retry(
 }
 
 pub fn forget(config: &Config, id: &str, out: &mut dyn Write) -> Result<(), CommandError> {
-    let source = &config.source.name;
-    let store = open_store(config)?
-        .ok_or_else(|| CommandError::failed(crate::pass::exit::OTHER, "no store yet"))?;
+    let source = &config.pass.source.name;
+    let store =
+        open_store(config)?.ok_or_else(|| CommandError::failed(Exit::Other, "no store yet"))?;
     let removed = store.execute(
         "DELETE FROM records WHERE source = ?1 AND id = ?2",
         [source, id],
     )?;
     if removed == 0 {
         return Err(CommandError::failed(
-            crate::pass::exit::OTHER,
+            Exit::Other,
             format!("no customer {id} in the store"),
         ));
     }
@@ -682,10 +679,10 @@ pub fn show(
     json_out: bool,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let source = &config.source.name;
+    let source = &config.pass.source.name;
     let not_found = || {
         CommandError::failed(
-            crate::pass::exit::OTHER,
+            Exit::Other,
             format!(
                 "no customer {id} in the store: it was never read from the export, or is older than the watermark (try run --once --full)"
             ),
@@ -714,7 +711,7 @@ pub fn show(
     };
     if json_out {
         serde_json::to_writer_pretty(&mut *out, &shown)
-            .map_err(|e| CommandError::failed(crate::pass::exit::OTHER, e.to_string()))?;
+            .map_err(|e| CommandError::failed(Exit::Other, e.to_string()))?;
         return writeln!(out).map_err(io);
     }
     let field = |out: &mut dyn Write, name: &str, value: Option<&str>| {
@@ -788,8 +785,7 @@ pub async fn check(
     config_path: &Path,
     online: bool,
     out: &mut dyn Write,
-) -> Result<u8, CommandError> {
-    use crate::pass::exit;
+) -> Result<Exit, CommandError> {
     let config = match Config::check(config_path) {
         Ok(config) => config,
         Err(problems) => {
@@ -797,7 +793,7 @@ pub async fn check(
                 writeln!(out, "problem: {problem}").map_err(io)?;
             }
             return Err(CommandError::failed(
-                exit::CONFIG,
+                Exit::Config,
                 format!(
                     "{} problems in the configuration (listed above)",
                     problems.len()
@@ -806,12 +802,12 @@ pub async fn check(
         }
     };
     writeln!(out, "config {}: ok", config_path.display()).map_err(io)?;
-    for line in config.source.describe() {
+    for line in config.pass.source.describe() {
         writeln!(out, "{line}").map_err(io)?;
     }
-    let (staged, source_error) = crate::pass::inspect(&config)
+    let (staged, source_error) = crate::pass::inspect(&config.pass)
         .await
-        .map_err(|e| CommandError::failed(exit::OTHER, e.to_string()))?;
+        .map_err(|e| CommandError::failed(Exit::Other, e.to_string()))?;
     if !staged.samples.is_empty() {
         writeln!(
             out,
@@ -861,17 +857,17 @@ pub async fn check(
         }
     }
     if let Some(e) = source_error {
-        return Err(CommandError::failed(exit::CONFIG, e.to_string()));
+        return Err(CommandError::failed(Exit::Config, e.to_string()));
     }
     if online {
-        let client = BlueTapeClient::new(&config.api)
-            .map_err(|e| CommandError::failed(exit::OTHER, e.to_string()))?;
+        let client = BlueTapeClient::new(&config.pass.api)
+            .map_err(|e| CommandError::failed(Exit::Other, e.to_string()))?;
         let probe = "bluetape-sync-check";
         match client.sign_up(probe).await {
             SignUp::NotFound | SignUp::Url(_) => writeln!(
                 out,
                 "online: BlueTape accepted the key for account {} ({})",
-                config.api.account_id,
+                config.pass.api.account_id,
                 client.create_url()
             )
             .map_err(io)?,
@@ -880,16 +876,16 @@ pub async fn check(
             SignUp::Redirected(reason) => return Err(redirected(&reason)),
             SignUp::Unavailable(reason) => {
                 return Err(CommandError::failed(
-                    exit::UNAVAILABLE,
+                    Exit::Unavailable,
                     format!("BlueTape did not answer usefully ({reason}): try again later"),
                 ));
             }
         }
     }
     Ok(if staged.rejected > 0 {
-        exit::REJECTED
+        Exit::Rejected
     } else {
-        exit::OK
+        Exit::Ok
     })
 }
 

@@ -4,13 +4,15 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use crate::client::config::{ApiConfig, ApiSection};
+use crate::cli::logging::LogSection;
+use crate::client::config::ApiSection;
 use crate::daemon::metrics::MetricsSection;
 use crate::daemon::schedule::{ScheduleConfig, ScheduleSection};
+use crate::pass::config::{PassConfig, RetrySection, SyncSection};
 use crate::setting::SettingError;
-use crate::source::config::{SourceConfig, SourceSection};
+use crate::source::config::SourceSection;
+use crate::store::config::StoreSection;
 use serde::Deserialize;
 
 /// Where the config is read from when neither `--config` nor `$BLUETAPE_SYNC_CONFIG` says.
@@ -75,79 +77,14 @@ struct FileConfig {
     metrics: MetricsSection,
 }
 
-/// `[retry]` (SPEC §5).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RetrySection {
-    pub max_attempts: u32,
-    #[serde(with = "humantime_serde")]
-    pub initial_backoff: Duration,
-    #[serde(with = "humantime_serde")]
-    pub max_backoff: Duration,
-    pub stop_after: u32,
-}
-
-impl Default for RetrySection {
-    fn default() -> Self {
-        Self {
-            max_attempts: 5,
-            initial_backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(60),
-            stop_after: 3,
-        }
-    }
-}
-
-/// `[sync]`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SyncSection {
-    /// Send changed customers as updates (PUT); off by default.
-    pub updates: bool,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct StoreSection {
-    path: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    #[default]
-    Text,
-    Json,
-}
-
-/// `[log]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LogSection {
-    pub format: LogFormat,
-    pub level: String,
-}
-
-impl Default for LogSection {
-    fn default() -> Self {
-        Self {
-            format: LogFormat::Text,
-            level: "info".into(),
-        }
-    }
-}
-
-/// The validated configuration every other module reads.
+/// The validated configuration, assembled from each component's own settings.
 #[derive(Debug)]
 pub struct Config {
     /// The file it came from, for messages.
     pub file: PathBuf,
-    pub api: ApiConfig,
-    pub retry: RetrySection,
-    pub sync: SyncSection,
+    /// `[api]`, `[retry]`, `[sync]`, `[source]` and `[store]`: what one pass reads.
+    pub pass: PassConfig,
     pub schedule: ScheduleConfig,
-    pub store_path: PathBuf,
-    pub source: SourceConfig,
     pub log: LogSection,
     pub metrics: MetricsSection,
     /// Things worth a warning once logging is set up (a key file open to others).
@@ -307,38 +244,22 @@ fn env_var_for(key: &str) -> Option<String> {
 
 impl FileConfig {
     fn validate(self, file: &Path) -> Result<Config, ConfigError> {
-        let err = |key: &str, problem: &str| ConfigError::at_key(file, key, problem);
-
         let api = self
             .api
             .validate(config_dir(file))
             .map_err(|e| ConfigError::setting(file, e))?;
-        if self.retry.max_attempts == 0 {
-            return Err(err("retry.max_attempts", "must be at least 1"));
-        }
-        if self.retry.stop_after == 0 {
-            return Err(err("retry.stop_after", "must be at least 1"));
-        }
-        if self.retry.initial_backoff > self.retry.max_backoff {
-            return Err(err(
-                "retry.initial_backoff",
-                "is longer than retry.max_backoff",
-            ));
-        }
+        let retry = self
+            .retry
+            .validate()
+            .map_err(|e| ConfigError::setting(file, e))?;
         let schedule = self
             .schedule
             .validate()
             .map_err(|e| ConfigError::setting(file, e))?;
-        let level = self.log.level.trim().to_ascii_lowercase();
-        if !matches!(
-            level.as_str(),
-            "off" | "error" | "warn" | "info" | "debug" | "trace"
-        ) {
-            return Err(err(
-                "log.level",
-                "not a level (off, error, warn, info, debug, trace)",
-            ));
-        }
+        let log = self
+            .log
+            .validate()
+            .map_err(|e| ConfigError::setting(file, e))?;
 
         let source = self
             .source
@@ -348,21 +269,19 @@ impl FileConfig {
         let (api, key_warning) = api
             .with_key()
             .map_err(|e| ConfigError::new(format!("config {}: {e}", file.display())))?;
-        let store_path = self
-            .store
-            .path
-            .map(|p| relative_to_config(file, p))
-            .unwrap_or_else(default_store_path);
+        let store_path = self.store.validate(config_dir(file));
 
         Ok(Config {
             file: file.to_owned(),
-            api,
-            retry: self.retry,
-            sync: self.sync,
+            pass: PassConfig {
+                api,
+                retry,
+                sync: self.sync,
+                source,
+                store_path,
+            },
             schedule,
-            store_path,
-            source,
-            log: LogSection { level, ..self.log },
+            log,
             metrics: self.metrics,
             warnings: key_warning.into_iter().collect(),
         })
@@ -374,27 +293,11 @@ fn config_dir(file: &Path) -> &Path {
     file.parent().unwrap_or(Path::new("."))
 }
 
-/// A relative path in the config is relative to the config file, not the working directory.
-fn relative_to_config(config_file: &Path, path: PathBuf) -> PathBuf {
-    crate::setting::relative_to(config_dir(config_file), path)
-}
-
-fn default_store_path() -> PathBuf {
-    match std::env::var_os("STATE_DIRECTORY") {
-        // systemd may pass several directories separated by ':'; the first is ours.
-        Some(dirs) => {
-            let dirs = dirs.to_string_lossy().into_owned();
-            let first = dirs.split(':').next().unwrap_or_default();
-            Path::new(first).join("state.db")
-        }
-        None => PathBuf::from("/var/lib/bluetape-sync/state.db"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::client::config::{PRODUCTION_URL, SANDBOX_URL};
+    use std::time::Duration;
 
     fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
         let path = dir.path().join("config.toml");
@@ -411,13 +314,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let cfg = Config::load_with_env(&write(&dir, MINIMAL), Some(HashMap::new()))
             .expect("valid config");
-        assert_eq!(cfg.api.base_url.as_str(), PRODUCTION_URL);
-        assert_eq!(cfg.api.concurrency, 4);
-        assert_eq!(cfg.retry.max_attempts, 5);
-        assert_eq!(cfg.source.lookback, Duration::from_secs(3600));
-        assert_eq!(cfg.source.path, dir.path().join("export.csv"));
+        assert_eq!(cfg.pass.api.base_url.as_str(), PRODUCTION_URL);
+        assert_eq!(cfg.pass.api.concurrency, 4);
+        assert_eq!(cfg.pass.retry.max_attempts, 5);
+        assert_eq!(cfg.pass.source.lookback, Duration::from_secs(3600));
+        assert_eq!(cfg.pass.source.path, dir.path().join("export.csv"));
         use secrecy::ExposeSecret;
-        assert_eq!(cfg.api.key.expose_secret(), "secret-key");
+        assert_eq!(cfg.pass.api.key.expose_secret(), "secret-key");
         assert!(!format!("{cfg:?}").contains("secret-key"));
     }
 
@@ -443,9 +346,9 @@ mod tests {
             ),
         ]);
         let cfg = Config::load_with_env(&write(&dir, MINIMAL), Some(env)).expect("valid");
-        assert_eq!(cfg.api.account_id, "other");
-        assert_eq!(cfg.retry.max_backoff, Duration::from_millis(500));
-        assert_eq!(cfg.api.base_url.as_str(), SANDBOX_URL);
+        assert_eq!(cfg.pass.api.account_id, "other");
+        assert_eq!(cfg.pass.retry.max_backoff, Duration::from_millis(500));
+        assert_eq!(cfg.pass.api.base_url.as_str(), SANDBOX_URL);
     }
 
     fn error_for(text: &str) -> String {

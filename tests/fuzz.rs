@@ -75,12 +75,12 @@ fn config(dir: &tempfile::TempDir, format: &str, ext: &str) -> Config {
 fn read_all(config: &Config) -> (Vec<RawRecord>, Vec<String>) {
     let mut records = Vec::new();
     let mut errors = Vec::new();
-    let discovery = match source::discover(&config.source, SystemTime::now()) {
+    let discovery = match source::discover(&config.pass.source, SystemTime::now()) {
         Ok(d) => d,
         Err(e) => return (records, vec![e.to_string()]),
     };
     for file in &discovery.files {
-        let items = match source::read(&config.source, file, None) {
+        let items = match source::read(&config.pass.source, file, None) {
             Ok(items) => items,
             Err(e) => {
                 errors.push(e.to_string());

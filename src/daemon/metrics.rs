@@ -19,7 +19,7 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
-use crate::pass::{PassReport, RequestCounts};
+use crate::pass::{PassOutcome, PassReport, RequestCounts};
 use crate::record::timestamp::now_ms;
 use crate::store::Store;
 
@@ -78,7 +78,7 @@ impl Metrics {
     pub fn pass(&self, report: &PassReport) {
         let outcome = report.outcome();
         let mut state = self.state();
-        *state.passes.entry(outcome).or_default() += 1;
+        *state.passes.entry(outcome.label()).or_default() += 1;
         let r = &report.requests;
         let total = &mut state.requests;
         total.success += r.success;
@@ -87,7 +87,7 @@ impl Metrics {
         total.server_error += r.server_error;
         total.none += r.none;
         total.retried += r.retried;
-        if matches!(outcome, "ok" | "rejected") {
+        if matches!(outcome, PassOutcome::Ok | PassOutcome::Rejected) {
             state.last_success_ms = Some(now_ms());
         }
     }

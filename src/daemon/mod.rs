@@ -20,12 +20,12 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
-use self::lock::InstanceLock;
-use self::metrics::Metrics;
-use self::schedule::{Schedule, Tick};
-use crate::config::Config;
-use crate::pass::{PassError, PassOptions, PassReport, run_locked_pass};
-use crate::store::{DAEMON_NEXT_PASS, DAEMON_PID, Store};
+use self::lock::{InstanceLock, LockError};
+use self::metrics::{Metrics, MetricsSection};
+use self::schedule::{Schedule, ScheduleConfig, Tick};
+use crate::pass::config::PassConfig;
+use crate::pass::{PassError, PassOptions, PassReport, run_pass};
+use crate::store::{DAEMON_NEXT_PASS, DAEMON_PID, Store, StoreError};
 
 /// Tells systemd (when it is listening) how the daemon is doing.
 fn notify(state: &[sd_notify::NotifyState<'_>]) {
@@ -36,17 +36,45 @@ fn notify(state: &[sd_notify::NotifyState<'_>]) {
     }
 }
 
+/// What the daemon reads: its own settings, and what each pass reads.
+#[derive(Debug)]
+pub struct DaemonConfig {
+    pub schedule: ScheduleConfig,
+    pub metrics: MetricsSection,
+    pub pass: PassConfig,
+}
+
+/// Why the daemon could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Locked(#[from] LockError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot start the schedule: {0}")]
+    Schedule(String),
+    #[error("cannot listen on metrics.listen {listen}: {error}")]
+    Metrics {
+        listen: std::net::SocketAddr,
+        error: std::io::Error,
+    },
+}
+
 /// Runs passes on the schedule until `shutdown` resolves. A pass in flight at shutdown stops
 /// starting requests, records the answers to those already sent, and ends; the rest stays
 /// queued for the next start.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), PassError> {
-    let _lock = InstanceLock::acquire(&config.store_path)?;
-    drop(Store::open(&config.store_path)?);
+pub async fn run(
+    config: DaemonConfig,
+    options: PassOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    let _lock = InstanceLock::acquire(&config.pass.store_path)?;
+    drop(Store::open(&config.pass.store_path)?);
     let config = Arc::new(config);
     let (tick_tx, mut ticks) = mpsc::channel(16);
     let mut schedule = Schedule::start(&config.schedule, tick_tx)
         .await
-        .map_err(|e| PassError::Internal(format!("cannot start the schedule: {e}")))?;
+        .map_err(|e| DaemonError::Schedule(e.to_string()))?;
     notify(&[
         sd_notify::NotifyState::Ready,
         sd_notify::NotifyState::Status("waiting for the first pass"),
@@ -54,21 +82,19 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     info!(
         cron = %schedule.cron(),
         timezone = %schedule.timezone(),
-        store = %config.store_path.display(),
+        store = %config.pass.store_path.display(),
         "daemon started"
     );
 
     let metrics = Metrics::new(
-        config.store_path.clone(),
-        config.source.name.clone(),
+        config.pass.store_path.clone(),
+        config.pass.source.name.clone(),
         config.metrics.unhealthy_after,
     );
     if let Some(listen) = config.metrics.listen {
         metrics::serve(listen, Arc::clone(&metrics))
             .await
-            .map_err(|e| {
-                PassError::Internal(format!("cannot listen on metrics.listen {listen}: {e}"))
-            })?;
+            .map_err(|error| DaemonError::Metrics { listen, error })?;
     }
     let (stop_tx, stop_rx) = watch::channel(false);
     let (done_tx, mut done) = mpsc::channel::<()>(1);
@@ -79,9 +105,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let mut watchdog = tokio::time::interval(watchdog_period.unwrap_or(Duration::from_secs(3600)));
     let mut zone_check = tokio::time::interval(Duration::from_secs(60));
     if config.schedule.run_at_startup {
-        running = Some(start_pass(&config, &metrics, &stop_rx, &done_tx));
+        running = Some(start_pass(&config, options, &metrics, &stop_rx, &done_tx));
     } else {
-        log_next(&mut schedule, &config).await;
+        log_next(&mut schedule, &config.pass).await;
     }
 
     loop {
@@ -90,15 +116,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             Some(Tick) = ticks.recv() => {
                 if running.as_ref().is_some_and(|p| !p.is_finished()) {
                     warn!("a scheduled pass is due but the previous one is still running: skipped");
-                    record_skipped(&config);
+                    record_skipped(&config.pass);
                     metrics.outcome("skipped");
                 } else {
-                    running = Some(start_pass(&config, &metrics, &stop_rx, &done_tx));
+                    running = Some(start_pass(&config, options, &metrics, &stop_rx, &done_tx));
                 }
             }
             Some(()) = done.recv() => {
                 running = None;
-                log_next(&mut schedule, &config).await;
+                log_next(&mut schedule, &config.pass).await;
             }
             _ = watchdog.tick(), if watchdog_period.is_some() => {
                 notify(&[sd_notify::NotifyState::Watchdog]);
@@ -121,14 +147,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         let _ = pass.await;
     }
     let _ = schedule.shutdown().await;
-    forget_daemon(&config);
+    forget_daemon(&config.pass);
     info!("stopped");
     Ok(())
 }
 
 /// Starts a pass; `done` hears when it ends.
 fn start_pass(
-    config: &Arc<Config>,
+    config: &Arc<DaemonConfig>,
+    options: PassOptions,
     metrics: &Arc<Metrics>,
     stop: &watch::Receiver<bool>,
     done: &mpsc::Sender<()>,
@@ -141,7 +168,7 @@ fn start_pass(
         let shutdown = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
-        let result = run_locked_pass(&config, PassOptions::default(), shutdown).await;
+        let result = run_pass(&config.pass, options, shutdown).await;
         match &result {
             Ok(report) => metrics.pass(report),
             Err(_) => metrics.outcome("error"),
@@ -168,7 +195,7 @@ fn report(result: &Result<PassReport, PassError>) {
     }
 }
 
-fn record_skipped(config: &Config) {
+fn record_skipped(config: &PassConfig) {
     let now = crate::record::timestamp::now_ms();
     if let Err(e) = Store::open(&config.store_path)
         .and_then(|store| store.record_skipped_pass(&config.source.name, now))
@@ -178,7 +205,7 @@ fn record_skipped(config: &Config) {
 }
 
 /// Logs when the next pass is due, and keeps it in the store for `status`.
-async fn log_next(schedule: &mut Schedule, config: &Config) {
+async fn log_next(schedule: &mut Schedule, config: &PassConfig) {
     let next = schedule.next().await;
     match next {
         Some(next) => {
@@ -204,7 +231,7 @@ async fn log_next(schedule: &mut Schedule, config: &Config) {
 }
 
 /// The daemon is gone: `status` must not show its schedule.
-fn forget_daemon(config: &Config) {
+fn forget_daemon(config: &PassConfig) {
     let source = &config.source.name;
     let cleared = Store::open(&config.store_path).and_then(|store| {
         store.clear_setting(source, DAEMON_PID)?;

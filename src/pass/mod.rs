@@ -2,6 +2,7 @@
 //! queue is sent (store -> client -> store) with the rate, the concurrency and the retries.
 //! `run --once` and the daemon both call [`run_pass`].
 
+pub mod config;
 pub mod pace;
 pub mod progress;
 mod report;
@@ -9,22 +10,21 @@ mod send;
 mod stage;
 
 use std::future::Future;
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use tracing::info;
 
+use self::config::PassConfig;
 use crate::client::BlueTapeClient;
-use crate::config::{Config, LogFormat};
-use crate::daemon::lock::{InstanceLock, LockError};
 use crate::pass::progress::{Progress, Reporter};
 use crate::record::timestamp::now_ms;
 use crate::source::config::SourceConfig;
 use crate::source::{self, SourceError};
 use crate::store::{PassCounts, Store, StoreError};
 
-pub use self::report::{PassReport, RequestCounts, StopReason, exit};
+pub use self::report::{PassOutcome, PassReport, RequestCounts, StopReason};
 use self::send::send_queue;
 pub use self::stage::Staged;
 use self::stage::{StageMode, StageResult, stage};
@@ -39,6 +39,8 @@ pub struct PassOptions {
     /// Wait for an export that is still being written to settle, instead of leaving it for a
     /// later pass (`--once`: there is no later pass).
     pub wait_to_settle: bool,
+    /// Show progress as a bar (a terminal showing text logs) instead of a line every 10 s.
+    pub progress_bar: bool,
 }
 
 /// How many times `source.settle` a pass that waits for the export gives it to settle.
@@ -49,8 +51,6 @@ pub const SETTLE_WAITS: u32 = 12;
 pub enum PassError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(transparent)]
-    Locked(#[from] LockError),
     #[error("cannot start the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
     #[error(
@@ -71,22 +71,10 @@ pub enum PassError {
 }
 
 /// Runs one pass. `shutdown` resolving stops it gracefully: no new request starts, answers to
-/// requests already sent are recorded, the rest stays queued.
+/// requests already sent are recorded, the rest stays queued. The caller holds the store's
+/// instance lock (a dry run changes nothing and needs none).
 pub async fn run_pass(
-    config: &Config,
-    options: PassOptions,
-    shutdown: impl Future<Output = ()>,
-) -> Result<PassReport, PassError> {
-    if options.dry_run {
-        return run_locked_pass(config, options, shutdown).await;
-    }
-    let _lock = InstanceLock::acquire(&config.store_path)?;
-    run_locked_pass(config, options, shutdown).await
-}
-
-/// A pass by a process that already holds the store's instance lock (the daemon).
-pub(crate) async fn run_locked_pass(
-    config: &Config,
+    config: &PassConfig,
     options: PassOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<PassReport, PassError> {
@@ -110,10 +98,7 @@ pub(crate) async fn run_locked_pass(
     let source_config = config.source.clone();
     let updates = config.sync.updates;
     let progress = Progress::new();
-    let terminal = std::io::stderr().is_terminal()
-        && config.log.format == LogFormat::Text
-        && std::env::var_os("JOURNAL_STREAM").is_none();
-    let _reporter = Reporter::start(Arc::clone(&progress), terminal);
+    let _reporter = Reporter::start(Arc::clone(&progress), options.progress_bar);
     let staging_progress = Arc::clone(&progress);
     let (store_back, staged) = tokio::task::spawn_blocking(move || {
         let staged = stage(
@@ -164,14 +149,14 @@ pub(crate) async fn run_locked_pass(
     let problem = report.problem();
     store.finish_pass(
         pass,
-        report.outcome(),
+        report.outcome().label(),
         &report.counts,
         problem.as_deref(),
         now_ms(),
     )?;
     info!(
         pass,
-        outcome = report.outcome(),
+        outcome = report.outcome().label(),
         "pass finished: {}",
         report.summary()
     );
@@ -229,7 +214,7 @@ async fn wait_to_settle(
 
 /// What `check` learns from reading the export: the counts, rejections by reason, a sample of
 /// what would be sent, and the export's first problem. Changes nothing.
-pub async fn inspect(config: &Config) -> Result<(Staged, Option<SourceError>), PassError> {
+pub async fn inspect(config: &PassConfig) -> Result<(Staged, Option<SourceError>), PassError> {
     let path = config.store_path.clone();
     let source_config = config.source.clone();
     let updates = config.sync.updates;
@@ -253,7 +238,7 @@ pub async fn inspect(config: &Config) -> Result<(Staged, Option<SourceError>), P
 
 /// Stages in a transaction that is rolled back, and lists what a real pass would send.
 async fn dry_run(
-    config: &Config,
+    config: &PassConfig,
     options: PassOptions,
     started: Instant,
     endpoint: String,

@@ -85,55 +85,70 @@ impl RequestCounts {
     }
 }
 
-/// SPEC §6's exit codes.
-pub mod exit {
-    pub const OK: u8 = 0;
-    pub const REJECTED: u8 = 65;
-    pub const UNAVAILABLE: u8 = 69;
-    pub const LOCKED: u8 = 75;
-    pub const UNAUTHORIZED: u8 = 77;
-    pub const CONFIG: u8 = 78;
-    pub const OTHER: u8 = 1;
+/// How a pass ended. The store's `passes`, the metrics and the exit code all read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassOutcome {
+    /// Everything read was sent, or had been.
+    Ok,
+    /// The pass finished, but records were rejected in it.
+    Rejected,
+    /// Records are still failed or queued because the API was unavailable.
+    Unavailable,
+    /// 401/403.
+    Unauthorized,
+    /// 404.
+    EndpointNotFound,
+    /// A 3xx, not followed.
+    Redirected,
+    /// The export, or part of it, could not be read.
+    SourceError,
+    /// Asked to stop: what was in flight was recorded, the rest stays queued.
+    Interrupted,
+}
+
+impl PassOutcome {
+    /// The word kept in `passes.outcome` and in the metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            PassOutcome::Ok => "ok",
+            PassOutcome::Rejected => "rejected",
+            PassOutcome::Unavailable => "unavailable",
+            PassOutcome::Unauthorized => "unauthorized",
+            PassOutcome::EndpointNotFound => "endpoint_not_found",
+            PassOutcome::Redirected => "redirected",
+            PassOutcome::SourceError => "source_error",
+            PassOutcome::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl std::fmt::Display for PassOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
 }
 
 impl PassReport {
-    pub fn exit_code(&self) -> u8 {
+    pub fn outcome(&self) -> PassOutcome {
         match &self.stop {
-            Some(StopReason::Unauthorized(_)) => return exit::UNAUTHORIZED,
-            Some(StopReason::EndpointNotFound(_) | StopReason::Redirected(_)) => {
-                return exit::CONFIG;
-            }
-            _ => {}
+            Some(StopReason::Unauthorized(_)) => return PassOutcome::Unauthorized,
+            Some(StopReason::EndpointNotFound(_)) => return PassOutcome::EndpointNotFound,
+            Some(StopReason::Redirected(_)) => return PassOutcome::Redirected,
+            Some(StopReason::Shutdown) => return PassOutcome::Interrupted,
+            Some(StopReason::Unavailable(_) | StopReason::StoreFailed) | None => {}
         }
         if self.source_error.is_some() {
-            return exit::CONFIG;
+            return PassOutcome::SourceError;
         }
-        let interrupted = self.stop == Some(StopReason::Shutdown);
         if !self.dry_run
-            && (self.counts.failed > 0
-                || self.left_failed > 0
-                || (self.left_pending > 0 && !interrupted))
+            && (self.counts.failed > 0 || self.left_failed > 0 || self.left_pending > 0)
         {
-            return exit::UNAVAILABLE;
+            return PassOutcome::Unavailable;
         }
         if self.counts.rejected > 0 {
-            return exit::REJECTED;
+            return PassOutcome::Rejected;
         }
-        exit::OK
-    }
-
-    /// The pass's outcome as stored in `passes`.
-    pub fn outcome(&self) -> &'static str {
-        match (&self.stop, self.exit_code()) {
-            (Some(StopReason::Shutdown), _) => "interrupted",
-            (_, exit::UNAUTHORIZED) => "unauthorized",
-            (Some(StopReason::EndpointNotFound(_)), _) => "endpoint_not_found",
-            (Some(StopReason::Redirected(_)), _) => "redirected",
-            (_, exit::CONFIG) => "source_error",
-            (_, exit::UNAVAILABLE) => "unavailable",
-            (_, exit::REJECTED) => "rejected",
-            _ => "ok",
-        }
+        PassOutcome::Ok
     }
 
     /// The one-line summary printed at the end of every pass.
@@ -165,41 +180,41 @@ impl PassReport {
     /// For a non-zero exit: what is wrong and what to do, in one line.
     pub fn problem(&self) -> Option<String> {
         let queued = self.left_pending + self.left_failed;
-        let line = match (&self.stop, self.exit_code()) {
-            (_, exit::OK) => return None,
-            (Some(StopReason::Unauthorized(reason)), _) => format!(
+        let line = match (self.outcome(), &self.stop) {
+            (PassOutcome::Ok | PassOutcome::Interrupted, _) => return None,
+            (PassOutcome::Unauthorized, Some(StopReason::Unauthorized(reason))) => format!(
                 "BlueTape refused the API key ({reason}) for {}: check the key and api.account_id; \
                  {queued} customers stay queued and nothing was marked",
                 self.endpoint
             ),
-            (Some(StopReason::EndpointNotFound(reason)), _) => format!(
+            (PassOutcome::EndpointNotFound, Some(StopReason::EndpointNotFound(reason))) => format!(
                 "BlueTape answered {reason} for {}: check api.base_url and api.account_id; \
                  {queued} customers stay queued",
                 self.endpoint
             ),
-            (Some(StopReason::Redirected(reason)), _) => format!(
+            (PassOutcome::Redirected, Some(StopReason::Redirected(reason))) => format!(
                 "BlueTape answered {reason} (redirects are not followed: the key goes only to \
                  api.base_url); {queued} customers stay queued and nothing was marked"
             ),
-            (_, exit::CONFIG) => match &self.source_error {
+            (PassOutcome::SourceError, _) => match &self.source_error {
                 Some(e) => format!("{e}; {queued} customers from earlier passes stay queued"),
-                None => "configuration problem".into(),
+                None => "the export could not be read".into(),
             },
-            (Some(StopReason::Unavailable(reason)), _) => format!(
+            (PassOutcome::Unavailable, Some(StopReason::Unavailable(reason))) => format!(
                 "BlueTape API unavailable (last answer: {reason}); stopped early with {queued} \
                  customers queued: they are sent on the next pass"
             ),
-            (_, exit::UNAVAILABLE) => format!(
+            (PassOutcome::Unavailable, _) => format!(
                 "{} customers failed and {queued} are still queued because the BlueTape API was \
                  unavailable: they are retried on the next pass",
                 self.counts.failed
             ),
-            (_, exit::REJECTED) => format!(
+            (PassOutcome::Rejected, _) => format!(
                 "{} records were rejected in this pass: the warnings above name each id and field; \
                  fix them in the accounting system and they are sent once their modified date changes",
                 self.counts.rejected
             ),
-            _ => return None,
+            (outcome, _) => format!("the pass ended {outcome}"),
         };
         Some(line)
     }

@@ -8,8 +8,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 
+use super::config::{PassConfig, RetrySection};
 use crate::client::{BlueTapeClient, Outcome};
-use crate::config::{Config, RetrySection};
 use crate::pass::pace::{Pacer, backoff};
 use crate::pass::progress::Progress;
 use crate::record::Customer;
@@ -304,7 +304,7 @@ fn redact(message: &str) -> String {
 pub(super) async fn send_queue(
     pass: i64,
     store: &mut Store,
-    config: &Config,
+    config: &PassConfig,
     client: BlueTapeClient,
     progress: &Arc<Progress>,
     shutdown: impl Future<Output = ()>,

@@ -55,12 +55,14 @@ pub enum Item {
     Old(i64),
 }
 
-/// Lets a reader skip records an earlier pass handled, reading only their date: `date` reads a
-/// date as the export writes it (in ms), the way the pass reads it.
+/// Reads a date as the export writes it, in ms since the epoch, the way the pass reads it.
+pub type DateReader = std::sync::Arc<dyn Fn(&str) -> Option<i64> + Send + Sync>;
+
+/// Lets a reader skip records an earlier pass handled, reading only their date.
 #[derive(Clone)]
 pub struct OlderThan {
     pub threshold_ms: i64,
-    pub date: std::sync::Arc<dyn Fn(&str) -> Option<i64> + Send + Sync>,
+    pub date: DateReader,
 }
 
 /// The records of one file, in order; after an `Err` nothing more comes.

@@ -1,5 +1,6 @@
 //! The SQLite store: migrations, the watermark, the outbox of record states, and passes.
 
+pub mod config;
 mod migrations;
 
 use std::path::{Path, PathBuf};

@@ -1,21 +1,22 @@
 //! The command line (SPEC §6): parsing, logging setup, and the mapping to exit codes.
 
+pub mod exit;
+pub mod logging;
+
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::FmtContext;
-use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
-use tracing_subscriber::registry::LookupSpan;
-
 use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
 
+use self::exit::Exit;
 use crate::commands::{self, Format};
-use crate::config::{Config, DEFAULT_CONFIG_PATH, LogFormat};
+use crate::config::{Config, DEFAULT_CONFIG_PATH};
+use crate::daemon::lock::{InstanceLock, LockError};
+use crate::daemon::{DaemonConfig, DaemonError};
 use crate::diff::RecordState;
-use crate::pass::{PassError, PassOptions, exit, run_pass};
+use crate::pass::{PassError, PassOptions, run_pass};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -147,7 +148,7 @@ pub fn main() -> ExitCode {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
                     ExitCode::SUCCESS
                 }
-                _ => ExitCode::from(exit::OTHER),
+                _ => Exit::Other.into(),
             };
         }
     };
@@ -156,19 +157,19 @@ pub fn main() -> ExitCode {
         .build()
     {
         Ok(r) => r,
-        Err(e) => return fail(exit::OTHER, &format!("cannot start the runtime: {e}")),
+        Err(e) => return fail(Exit::Other, &format!("cannot start the runtime: {e}")),
     };
     let (once, pass) = match cli.command {
         Some(Command::Run { once, pass }) => (once || cli.once, merge(pass, cli.pass)),
         None if cli.once => (true, cli.pass),
         None => {
             eprintln!("error: no command: use `bluetape-sync --once` for one pass (see --help)");
-            return ExitCode::from(exit::OTHER);
+            return Exit::Other.into();
         }
         Some(Command::Check { online }) => {
             let mut out = std::io::stdout().lock();
             return match runtime.block_on(commands::check(&cli.config, online, &mut out)) {
-                Ok(code) => ExitCode::from(code),
+                Ok(code) => code.into(),
                 Err(e) => fail(e.exit_code(), &e.to_string()),
             };
         }
@@ -176,54 +177,88 @@ pub fn main() -> ExitCode {
     };
     let config = match Config::load(&cli.config) {
         Ok(c) => c,
-        Err(e) => return fail(exit::CONFIG, &e.to_string()),
+        Err(e) => return fail(Exit::Config, &e.to_string()),
     };
-    init_logging(&config);
+    logging::init(&config.log, &config.warnings);
+    let progress_bar = config.log.progress_bar();
     if !once {
         if pass.dry_run || pass.full {
             return fail(
-                exit::OTHER,
+                Exit::Other,
                 "--dry-run and --full apply to one pass: add --once",
             );
         }
-        let result =
-            runtime.block_on(async { crate::daemon::run(config, shutdown_signal()).await });
+        let Config {
+            pass,
+            schedule,
+            metrics,
+            ..
+        } = config;
+        let daemon = DaemonConfig {
+            schedule,
+            metrics,
+            pass,
+        };
+        let options = PassOptions {
+            progress_bar,
+            ..PassOptions::default()
+        };
+        let result = runtime.block_on(crate::daemon::run(daemon, options, shutdown_signal()));
         return match result {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => fail(exit_code_of(&e), &e.to_string()),
+            Err(e) => {
+                let code = match &e {
+                    DaemonError::Locked(e) => lock_exit(e),
+                    _ => Exit::Other,
+                };
+                fail(code, &e.to_string())
+            }
         };
     }
     let options = PassOptions {
         dry_run: pass.dry_run,
         full: pass.full,
         wait_to_settle: true,
+        progress_bar,
+    };
+    // One process per store; a dry run changes nothing and takes no lock.
+    let _lock = match options.dry_run {
+        true => None,
+        false => match InstanceLock::acquire(&config.pass.store_path) {
+            Ok(lock) => Some(lock),
+            Err(e) => return fail(lock_exit(&e), &e.to_string()),
+        },
     };
     let result = runtime.block_on(async {
         // Installed before the pass starts, so a signal while the export is read is caught too.
         let shutdown = shutdown_signal();
-        run_pass(&config, options, shutdown).await
+        run_pass(&config.pass, options, shutdown).await
     });
     match result {
         Ok(report) => {
-            let code = report.exit_code();
             if let Some(problem) = report.problem() {
                 eprintln!("error: {problem}");
             }
-            ExitCode::from(code)
+            Exit::from(report.outcome()).into()
         }
         Err(PassError::Interrupted) => {
             tracing::info!("{}", PassError::Interrupted);
             ExitCode::SUCCESS
         }
-        Err(e) => fail(exit_code_of(&e), &e.to_string()),
+        Err(e) => {
+            let code = match e {
+                PassError::StillChanging { .. } => Exit::Locked,
+                _ => Exit::Other,
+            };
+            fail(code, &e.to_string())
+        }
     }
 }
 
-fn exit_code_of(error: &PassError) -> u8 {
+fn lock_exit(error: &LockError) -> Exit {
     match error {
-        PassError::Locked(crate::daemon::lock::LockError::Held { .. })
-        | PassError::StillChanging { .. } => exit::LOCKED,
-        _ => exit::OTHER,
+        LockError::Held { .. } => Exit::Locked,
+        LockError::Io { .. } => Exit::Other,
     }
 }
 
@@ -235,9 +270,9 @@ fn operator_command(
 ) -> ExitCode {
     let config = match Config::load(config_path) {
         Ok(c) => c,
-        Err(e) => return fail(exit::CONFIG, &e.to_string()),
+        Err(e) => return fail(Exit::Config, &e.to_string()),
     };
-    init_logging(&config);
+    logging::init(&config.log, &config.warnings);
     let mut out = std::io::stdout().lock();
     let result = match command {
         Command::Status { json } => commands::status(&config, json, &mut out),
@@ -271,7 +306,7 @@ fn operator_command(
                 ))
             {
                 return fail(
-                    exit::OTHER,
+                    Exit::Other,
                     "not confirmed: nothing forgotten (use --yes in scripts)",
                 );
             }
@@ -304,76 +339,9 @@ fn merge(a: PassArgs, b: PassArgs) -> PassArgs {
     }
 }
 
-fn fail(code: u8, message: &str) -> ExitCode {
+fn fail(code: Exit, message: &str) -> ExitCode {
     eprintln!("error: {message}");
-    ExitCode::from(code)
-}
-
-fn init_logging(config: &Config) {
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| {
-            // Our own events at the configured level; the libraries' only when they warn.
-            let level = config.log.level.as_str();
-            let others = if matches!(level, "off" | "error") {
-                level
-            } else {
-                "warn"
-            };
-            EnvFilter::new(format!("{others},bluetape_sync={level}"))
-        });
-    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let warnings = config.warnings.clone();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(colour)
-        .with_target(false);
-    let _ = match config.log.format {
-        LogFormat::Json => builder.json().try_init(),
-        // journald stamps each line itself and reads `<N>` as its priority.
-        LogFormat::Text if std::env::var_os("JOURNAL_STREAM").is_some() => builder
-            .with_ansi(false)
-            .event_format(Journald(
-                tracing_subscriber::fmt::format()
-                    .without_time()
-                    .with_level(false)
-                    .with_target(false)
-                    .with_ansi(false),
-            ))
-            .try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
-    for warning in warnings {
-        tracing::warn!("{warning}");
-    }
-}
-
-/// Prefixes each line with its syslog priority, as `sd-daemon(3)` describes, for journald.
-struct Journald<F>(F);
-
-impl<S, N, F> FormatEvent<S, N> for Journald<F>
-where
-    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-    F: FormatEvent<S, N>,
-{
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &tracing::Event<'_>,
-    ) -> std::fmt::Result {
-        let priority = match *event.metadata().level() {
-            tracing::Level::ERROR => 3,
-            tracing::Level::WARN => 4,
-            tracing::Level::INFO => 6,
-            _ => 7,
-        };
-        write!(writer, "<{priority}>")?;
-        self.0.format_event(ctx, writer, event)
-    }
+    code.into()
 }
 
 /// Listens for signals from now on: the returned future resolves on the first SIGTERM or
