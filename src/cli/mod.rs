@@ -203,7 +203,9 @@ pub fn main() -> ExitCode {
             progress_bar,
             ..PassOptions::default()
         };
-        let result = runtime.block_on(crate::daemon::run(daemon, options, shutdown_signal()));
+        // The signal handlers need the runtime: installed inside it.
+        let result = runtime
+            .block_on(async { crate::daemon::run(daemon, options, shutdown_signal()).await });
         return match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
