@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A record's state in the outbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RecordState {
     Pending,
     Created,

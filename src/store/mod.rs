@@ -2,6 +2,7 @@
 
 pub mod config;
 mod migrations;
+mod operator;
 
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
@@ -9,6 +10,7 @@ use std::sync::LazyLock;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 pub use self::migrations::MIGRATIONS;
+pub use self::operator::{ExportEntry, FailureEntry, PassEntry, RetryTarget};
 use crate::diff::{RecordState, Stored};
 
 #[derive(Debug, thiserror::Error)]
@@ -178,7 +180,7 @@ pub struct RecordRow {
 }
 
 /// The counts a pass ends with, as kept in `passes`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PassCounts {
     pub read: u64,
     pub new: u64,
@@ -519,23 +521,6 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         Ok(())
-    }
-
-    /// Runs a read-only query for the operator's commands.
-    pub fn query<T>(
-        &self,
-        sql: &str,
-        params: impl rusqlite::Params,
-        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> Result<Vec<T>, StoreError> {
-        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
-        let rows = stmt.query_map(params, row).map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
-    }
-
-    /// Runs one statement for the operator's commands; the number of rows it changed.
-    pub fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, StoreError> {
-        self.conn.execute(sql, params).map_err(|e| self.err(e))
     }
 
     /// Records a batch of send results in one transaction (the group commit).

@@ -1,0 +1,155 @@
+//! `check [--online]`: every config problem at once, what a pass would do with the export,
+//! and, online, whether BlueTape takes the key. Changes nothing.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::{CommandError, io, redirected, table, unauthorized, wrong_endpoint};
+use crate::cli::exit::Exit;
+use crate::client::{BlueTapeClient, SignUp};
+use crate::config::Config;
+
+/// `j***@example.com`: the first character and the domain.
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+/// `+1******7890`: the country code's first digit and the last four.
+pub fn mask_phone(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().collect();
+    if chars.len() <= 6 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..2].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - 6))
+}
+
+/// Checks the config (every problem at once), reads the export and says what a pass would
+/// do; with `online`, asks BlueTape whether it accepts the key. Changes nothing.
+pub async fn check(
+    config_path: &Path,
+    online: bool,
+    out: &mut dyn Write,
+) -> Result<Exit, CommandError> {
+    let config = match Config::check(config_path) {
+        Ok(config) => config,
+        Err(problems) => {
+            for problem in &problems {
+                writeln!(out, "problem: {problem}").map_err(io)?;
+            }
+            return Err(CommandError::failed(
+                Exit::Config,
+                format!(
+                    "{} problems in the configuration (listed above)",
+                    problems.len()
+                ),
+            ));
+        }
+    };
+    writeln!(out, "config {}: ok", config_path.display()).map_err(io)?;
+    for line in config.pass.source.describe() {
+        writeln!(out, "{line}").map_err(io)?;
+    }
+    let (staged, source_error) = crate::pass::inspect(&config.pass)
+        .await
+        .map_err(|e| CommandError::failed(Exit::Other, e.to_string()))?;
+    if !staged.samples.is_empty() {
+        writeln!(
+            out,
+            "\nfirst records as they would be sent (contact details masked):"
+        )
+        .map_err(io)?;
+        let rows: Vec<Vec<String>> = staged
+            .samples
+            .iter()
+            .map(|c| {
+                vec![
+                    c.id.clone(),
+                    format!("{} {}", c.first_name, c.last_name),
+                    mask_email(&c.email_address),
+                    mask_phone(&c.cell_phone_number),
+                    c.source_modified_date.clone(),
+                    c.company_id.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        table(
+            out,
+            &[
+                "id",
+                "name",
+                "emailAddress",
+                "cellPhoneNumber",
+                "sourceModifiedDate",
+                "companyId",
+            ],
+            &rows,
+        )
+        .map_err(io)?;
+    }
+    writeln!(
+        out,
+        "\nexport: read {}, would queue {}, rejected {}, skipped {} (unchanged), inactive {}, changed upstream {}",
+        staged.read, staged.new, staged.rejected, staged.skipped, staged.inactive, staged.changed_upstream
+    )
+    .map_err(io)?;
+    if !staged.rejections.is_empty() {
+        writeln!(out, "rejected, by reason:").map_err(io)?;
+        let mut reasons: Vec<_> = staged.rejections.iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        for (reason, n) in reasons {
+            writeln!(out, "  {n:>6}  {reason}").map_err(io)?;
+        }
+    }
+    if let Some(e) = source_error {
+        return Err(CommandError::failed(Exit::Config, e.to_string()));
+    }
+    if online {
+        let client = BlueTapeClient::new(&config.pass.api)
+            .map_err(|e| CommandError::failed(Exit::Other, e.to_string()))?;
+        let probe = "bluetape-sync-check";
+        match client.sign_up(probe).await {
+            SignUp::NotFound | SignUp::Url(_) => writeln!(
+                out,
+                "online: BlueTape accepted the key for account {} ({})",
+                config.pass.api.account_id,
+                client.create_url()
+            )
+            .map_err(io)?,
+            SignUp::Unauthorized(reason) => return Err(unauthorized(&reason)),
+            SignUp::WrongEndpoint(reason) => return Err(wrong_endpoint(&reason, &client)),
+            SignUp::Redirected(reason) => return Err(redirected(&reason)),
+            SignUp::Unavailable(reason) => {
+                return Err(CommandError::failed(
+                    Exit::Unavailable,
+                    format!("BlueTape did not answer usefully ({reason}): try again later"),
+                ));
+            }
+        }
+    }
+    Ok(if staged.rejected > 0 {
+        Exit::Rejected
+    } else {
+        Exit::Ok
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_keep_just_enough_to_recognise() {
+        assert_eq!(mask_email("jane@example.com"), "j***@example.com");
+        assert_eq!(mask_email("nope"), "***");
+        assert_eq!(mask_phone("+11234567890"), "+1******7890");
+        assert_eq!(mask_phone("+447911123456"), "+4*******3456");
+    }
+}

@@ -1,0 +1,168 @@
+//! The operator's commands beside `run` (SPEC §6), one file each: `check`, `status`,
+//! `failures`, `export`, `retry` and `forget`, `show`. They read the store without the instance
+//! lock (SQLite's WAL lets them read while the daemon writes); `retry`, `forget` and `export
+//! --fetch-missing` write alongside it. Here: what they share (errors, output forms).
+
+mod check;
+mod export;
+mod failures;
+mod retry;
+mod show;
+mod status;
+
+use std::io::Write;
+
+use chrono::DateTime;
+
+pub use self::check::{check, mask_email, mask_phone};
+pub use self::export::export;
+pub use self::failures::failures;
+pub use self::retry::{RetrySelection, forget, retry};
+pub use self::show::show;
+pub use self::status::status;
+use crate::cli::exit::Exit;
+use crate::client::BlueTapeClient;
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+
+/// What a command could not do, with its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{message}")]
+    Failed { message: String, code: Exit },
+}
+
+impl CommandError {
+    pub(crate) fn failed(code: Exit, message: impl Into<String>) -> Self {
+        CommandError::Failed {
+            message: message.into(),
+            code,
+        }
+    }
+
+    pub fn exit_code(&self) -> Exit {
+        match self {
+            CommandError::Store(_) => Exit::Other,
+            CommandError::Failed { code, .. } => *code,
+        }
+    }
+}
+
+pub(crate) fn io(e: std::io::Error) -> CommandError {
+    CommandError::failed(Exit::Other, format!("cannot write the output: {e}"))
+}
+
+/// The store, if there is one yet: commands never create it.
+pub(crate) fn open_store(config: &Config) -> Result<Option<Store>, CommandError> {
+    if !config.pass.store_path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(Store::open(&config.pass.store_path)?))
+}
+
+pub(crate) fn rfc3339(ms: Option<i64>) -> Option<String> {
+    ms.and_then(DateTime::from_timestamp_millis)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// Output formats of the listing commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+/// Prints `rows` under `headers` as aligned columns.
+pub(crate) fn table(
+    out: &mut dyn Write,
+    headers: &[&str],
+    rows: &[Vec<String>],
+) -> std::io::Result<()> {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let text: Vec<String> = cells
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        text.join("  ").trim_end().to_owned()
+    };
+    writeln!(out, "{}", line(&mut headers.iter().copied()))?;
+    for row in rows {
+        writeln!(out, "{}", line(&mut row.iter().map(String::as_str)))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn csv_out(
+    out: &mut dyn Write,
+    headers: &[&str],
+    rows: &[Vec<String>],
+) -> Result<(), CommandError> {
+    let mut writer = csv::Writer::from_writer(out);
+    let failed = |e: csv::Error| CommandError::failed(Exit::Other, e.to_string());
+    writer.write_record(headers).map_err(failed)?;
+    for row in rows {
+        writer.write_record(row).map_err(failed)?;
+    }
+    writer.flush().map_err(io)
+}
+
+/// BlueTape refused the key: exit 77.
+pub(crate) fn unauthorized(reason: &str) -> CommandError {
+    CommandError::failed(
+        Exit::Unauthorized,
+        format!("BlueTape refused the API key ({reason}): check the key and api.account_id"),
+    )
+}
+
+/// BlueTape has no such endpoint or account: exit 78.
+pub(crate) fn wrong_endpoint(reason: &str, client: &BlueTapeClient) -> CommandError {
+    CommandError::failed(
+        Exit::Config,
+        format!(
+            "BlueTape answered {reason} for {}: check api.base_url and api.account_id",
+            client.create_url()
+        ),
+    )
+}
+
+/// BlueTape answered from elsewhere: exit 78, never followed.
+pub(crate) fn redirected(reason: &str) -> CommandError {
+    CommandError::failed(
+        Exit::Config,
+        format!(
+            "BlueTape answered {reason} (redirects are not followed: the key goes only to api.base_url)"
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_columns() {
+        let mut out = Vec::new();
+        table(
+            &mut out,
+            &["id", "state"],
+            &[
+                vec!["A-1".into(), "created".into()],
+                vec!["LONGER-ID".into(), "failed".into()],
+            ],
+        )
+        .expect("write");
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            "id         state\nA-1        created\nLONGER-ID  failed\n"
+        );
+    }
+}

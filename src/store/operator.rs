@@ -1,0 +1,269 @@
+//! What the operator's commands read and change (SPEC §6): typed methods, one statement each,
+//! so that no command writes SQL of its own.
+
+use rusqlite::params;
+
+use super::{PassCounts, Store, StoreError, state_at};
+use crate::diff::RecordState;
+
+/// A pass as `status` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassEntry {
+    pub id: i64,
+    pub started_at_ms: Option<i64>,
+    pub finished_at_ms: Option<i64>,
+    pub outcome: String,
+    pub counts: PassCounts,
+    pub message: Option<String>,
+}
+
+/// A rejected or failed record, as `failures` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureEntry {
+    pub id: String,
+    pub state: RecordState,
+    pub reason: Option<String>,
+    pub source_modified_ms: Option<i64>,
+    pub attempts: u32,
+    pub last_status: Option<u16>,
+    pub next_attempt_ms: Option<i64>,
+    pub updated_at_ms: Option<i64>,
+}
+
+/// A customer in BlueTape, as `export` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportEntry {
+    pub id: String,
+    pub email_address: Option<String>,
+    pub blue_tape_id: Option<String>,
+    pub sign_up_url: Option<String>,
+    pub done_at_ms: Option<i64>,
+    pub state: RecordState,
+}
+
+/// A record `retry` may queue again: whether the store holds its body (BlueTape refused or
+/// never answered it) or not (refused before sending: it must be read from the export again).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RetryTarget {
+    pub id: String,
+    pub state: RecordState,
+    pub has_body: bool,
+}
+
+impl Store {
+    /// When the oldest record still waiting to be sent last changed.
+    pub fn oldest_waiting_ms(&self, source: &str) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT MIN(updated_at_ms) FROM records
+                 WHERE source = ?1 AND state IN ('pending', 'failed')",
+                [source],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// The last `limit` passes, newest first.
+    pub fn recent_passes(&self, source: &str, limit: u32) -> Result<Vec<PassEntry>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, started_at_ms, finished_at_ms, outcome, read, new, created, \"exists\",
+                        rejected, failed, changed_upstream, updated, inactive, message
+                 FROM passes WHERE source = ?1 ORDER BY id DESC LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![source, limit], |r| {
+                Ok(PassEntry {
+                    id: r.get(0)?,
+                    started_at_ms: r.get(1)?,
+                    finished_at_ms: r.get(2)?,
+                    outcome: r.get(3)?,
+                    counts: PassCounts {
+                        read: r.get(4)?,
+                        new: r.get(5)?,
+                        created: r.get(6)?,
+                        exists: r.get(7)?,
+                        rejected: r.get(8)?,
+                        failed: r.get(9)?,
+                        changed_upstream: r.get(10)?,
+                        updated: r.get(11)?,
+                        inactive: r.get(12)?,
+                    },
+                    message: r.get(13)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Rejected and failed records (only `state`, when given) changed since `since_ms`, most
+    /// recently changed first.
+    pub fn failures(
+        &self,
+        source: &str,
+        state: Option<RecordState>,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<FailureEntry>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, state, reason, source_modified_ms, attempts, last_status,
+                        next_attempt_ms, updated_at_ms
+                 FROM records
+                 WHERE source = ?1 AND state IN ('rejected', 'failed')
+                   AND (?2 IS NULL OR state = ?2) AND updated_at_ms >= ?3
+                 ORDER BY updated_at_ms DESC, id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    source,
+                    state.map(RecordState::as_str),
+                    since_ms.unwrap_or(i64::MIN)
+                ],
+                |r| {
+                    Ok(FailureEntry {
+                        id: r.get(0)?,
+                        state: state_at(r, 1)?,
+                        reason: r.get(2)?,
+                        source_modified_ms: r.get(3)?,
+                        attempts: r.get(4)?,
+                        last_status: r.get(5)?,
+                        next_attempt_ms: r.get(6)?,
+                        updated_at_ms: r.get(7)?,
+                    })
+                },
+            )
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Customers created in BlueTape (and, with `with_exists`, those that were already there),
+    /// in the order they were done.
+    pub fn exported(
+        &self,
+        source: &str,
+        with_exists: bool,
+    ) -> Result<Vec<ExportEntry>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, json_extract(body, '$.emailAddress'), blue_tape_id, sign_up_url,
+                        done_at_ms, state
+                 FROM records
+                 WHERE source = ?1 AND (state = 'created' OR (?2 AND state = 'exists'))
+                 ORDER BY done_at_ms, id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![source, with_exists], |r| {
+                Ok(ExportEntry {
+                    id: r.get(0)?,
+                    email_address: r.get(1)?,
+                    blue_tape_id: r.get(2)?,
+                    sign_up_url: r.get(3)?,
+                    done_at_ms: r.get(4)?,
+                    state: state_at(r, 5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Keeps a sign-up URL fetched from BlueTape.
+    pub fn set_sign_up_url(&self, source: &str, id: &str, url: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE records SET sign_up_url = ?3 WHERE source = ?1 AND id = ?2",
+                params![source, id, url],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The records in `states`, as `retry` would queue them.
+    pub fn retry_targets(
+        &self,
+        source: &str,
+        state: RecordState,
+    ) -> Result<Vec<RetryTarget>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, state, body IS NOT NULL FROM records WHERE source = ?1 AND state = ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![source, state.as_str()], |r| {
+                Ok(RetryTarget {
+                    id: r.get(0)?,
+                    state: state_at(r, 1)?,
+                    has_body: r.get(2)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// One record as `retry` sees it, or `None` when the id was never seen.
+    pub fn retry_target(&self, source: &str, id: &str) -> Result<Option<RetryTarget>, StoreError> {
+        use rusqlite::OptionalExtension as _;
+        self.conn
+            .query_row(
+                "SELECT id, state, body IS NOT NULL FROM records WHERE source = ?1 AND id = ?2",
+                params![source, id],
+                |r| {
+                    Ok(RetryTarget {
+                        id: r.get(0)?,
+                        state: state_at(r, 1)?,
+                        has_body: r.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Queues a record again as it is stored: the next pass sends it.
+    pub fn requeue(&self, source: &str, id: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE records SET state = 'pending', next_attempt_ms = NULL, updated_at_ms = ?3
+                 WHERE source = ?1 AND id = ?2",
+                params![source, id, now_ms],
+            )
+            .map_err(|e| self.err(e))?;
+        self.note(source, id, "retry: queued again", now_ms)
+    }
+
+    /// Forgets what was read of a record, so that the next pass reads it from the export again.
+    pub fn reread(&self, source: &str, id: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE records SET source_modified_ms = NULL, content_hash = NULL,
+                    updated_at_ms = ?3
+                 WHERE source = ?1 AND id = ?2",
+                params![source, id, now_ms],
+            )
+            .map_err(|e| self.err(e))?;
+        self.note(source, id, "retry: read again from the export", now_ms)
+    }
+
+    /// Removes a record, keeping its history; whether there was one.
+    pub fn forget(&self, source: &str, id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let removed = self
+            .conn
+            .execute(
+                "DELETE FROM records WHERE source = ?1 AND id = ?2",
+                params![source, id],
+            )
+            .map_err(|e| self.err(e))?;
+        if removed > 0 {
+            self.note(source, id, "forgotten", now_ms)?;
+        }
+        Ok(removed > 0)
+    }
+}
