@@ -1,8 +1,9 @@
 //! What the operator's commands read and change (SPEC §6): typed methods, one statement each,
 //! so that no command writes SQL of its own.
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension as _, params};
 
+use super::outbox::add_event;
 use super::{PassCounts, Store, StoreError, state_at};
 use crate::diff::RecordState;
 
@@ -48,6 +49,121 @@ pub struct RetryTarget {
     pub id: String,
     pub state: RecordState,
     pub has_body: bool,
+}
+
+/// One line of a record's history, as `show --id` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Event {
+    pub at_ms: i64,
+    pub pass: Option<i64>,
+    pub kind: String,
+    pub status: Option<u16>,
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+}
+/// Records per state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StateCounts {
+    pub pending: u64,
+    pub created: u64,
+    pub exists: u64,
+    pub rejected: u64,
+    pub failed: u64,
+}
+/// One row of the outbox, as `status`-style readers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRow {
+    pub id: String,
+    pub state: RecordState,
+    pub source_modified_ms: Option<i64>,
+    pub reason: Option<String>,
+    pub attempts: u32,
+    pub last_status: Option<u16>,
+    pub next_attempt_ms: Option<i64>,
+    pub blue_tape_id: Option<String>,
+    pub sign_up_url: Option<String>,
+    pub body: Option<String>,
+}
+impl Store {
+    pub fn counts(&self, source: &str) -> Result<StateCounts, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT state, COUNT(*) FROM records WHERE source = ?1 GROUP BY state")
+            .map_err(|e| self.err(e))?;
+        let mut counts = StateCounts::default();
+        let rows = stmt
+            .query_map([source], |r| Ok((state_at(r, 0)?, r.get::<_, i64>(1)?)))
+            .map_err(|e| self.err(e))?;
+        for row in rows {
+            let (state, n) = row.map_err(|e| self.err(e))?;
+            let n = n as u64;
+            match state {
+                RecordState::Pending => counts.pending = n,
+                RecordState::Created => counts.created = n,
+                RecordState::Exists => counts.exists = n,
+                RecordState::Rejected => counts.rejected = n,
+                RecordState::Failed => counts.failed = n,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// One record, or `None` when the id was never seen.
+    pub fn record(&self, source: &str, id: &str) -> Result<Option<RecordRow>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT id, state, source_modified_ms, reason, attempts, last_status,
+                        next_attempt_ms, blue_tape_id, sign_up_url, body
+                 FROM records WHERE source = ?1 AND id = ?2",
+                [source, id],
+                |r| {
+                    Ok(RecordRow {
+                        id: r.get(0)?,
+                        state: state_at(r, 1)?,
+                        source_modified_ms: r.get(2)?,
+                        reason: r.get(3)?,
+                        attempts: r.get(4)?,
+                        last_status: r.get(5)?,
+                        next_attempt_ms: r.get(6)?,
+                        blue_tape_id: r.get(7)?,
+                        sign_up_url: r.get(8)?,
+                        body: r.get(9)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// What happened to one record, oldest first.
+    pub fn events(&self, source: &str, id: &str) -> Result<Vec<Event>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT at_ms, pass_id, kind, status, outcome, reason FROM events
+                 WHERE source = ?1 AND record_id = ?2 ORDER BY seq",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([source, id], |r| {
+                Ok(Event {
+                    at_ms: r.get(0)?,
+                    pass: r.get(1)?,
+                    kind: r.get(2)?,
+                    status: r.get(3)?,
+                    outcome: r.get(4)?,
+                    reason: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Adds a line to a record's history from outside a pass (`retry`, `forget`).
+    pub fn note(&self, source: &str, id: &str, kind: &str, at_ms: i64) -> Result<(), StoreError> {
+        add_event(&self.conn, source, id, None, at_ms, kind, None, None, None)
+            .map_err(|e| self.err(e))
+    }
 }
 
 impl Store {
@@ -210,7 +326,6 @@ impl Store {
 
     /// One record as `retry` sees it, or `None` when the id was never seen.
     pub fn retry_target(&self, source: &str, id: &str) -> Result<Option<RetryTarget>, StoreError> {
-        use rusqlite::OptionalExtension as _;
         self.conn
             .query_row(
                 "SELECT id, state, body IS NOT NULL FROM records WHERE source = ?1 AND id = ?2",

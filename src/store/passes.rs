@@ -1,0 +1,77 @@
+//! Passes: when each began and ended, how, and what it counted.
+
+use rusqlite::params;
+
+use super::{Store, StoreError};
+
+/// The counts a pass ends with, as kept in `passes`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PassCounts {
+    pub read: u64,
+    pub new: u64,
+    pub created: u64,
+    pub exists: u64,
+    pub rejected: u64,
+    pub failed: u64,
+    pub changed_upstream: u64,
+    pub updated: u64,
+    /// Left out by the preset's rule (inactive or archived customers).
+    pub inactive: u64,
+}
+impl Store {
+    pub fn begin_pass(&self, source: &str, full: bool, now_ms: i64) -> Result<i64, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO passes (source, started_at_ms, outcome, full) VALUES (?1, ?2, 'running', ?3)",
+                params![source, now_ms, full],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records a scheduled pass that did not start because the previous one was still running.
+    pub fn record_skipped_pass(&self, source: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO passes (source, started_at_ms, finished_at_ms, outcome, message)
+                 VALUES (?1, ?2, ?2, 'skipped', 'the previous pass was still running')",
+                params![source, now_ms],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub fn finish_pass(
+        &self,
+        pass: i64,
+        outcome: &str,
+        counts: &PassCounts,
+        message: Option<&str>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE passes SET finished_at_ms = ?2, outcome = ?3, read = ?4, new = ?5,
+                    created = ?6, \"exists\" = ?7, rejected = ?8, failed = ?9,
+                    changed_upstream = ?10, message = ?11, updated = ?12, inactive = ?13
+                 WHERE id = ?1",
+                params![
+                    pass,
+                    now_ms,
+                    outcome,
+                    counts.read as i64,
+                    counts.new as i64,
+                    counts.created as i64,
+                    counts.exists as i64,
+                    counts.rejected as i64,
+                    counts.failed as i64,
+                    counts.changed_upstream as i64,
+                    message,
+                    counts.updated as i64,
+                    counts.inactive as i64,
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+}
