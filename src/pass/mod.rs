@@ -6,6 +6,7 @@ pub mod config;
 pub mod pace;
 pub mod progress;
 mod report;
+mod retry;
 mod send;
 mod stage;
 
@@ -17,8 +18,8 @@ use std::time::{Duration, Instant, SystemTime};
 use tracing::info;
 
 use self::config::PassConfig;
+use self::progress::{Progress, Reporter};
 use crate::client::BlueTapeClient;
-use crate::pass::progress::{Progress, Reporter};
 use crate::record::timestamp::now_ms;
 use crate::source::config::SourceConfig;
 use crate::source::{self, SourceError};

@@ -8,10 +8,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 
-use super::config::{PassConfig, RetrySection};
+use super::config::PassConfig;
+use super::pace::Pacer;
+use super::progress::Progress;
+use super::retry::{Next, RetryPolicy};
 use crate::client::{BlueTapeClient, Outcome};
-use crate::pass::pace::{Pacer, backoff};
-use crate::pass::progress::Progress;
 use crate::record::Customer;
 use crate::record::timestamp::now_ms;
 use crate::store::{Attempt, QueueCursor, Queued, SendRecord, SendResult, Store, StoreError};
@@ -50,7 +51,9 @@ struct Sender {
     pass: i64,
     progress: Arc<Progress>,
     client: BlueTapeClient,
-    retry: RetrySection,
+    policy: RetryPolicy,
+    /// `retry.stop_after`: records in a row that exhaust their retries stop the pass.
+    stop_after: u32,
     pacer: Pacer,
     results: mpsc::Sender<Unrecorded>,
     counts: Mutex<SendCounts>,
@@ -144,51 +147,7 @@ impl Sender {
                 outcome: answer.outcome.label(),
                 reason: answer.outcome.reason().map(redact),
             });
-            let result = match answer.outcome {
-                Outcome::Created {
-                    blue_tape_id,
-                    sign_up_url,
-                } => {
-                    self.answered(|c| c.created += 1);
-                    debug!(id, "customer created");
-                    SendResult::Created {
-                        blue_tape_id,
-                        sign_up_url,
-                    }
-                }
-                Outcome::Exists => {
-                    self.answered(|c| c.exists += 1);
-                    debug!(id, "customer already in BlueTape");
-                    SendResult::Exists
-                }
-                Outcome::Updated { blue_tape_id } => {
-                    self.answered(|c| c.updated += 1);
-                    debug!(id, "customer updated");
-                    SendResult::Updated { blue_tape_id }
-                }
-                Outcome::Rejected { reason } => {
-                    self.answered(|c| c.rejected += 1);
-                    warn!(id, "customer rejected by BlueTape: {}", redact(&reason));
-                    SendResult::Rejected { reason }
-                }
-                Outcome::Unauthorized { reason } => {
-                    self.stop(StopReason::Unauthorized(reason));
-                    return;
-                }
-                Outcome::NotFound { .. } if update => {
-                    info!(id, "customer no longer in BlueTape: creating it again");
-                    update = false;
-                    attempts -= 1;
-                    continue;
-                }
-                Outcome::NotFound { reason } => {
-                    self.stop(StopReason::EndpointNotFound(reason));
-                    return;
-                }
-                Outcome::Redirected { reason } => {
-                    self.stop(StopReason::Redirected(reason));
-                    return;
-                }
+            let outcome = match answer.outcome {
                 Outcome::Retry { reason, after } => {
                     let reason = redact(&reason);
                     let expected = answer
@@ -200,55 +159,83 @@ impl Sender {
                             "unexpected answer from BlueTape, treated as transient: {reason}"
                         );
                     }
-                    let wait = match after {
-                        Some(after) => {
-                            // The server asked everyone to wait: hold the whole pass.
-                            let after = after.min(self.retry.max_backoff);
-                            self.pacer.hold_until(tokio::time::Instant::now() + after);
-                            after
-                        }
-                        None => {
-                            backoff(attempts, self.retry.initial_backoff, self.retry.max_backoff)
-                        }
-                    };
-                    if attempts < self.retry.max_attempts {
-                        debug!(
-                            id,
-                            attempt = attempts,
-                            "transient failure ({reason}), retrying in {wait:?}"
-                        );
-                        self.counts().requests.retried += 1;
-                        last_reason = reason;
-                        tokio::select! {
-                            () = tokio::time::sleep(wait) => {}
-                            _ = stop.wait_for(|s| *s) => {}
-                        }
-                        continue;
+                    Outcome::Retry { reason, after }
+                }
+                other => other,
+            };
+            let result = match self.policy.next(attempts, outcome, update, now_ms()) {
+                Next::Record(result) => result,
+                Next::Stop(reason) => {
+                    self.stop(reason);
+                    return;
+                }
+                Next::Recreate => {
+                    info!(id, "customer no longer in BlueTape: creating it again");
+                    update = false;
+                    attempts -= 1;
+                    continue;
+                }
+                Next::Retry { wait, hold, reason } => {
+                    if hold {
+                        // The server asked everyone to wait: hold the whole pass.
+                        self.pacer.hold_until(tokio::time::Instant::now() + wait);
                     }
-                    warn!(
+                    debug!(
                         id,
-                        attempts, "customer failed after {attempts} attempts: {reason}"
+                        attempt = attempts,
+                        "transient failure ({reason}), retrying in {wait:?}"
                     );
-                    let give_up = {
-                        let mut c = self.counts();
-                        c.failed += 1;
-                        c.exhausted_in_a_row += 1;
-                        c.exhausted_in_a_row >= self.retry.stop_after
-                    };
-                    if give_up {
-                        self.stop(StopReason::Unavailable(reason.clone()));
+                    self.counts().requests.retried += 1;
+                    last_reason = reason;
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        _ = stop.wait_for(|s| *s) => {}
                     }
-                    let wait_ms =
-                        i64::try_from(self.retry.max_backoff.as_millis()).unwrap_or(i64::MAX / 2);
-                    SendResult::Failed {
-                        reason,
-                        next_attempt_ms: now_ms().saturating_add(wait_ms),
-                    }
+                    continue;
                 }
             };
+            self.count(id, attempts, &result);
             self.record(&queued, attempts, last_status, result, history, slot)
                 .await;
             return;
+        }
+    }
+
+    /// Counts an answered record, and stops the pass when too many in a row failed.
+    fn count(&self, id: &str, attempts: u32, result: &SendResult) {
+        match result {
+            SendResult::Created { .. } => {
+                self.answered(|c| c.created += 1);
+                debug!(id, "customer created");
+            }
+            SendResult::Exists => {
+                self.answered(|c| c.exists += 1);
+                debug!(id, "customer already in BlueTape");
+            }
+            SendResult::Updated { .. } => {
+                self.answered(|c| c.updated += 1);
+                debug!(id, "customer updated");
+            }
+            SendResult::Rejected { reason } => {
+                self.answered(|c| c.rejected += 1);
+                warn!(id, "customer rejected by BlueTape: {}", redact(reason));
+            }
+            SendResult::Failed { reason, .. } => {
+                warn!(
+                    id,
+                    attempts, "customer failed after {attempts} attempts: {reason}"
+                );
+                let give_up = {
+                    let mut c = self.counts();
+                    c.failed += 1;
+                    c.exhausted_in_a_row += 1;
+                    c.exhausted_in_a_row >= self.stop_after
+                };
+                if give_up {
+                    self.stop(StopReason::Unavailable(reason.clone()));
+                }
+            }
+            SendResult::Unfinished { .. } => {}
         }
     }
 
@@ -323,7 +310,8 @@ pub(super) async fn send_queue(
         pass,
         progress: Arc::clone(progress),
         client,
-        retry: config.retry.clone(),
+        policy: RetryPolicy::new(&config.retry),
+        stop_after: config.retry.stop_after,
         pacer: Pacer::new(config.api.max_requests_per_second),
         results: results_tx,
         counts: Mutex::new(SendCounts::default()),

@@ -8,8 +8,8 @@ use chrono::DateTime;
 use tracing::{debug, info, warn};
 
 use super::PassOptions;
+use super::progress::Progress;
 use crate::diff::{Decision, Incoming, RecordState, decide, is_candidate};
-use crate::pass::progress::Progress;
 use crate::record::phone::PhoneNormaliser;
 use crate::record::timestamp::{TimestampParser, now_ms};
 use crate::record::{Customer, Field, Normaliser, RawRecord, Rejection};
