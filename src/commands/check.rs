@@ -97,7 +97,7 @@ pub async fn check(
     writeln!(
         out,
         "\nexport: read {}, would queue {}, rejected {}, skipped {} (unchanged), inactive {}, changed upstream {}",
-        staged.read, staged.new, staged.rejected, staged.skipped, staged.inactive, staged.changed_upstream
+        staged.counts.read, staged.counts.new, staged.counts.rejected, staged.skipped, staged.counts.inactive, staged.counts.changed_upstream
     )
     .map_err(io)?;
     if !staged.rejections.is_empty() {
@@ -134,7 +134,7 @@ pub async fn check(
             }
         }
     }
-    Ok(if staged.rejected > 0 {
+    Ok(if staged.counts.rejected > 0 {
         Exit::Rejected
     } else {
         Exit::Ok

@@ -79,14 +79,7 @@ impl Metrics {
         let outcome = report.outcome();
         let mut state = self.state();
         *state.passes.entry(outcome.label()).or_default() += 1;
-        let r = &report.requests;
-        let total = &mut state.requests;
-        total.success += r.success;
-        total.redirect += r.redirect;
-        total.client_error += r.client_error;
-        total.server_error += r.server_error;
-        total.none += r.none;
-        total.retried += r.retried;
+        state.requests += report.requests;
         if matches!(outcome, PassOutcome::Ok | PassOutcome::Rejected) {
             state.last_success_ms = Some(now_ms());
         }

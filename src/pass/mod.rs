@@ -23,7 +23,7 @@ use crate::client::BlueTapeClient;
 use crate::record::timestamp::now_ms;
 use crate::source::config::SourceConfig;
 use crate::source::{self, SourceError};
-use crate::store::{PassCounts, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 pub use self::report::{PassOutcome, PassReport, RequestCounts, StopReason};
 use self::send::send_queue;
@@ -125,17 +125,7 @@ pub async fn run_pass(
 
     let left = store.queue_counts(&source_name)?;
     let report = PassReport {
-        counts: PassCounts {
-            read: staged.read,
-            new: staged.new,
-            created: sent.created,
-            exists: sent.exists,
-            rejected: staged.rejected + sent.rejected,
-            failed: sent.failed,
-            changed_upstream: staged.changed_upstream,
-            updated: sent.updated,
-            inactive: staged.inactive,
-        },
+        counts: staged.counts + sent.counts,
         skipped: staged.skipped,
         left_pending: left.pending,
         left_failed: left.failed,
@@ -273,14 +263,7 @@ async fn dry_run(
         source_error,
     } = result;
     let report = PassReport {
-        counts: PassCounts {
-            read: staged.read,
-            new: staged.new,
-            rejected: staged.rejected,
-            changed_upstream: staged.changed_upstream,
-            inactive: staged.inactive,
-            ..PassCounts::default()
-        },
+        counts: staged.counts,
         skipped: staged.skipped,
         left_pending: 0,
         left_failed: 0,

@@ -73,6 +73,17 @@ pub struct RequestCounts {
     pub retried: u64,
 }
 
+impl std::ops::AddAssign for RequestCounts {
+    fn add_assign(&mut self, other: RequestCounts) {
+        self.success += other.success;
+        self.redirect += other.redirect;
+        self.client_error += other.client_error;
+        self.server_error += other.server_error;
+        self.none += other.none;
+        self.retried += other.retried;
+    }
+}
+
 impl RequestCounts {
     pub(super) fn count(&mut self, status: Option<u16>) {
         match status {

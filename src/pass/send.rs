@@ -15,18 +15,17 @@ use super::retry::{Next, RetryPolicy};
 use crate::client::{BlueTapeClient, Outcome};
 use crate::record::Customer;
 use crate::record::timestamp::now_ms;
-use crate::store::{Attempt, QueueCursor, Queued, SendRecord, SendResult, Store, StoreError};
+use crate::store::{
+    Attempt, PassCounts, QueueCursor, Queued, SendRecord, SendResult, Store, StoreError,
+};
 
 use super::PassError;
 use super::report::{RequestCounts, StopReason};
 /// What sending came to.
 #[derive(Debug, Default)]
 pub(super) struct SendCounts {
-    pub(super) created: u64,
-    pub(super) exists: u64,
-    pub(super) updated: u64,
-    pub(super) rejected: u64,
-    pub(super) failed: u64,
+    /// Created, exists, updated, rejected by BlueTape, failed.
+    pub(super) counts: PassCounts,
     /// Records in a row that exhausted their retries.
     pub(super) exhausted_in_a_row: u32,
     pub(super) requests: RequestCounts,
@@ -205,19 +204,19 @@ impl Sender {
     fn count(&self, id: &str, attempts: u32, result: &SendResult) {
         match result {
             SendResult::Created { .. } => {
-                self.answered(|c| c.created += 1);
+                self.answered(|c| c.counts.created += 1);
                 debug!(id, "customer created");
             }
             SendResult::Exists => {
-                self.answered(|c| c.exists += 1);
+                self.answered(|c| c.counts.exists += 1);
                 debug!(id, "customer already in BlueTape");
             }
             SendResult::Updated { .. } => {
-                self.answered(|c| c.updated += 1);
+                self.answered(|c| c.counts.updated += 1);
                 debug!(id, "customer updated");
             }
             SendResult::Rejected { reason } => {
-                self.answered(|c| c.rejected += 1);
+                self.answered(|c| c.counts.rejected += 1);
                 warn!(id, "customer rejected by BlueTape: {}", redact(reason));
             }
             SendResult::Failed { reason, .. } => {
@@ -227,7 +226,7 @@ impl Sender {
                 );
                 let give_up = {
                     let mut c = self.counts();
-                    c.failed += 1;
+                    c.counts.failed += 1;
                     c.exhausted_in_a_row += 1;
                     c.exhausted_in_a_row >= self.stop_after
                 };

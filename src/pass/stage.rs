@@ -15,16 +15,15 @@ use crate::record::timestamp::{TimestampParser, now_ms};
 use crate::record::{Customer, Field, Normaliser, RawRecord, Rejection};
 use crate::source::config::SourceConfig;
 use crate::source::{self, Item, OlderThan, SourceError};
-use crate::store::{FULL_NEXT_PASS, NEW_BATCH, NewRecord, QueueCursor, Staging, Store, StoreError};
+use crate::store::{
+    FULL_NEXT_PASS, NEW_BATCH, NewRecord, PassCounts, QueueCursor, Staging, Store, StoreError,
+};
 
 #[derive(Debug, Default, Clone)]
 pub struct Staged {
-    pub read: u64,
+    /// Read, new, rejected locally, changed upstream, inactive.
+    pub counts: PassCounts,
     pub skipped: u64,
-    pub inactive: u64,
-    pub new: u64,
-    pub rejected: u64,
-    pub changed_upstream: u64,
     pub would_send: u64,
     /// Rejections in this read, by reason.
     pub rejections: std::collections::BTreeMap<String, u64>,
@@ -368,7 +367,7 @@ impl FileStaging<'_> {
             let mut waiting: Vec<PreparedRecord> = Vec::with_capacity(NEW_BATCH);
             for batch in prepared {
                 for item in batch {
-                    staged.read += 1;
+                    staged.counts.read += 1;
                     progress.read_one();
                     let record = item?;
                     if record.batchable() {
@@ -388,9 +387,9 @@ impl FileStaging<'_> {
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             quiet.finish(progress);
-            staged.read += quiet.read;
+            staged.counts.read += quiet.read;
             staged.skipped += quiet.skipped;
-            staged.inactive += quiet.inactive;
+            staged.counts.inactive += quiet.inactive;
             *newest = (*newest).max(quiet.newest);
             Ok(())
         })
@@ -421,7 +420,7 @@ impl FileStaging<'_> {
         for (record, new) in waiting.drain(..).zip(new) {
             *newest = (*newest).max(record.dated());
             if new {
-                staged.new += 1;
+                staged.counts.new += 1;
             } else {
                 self.store_known(record, staged)?;
             }
@@ -438,7 +437,7 @@ impl FileStaging<'_> {
     ) -> Result<(), StageError> {
         *newest = (*newest).max(record.dated());
         let Some(id) = record.raw.get(Field::Id) else {
-            staged.rejected += 1;
+            staged.counts.rejected += 1;
             *staged
                 .rejections
                 .entry("id: missing".to_owned())
@@ -455,7 +454,7 @@ impl FileStaging<'_> {
                 .reject_new(id, record.modified_ms, &reason, hash)?
             {
                 warn!(id, at = %record.raw.location, "customer rejected: {reason}");
-                staged.rejected += 1;
+                staged.counts.rejected += 1;
                 *staged.rejections.entry(reason).or_default() += 1;
                 return Ok(());
             }
@@ -500,8 +499,10 @@ impl FileStaging<'_> {
         {
             // The id's earlier row in this export is replaced: it no longer counts.
             match s.state {
-                RecordState::Rejected => staged.rejected = staged.rejected.saturating_sub(1),
-                _ => staged.new = staged.new.saturating_sub(1),
+                RecordState::Rejected => {
+                    staged.counts.rejected = staged.counts.rejected.saturating_sub(1)
+                }
+                _ => staged.counts.new = staged.counts.new.saturating_sub(1),
             }
         }
         match (decision, customer) {
@@ -513,7 +514,7 @@ impl FileStaging<'_> {
                     body,
                     hash.filter(|_| by_content),
                 )?;
-                staged.new += 1;
+                staged.counts.new += 1;
             }
             (Decision::Reject, Err(rejection)) => {
                 staging.reject(
@@ -522,7 +523,7 @@ impl FileStaging<'_> {
                     &rejection.to_string(),
                     hash.unwrap_or_default(),
                 )?;
-                staged.rejected += 1;
+                staged.counts.rejected += 1;
                 *staged.rejections.entry(rejection.to_string()).or_default() += 1;
                 warn!(id, at = %raw.location, "customer rejected: {rejection}");
             }
@@ -537,7 +538,7 @@ impl FileStaging<'_> {
                     hash.filter(|_| by_content),
                     self.updates,
                 )?;
-                staged.changed_upstream += 1;
+                staged.counts.changed_upstream += 1;
                 debug!(id, "customer changed upstream after it was created");
             }
             _ => {}

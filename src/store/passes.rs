@@ -18,6 +18,29 @@ pub struct PassCounts {
     /// Left out by the preset's rule (inactive or archived customers).
     pub inactive: u64,
 }
+impl std::ops::Add for PassCounts {
+    type Output = PassCounts;
+
+    fn add(mut self, other: PassCounts) -> PassCounts {
+        self += other;
+        self
+    }
+}
+
+impl std::ops::AddAssign for PassCounts {
+    fn add_assign(&mut self, other: PassCounts) {
+        self.read += other.read;
+        self.new += other.new;
+        self.created += other.created;
+        self.exists += other.exists;
+        self.rejected += other.rejected;
+        self.failed += other.failed;
+        self.changed_upstream += other.changed_upstream;
+        self.updated += other.updated;
+        self.inactive += other.inactive;
+    }
+}
+
 impl Store {
     pub fn begin_pass(&self, source: &str, full: bool, now_ms: i64) -> Result<i64, StoreError> {
         self.conn
