@@ -101,7 +101,9 @@ impl Sender {
         let mut history = Vec::new();
         // An update whose customer is gone from BlueTape becomes a create.
         let mut update = queued.update;
-        let update_body = match update.then(|| Customer::update_body_of(&queued.body)) {
+        let update_body = match update
+            .then(|| Customer::from_stored(&queued.body).and_then(|c| c.update_body()))
+        {
             None => String::new(),
             Some(Ok(body)) => body,
             Some(Err(e)) => {

@@ -165,7 +165,7 @@ pub(super) fn stage(
             // replaced is not there.
             let mut cursor = QueueCursor::new(now, updates);
             for queued in staging.next_queue_page(&mut cursor, SAMPLES)? {
-                let customer = serde_json::from_str(&queued.body).map_err(|e| {
+                let customer = Customer::from_stored(&queued.body).map_err(|e| {
                     StoreError::Serialize(format!("queued customer {}: {e}", queued.id))
                 })?;
                 staged.samples.push(customer);
@@ -548,5 +548,7 @@ impl FileStaging<'_> {
 }
 
 fn body_of(customer: &Customer) -> Result<String, StoreError> {
-    serde_json::to_string(customer).map_err(|e| StoreError::Serialize(e.to_string()))
+    customer
+        .create_body()
+        .map_err(|e| StoreError::Serialize(e.to_string()))
 }

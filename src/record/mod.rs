@@ -39,17 +39,25 @@ struct CustomerUpdate<'a> {
 }
 
 impl Customer {
-    /// The update body of a customer stored as its create body; an error when the stored
-    /// text is not a customer.
-    pub fn update_body_of(stored: &str) -> Result<String, serde_json::Error> {
-        let customer: Customer = serde_json::from_str(stored)?;
+    /// The body of `POST /integration/customer`; the store keeps the customer as this text.
+    pub fn create_body(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+
+    /// The body of `PUT /integration/customer/{id}`.
+    pub fn update_body(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string(&CustomerUpdate {
-            first_name: &customer.first_name,
-            last_name: &customer.last_name,
-            email_address: &customer.email_address,
-            cell_phone_number: &customer.cell_phone_number,
-            source_modified_date: &customer.source_modified_date,
+            first_name: &self.first_name,
+            last_name: &self.last_name,
+            email_address: &self.email_address,
+            cell_phone_number: &self.cell_phone_number,
+            source_modified_date: &self.source_modified_date,
         })
+    }
+
+    /// A customer as the store keeps it (its create body); an error when the text is not one.
+    pub fn from_stored(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
     }
 }
 
@@ -191,10 +199,10 @@ mod tests {
     fn an_update_body_is_the_create_body_without_id_and_company() {
         let mut raw = raw(GOOD);
         raw.set(Field::CompanyId, "CO-1");
-        let stored = serde_json::to_string(&check(&raw).expect("valid")).expect("json");
+        let stored = check(&raw).expect("valid").create_body().expect("json");
+        let customer = Customer::from_stored(&stored).expect("a customer");
         let update: serde_json::Value =
-            serde_json::from_str(&Customer::update_body_of(&stored).expect("a customer"))
-                .expect("json");
+            serde_json::from_str(&customer.update_body().expect("json")).expect("json");
         assert_eq!(
             update,
             serde_json::json!({
@@ -204,7 +212,7 @@ mod tests {
             })
         );
         for broken in ["[1, 2]", "\"text\"", "{\"id\": \"C1\"}", "not json"] {
-            assert!(Customer::update_body_of(broken).is_err(), "{broken}");
+            assert!(Customer::from_stored(broken).is_err(), "{broken}");
         }
     }
 
