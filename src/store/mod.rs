@@ -203,3 +203,133 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
     }
     options.open(path).map(drop).map_err(create)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCE: &str = "default";
+
+    fn body(id: &str) -> String {
+        format!(r#"{{"id":"{id}"}}"#)
+    }
+
+    /// A store whose pass 1 queued `ids` (dated 1000, 2000, ...) and moved the watermark.
+    fn queued(ids: &[&str]) -> Store {
+        let mut store = Store::open_temporary().expect("store");
+        let pass = store.begin_pass(SOURCE, false, 10).expect("pass");
+        let staging = store.staging(SOURCE, pass, 10).expect("staging");
+        for (i, id) in ids.iter().enumerate() {
+            let ms = 1000 * (i as i64 + 1);
+            assert!(staging.queue_new(id, ms, &body(id), None).expect("queue"));
+        }
+        staging
+            .set_watermark(1000 * ids.len() as i64)
+            .expect("watermark");
+        staging.commit().expect("commit");
+        store
+    }
+
+    fn result(id: &str, result: SendResult) -> SendRecord {
+        SendRecord {
+            id: id.to_owned(),
+            pass: 1,
+            update: false,
+            attempts: 1,
+            last_status: Some(201),
+            at_ms: 20,
+            result,
+            history: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_queue_is_walked_oldest_first_and_a_result_takes_a_record_out_of_it() {
+        let mut store = queued(&["B", "A", "C"]);
+        let mut cursor = QueueCursor::new(100, false);
+        let page = store.next_queue_page(SOURCE, &mut cursor, 2).expect("page");
+        let ids: Vec<_> = page.iter().map(|q| q.id.as_str()).collect();
+        assert_eq!(ids, ["B", "A"]);
+        assert_eq!(page[0].body, body("B"));
+        let created = SendResult::Created {
+            blue_tape_id: "bt-B".into(),
+            sign_up_url: "https://s/B".into(),
+        };
+        store
+            .record_results(SOURCE, &[result("B", created)])
+            .expect("record");
+        let b = store.record(SOURCE, "B").expect("read").expect("B");
+        assert_eq!(b.state, RecordState::Created);
+        assert_eq!(b.blue_tape_id.as_deref(), Some("bt-B"));
+        assert_eq!(store.queue_counts(SOURCE).expect("counts").pending, 2);
+        assert_eq!(store.watermark(SOURCE).expect("watermark"), Some(3000));
+    }
+
+    #[test]
+    fn a_late_answer_never_overwrites_a_created_customer() {
+        let mut store = queued(&["A"]);
+        let created = SendResult::Created {
+            blue_tape_id: "bt-A".into(),
+            sign_up_url: "https://s/A".into(),
+        };
+        store
+            .record_results(SOURCE, &[result("A", created)])
+            .expect("record");
+        let failed = SendResult::Failed {
+            reason: "503".into(),
+            next_attempt_ms: 99,
+        };
+        store
+            .record_results(SOURCE, &[result("A", failed)])
+            .expect("record");
+        assert_eq!(
+            store.record(SOURCE, "A").expect("read").expect("A").state,
+            RecordState::Created
+        );
+    }
+
+    #[test]
+    fn staging_that_is_not_committed_leaves_nothing() {
+        let mut store = queued(&["A"]);
+        let pass = store.begin_pass(SOURCE, false, 30).expect("pass");
+        {
+            let staging = store.staging(SOURCE, pass, 30).expect("staging");
+            assert!(
+                staging
+                    .queue_new("B", 5000, &body("B"), None)
+                    .expect("queue")
+            );
+            staging.set_watermark(5000).expect("watermark");
+        }
+        assert_eq!(store.record(SOURCE, "B").expect("read"), None);
+        assert_eq!(store.watermark(SOURCE).expect("watermark"), Some(1000));
+    }
+
+    #[test]
+    fn the_operator_reads_are_typed() {
+        let mut store = queued(&["A", "B"]);
+        let rejected = SendResult::Rejected {
+            reason: "400: Invalid phone".into(),
+        };
+        store
+            .record_results(SOURCE, &[result("A", rejected)])
+            .expect("record");
+        let failures = store.failures(SOURCE, None, None).expect("failures");
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].state, RecordState::Rejected);
+        assert_eq!(failures[0].reason.as_deref(), Some("400: Invalid phone"));
+        let target = store.retry_target(SOURCE, "A").expect("read").expect("A");
+        assert!(target.has_body);
+        store.requeue(SOURCE, "A", 40).expect("requeue");
+        assert_eq!(store.counts(SOURCE).expect("counts").pending, 2);
+        assert!(store.forget(SOURCE, "B", 50).expect("forget"));
+        assert!(!store.forget(SOURCE, "B", 60).expect("forget"));
+        let history: Vec<_> = store
+            .events(SOURCE, "B")
+            .expect("events")
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(history, ["queued", "forgotten"]);
+    }
+}
