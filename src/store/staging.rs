@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::outbox::{QueueCursor, Queued, add_event, next_queue_page};
 use super::{Store, StoreError, state_at};
-use crate::diff::Stored;
+use crate::diff::{RecordState, Stored};
 
 /// How many new records [`Staging::queue_new_batch`] stores in one statement.
 pub const NEW_BATCH: usize = 64;
@@ -36,6 +36,50 @@ static QUEUE_NEW_BATCH: LazyLock<String> = LazyLock::new(|| {
          RETURNING id"
     )
 });
+
+/// A record read in this pass, then what to do when its id is stored already: ?1 source, ?2 id,
+/// ?3 state, ?4 source_modified_ms, ?5 body, ?6 content_hash, ?7 reason, ?8 the pass, ?9 now.
+macro_rules! insert_record {
+    ($on_conflict:literal) => {
+        concat!(
+            "INSERT INTO records (source, id, state, source_modified_ms, body, content_hash,
+                                  reason, first_seen_pass, staged_pass, updated_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9) ",
+            $on_conflict
+        )
+    };
+}
+
+/// For an id the store does not have yet.
+const INSERT_NEW: &str = insert_record!("ON CONFLICT (source, id) DO NOTHING");
+
+/// Over what the store has for the id: read afresh, nothing tried yet.
+const INSERT_OR_REPLACE: &str = insert_record!(
+    "ON CONFLICT (source, id) DO UPDATE SET
+        state = excluded.state, source_modified_ms = excluded.source_modified_ms,
+        body = excluded.body, content_hash = excluded.content_hash, reason = excluded.reason,
+        attempts = 0, next_attempt_ms = NULL,
+        last_status = CASE excluded.state WHEN 'rejected' THEN NULL ELSE last_status END,
+        staged_pass = excluded.staged_pass, updated_at_ms = excluded.updated_at_ms"
+);
+
+/// What to do when the id is already stored.
+enum Conflict {
+    /// Change nothing.
+    Keep,
+    /// Replace what was read before.
+    Replace,
+}
+
+/// One record as staging writes it.
+struct Row<'a> {
+    id: &'a str,
+    state: RecordState,
+    modified_ms: Option<i64>,
+    body: Option<&'a str>,
+    content_hash: Option<&'a str>,
+    reason: Option<&'a str>,
+}
 
 /// The history of a batch whose records were all new: ?1 to ?3 as above, then each id.
 static QUEUED_EVENTS_BATCH: LazyLock<String> = LazyLock::new(|| {
@@ -154,25 +198,15 @@ impl Staging<'_> {
         body: &str,
         content_hash: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let inserted = self.changes(
-            "INSERT INTO records (source, id, state, source_modified_ms, body, first_seen_pass,
-                                  staged_pass, updated_at_ms, content_hash)
-             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?5, ?6, ?7)
-             ON CONFLICT (source, id) DO NOTHING",
-            params![
-                self.source,
-                id,
-                modified_ms,
-                body,
-                self.pass,
-                self.now_ms,
-                content_hash
-            ],
-        )? == 1;
-        if inserted {
-            self.event(id, "queued", None)?;
-        }
-        Ok(inserted)
+        let row = Row {
+            id,
+            state: RecordState::Pending,
+            modified_ms: Some(modified_ms),
+            body: Some(body),
+            content_hash,
+            reason: None,
+        };
+        self.insert(&row, Conflict::Keep)
     }
 
     /// [`Staging::queue_new`] for [`NEW_BATCH`] records in one statement (and their history
@@ -231,25 +265,15 @@ impl Staging<'_> {
         reason: &str,
         content_hash: &str,
     ) -> Result<bool, StoreError> {
-        let inserted = self.changes(
-            "INSERT INTO records (source, id, state, source_modified_ms, content_hash, reason,
-                                  first_seen_pass, staged_pass, updated_at_ms)
-             VALUES (?1, ?2, 'rejected', ?3, ?4, ?5, ?6, ?6, ?7)
-             ON CONFLICT (source, id) DO NOTHING",
-            params![
-                self.source,
-                id,
-                modified_ms,
-                content_hash,
-                reason,
-                self.pass,
-                self.now_ms
-            ],
-        )? == 1;
-        if inserted {
-            self.event(id, "rejected", Some(reason))?;
-        }
-        Ok(inserted)
+        let row = Row {
+            id,
+            state: RecordState::Rejected,
+            modified_ms,
+            body: None,
+            content_hash: Some(content_hash),
+            reason: Some(reason),
+        };
+        self.insert(&row, Conflict::Keep)
     }
 
     /// Queues (or re-queues) a valid record as pending with its API body; `content_hash`
@@ -261,26 +285,15 @@ impl Staging<'_> {
         body: &str,
         content_hash: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.execute(
-            "INSERT INTO records (source, id, state, source_modified_ms, body, first_seen_pass,
-                                  staged_pass, updated_at_ms, content_hash)
-             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?5, ?6, ?7)
-             ON CONFLICT (source, id) DO UPDATE SET
-                state = 'pending', source_modified_ms = excluded.source_modified_ms,
-                body = excluded.body, content_hash = excluded.content_hash, reason = NULL,
-                attempts = 0, next_attempt_ms = NULL, staged_pass = excluded.staged_pass,
-                updated_at_ms = excluded.updated_at_ms",
-            params![
-                self.source,
-                id,
-                modified_ms,
-                body,
-                self.pass,
-                self.now_ms,
-                content_hash
-            ],
-        )?;
-        self.event(id, "queued", None)
+        let row = Row {
+            id,
+            state: RecordState::Pending,
+            modified_ms: Some(modified_ms),
+            body: Some(body),
+            content_hash,
+            reason: None,
+        };
+        self.insert(&row, Conflict::Replace).map(drop)
     }
 
     /// Records a record refused locally, with its reason.
@@ -291,26 +304,46 @@ impl Staging<'_> {
         reason: &str,
         content_hash: &str,
     ) -> Result<(), StoreError> {
-        self.execute(
-            "INSERT INTO records (source, id, state, source_modified_ms, content_hash, reason,
-                                      first_seen_pass, staged_pass, updated_at_ms)
-                 VALUES (?1, ?2, 'rejected', ?3, ?4, ?5, ?6, ?6, ?7)
-                 ON CONFLICT (source, id) DO UPDATE SET
-                    state = 'rejected', source_modified_ms = excluded.source_modified_ms,
-                    body = NULL, content_hash = excluded.content_hash, reason = excluded.reason,
-                    attempts = 0, next_attempt_ms = NULL, last_status = NULL,
-                    staged_pass = excluded.staged_pass, updated_at_ms = excluded.updated_at_ms",
+        let row = Row {
+            id,
+            state: RecordState::Rejected,
+            modified_ms,
+            body: None,
+            content_hash: Some(content_hash),
+            reason: Some(reason),
+        };
+        self.insert(&row, Conflict::Replace).map(drop)
+    }
+
+    /// Writes a record read in this pass, pending or rejected, with a line of its history;
+    /// whether it was written (with [`Conflict::Keep`], not when the id is already stored).
+    fn insert(&self, row: &Row<'_>, conflict: Conflict) -> Result<bool, StoreError> {
+        let sql = match conflict {
+            Conflict::Keep => INSERT_NEW,
+            Conflict::Replace => INSERT_OR_REPLACE,
+        };
+        let written = self.changes(
+            sql,
             params![
                 self.source,
-                id,
-                modified_ms,
-                content_hash,
-                reason,
+                row.id,
+                row.state.as_str(),
+                row.modified_ms,
+                row.body,
+                row.content_hash,
+                row.reason,
                 self.pass,
                 self.now_ms
             ],
-        )?;
-        self.event(id, "rejected", Some(reason))
+        )? == 1;
+        if written {
+            let kind = match row.state {
+                RecordState::Rejected => "rejected",
+                _ => "queued",
+            };
+            self.event(row.id, kind, row.reason)?;
+        }
+        Ok(written)
     }
 
     /// Records the newer date (and body) of a customer already in BlueTape; with `update`,
