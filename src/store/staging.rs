@@ -81,6 +81,40 @@ struct Row<'a> {
     reason: Option<&'a str>,
 }
 
+impl<'a> Row<'a> {
+    fn pending(
+        id: &'a str,
+        modified_ms: i64,
+        body: &'a str,
+        content_hash: Option<&'a str>,
+    ) -> Self {
+        Self {
+            id,
+            state: RecordState::Pending,
+            modified_ms: Some(modified_ms),
+            body: Some(body),
+            content_hash,
+            reason: None,
+        }
+    }
+
+    fn rejected(
+        id: &'a str,
+        modified_ms: Option<i64>,
+        reason: &'a str,
+        content_hash: &'a str,
+    ) -> Self {
+        Self {
+            id,
+            state: RecordState::Rejected,
+            modified_ms,
+            body: None,
+            content_hash: Some(content_hash),
+            reason: Some(reason),
+        }
+    }
+}
+
 /// The history of a batch whose records were all new: ?1 to ?3 as above, then each id.
 static QUEUED_EVENTS_BATCH: LazyLock<String> = LazyLock::new(|| {
     let rows = (0..NEW_BATCH)
@@ -198,14 +232,7 @@ impl Staging<'_> {
         body: &str,
         content_hash: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let row = Row {
-            id,
-            state: RecordState::Pending,
-            modified_ms: Some(modified_ms),
-            body: Some(body),
-            content_hash,
-            reason: None,
-        };
+        let row = Row::pending(id, modified_ms, body, content_hash);
         self.insert(&row, Conflict::Keep)
     }
 
@@ -265,14 +292,7 @@ impl Staging<'_> {
         reason: &str,
         content_hash: &str,
     ) -> Result<bool, StoreError> {
-        let row = Row {
-            id,
-            state: RecordState::Rejected,
-            modified_ms,
-            body: None,
-            content_hash: Some(content_hash),
-            reason: Some(reason),
-        };
+        let row = Row::rejected(id, modified_ms, reason, content_hash);
         self.insert(&row, Conflict::Keep)
     }
 
@@ -285,14 +305,7 @@ impl Staging<'_> {
         body: &str,
         content_hash: Option<&str>,
     ) -> Result<(), StoreError> {
-        let row = Row {
-            id,
-            state: RecordState::Pending,
-            modified_ms: Some(modified_ms),
-            body: Some(body),
-            content_hash,
-            reason: None,
-        };
+        let row = Row::pending(id, modified_ms, body, content_hash);
         self.insert(&row, Conflict::Replace).map(drop)
     }
 
@@ -304,14 +317,7 @@ impl Staging<'_> {
         reason: &str,
         content_hash: &str,
     ) -> Result<(), StoreError> {
-        let row = Row {
-            id,
-            state: RecordState::Rejected,
-            modified_ms,
-            body: None,
-            content_hash: Some(content_hash),
-            reason: Some(reason),
-        };
+        let row = Row::rejected(id, modified_ms, reason, content_hash);
         self.insert(&row, Conflict::Replace).map(drop)
     }
 
