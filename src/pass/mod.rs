@@ -101,7 +101,7 @@ pub async fn run_pass(
     let progress = Progress::new();
     let _reporter = Reporter::start(Arc::clone(&progress), options.progress_bar);
     let staging_progress = Arc::clone(&progress);
-    let (store_back, staged) = tokio::task::spawn_blocking(move || {
+    let (store_back, staged) = blocking(move || {
         let staged = stage(
             &mut store,
             &source_config,
@@ -113,8 +113,7 @@ pub async fn run_pass(
         );
         (store, staged)
     })
-    .await
-    .map_err(|e| PassError::Internal(e.to_string()))?;
+    .await?;
     let mut store = store_back;
     let StageResult {
         staged,
@@ -152,6 +151,15 @@ pub async fn run_pass(
         report.summary()
     );
     Ok(report)
+}
+
+/// Runs staging's blocking work (SQLite, the export's files) off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PassError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| PassError::Internal(e.to_string()))
 }
 
 /// Waits, saying so, until every file of the export has been still for `source.settle`; an
@@ -209,7 +217,7 @@ pub async fn inspect(config: &PassConfig) -> Result<(Staged, Option<SourceError>
     let path = config.store_path.clone();
     let source_config = config.source.clone();
     let updates = config.sync.updates;
-    let result = tokio::task::spawn_blocking(move || -> Result<_, PassError> {
+    let result = blocking(move || -> Result<_, PassError> {
         let mut store = Store::open_or_temporary(&path)?;
         let options = PassOptions::default();
         Ok(stage(
@@ -222,8 +230,7 @@ pub async fn inspect(config: &PassConfig) -> Result<(Staged, Option<SourceError>
             &Progress::new(),
         )?)
     })
-    .await
-    .map_err(|e| PassError::Internal(e.to_string()))??;
+    .await??;
     Ok((result.staged, result.source_error))
 }
 
@@ -237,7 +244,7 @@ async fn dry_run(
     let path = config.store_path.clone();
     let source_config = config.source.clone();
     let updates = config.sync.updates;
-    let result = tokio::task::spawn_blocking(move || -> Result<_, PassError> {
+    let result = blocking(move || -> Result<_, PassError> {
         let mut store = Store::open_or_temporary(&path)?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for line in source_config.describe() {
@@ -256,8 +263,7 @@ async fn dry_run(
         let _ = out.flush();
         Ok(staged?)
     })
-    .await
-    .map_err(|e| PassError::Internal(e.to_string()))??;
+    .await??;
     let StageResult {
         staged,
         source_error,
