@@ -68,6 +68,17 @@ pub struct Answer {
     pub outcome: Outcome,
 }
 
+impl Answer {
+    /// A transient answer that SPEC §2 does not list as one (not 408, 429, 5xx, or no
+    /// answer): retried all the same, and worth a warning.
+    pub fn is_unexpected(&self) -> bool {
+        matches!(self.outcome, Outcome::Retry { .. })
+            && self
+                .status
+                .is_some_and(|s| !matches!(s, 408 | 429 | 500..=599))
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CreatedBody {

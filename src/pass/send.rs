@@ -148,13 +148,11 @@ impl Sender {
                 outcome: answer.outcome.label(),
                 reason: answer.outcome.reason().map(redact),
             });
+            let unexpected = answer.is_unexpected();
             let outcome = match answer.outcome {
                 Outcome::Retry { reason, after } => {
                     let reason = redact(&reason);
-                    let expected = answer
-                        .status
-                        .is_none_or(|s| matches!(s, 408 | 429 | 500..=599));
-                    if !expected {
+                    if unexpected {
                         warn!(
                             id,
                             "unexpected answer from BlueTape, treated as transient: {reason}"
