@@ -430,6 +430,37 @@ mod tests {
     }
 
     #[test]
+    fn only_an_unlisted_transient_answer_is_unexpected() {
+        let now = SystemTime::UNIX_EPOCH;
+        let answer = |status: Option<u16>| Answer {
+            status,
+            outcome: match status {
+                Some(s) => classify(reply(s, b""), now),
+                None => Outcome::Retry {
+                    reason: "timed out".into(),
+                    after: None,
+                },
+            },
+        };
+        // A 201 without the documented body, a 200, a teapot: retried, with a warning.
+        for status in [Some(201), Some(200), Some(418)] {
+            assert!(answer(status).is_unexpected(), "{status:?}");
+        }
+        // Transient as SPEC lists them, or not transient at all (a 3xx stops the pass).
+        for status in [
+            None,
+            Some(408),
+            Some(429),
+            Some(500),
+            Some(503),
+            Some(302),
+            Some(400),
+        ] {
+            assert!(!answer(status).is_unexpected(), "{status:?}");
+        }
+    }
+
+    #[test]
     fn sign_up_answers() {
         assert_eq!(
             classify_sign_up(reply(200, br#"{"signUpUrl":"https://x/s?id=1"}"#)),
