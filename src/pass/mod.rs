@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod pace;
+mod prepare;
 pub mod progress;
 mod report;
 mod retry;

@@ -3,18 +3,17 @@
 
 use std::time::SystemTime;
 
-use chrono::DateTime;
-
 use tracing::{debug, info, warn};
 
 use super::PassOptions;
+use super::prepare::{PREPARED_BATCH, Prepared, PreparedRecord, Preparer, Quiet};
 use super::progress::Progress;
-use crate::diff::{Decision, Incoming, RecordState, decide, is_candidate};
+use crate::diff::{Decision, Incoming, RecordState, decide};
 use crate::record::phone::PhoneNormaliser;
 use crate::record::timestamp::{TimestampParser, now_ms};
-use crate::record::{Customer, Field, Normaliser, RawRecord, Rejection};
+use crate::record::{Customer, Field, Normaliser};
 use crate::source::config::SourceConfig;
-use crate::source::{self, Item, OlderThan, SourceError};
+use crate::source::{self, OlderThan, SourceError};
 use crate::store::{
     FULL_NEXT_PASS, NEW_BATCH, NewRecord, PassCounts, QueueCursor, Staging, Store, StoreError,
 };
@@ -191,114 +190,6 @@ pub(super) fn stage(
         staged,
         source_error,
     })
-}
-
-/// One record read and checked, ready for the store.
-enum Prepared {
-    Record(Box<PreparedRecord>),
-    /// Inactive or archived in the accounting system.
-    Inactive,
-    /// Older than the watermark minus lookback, with its date.
-    Old(i64),
-}
-
-struct PreparedRecord {
-    raw: RawRecord,
-    /// Dated when this version was first seen; a change is found by its content.
-    by_content: bool,
-    modified_ms: Option<i64>,
-    customer: Result<Customer, Rejection>,
-    /// The API body, for a valid record.
-    body: Option<String>,
-    content_hash: Option<String>,
-}
-
-impl PreparedRecord {
-    /// A valid record with an id: stored in a batch if new.
-    fn batchable(&self) -> bool {
-        self.customer.is_ok() && self.body.is_some() && self.raw.get(Field::Id).is_some()
-    }
-
-    /// Its date, when it counts for the watermark (a date read from the export).
-    fn dated(&self) -> Option<i64> {
-        self.modified_ms.filter(|_| !self.by_content)
-    }
-}
-
-/// What the reading thread counted without sending on: records older than the watermark
-/// minus lookback, and inactive ones.
-#[derive(Debug, Default)]
-struct Quiet {
-    read: u64,
-    skipped: u64,
-    inactive: u64,
-    newest: Option<i64>,
-    /// Counted but not yet shown in the progress.
-    unreported: u64,
-}
-
-impl Quiet {
-    fn count(&mut self, progress: &Progress) {
-        self.read += 1;
-        self.unreported += 1;
-        if self.unreported == 4096 {
-            self.finish(progress);
-        }
-    }
-
-    fn finish(&mut self, progress: &Progress) {
-        progress.read_many(std::mem::take(&mut self.unreported));
-    }
-}
-
-/// How many prepared records go to the store at a time.
-const PREPARED_BATCH: usize = 256;
-
-/// Reads and checks records: everything staging does that needs no store. It runs on a
-/// thread of its own, beside the one that writes the store.
-struct Preparer<'a> {
-    config: &'a SourceConfig,
-    normaliser: &'a Normaliser,
-    /// Records older than this were handled by earlier passes.
-    threshold: Option<i64>,
-    now: i64,
-}
-
-impl Preparer<'_> {
-    fn prepare(&self, item: Item) -> Result<Prepared, StoreError> {
-        let raw = match item {
-            Item::Record(raw) => raw,
-            Item::Skipped(_) => return Ok(Prepared::Inactive),
-            Item::Old(ms) => return Ok(Prepared::Old(ms)),
-        };
-        // Without a modified date, a record is dated when this version was first seen, and a
-        // change is found by its content (SPEC §3).
-        let by_content =
-            self.config.dates_by_first_seen() && raw.get(Field::SourceModifiedDate).is_none();
-        let modified = if by_content {
-            Ok(DateTime::from_timestamp_millis(self.now).unwrap_or_default())
-        } else {
-            self.normaliser.modified(&raw)
-        };
-        let modified_ms = modified.as_ref().ok().map(DateTime::timestamp_millis);
-        if !by_content
-            && let Some(ms) = modified_ms
-            && !is_candidate(ms, self.threshold)
-        {
-            return Ok(Prepared::Old(ms));
-        }
-        let customer = modified.and_then(|m| self.normaliser.customer(&raw, m));
-        let content_hash = (by_content || customer.is_err()).then(|| raw.content_hash());
-        let body = customer.as_ref().ok().map(body_of).transpose()?;
-        Ok(Prepared::Record(Box::new(PreparedRecord {
-            raw,
-            by_content,
-            modified_ms,
-            customer,
-            body,
-            content_hash,
-        })))
-    }
 }
 
 impl FileStaging<'_> {
@@ -545,10 +436,4 @@ impl FileStaging<'_> {
         }
         Ok(())
     }
-}
-
-fn body_of(customer: &Customer) -> Result<String, StoreError> {
-    customer
-        .create_body()
-        .map_err(|e| StoreError::Serialize(e.to_string()))
 }
