@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
+
 use crate::cli::logging::LogSection;
 use crate::client::config::ApiSection;
 use crate::daemon::metrics::MetricsSection;
@@ -13,11 +15,11 @@ use crate::pass::config::{PassConfig, RetrySection, SyncSection};
 use crate::setting::SettingError;
 use crate::source::config::SourceSection;
 use crate::store::config::StoreSection;
-use serde::Deserialize;
 
 /// Where the config is read from when neither `--config` nor `$BLUETAPE_SYNC_CONFIG` says.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/bluetape-sync/config.toml";
 const ENV_PREFIX: &str = "BLUETAPE_SYNC";
+
 /// A configuration problem: names the file and the key, and says what to do.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
