@@ -246,32 +246,18 @@ fn env_var_for(key: &str) -> Option<String> {
 
 impl FileConfig {
     fn validate(self, file: &Path) -> Result<Config, ConfigError> {
-        let api = self
-            .api
-            .validate(config_dir(file))
-            .map_err(|e| ConfigError::setting(file, e))?;
-        let retry = self
-            .retry
-            .validate()
-            .map_err(|e| ConfigError::setting(file, e))?;
-        let schedule = self
-            .schedule
-            .validate()
-            .map_err(|e| ConfigError::setting(file, e))?;
-        let log = self
-            .log
-            .validate()
-            .map_err(|e| ConfigError::setting(file, e))?;
-
-        let source = self
-            .source
-            .validate(config_dir(file))
-            .map_err(|e| ConfigError::setting(file, e))?;
+        let dir = config_dir(file);
+        let in_file = |e: SettingError| ConfigError::setting(file, e);
+        let api = self.api.validate(dir).map_err(in_file)?;
+        let retry = self.retry.validate().map_err(in_file)?;
+        let schedule = self.schedule.validate().map_err(in_file)?;
+        let log = self.log.validate().map_err(in_file)?;
+        let source = self.source.validate(dir).map_err(in_file)?;
         // The key last, so that `check` lists every other problem first.
         let (api, key_warning) = api
             .with_key()
             .map_err(|e| ConfigError::new(format!("config {}: {e}", file.display())))?;
-        let store_path = self.store.validate(config_dir(file));
+        let store_path = self.store.validate(dir);
 
         Ok(Config {
             file: file.to_owned(),
