@@ -262,15 +262,7 @@ fn stored_states(fx: &Fixture) -> HashMap<String, String> {
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )
     .expect("store");
-    // Killed before its first migration committed: a store with no tables yet.
-    let migrated: bool = conn
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'records')",
-            [],
-            |r| r.get(0),
-        )
-        .expect("the store's tables");
-    if !migrated {
+    if !support::migrated(&conn) {
         return HashMap::new();
     }
     let mut stmt = conn

@@ -300,20 +300,35 @@ impl Store {
         Ok(())
     }
 
-    /// The records in `states`, as `retry` would queue them.
+    /// The records in `state`, as `retry` would queue them.
     pub fn retry_targets(
         &self,
         source: &str,
         state: RecordState,
     ) -> Result<Vec<RetryTarget>, StoreError> {
+        self.retry_rows(source, None, Some(state))
+    }
+
+    /// One record as `retry` sees it, or `None` when the id was never seen.
+    pub fn retry_target(&self, source: &str, id: &str) -> Result<Option<RetryTarget>, StoreError> {
+        Ok(self.retry_rows(source, Some(id), None)?.pop())
+    }
+
+    fn retry_rows(
+        &self,
+        source: &str,
+        id: Option<&str>,
+        state: Option<RecordState>,
+    ) -> Result<Vec<RetryTarget>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, state, body IS NOT NULL FROM records WHERE source = ?1 AND state = ?2",
+                "SELECT id, state, body IS NOT NULL FROM records
+                 WHERE source = ?1 AND (?2 IS NULL OR id = ?2) AND (?3 IS NULL OR state = ?3)",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![source, state.as_str()], |r| {
+            .query_map(params![source, id, state.map(RecordState::as_str)], |r| {
                 Ok(RetryTarget {
                     id: r.get(0)?,
                     state: state_at(r, 1)?,
@@ -322,24 +337,6 @@ impl Store {
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
-    }
-
-    /// One record as `retry` sees it, or `None` when the id was never seen.
-    pub fn retry_target(&self, source: &str, id: &str) -> Result<Option<RetryTarget>, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT id, state, body IS NOT NULL FROM records WHERE source = ?1 AND id = ?2",
-                params![source, id],
-                |r| {
-                    Ok(RetryTarget {
-                        id: r.get(0)?,
-                        state: state_at(r, 1)?,
-                        has_body: r.get(2)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(|e| self.err(e))
     }
 
     /// Queues a record again as it is stored: the next pass sends it.

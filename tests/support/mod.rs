@@ -262,15 +262,7 @@ settle = "0s"
             return Vec::new();
         }
         let conn = rusqlite_open(&self.store_path());
-        // A store being created has no tables until its first migration commits.
-        let migrated: bool = conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'passes')",
-                [],
-                |r| r.get(0),
-            )
-            .expect("the store's tables");
-        if !migrated {
+        if !migrated(&conn) {
             return Vec::new();
         }
         let mut stmt = conn
@@ -418,6 +410,17 @@ pub struct StoredRow {
     pub sign_up_url: Option<String>,
     pub attempts: i64,
     pub source_modified_ms: Option<i64>,
+}
+
+/// Whether the store's tables are there: a store being created (or killed while it was) has
+/// none until its first migration commits.
+pub fn migrated(conn: &rusqlite::Connection) -> bool {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'records')",
+        [],
+        |r| r.get(0),
+    )
+    .expect("the store's tables")
 }
 
 fn rusqlite_open(path: &Path) -> rusqlite::Connection {
