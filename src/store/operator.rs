@@ -306,37 +306,28 @@ impl Store {
         source: &str,
         state: RecordState,
     ) -> Result<Vec<RetryTarget>, StoreError> {
-        self.retry_rows(source, None, Some(state))
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, state, body IS NOT NULL FROM records WHERE source = ?1 AND state = ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![source, state.as_str()], retry_target_at)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// One record as `retry` sees it, or `None` when the id was never seen.
     pub fn retry_target(&self, source: &str, id: &str) -> Result<Option<RetryTarget>, StoreError> {
-        Ok(self.retry_rows(source, Some(id), None)?.pop())
-    }
-
-    fn retry_rows(
-        &self,
-        source: &str,
-        id: Option<&str>,
-        state: Option<RecordState>,
-    ) -> Result<Vec<RetryTarget>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT id, state, body IS NOT NULL FROM records
-                 WHERE source = ?1 AND (?2 IS NULL OR id = ?2) AND (?3 IS NULL OR state = ?3)",
+        self.conn
+            .query_row(
+                "SELECT id, state, body IS NOT NULL FROM records WHERE source = ?1 AND id = ?2",
+                params![source, id],
+                retry_target_at,
             )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![source, id, state.map(RecordState::as_str)], |r| {
-                Ok(RetryTarget {
-                    id: r.get(0)?,
-                    state: state_at(r, 1)?,
-                    has_body: r.get(2)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     /// Queues a record again as it is stored: the next pass sends it.
@@ -378,4 +369,13 @@ impl Store {
         }
         Ok(removed > 0)
     }
+}
+
+/// A row of `SELECT id, state, body IS NOT NULL`.
+fn retry_target_at(row: &rusqlite::Row<'_>) -> rusqlite::Result<RetryTarget> {
+    Ok(RetryTarget {
+        id: row.get(0)?,
+        state: state_at(row, 1)?,
+        has_body: row.get(2)?,
+    })
 }
