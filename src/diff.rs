@@ -32,6 +32,12 @@ impl fmt::Display for RecordState {
     }
 }
 
+impl serde::Serialize for RecordState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// A state this program does not know, found in a store.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(

@@ -2,27 +2,13 @@
 
 use std::io::Write;
 
-use serde::Serialize;
-
 use super::{
-    CommandError, Format, csv_out, io, open_store, redirected, rfc3339, table, unauthorized,
-    wrong_endpoint,
+    CommandError, Format, cell, listing, open_store, redirected, unauthorized, wrong_endpoint,
 };
 use crate::cli::exit::Exit;
 use crate::client::{BlueTapeClient, SignUp};
 use crate::config::Config;
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Exported {
-    pub id: String,
-    pub email_address: Option<String>,
-    pub blue_tape_id: Option<String>,
-    pub sign_up_url: Option<String>,
-    #[serde(rename = "created_at")]
-    pub created_at: Option<String>,
-    pub state: String,
-}
+use crate::store::ExportEntry;
 
 /// Created customers with BlueTape's ids; with `fetch_missing`, also those that were already
 /// in BlueTape, asking BlueTape for each sign-up URL the store does not have.
@@ -35,18 +21,7 @@ pub async fn export(
     let Some(store) = open_store(config)? else {
         return write_export(format, &[], out);
     };
-    let mut rows: Vec<Exported> = store
-        .exported(&config.pass.source.name, fetch_missing)?
-        .into_iter()
-        .map(|e| Exported {
-            id: e.id,
-            email_address: e.email_address,
-            blue_tape_id: e.blue_tape_id,
-            sign_up_url: e.sign_up_url,
-            created_at: rfc3339(e.done_at_ms),
-            state: e.state.as_str().to_owned(),
-        })
-        .collect();
+    let mut rows = store.exported(&config.pass.source.name, fetch_missing)?;
     let mut unavailable = 0;
     if fetch_missing {
         let client = BlueTapeClient::new(&config.pass.api)
@@ -88,7 +63,7 @@ pub async fn export(
 
 fn write_export(
     format: Format,
-    rows: &[Exported],
+    rows: &[ExportEntry],
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     let headers = [
@@ -98,24 +73,14 @@ fn write_export(
         "signUpUrl",
         "created_at",
     ];
-    let cells = |e: &Exported| {
+    let cells = |e: &ExportEntry| {
         vec![
             e.id.clone(),
-            e.email_address.clone().unwrap_or_default(),
-            e.blue_tape_id.clone().unwrap_or_default(),
-            e.sign_up_url.clone().unwrap_or_default(),
-            e.created_at.clone().unwrap_or_default(),
+            cell(e.email_address.as_ref()),
+            cell(e.blue_tape_id.as_ref()),
+            cell(e.sign_up_url.as_ref()),
+            cell(e.done_at),
         ]
     };
-    match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, rows)
-                .map_err(|e| CommandError::failed(Exit::Other, e.to_string()))?;
-            writeln!(out).map_err(io)
-        }
-        Format::Csv => csv_out(out, &headers, &rows.iter().map(cells).collect::<Vec<_>>()),
-        Format::Table => {
-            table(out, &headers, &rows.iter().map(cells).collect::<Vec<_>>()).map_err(io)
-        }
-    }
+    listing(out, format, &headers, rows, cells, None)
 }

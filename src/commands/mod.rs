@@ -10,9 +10,10 @@ mod retry;
 mod show;
 mod status;
 
+use std::fmt::Display;
 use std::io::Write;
 
-use chrono::DateTime;
+use serde::Serialize;
 
 pub use self::check::{check, mask_email, mask_phone};
 pub use self::export::export;
@@ -62,9 +63,35 @@ pub(crate) fn open_store(config: &Config) -> Result<Option<Store>, CommandError>
     Ok(Some(Store::open(&config.pass.store_path)?))
 }
 
-pub(crate) fn rfc3339(ms: Option<i64>) -> Option<String> {
-    ms.and_then(DateTime::from_timestamp_millis)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+/// A value as a table or CSV cell: empty when there is none.
+pub(crate) fn cell<T: Display>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// Prints `value` as pretty JSON and a newline.
+pub(crate) fn json(out: &mut dyn Write, value: &impl Serialize) -> Result<(), CommandError> {
+    serde_json::to_writer_pretty(&mut *out, value)
+        .map_err(|e| CommandError::failed(Exit::Other, e.to_string()))?;
+    writeln!(out).map_err(io)
+}
+
+/// Prints a listing in the chosen form: the rows themselves as JSON, or the `cells` of each
+/// under `headers` as CSV or a table (`empty` in place of a table without rows, when given).
+pub(crate) fn listing<T: Serialize>(
+    out: &mut dyn Write,
+    format: Format,
+    headers: &[&str],
+    rows: &[T],
+    cells: impl Fn(&T) -> Vec<String>,
+    empty: Option<&str>,
+) -> Result<(), CommandError> {
+    let text = || rows.iter().map(&cells).collect::<Vec<_>>();
+    match (format, empty) {
+        (Format::Json, _) => json(out, &rows),
+        (Format::Csv, _) => csv_out(out, headers, &text()),
+        (Format::Table, Some(empty)) if rows.is_empty() => writeln!(out, "{empty}").map_err(io),
+        (Format::Table, _) => table(out, headers, &text()).map_err(io),
+    }
 }
 
 /// Output formats of the listing commands.

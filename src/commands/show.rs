@@ -1,27 +1,21 @@
 //! `show --id`: one customer's state, BlueTape's ids, the reason, and its history.
 
+use std::fmt::Display;
 use std::io::Write;
 
 use serde::Serialize;
-use serde_json::{Value, json};
 
-use super::{CommandError, io, open_store, rfc3339, table};
+use super::{CommandError, cell, io, json, open_store, table};
 use crate::cli::exit::Exit;
 use crate::config::Config;
-use crate::store::Event;
+use crate::store::{Event, RecordRow};
 
+/// One record as `show --json` prints it: its row, then its history.
 #[derive(Debug, Serialize)]
-pub struct Shown {
-    pub id: String,
-    pub state: String,
-    pub source_modified: Option<String>,
-    pub reason: Option<String>,
-    pub attempts: u32,
-    pub last_status: Option<u16>,
-    pub next_attempt: Option<String>,
-    pub blue_tape_id: Option<String>,
-    pub sign_up_url: Option<String>,
-    pub history: Vec<Value>,
+struct Shown {
+    #[serde(flatten)]
+    row: RecordRow,
+    history: Vec<Event>,
 }
 
 pub fn show(
@@ -41,66 +35,48 @@ pub fn show(
     };
     let store = open_store(config)?.ok_or_else(not_found)?;
     let row = store.record(source, id)?.ok_or_else(not_found)?;
-    let history: Vec<Event> = store.events(source, id)?;
-    let shown = Shown {
-        id: row.id.clone(),
-        state: row.state.to_string(),
-        source_modified: rfc3339(row.source_modified_ms),
-        reason: row.reason.clone(),
-        attempts: row.attempts,
-        last_status: row.last_status,
-        next_attempt: rfc3339(row.next_attempt_ms),
-        blue_tape_id: row.blue_tape_id.clone(),
-        sign_up_url: row.sign_up_url.clone(),
-        history: history
-            .iter()
-            .map(|e| {
-                json!({"at": rfc3339(Some(e.at_ms)), "pass": e.pass, "what": e.kind,
-                       "status": e.status, "outcome": e.outcome, "reason": e.reason})
-            })
-            .collect(),
-    };
+    let history = store.events(source, id)?;
     if json_out {
-        serde_json::to_writer_pretty(&mut *out, &shown)
-            .map_err(|e| CommandError::failed(Exit::Other, e.to_string()))?;
-        return writeln!(out).map_err(io);
+        return json(out, &Shown { row, history });
     }
-    let field = |out: &mut dyn Write, name: &str, value: Option<&str>| {
-        writeln!(out, "{name:<16}{}", value.unwrap_or("-"))
-    };
-    (|| -> std::io::Result<()> {
-        field(out, "id", Some(&shown.id))?;
-        field(out, "state", Some(&shown.state))?;
-        field(out, "modified", shown.source_modified.as_deref())?;
-        field(out, "reason", shown.reason.as_deref())?;
-        field(out, "attempts", Some(&shown.attempts.to_string()))?;
-        field(
-            out,
-            "last status",
-            shown.last_status.map(|s| s.to_string()).as_deref(),
-        )?;
-        field(out, "next attempt", shown.next_attempt.as_deref())?;
-        field(out, "blueTapeId", shown.blue_tape_id.as_deref())?;
-        field(out, "signUpUrl", shown.sign_up_url.as_deref())?;
-        writeln!(out)?;
-        let rows: Vec<Vec<String>> = history
-            .iter()
-            .map(|e| {
-                vec![
-                    rfc3339(Some(e.at_ms)).unwrap_or_default(),
-                    e.pass.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
-                    e.kind.clone(),
-                    e.status.map(|s| s.to_string()).unwrap_or_default(),
-                    e.outcome.clone().unwrap_or_default(),
-                    e.reason.clone().unwrap_or_default(),
-                ]
-            })
-            .collect();
-        table(
-            out,
-            &["at", "pass", "what", "status", "outcome", "reason"],
-            &rows,
-        )
-    })()
-    .map_err(io)
+    print(&row, &history, out).map_err(io)
+}
+
+fn print(row: &RecordRow, history: &[Event], out: &mut dyn Write) -> std::io::Result<()> {
+    field(out, "id", Some(&row.id))?;
+    field(out, "state", Some(row.state))?;
+    field(out, "modified", row.source_modified)?;
+    field(out, "reason", row.reason.as_ref())?;
+    field(out, "attempts", Some(row.attempts))?;
+    field(out, "last status", row.last_status)?;
+    field(out, "next attempt", row.next_attempt)?;
+    field(out, "blueTapeId", row.blue_tape_id.as_ref())?;
+    field(out, "signUpUrl", row.sign_up_url.as_ref())?;
+    writeln!(out)?;
+    let rows: Vec<Vec<String>> = history
+        .iter()
+        .map(|e| {
+            vec![
+                e.at.to_string(),
+                e.pass.map_or_else(|| "-".into(), |p| p.to_string()),
+                e.kind.clone(),
+                cell(e.status),
+                cell(e.outcome.as_ref()),
+                cell(e.reason.as_ref()),
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &["at", "pass", "what", "status", "outcome", "reason"],
+        &rows,
+    )
+}
+
+/// One `name  value` line, `-` for no value.
+fn field(out: &mut dyn Write, name: &str, value: Option<impl Display>) -> std::io::Result<()> {
+    match value {
+        Some(value) => writeln!(out, "{name:<16}{value}"),
+        None => writeln!(out, "{name:<16}-"),
+    }
 }

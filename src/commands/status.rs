@@ -5,52 +5,25 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{CommandError, io, open_store, rfc3339, table};
-use crate::cli::exit::Exit;
+use super::{CommandError, cell, io, json, open_store, table};
 use crate::config::Config;
-use crate::record::timestamp::now_ms;
-use crate::store::{
-    DAEMON_NEXT_PASS, DAEMON_PID, PassCounts, PassEntry, StateCounts, Store, StoreError,
-};
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PassRow {
-    pub id: i64,
-    pub started_at: Option<String>,
-    pub finished_at: Option<String>,
-    pub outcome: String,
-    #[serde(flatten)]
-    pub counts: PassCounts,
-    pub message: Option<String>,
-}
-
-impl From<PassEntry> for PassRow {
-    fn from(pass: PassEntry) -> Self {
-        Self {
-            id: pass.id,
-            started_at: rfc3339(pass.started_at_ms),
-            finished_at: rfc3339(pass.finished_at_ms),
-            outcome: pass.outcome,
-            counts: pass.counts,
-            message: pass.message,
-        }
-    }
-}
+use crate::record::timestamp::{Millis, now_ms};
+use crate::store::{DAEMON_NEXT_PASS, DAEMON_PID, PassEntry, StateCounts, Store, StoreError};
 
 #[derive(Debug, Serialize)]
 pub struct Daemon {
     pub pid: u32,
-    pub next_pass: Option<String>,
+    pub next_pass: Option<Millis>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Status {
     pub store: String,
-    pub watermark: Option<String>,
+    pub watermark: Option<Millis>,
     pub counts: StateCounts,
     pub oldest_pending_age_seconds: Option<i64>,
-    pub last_pass: Option<PassRow>,
-    pub passes: Vec<PassRow>,
+    pub last_pass: Option<PassEntry>,
+    pub passes: Vec<PassEntry>,
     pub daemon: Option<Daemon>,
 }
 
@@ -66,24 +39,17 @@ pub fn status(config: &Config, json_out: bool, out: &mut dyn Write) -> Result<()
         daemon: None,
     };
     if let Some(store) = open_store(config)? {
-        status.watermark = rfc3339(store.watermark(source)?);
+        status.watermark = store.watermark(source)?.map(Millis);
         status.counts = store.counts(source)?;
         status.oldest_pending_age_seconds = store
             .oldest_waiting_ms(source)?
             .map(|ms| (now_ms() - ms).max(0) / 1000);
-        status.passes = store
-            .recent_passes(source, 10)?
-            .into_iter()
-            .map(PassRow::from)
-            .collect();
+        status.passes = store.recent_passes(source, 10)?;
         status.daemon = running_daemon(&store, source, &config.pass.store_path)?;
     }
     status.last_pass = status.passes.first().cloned();
     if json_out {
-        serde_json::to_writer_pretty(&mut *out, &status)
-            .map_err(|e| CommandError::failed(Exit::Other, e.to_string()))?;
-        writeln!(out).map_err(io)?;
-        return Ok(());
+        return json(out, &status);
     }
     print_status(&status, out).map_err(io)
 }
@@ -108,7 +74,7 @@ fn running_daemon(
     let next_pass = store
         .setting(source, DAEMON_NEXT_PASS)?
         .and_then(|v| v.parse().ok())
-        .and_then(|ms| rfc3339(Some(ms)));
+        .map(Millis);
     Ok(Some(Daemon { pid, next_pass }))
 }
 
@@ -120,8 +86,7 @@ fn print_status(status: &Status, out: &mut dyn Write) -> std::io::Result<()> {
         "watermark   {}",
         status
             .watermark
-            .as_deref()
-            .unwrap_or("none (no export read yet)")
+            .map_or_else(|| "none (no export read yet)".into(), |t| t.to_string())
     )?;
     writeln!(
         out,
@@ -140,7 +105,8 @@ fn print_status(status: &Status, out: &mut dyn Write) -> std::io::Result<()> {
             out,
             "daemon      running (pid {}), next pass {}",
             d.pid,
-            d.next_pass.as_deref().unwrap_or("not scheduled")
+            d.next_pass
+                .map_or_else(|| "not scheduled".into(), |t| t.to_string())
         )?,
         None => writeln!(out, "daemon      not running")?,
     }
@@ -154,8 +120,8 @@ fn print_status(status: &Status, out: &mut dyn Write) -> std::io::Result<()> {
         .map(|p| {
             vec![
                 p.id.to_string(),
-                p.started_at.clone().unwrap_or_default(),
-                p.finished_at.clone().unwrap_or_else(|| "-".into()),
+                cell(p.started_at),
+                p.finished_at.map_or_else(|| "-".into(), |t| t.to_string()),
                 p.outcome.clone(),
                 p.counts.read.to_string(),
                 p.counts.new.to_string(),

@@ -62,7 +62,7 @@ pub struct PassReport {
 }
 
 /// Requests by the class of their answer; `none` got no answer (timeout, connection).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, derive_more::AddAssign)]
 pub struct RequestCounts {
     pub success: u64,
     pub redirect: u64,
@@ -71,17 +71,6 @@ pub struct RequestCounts {
     pub none: u64,
     /// Attempts that were retried after a transient failure.
     pub retried: u64,
-}
-
-impl std::ops::AddAssign for RequestCounts {
-    fn add_assign(&mut self, other: RequestCounts) {
-        self.success += other.success;
-        self.redirect += other.redirect;
-        self.client_error += other.client_error;
-        self.server_error += other.server_error;
-        self.none += other.none;
-        self.retried += other.retried;
-    }
 }
 
 impl RequestCounts {

@@ -356,14 +356,8 @@ impl FileStaging<'_> {
     /// Stores a record whose id the store already holds, as the diff decides.
     fn store_known(&self, record: PreparedRecord, staged: &mut Staged) -> Result<(), StageError> {
         let staging = self.staging;
-        let PreparedRecord {
-            raw,
-            by_content,
-            modified_ms,
-            customer,
-            body,
-            content_hash,
-        } = record;
+        let (raw, by_content, modified_ms) = (&record.raw, record.by_content, record.modified_ms);
+        let (body, content_hash) = (&record.body, &record.content_hash);
         let Some(id) = raw.get(Field::Id) else {
             return Ok(());
         };
@@ -372,7 +366,7 @@ impl FileStaging<'_> {
         if by_content
             && let Some(s) = &stored
             && s.content_hash.is_some()
-            && s.content_hash == content_hash
+            && s.content_hash == *content_hash
         {
             staged.skipped += 1;
             return Ok(());
@@ -381,7 +375,7 @@ impl FileStaging<'_> {
             stored.as_ref(),
             Incoming {
                 modified_ms,
-                valid: customer.is_ok(),
+                valid: record.customer.is_ok(),
                 content_hash: hash.unwrap_or_default(),
             },
         );
@@ -396,7 +390,7 @@ impl FileStaging<'_> {
                 _ => staged.counts.new = staged.counts.new.saturating_sub(1),
             }
         }
-        match (decision, customer) {
+        match (decision, &record.customer) {
             (Decision::Queue, Ok(_)) => {
                 let body = body.as_deref().unwrap_or_default();
                 staging.queue(

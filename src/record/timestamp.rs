@@ -156,6 +156,35 @@ pub fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
+/// An instant as the store keeps it (milliseconds since the epoch), shown to people and in
+/// JSON in the API's form; a value outside chrono's range shows as nothing (JSON `null`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Millis(pub i64);
+
+impl Millis {
+    pub fn instant(self) -> Option<DateTime<Utc>> {
+        DateTime::from_timestamp_millis(self.0)
+    }
+}
+
+impl std::fmt::Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.instant() {
+            Some(t) => f.write_str(&format_api(t)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl serde::Serialize for Millis {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.instant() {
+            Some(t) => serializer.serialize_str(&format_api(t)),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
 /// The form most exports write, `2023-01-04T09:47:57.477Z` (RFC 3339 in UTC, up to nine
 /// decimals), read without a general parser; `None` for anything else, which the general
 /// parser reads. A property test holds both to the same answer.
@@ -203,6 +232,17 @@ pub fn format_api(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_instants_show_in_the_api_form_and_out_of_range_as_nothing() {
+        let t = Millis(1_672_825_677_477);
+        assert_eq!(t.to_string(), "2023-01-04T09:47:57.477Z");
+        assert_eq!(
+            serde_json::to_string(&[Some(t), Some(Millis(i64::MAX)), None]).expect("json"),
+            r#"["2023-01-04T09:47:57.477Z",null,null]"#
+        );
+        assert_eq!(Millis(i64::MAX).to_string(), "");
+    }
 
     mod plain_utc_agrees_with_chrono {
         use super::*;

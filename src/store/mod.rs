@@ -21,6 +21,7 @@ pub use self::passes::PassCounts;
 pub use self::settings::{DAEMON_NEXT_PASS, DAEMON_PID, FULL_NEXT_PASS};
 pub use self::staging::{NEW_BATCH, NewRecord, Staging};
 use crate::diff::RecordState;
+use crate::record::timestamp::Millis;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -53,6 +54,11 @@ fn state_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<RecordSta
     row.get::<_, String>(index)?.parse().map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
     })
+}
+
+/// The instant in column `index`, which may be empty.
+fn millis_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Option<Millis>> {
+    Ok(row.get::<_, Option<i64>>(index)?.map(Millis))
 }
 
 /// What an operator can do about a store error, when there is something.

@@ -2,43 +2,48 @@
 //! so that no command writes SQL of its own.
 
 use rusqlite::{OptionalExtension as _, params};
+use serde::Serialize;
 
 use super::outbox::add_event;
-use super::{PassCounts, Store, StoreError, state_at};
+use super::{PassCounts, Store, StoreError, millis_at, state_at};
 use crate::diff::RecordState;
+use crate::record::timestamp::Millis;
 
-/// A pass as `status` lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A pass as `status` lists it (and prints it as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PassEntry {
     pub id: i64,
-    pub started_at_ms: Option<i64>,
-    pub finished_at_ms: Option<i64>,
+    pub started_at: Option<Millis>,
+    pub finished_at: Option<Millis>,
     pub outcome: String,
+    #[serde(flatten)]
     pub counts: PassCounts,
     pub message: Option<String>,
 }
 
 /// A rejected or failed record, as `failures` lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FailureEntry {
     pub id: String,
     pub state: RecordState,
     pub reason: Option<String>,
-    pub source_modified_ms: Option<i64>,
+    pub source_modified: Option<Millis>,
     pub attempts: u32,
     pub last_status: Option<u16>,
-    pub next_attempt_ms: Option<i64>,
-    pub updated_at_ms: Option<i64>,
+    pub next_attempt: Option<Millis>,
+    pub updated_at: Option<Millis>,
 }
 
 /// A customer in BlueTape, as `export` lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExportEntry {
     pub id: String,
     pub email_address: Option<String>,
     pub blue_tape_id: Option<String>,
     pub sign_up_url: Option<String>,
-    pub done_at_ms: Option<i64>,
+    #[serde(rename = "created_at")]
+    pub done_at: Option<Millis>,
     pub state: RecordState,
 }
 
@@ -51,18 +56,20 @@ pub struct RetryTarget {
     pub has_body: bool,
 }
 
-/// One line of a record's history, as `show --id` prints it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// One line of a record's history, as `show --id` prints it (fields in the JSON's order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Event {
-    pub at_ms: i64,
-    pub pass: Option<i64>,
-    pub kind: String,
-    pub status: Option<u16>,
+    pub at: Millis,
     pub outcome: Option<String>,
+    pub pass: Option<i64>,
     pub reason: Option<String>,
+    pub status: Option<u16>,
+    #[serde(rename = "what")]
+    pub kind: String,
 }
+
 /// Records per state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct StateCounts {
     pub pending: u64,
     pub created: u64,
@@ -70,20 +77,23 @@ pub struct StateCounts {
     pub rejected: u64,
     pub failed: u64,
 }
-/// One row of the outbox, as `status`-style readers see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+
+/// One record of the outbox, as `show --id` prints it (the body is not printed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecordRow {
     pub id: String,
     pub state: RecordState,
-    pub source_modified_ms: Option<i64>,
+    pub source_modified: Option<Millis>,
     pub reason: Option<String>,
     pub attempts: u32,
     pub last_status: Option<u16>,
-    pub next_attempt_ms: Option<i64>,
+    pub next_attempt: Option<Millis>,
     pub blue_tape_id: Option<String>,
     pub sign_up_url: Option<String>,
+    #[serde(skip)]
     pub body: Option<String>,
 }
+
 impl Store {
     pub fn counts(&self, source: &str) -> Result<StateCounts, StoreError> {
         let mut stmt = self
@@ -120,11 +130,11 @@ impl Store {
                     Ok(RecordRow {
                         id: r.get(0)?,
                         state: state_at(r, 1)?,
-                        source_modified_ms: r.get(2)?,
+                        source_modified: millis_at(r, 2)?,
                         reason: r.get(3)?,
                         attempts: r.get(4)?,
                         last_status: r.get(5)?,
-                        next_attempt_ms: r.get(6)?,
+                        next_attempt: millis_at(r, 6)?,
                         blue_tape_id: r.get(7)?,
                         sign_up_url: r.get(8)?,
                         body: r.get(9)?,
@@ -147,7 +157,7 @@ impl Store {
         let rows = stmt
             .query_map([source, id], |r| {
                 Ok(Event {
-                    at_ms: r.get(0)?,
+                    at: Millis(r.get(0)?),
                     pass: r.get(1)?,
                     kind: r.get(2)?,
                     status: r.get(3)?,
@@ -193,8 +203,8 @@ impl Store {
             .query_map(params![source, limit], |r| {
                 Ok(PassEntry {
                     id: r.get(0)?,
-                    started_at_ms: r.get(1)?,
-                    finished_at_ms: r.get(2)?,
+                    started_at: millis_at(r, 1)?,
+                    finished_at: millis_at(r, 2)?,
                     outcome: r.get(3)?,
                     counts: PassCounts {
                         read: r.get(4)?,
@@ -245,11 +255,11 @@ impl Store {
                         id: r.get(0)?,
                         state: state_at(r, 1)?,
                         reason: r.get(2)?,
-                        source_modified_ms: r.get(3)?,
+                        source_modified: millis_at(r, 3)?,
                         attempts: r.get(4)?,
                         last_status: r.get(5)?,
-                        next_attempt_ms: r.get(6)?,
-                        updated_at_ms: r.get(7)?,
+                        next_attempt: millis_at(r, 6)?,
+                        updated_at: millis_at(r, 7)?,
                     })
                 },
             )
@@ -281,7 +291,7 @@ impl Store {
                     email_address: r.get(1)?,
                     blue_tape_id: r.get(2)?,
                     sign_up_url: r.get(3)?,
-                    done_at_ms: r.get(4)?,
+                    done_at: millis_at(r, 4)?,
                     state: state_at(r, 5)?,
                 })
             })

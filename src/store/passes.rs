@@ -4,8 +4,10 @@ use rusqlite::params;
 
 use super::{Store, StoreError};
 
-/// The counts a pass ends with, as kept in `passes`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+/// The counts a pass ends with, as kept in `passes`; two parts of a pass add up field by field.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, derive_more::Add, derive_more::AddAssign,
+)]
 pub struct PassCounts {
     pub read: u64,
     pub new: u64,
@@ -18,29 +20,6 @@ pub struct PassCounts {
     /// Left out by the preset's rule (inactive or archived customers).
     pub inactive: u64,
 }
-impl std::ops::Add for PassCounts {
-    type Output = PassCounts;
-
-    fn add(mut self, other: PassCounts) -> PassCounts {
-        self += other;
-        self
-    }
-}
-
-impl std::ops::AddAssign for PassCounts {
-    fn add_assign(&mut self, other: PassCounts) {
-        self.read += other.read;
-        self.new += other.new;
-        self.created += other.created;
-        self.exists += other.exists;
-        self.rejected += other.rejected;
-        self.failed += other.failed;
-        self.changed_upstream += other.changed_upstream;
-        self.updated += other.updated;
-        self.inactive += other.inactive;
-    }
-}
-
 impl Store {
     pub fn begin_pass(&self, source: &str, full: bool, now_ms: i64) -> Result<i64, StoreError> {
         self.conn
