@@ -129,9 +129,6 @@ impl Normaliser {
             .phones
             .normalise(phone)
             .map_err(|e| Rejection::new(Field::CellPhoneNumber, e))?;
-        if let Some(field) = raw.bad_encoding {
-            return Err(Rejection::new(field, "not valid UTF-8"));
-        }
         Ok(Customer {
             id: id.to_owned(),
             first_name: first_name.to_owned(),
@@ -155,7 +152,6 @@ fn is_deliverable_email(email: &str) -> bool {
 fn required(raw: &RawRecord, field: Field) -> Result<&str, Rejection> {
     match raw.get(field) {
         Some(v) => Ok(v),
-        None if raw.bad_encoding == Some(field) => Err(Rejection::new(field, "not valid UTF-8")),
         None => Err(Rejection::new(field, "missing")),
     }
 }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono_tz::Tz;
+use encoding_rs::Encoding;
 use serde::Deserialize;
 
 use super::Field;
@@ -18,12 +19,13 @@ pub struct SourceSection {
     format: Option<SourceFormat>,
     path: Option<PathBuf>,
     records_path: Option<String>,
-    preset: Option<Preset>,
+    preset: Option<String>,
     fields: FieldMap,
     delimiter: String,
-    timezone: String,
+    encoding: String,
+    timezone: Option<String>,
     datetime_format: Option<String>,
-    default_country: String,
+    default_country: Option<String>,
     #[serde(with = "humantime_serde")]
     settle: Duration,
     #[serde(with = "humantime_serde")]
@@ -40,9 +42,10 @@ impl Default for SourceSection {
             preset: None,
             fields: FieldMap::default(),
             delimiter: ",".into(),
-            timezone: "UTC".into(),
+            encoding: "utf-8".into(),
+            timezone: None,
             datetime_format: None,
-            default_country: "US".into(),
+            default_country: None,
             settle: Duration::from_secs(5),
             lookback: Duration::from_secs(3600),
             name: "default".into(),
@@ -67,8 +70,10 @@ pub struct SourceConfig {
     /// Where each field's source was set: `config`, `preset`, or `default`.
     pub origins: Vec<&'static str>,
     /// Records the preset leaves out (QuickBooks' inactive, Xero's archived customers).
-    pub skip: Option<SkipRule>,
+    pub skip: Vec<SkipRule>,
     pub delimiter: u8,
+    /// The encoding of files without a BOM.
+    pub encoding: &'static Encoding,
     pub timezone: Tz,
     pub datetime_format: Option<String>,
     pub default_country: phonenumber::country::Id,
@@ -108,7 +113,7 @@ impl SourceConfig {
             };
             lines.push(format!("  {:<19} <- {from}", field.api_name()));
         }
-        if let Some(skip) = &self.skip {
+        for skip in &self.skip {
             lines.push(format!("  {} records are skipped", skip.what));
         }
         lines
@@ -134,11 +139,13 @@ impl SourceSection {
     /// relative paths taken from `config_dir`.
     pub fn validate(self, config_dir: &Path) -> Result<SourceConfig, SettingError> {
         let err = |key: &str, problem: &str| SettingError::new(key, problem);
-        let preset = self
+        let preset_name = self
             .preset
-            .map(Preset::defaults)
+            .as_deref()
+            .map(str::parse::<Preset>)
             .transpose()
-            .map_err(|e| err("source.preset", &e))?;
+            .map_err(|e| err("source.preset", &e.to_string()))?;
+        let preset = preset_name.map(Preset::defaults);
         let format = self
             .format
             .or(preset.as_ref().map(|p| p.format))
@@ -159,10 +166,16 @@ impl SourceSection {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
-        let (preset_fields, skip) = match preset {
-            Some(p) => (p.fields, p.skip),
-            None => (FieldMap::default(), None),
+        let dotted = format != SourceFormat::Csv;
+        let (preset_fields, left_out, preset_zone, preset_country) = match preset {
+            Some(p) => (p.fields, p.left_out, p.timezone, p.default_country),
+            None => (FieldMap::default(), &[][..], None, None),
         };
+        let skip = left_out
+            .iter()
+            .map(|rule| rule.resolve(dotted))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| err("source.preset", &e))?;
         let origins = Field::ALL
             .iter()
             .map(|f| match (self.fields.get(*f), preset_fields.get(*f)) {
@@ -178,7 +191,7 @@ impl SourceSection {
                 .get(field)
                 .cloned()
                 .unwrap_or_else(|| FieldSource::from(field.api_name()));
-            let spec = FieldSpec::parse(&source, format != SourceFormat::Csv)
+            let spec = FieldSpec::parse(&source, dotted)
                 .map_err(|e| err(&format!("source.fields.{}", field.api_name()), &e))?;
             specs.push((field, spec));
         }
@@ -202,14 +215,27 @@ impl SourceSection {
                 ));
             }
         };
-        let timezone = self.timezone.parse::<Tz>().map_err(|_| {
-            err(
-                "source.timezone",
-                "not an IANA time zone name (e.g. `America/New_York`)",
-            )
-        })?;
+        let encoding = Encoding::for_label_no_replacement(self.encoding.trim().as_bytes())
+            .ok_or_else(|| {
+                err(
+                    "source.encoding",
+                    "not an encoding label (e.g. `utf-8`, `windows-1252`, `iso-8859-1`)",
+                )
+            })?;
+        let timezone = match self.timezone {
+            Some(zone) => zone.trim().parse::<Tz>().map_err(|_| {
+                err(
+                    "source.timezone",
+                    "not an IANA time zone name (e.g. `America/New_York`)",
+                )
+            })?,
+            None => preset_zone.unwrap_or(Tz::UTC),
+        };
         let default_country = self
             .default_country
+            .as_deref()
+            .or(preset_country)
+            .unwrap_or("US")
             .trim()
             .to_uppercase()
             .parse::<phonenumber::country::Id>()
@@ -232,12 +258,13 @@ impl SourceSection {
             format,
             path,
             records_path,
-            preset: self.preset,
+            preset: preset_name,
             fields,
             specs,
             origins,
             skip,
             delimiter,
+            encoding,
             timezone,
             datetime_format: self.datetime_format,
             default_country,

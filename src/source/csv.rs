@@ -1,14 +1,16 @@
-//! CSV exports: a header row, UTF-8 with or without BOM, CRLF or LF, quoted fields, a
-//! configurable delimiter. Read streaming, one record at a time.
+//! CSV exports: a header row, in the file's encoding (see [`super::decode`]), CRLF or LF,
+//! quoted fields, a configurable delimiter. Read streaming, one record at a time. A column name
+//! with dots is a column name: paths are for JSON.
 
 use std::borrow::Cow;
-use std::cell::Cell;
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::config::SourceConfig;
+use super::decode::{self, Text, Undecodable};
 use super::mapping::FieldSpec;
+use super::presets::SkipRule;
 use super::{Field, RawRecord};
 use super::{Item, OlderThan, SourceError, unreadable};
 
@@ -22,8 +24,10 @@ enum Columns {
 
 pub struct CsvExport {
     path: PathBuf,
-    reader: csv::Reader<BufReader<File>>,
+    reader: csv::Reader<Text<File>>,
     columns: Vec<(Field, Columns)>,
+    /// The preset's rules for records left out, each with its column.
+    skip: Vec<(SkipRule, usize)>,
     header_len: usize,
     len: u64,
     ends_with_newline: bool,
@@ -43,13 +47,15 @@ impl CsvExport {
         let len = file.metadata().map_err(|e| unreadable(&path, e))?.len();
         let ends_with_newline =
             len == 0 || last_byte(&mut file).map_err(|e| unreadable(&path, e))? == Some(b'\n');
+        let text = decode::open(file, config.encoding).map_err(|e| unreadable(&path, e))?;
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(config.delimiter)
             .flexible(true)
-            .from_reader(BufReader::with_capacity(256 * 1024, file));
+            .buffer_capacity(256 * 1024)
+            .from_reader(text);
         let headers = reader
             .byte_headers()
-            .map_err(|e| malformed(&path, &e))?
+            .map_err(|e| malformed(&path, &e, 1))?
             .clone();
         if headers.is_empty() {
             return Err(SourceError::Malformed {
@@ -98,10 +104,16 @@ impl CsvExport {
             };
             columns.push((*field, source));
         }
+        let skip = config
+            .skip
+            .iter()
+            .filter_map(|rule| Some((rule.clone(), find(rule.path.column()?)?)))
+            .collect();
         Ok(Self {
             path,
             reader,
             columns,
+            skip,
             header_len: headers.len(),
             len,
             ends_with_newline,
@@ -151,7 +163,7 @@ impl Iterator for CsvExport {
                 Ok(false) => return None,
                 Ok(true) => {}
                 Err(e) => {
-                    let error = malformed(&self.path, &e);
+                    let error = malformed(&self.path, &e, self.row + 1);
                     return self.fail(error);
                 }
             }
@@ -171,45 +183,34 @@ impl Iterator for CsvExport {
                 };
                 return self.fail(error);
             }
+            let cell = |index: usize| -> Option<&str> {
+                let bytes = self.record.get(index)?.trim_ascii();
+                // The text is checked UTF-8, and cells end at ASCII delimiters.
+                std::str::from_utf8(bytes).ok()
+            };
+            if let Some((rule, _)) = self.skip.iter().find(|(r, i)| r.skips_value(cell(*i))) {
+                return Some(Ok(Item::Skipped(rule.what)));
+            }
             if let Some((older, column)) = &self.older
-                && let Some(ms) = self
-                    .record
-                    .get(*column)
-                    .and_then(|b| std::str::from_utf8(b.trim_ascii()).ok())
-                    .and_then(|text| (older.date)(text))
+                && let Some(ms) = cell(*column).and_then(|text| (older.date)(text))
                 && ms < older.threshold_ms
             {
                 return Some(Ok(Item::Old(ms)));
             }
             let mut raw = RawRecord::new(format!("{} row {}", self.path.display(), self.row));
-            let record = &self.record;
-            let bad_encoding = Cell::new(false);
-            let cell = |index: usize| -> Option<Cow<'_, str>> {
-                let bytes = record.get(index)?.trim_ascii();
-                match std::str::from_utf8(bytes) {
-                    Ok(text) => Some(Cow::Borrowed(text)),
-                    Err(_) => {
-                        bad_encoding.set(true);
-                        None
-                    }
-                }
-            };
             for (field, source) in &self.columns {
-                bad_encoding.set(false);
                 let value = match source {
-                    Columns::One(index) => cell(*index).map(Cow::into_owned),
-                    Columns::Spec(spec, indexes) => spec.resolve(|path| {
-                        let column = path.column()?;
-                        let (_, index) = indexes.iter().find(|(name, _)| name == column)?;
-                        cell(*index)
-                    }),
+                    Columns::One(index) => cell(*index).map(Cow::Borrowed),
+                    Columns::Spec(spec, indexes) => spec
+                        .resolve(|path| {
+                            let column = path.column()?;
+                            let (_, index) = indexes.iter().find(|(name, _)| name == column)?;
+                            cell(*index).map(Cow::Borrowed)
+                        })
+                        .map(Cow::Owned),
                 };
-                match value {
-                    Some(text) => raw.set(*field, &text),
-                    None if bad_encoding.get() => {
-                        raw.bad_encoding = raw.bad_encoding.or(Some(*field));
-                    }
-                    None => {}
+                if let Some(text) = value {
+                    raw.set(*field, &text);
                 }
             }
             return Some(Ok(Item::Record(raw)));
@@ -217,8 +218,17 @@ impl Iterator for CsvExport {
     }
 }
 
-fn malformed(path: &Path, error: &csv::Error) -> SourceError {
+/// A reading error: bad bytes for the encoding (in `row`), a broken file, or a CSV error.
+fn malformed(path: &Path, error: &csv::Error, row: u64) -> SourceError {
     if let csv::ErrorKind::Io(io) = error.kind() {
+        if let Some(bad) = Undecodable::inside(io) {
+            return SourceError::Undecodable {
+                path: path.to_owned(),
+                at: format!("row {row}"),
+                encoding: bad.encoding,
+                advice: bad.advice(),
+            };
+        }
         return SourceError::Unreadable {
             path: path.to_owned(),
             error: std::io::Error::new(io.kind(), io.to_string()),
@@ -329,11 +339,63 @@ companyId = "Company"
     }
 
     #[test]
-    fn invalid_utf8_marks_the_field() {
-        let mut text = format!("{HEADER}\nC1,").into_bytes();
-        text.extend_from_slice(b"J\xffrg,X,a@b.co,1,2\n");
-        let records = read(&text, "");
-        assert_eq!(records[0].bad_encoding, Some(Field::FirstName));
+    fn invalid_utf8_stops_the_file_naming_the_row_and_the_encoding_to_try() {
+        let mut text = format!("{HEADER}\nC1,Ann,X,a@b.co,1,2\nC2,").into_bytes();
+        text.extend_from_slice(b"Ren\xe9e,M\xfcller,a@b.co,1,2\n");
+        let err = try_read(&text, "").expect_err("not UTF-8");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "source file {}: not UTF-8 at row 3: set source.encoding = \"windows-1252\"? \
+                 (or save the export as UTF-8); none of its records were taken",
+                match &err {
+                    SourceError::Undecodable { path, .. } => path.display().to_string(),
+                    other => panic!("{other:?}"),
+                }
+            )
+        );
+        let records = read(&text, "encoding = \"windows-1252\"\n");
+        assert_eq!(records[1].get(Field::FirstName), Some("Renée"));
+        assert_eq!(records[1].get(Field::LastName), Some("Müller"));
+    }
+
+    #[test]
+    fn utf16_tab_separated_as_excel_saves_unicode_text() {
+        let text = format!(
+            "{}\r\nC1\tRenée\tMüller\ta@b.co\t1\t2\r\n",
+            HEADER.replace(',', "\t")
+        );
+        let mut bytes = vec![0xff, 0xfe];
+        bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        let records = read(&bytes, "delimiter = \"tab\"\n");
+        assert_eq!(records[0].get(Field::Id), Some("C1"));
+        assert_eq!(records[0].get(Field::FirstName), Some("Renée"));
+    }
+
+    #[test]
+    fn left_out_rules_read_their_column_dots_and_all() {
+        let text = "CUSTOMERID,DISPLAYCONTACT.FIRSTNAME,DISPLAYCONTACT.LASTNAME,DISPLAYCONTACT.EMAIL1,\
+                    DISPLAYCONTACT.CELLPHONE,DISPLAYCONTACT.PHONE1,WHENMODIFIED,STATUS\n\
+                    C1,Ann,Lee,a@b.co,,626 555 0100,01/09/2019 22:01:29,active\n\
+                    C2,Bo,Ray,b@b.co,626 555 0101,,01/09/2019 22:01:29,Inactive\n";
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("export.csv");
+        std::fs::write(&path, text).expect("write");
+        let config = crate::source::config::source_from_toml(
+            "path = \"export.csv\"\npreset = \"sage-intacct\"\n",
+            &dir.path().join("c.toml"),
+        )
+        .expect("config");
+        let items: Vec<Item> = CsvExport::open(&config, &path)
+            .expect("open")
+            .collect::<Result<_, _>>()
+            .expect("read");
+        let Item::Record(first) = &items[0] else {
+            panic!("{items:?}");
+        };
+        assert_eq!(first.get(Field::FirstName), Some("Ann"));
+        assert_eq!(first.get(Field::CellPhoneNumber), Some("626 555 0100"));
+        assert!(matches!(items[1], Item::Skipped("inactive")), "{items:?}");
     }
 
     #[test]

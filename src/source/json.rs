@@ -14,13 +14,18 @@ use serde_json::Value;
 
 use super::RawRecord;
 use super::config::{SourceConfig, SourceFormat};
+use super::decode::{self, Text, Undecodable};
 use super::{Item, Records, SourceError, unreadable};
+
+/// The export's text, checked UTF-8.
+type Input = BufReader<Text<File>>;
 
 /// Records waiting between the reader thread and the pass.
 const CHANNEL_RECORDS: usize = 1024;
 
 pub fn read(config: &SourceConfig, path: &Path) -> Result<Records, SourceError> {
     let file = File::open(path).map_err(|e| unreadable(path, e))?;
+    let text = decode::open(file, config.encoding).map_err(|e| unreadable(path, e))?;
     let (tx, rx) = sync_channel(CHANNEL_RECORDS);
     let reader = RecordReader {
         config: config.clone(),
@@ -31,7 +36,7 @@ pub fn read(config: &SourceConfig, path: &Path) -> Result<Records, SourceError> 
     };
     std::thread::Builder::new()
         .name("export-reader".into())
-        .spawn(move || reader.run(BufReader::with_capacity(256 * 1024, file)))
+        .spawn(move || reader.run(BufReader::with_capacity(256 * 1024, text)))
         .map_err(|e| unreadable(path, e))?;
     Ok(Box::new(rx.into_iter()))
 }
@@ -56,7 +61,7 @@ impl fmt::Display for Stopped {
 }
 
 impl RecordReader {
-    fn run(mut self, input: BufReader<File>) {
+    fn run(mut self, input: Input) {
         let result = match self.config.format {
             SourceFormat::Ndjson => self.read_lines(input),
             _ => self.read_document(input),
@@ -64,32 +69,48 @@ impl RecordReader {
         if let Err(error) = result
             && !self.stopped
         {
-            let at = match self.index {
-                0 => format!("line {}", error.line()),
-                n => format!("line {}, after record {n}", error.line()),
-            };
-            let error = SourceError::Malformed {
-                path: self.path.clone(),
-                at,
-                detail: if error.is_eof() {
-                    "the file ends in the middle of the JSON (cut off, or still being written)"
-                        .into()
-                } else {
-                    error.to_string()
-                },
-            };
+            let error = self.problem(error);
             let _ = self.tx.send(Err(error));
         }
     }
 
-    fn read_lines(&mut self, input: BufReader<File>) -> serde_json::Result<()> {
+    /// What went wrong, in the operator's terms.
+    fn problem(&self, error: serde_json::Error) -> SourceError {
+        if error.is_io() {
+            let io = std::io::Error::from(error);
+            return match Undecodable::inside(&io) {
+                Some(bad) => SourceError::Undecodable {
+                    path: self.path.clone(),
+                    at: format!("line {}", bad.line),
+                    encoding: bad.encoding,
+                    advice: bad.advice(),
+                },
+                None => unreadable(&self.path, io),
+            };
+        }
+        let at = match self.index {
+            0 => format!("line {}", error.line()),
+            n => format!("line {}, after record {n}", error.line()),
+        };
+        SourceError::Malformed {
+            path: self.path.clone(),
+            at,
+            detail: if error.is_eof() {
+                "the file ends in the middle of the JSON (cut off, or still being written)".into()
+            } else {
+                error.to_string()
+            },
+        }
+    }
+
+    fn read_lines(&mut self, input: Input) -> serde_json::Result<()> {
         for value in serde_json::Deserializer::from_reader(input).into_iter::<Value>() {
             self.emit(value?).map_err(de::Error::custom)?;
         }
         Ok(())
     }
 
-    fn read_document(&mut self, input: BufReader<File>) -> serde_json::Result<()> {
+    fn read_document(&mut self, input: Input) -> serde_json::Result<()> {
         let mut de = serde_json::Deserializer::from_reader(input);
         let path = self.config.records_path.clone();
         let found = AtPath {
@@ -111,9 +132,9 @@ impl RecordReader {
     /// Maps one record and hands it to the pass.
     fn emit(&mut self, value: Value) -> Result<(), Stopped> {
         self.index += 1;
-        let item = match &self.config.skip {
-            Some(rule) if rule.skips(&value) => Item::Skipped(rule.what),
-            _ => {
+        let item = match self.config.skip.iter().find(|rule| rule.skips(&value)) {
+            Some(rule) => Item::Skipped(rule.what),
+            None => {
                 let location = format!("{} record {}", self.path.display(), self.index);
                 let mut raw = RawRecord::new(location);
                 for (field, spec) in &self.config.specs {
@@ -207,6 +228,10 @@ mod tests {
     use crate::source::Field;
 
     fn read_all(text: &str, toml: &str) -> (Vec<Result<Item, SourceError>>, tempfile::TempDir) {
+        read_bytes(text.as_bytes(), toml)
+    }
+
+    fn read_bytes(text: &[u8], toml: &str) -> (Vec<Result<Item, SourceError>>, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("export.json");
         std::fs::write(&path, text).expect("write");
@@ -296,5 +321,64 @@ mod tests {
             .count();
         assert_eq!(skipped, 1);
         assert_eq!(records(items).len(), 1);
+    }
+
+    #[test]
+    fn json_in_the_encodings_windows_writes() {
+        let toml = "format = \"json\"\n[fields]\nfirstName = \"name\"\n";
+        // UTF-8 with a BOM.
+        let (items, _d) = read_bytes(
+            "\u{feff}[{\"id\": \"a\", \"name\": \"Renée\"}]".as_bytes(),
+            toml,
+        );
+        assert_eq!(records(items)[0].get(Field::FirstName), Some("Renée"));
+        // UTF-16LE with its BOM, whatever the setting.
+        let mut utf16 = vec![0xff, 0xfe];
+        utf16.extend(
+            "[{\"id\": \"a\", \"name\": \"Müller\"}]"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        );
+        let (items, _d) = read_bytes(&utf16, toml);
+        assert_eq!(records(items)[0].get(Field::FirstName), Some("Müller"));
+        // Windows-1252 bytes: a source problem naming the line and the encoding to try...
+        let latin =
+            b"[{\"id\": \"a\", \"name\": \"Ann\"},\n {\"id\": \"b\", \"name\": \"Ren\xe9e\"}]";
+        let (items, _d) = read_bytes(latin, toml);
+        let message = items
+            .last()
+            .expect("items")
+            .as_ref()
+            .expect_err("not UTF-8")
+            .to_string();
+        assert!(
+            message.contains("not UTF-8 at line 2: set source.encoding = \"windows-1252\"?"),
+            "{message}"
+        );
+        // ...which then reads it.
+        let toml = format!("encoding = \"windows-1252\"\n{toml}");
+        let (items, _d) = read_bytes(latin, &toml);
+        assert_eq!(records(items)[1].get(Field::FirstName), Some("Renée"));
+    }
+
+    #[test]
+    fn number_ids_are_sent_as_their_decimal_string() {
+        let (items, _d) = read_all(
+            r#"[{"id": 460000000026049}, {"id": 12345.0}, {"id": 7.5}, {"id": -3}]"#,
+            "format = \"json\"\n",
+        );
+        let ids: Vec<_> = records(items)
+            .iter()
+            .map(|r| r.get(Field::Id).map(str::to_owned))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                Some("460000000026049".into()),
+                Some("12345".into()),
+                Some("7.5".into()),
+                Some("-3".into())
+            ]
+        );
     }
 }

@@ -168,10 +168,22 @@ impl Path {
     }
 }
 
+/// A JSON number as its decimal text: an integer as written (`460000000026049`), and a
+/// whole number written with a fraction (`12345.0`) as that integer, not `12345.0`.
+fn number(n: &serde_json::Number) -> String {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every whole f64 below it is exact
+    match n.as_f64() {
+        Some(f) if !n.is_i64() && !n.is_u64() && f.fract() == 0.0 && f.abs() < EXACT => {
+            format!("{}", f as i64)
+        }
+        _ => n.to_string(),
+    }
+}
+
 fn scalar(value: &Value) -> Option<Cow<'_, str>> {
     match value {
         Value::String(s) => Some(Cow::Borrowed(s)),
-        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Number(n) => Some(Cow::Owned(number(n))),
         Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
         Value::Null | Value::Array(_) | Value::Object(_) => None,
     }

@@ -3,6 +3,7 @@
 
 pub mod config;
 mod csv;
+pub mod decode;
 mod json;
 pub mod mapping;
 pub mod presets;
@@ -35,6 +36,14 @@ pub enum SourceError {
         path: PathBuf,
         field: Field,
         column: String,
+    },
+    #[error("source file {}: not {} at {at}: {advice}; none of its records were taken", path.display(), encoding.name())]
+    Undecodable {
+        path: PathBuf,
+        /// `row 2` or `line 2`.
+        at: String,
+        encoding: &'static encoding_rs::Encoding,
+        advice: String,
     },
     #[error("source file {} at {at}: {detail}; none of its records were taken, it is read again on the next pass", path.display())]
     Malformed {

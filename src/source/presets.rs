@@ -1,33 +1,75 @@
-//! Presets: the shape of accounting systems' API exports, so an operator names the system
-//! instead of mapping every field. Any `[source]` key set explicitly overrides the preset's.
+//! Presets: the shape of accounting systems' exports, so an operator names the system instead
+//! of mapping every field (SPEC §3, the table). Any `[source]` key set explicitly overrides the
+//! preset's.
 
-use serde::Deserialize;
+use std::fmt;
+
+use chrono_tz::Tz;
 use serde_json::Value;
 
-use super::mapping::{FieldMap, SourceFormat};
-use super::mapping::{FieldSource, Path};
+use super::Field;
+use super::mapping::{FieldMap, FieldSource, Path, SourceFormat};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
     /// QuickBooks Online's customer query: `{"QueryResponse": {"Customer": [...]}}`.
     QuickbooksOnline,
     /// Xero's contacts: `{"Contacts": [...]}`.
     Xero,
+    /// Zoho Books' `GET /contacts`: `{"code": 0, "contacts": [...], "page_context": {...}}`.
+    ZohoBooks,
+    /// FreshBooks' clients: `{"response": {"result": {"clients": [...]}}}`.
+    Freshbooks,
+    /// Sage Intacct's customer list, exported as CSV.
+    SageIntacct,
+    /// MYOB AccountRight's `GET /Contact/Customer`: `{"Items": [...], "Count": n}`.
+    Myob,
 }
 
-/// Records a preset leaves out, counted as "inactive".
+/// Records a preset leaves out, counted as "inactive": those whose value at `path` is one of
+/// `values` (compared as written, strings without regard to case).
+#[derive(Debug, Clone, Copy)]
+pub struct LeftOut {
+    pub path: &'static str,
+    pub values: &'static [&'static str],
+    /// How the log and the README name such records.
+    pub what: &'static str,
+}
+
+impl LeftOut {
+    /// The rule, its path read as the format reads paths (`dotted` for JSON).
+    pub fn resolve(self, dotted: bool) -> Result<SkipRule, String> {
+        let path = Path::parse(self.path, dotted)
+            .map_err(|e| format!("its rule for {} records: {e}", self.what))?;
+        Ok(SkipRule {
+            path,
+            values: self.values,
+            what: self.what,
+        })
+    }
+}
+
+/// A [`LeftOut`] rule ready to read records.
 #[derive(Debug, Clone)]
 pub struct SkipRule {
-    path: Path,
-    equals: &'static str,
+    pub path: Path,
+    values: &'static [&'static str],
     /// How the log and the README name such records.
     pub what: &'static str,
 }
 
 impl SkipRule {
+    /// Whether a record whose value at the rule's path is `value` is left out.
+    pub fn skips_value(&self, value: Option<&str>) -> bool {
+        value.is_some_and(|v| {
+            let v = v.trim();
+            self.values.iter().any(|want| want.eq_ignore_ascii_case(v))
+        })
+    }
+
+    /// Whether a JSON record is left out.
     pub fn skips(&self, record: &Value) -> bool {
-        self.path.lookup(record).as_deref() == Some(self.equals)
+        self.skips_value(self.path.lookup(record).as_deref())
     }
 }
 
@@ -36,31 +78,102 @@ pub struct PresetDefaults {
     pub format: SourceFormat,
     pub records_path: &'static str,
     pub fields: FieldMap,
-    pub skip: Option<SkipRule>,
+    pub left_out: &'static [LeftOut],
+    /// The zone of the export's naive dates, unless `source.timezone` is set.
+    pub timezone: Option<Tz>,
+    /// Where national phone numbers are from, unless `source.default_country` is set.
+    pub default_country: Option<&'static str>,
 }
+
+/// An unknown preset name, with the names there are.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown preset `{0}`: use one of {names}", names = Preset::names())]
+pub struct UnknownPreset(pub String);
 
 fn one(path: &str) -> Option<FieldSource> {
     Some(FieldSource::from(path))
 }
 
-fn rule(path: &str, equals: &'static str, what: &'static str) -> Result<SkipRule, String> {
-    let path = Path::parse(path, true).map_err(|e| format!("its rule for {what} records: {e}"))?;
-    Ok(SkipRule { path, equals, what })
-}
-
 impl Preset {
-    pub const ALL: [Preset; 2] = [Preset::QuickbooksOnline, Preset::Xero];
+    pub const ALL: [Preset; 6] = [
+        Preset::QuickbooksOnline,
+        Preset::Xero,
+        Preset::ZohoBooks,
+        Preset::Freshbooks,
+        Preset::SageIntacct,
+        Preset::Myob,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Preset::QuickbooksOnline => "quickbooks-online",
             Preset::Xero => "xero",
+            Preset::ZohoBooks => "zoho-books",
+            Preset::Freshbooks => "freshbooks",
+            Preset::SageIntacct => "sage-intacct",
+            Preset::Myob => "myob",
         }
     }
 
-    /// What the preset fills in; an error only if the preset itself is written wrong.
-    pub fn defaults(self) -> Result<PresetDefaults, String> {
-        Ok(match self {
+    /// The accounting system's name, as its users know it.
+    pub fn system(self) -> &'static str {
+        match self {
+            Preset::QuickbooksOnline => "QuickBooks Online",
+            Preset::Xero => "Xero",
+            Preset::ZohoBooks => "Zoho Books",
+            Preset::Freshbooks => "FreshBooks",
+            Preset::SageIntacct => "Sage Intacct",
+            Preset::Myob => "MYOB",
+        }
+    }
+
+    /// Every preset's name, for messages: `quickbooks-online, xero, ...`.
+    pub fn names() -> String {
+        Preset::ALL.map(Preset::name).join(", ")
+    }
+
+    /// Where a person fixes `field` of a customer in the accounting system, for the advice
+    /// that follows a rejection.
+    pub fn where_to_edit(self, field: Field) -> &'static str {
+        use Field::*;
+        match (self, field) {
+            (Preset::QuickbooksOnline, CellPhoneNumber) => "the customer's Mobile (or Phone)",
+            (Preset::QuickbooksOnline, EmailAddress) => "the customer's Email",
+            (Preset::QuickbooksOnline, FirstName | LastName) => {
+                "the customer's Name (First name, Last name)"
+            }
+            (Preset::Xero, CellPhoneNumber) => "the contact's Phones \u{2192} Mobile",
+            (Preset::Xero, EmailAddress) => "the contact's primary person \u{2192} Email",
+            (Preset::Xero, FirstName | LastName) => {
+                "the contact's primary person (First name, Last name)"
+            }
+            (Preset::ZohoBooks, CellPhoneNumber) => "the contact's Mobile (or Work Phone)",
+            (Preset::ZohoBooks, EmailAddress) => "the contact's Email Address",
+            (Preset::ZohoBooks, FirstName | LastName) => "the contact's Primary Contact name",
+            (Preset::Freshbooks, CellPhoneNumber) => "the client's Mobile Phone",
+            (Preset::Freshbooks, EmailAddress) => "the client's Email",
+            (Preset::Freshbooks, FirstName | LastName) => "the client's First and Last Name",
+            (Preset::SageIntacct, CellPhoneNumber) => {
+                "the customer's display contact \u{2192} Mobile phone"
+            }
+            (Preset::SageIntacct, EmailAddress) => {
+                "the customer's display contact \u{2192} Primary email address"
+            }
+            (Preset::SageIntacct, FirstName | LastName) => {
+                "the customer's display contact (First name, Last name)"
+            }
+            (Preset::Myob, CellPhoneNumber) => "the card's Address 1 \u{2192} Phone 1 (a mobile)",
+            (Preset::Myob, EmailAddress) => "the card's Address 1 \u{2192} Email",
+            (Preset::Myob, FirstName | LastName) => "the card's First Name and Last Name",
+            (_, Id) => "the record's id",
+            (_, SourceModifiedDate) => "the record's last-modified date",
+            (_, CompanyId) => "the customer's company id",
+        }
+    }
+
+    /// What the preset fills in.
+    pub fn defaults(self) -> PresetDefaults {
+        match self {
             Preset::QuickbooksOnline => PresetDefaults {
                 format: SourceFormat::Json,
                 records_path: "QueryResponse.Customer",
@@ -74,7 +187,13 @@ impl Preset {
                     // A CompanyName is not a BlueTape company id: map it only on purpose.
                     company_id: None,
                 },
-                skip: Some(rule("Active", "false", "inactive")?),
+                left_out: &[LeftOut {
+                    path: "Active",
+                    values: &["false"],
+                    what: "inactive",
+                }],
+                timezone: None,
+                default_country: None,
             },
             Preset::Xero => {
                 let mobile = "Phones[PhoneType=MOBILE]";
@@ -83,9 +202,9 @@ impl Preset {
                     records_path: "Contacts",
                     fields: FieldMap {
                         id: one("ContactID"),
-                        first_name: one("FirstName"),
-                        last_name: one("LastName"),
-                        email_address: one("EmailAddress"),
+                        first_name: one("FirstName | ContactPersons[0].FirstName"),
+                        last_name: one("LastName | ContactPersons[0].LastName"),
+                        email_address: one("EmailAddress | ContactPersons[0].EmailAddress"),
                         cell_phone_number: Some(FieldSource::Parts(vec![
                             format!("+{mobile}.PhoneCountryCode"),
                             format!("{mobile}.PhoneAreaCode"),
@@ -94,10 +213,126 @@ impl Preset {
                         source_modified_date: one("UpdatedDateUTC"),
                         company_id: None,
                     },
-                    skip: Some(rule("ContactStatus", "ARCHIVED", "archived")?),
+                    left_out: &[LeftOut {
+                        path: "ContactStatus",
+                        values: &["ARCHIVED"],
+                        what: "archived",
+                    }],
+                    timezone: None,
+                    default_country: None,
                 }
             }
-        })
+            Preset::ZohoBooks => PresetDefaults {
+                format: SourceFormat::Json,
+                records_path: "contacts",
+                fields: FieldMap {
+                    id: one("contact_id"),
+                    first_name: one("first_name"),
+                    last_name: one("last_name"),
+                    email_address: one("email"),
+                    cell_phone_number: one("mobile | phone"),
+                    source_modified_date: one("last_modified_time"),
+                    company_id: None,
+                },
+                left_out: &[
+                    LeftOut {
+                        path: "contact_type",
+                        values: &["vendor"],
+                        what: "vendor",
+                    },
+                    LeftOut {
+                        path: "status",
+                        values: &["inactive"],
+                        what: "inactive",
+                    },
+                ],
+                timezone: None,
+                default_country: None,
+            },
+            Preset::Freshbooks => PresetDefaults {
+                format: SourceFormat::Json,
+                records_path: "response.result.clients",
+                fields: FieldMap {
+                    id: one("id"),
+                    first_name: one("fname"),
+                    last_name: one("lname"),
+                    email_address: one("email"),
+                    cell_phone_number: one("mob_phone | bus_phone | home_phone"),
+                    source_modified_date: one("updated"),
+                    company_id: None,
+                },
+                left_out: &[LeftOut {
+                    path: "vis_state",
+                    values: &["1", "2"],
+                    what: "deleted or archived",
+                }],
+                timezone: Some(chrono_tz::America::New_York),
+                default_country: None,
+            },
+            Preset::SageIntacct => PresetDefaults {
+                format: SourceFormat::Csv,
+                records_path: "",
+                fields: FieldMap {
+                    id: one("CUSTOMERID"),
+                    first_name: one("DISPLAYCONTACT.FIRSTNAME"),
+                    last_name: one("DISPLAYCONTACT.LASTNAME"),
+                    email_address: one("DISPLAYCONTACT.EMAIL1"),
+                    cell_phone_number: one("DISPLAYCONTACT.CELLPHONE | DISPLAYCONTACT.PHONE1"),
+                    source_modified_date: one("WHENMODIFIED"),
+                    company_id: None,
+                },
+                left_out: &[LeftOut {
+                    path: "STATUS",
+                    values: &["inactive"],
+                    what: "inactive",
+                }],
+                timezone: None,
+                default_country: None,
+            },
+            Preset::Myob => {
+                let address = "Addresses[Location=1]";
+                PresetDefaults {
+                    format: SourceFormat::Json,
+                    records_path: "Items",
+                    fields: FieldMap {
+                        id: one("UID"),
+                        first_name: one("FirstName"),
+                        last_name: one("LastName"),
+                        email_address: Some(FieldSource::One(format!("{address}.Email"))),
+                        cell_phone_number: Some(FieldSource::One(format!(
+                            "{address}.Phone1 | {address}.Phone2 | {address}.Phone3"
+                        ))),
+                        source_modified_date: one("LastModified"),
+                        company_id: None,
+                    },
+                    left_out: &[LeftOut {
+                        path: "IsActive",
+                        values: &["false"],
+                        what: "inactive",
+                    }],
+                    timezone: None,
+                    default_country: Some("AU"),
+                }
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for Preset {
+    type Err = UnknownPreset;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        let wanted = name.trim();
+        Preset::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(wanted))
+            .ok_or_else(|| UnknownPreset(wanted.to_owned()))
+    }
+}
+
+impl fmt::Display for Preset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -114,7 +349,6 @@ mod tests {
     fn xero_mobile_in_every_combination_of_empty_parts() {
         let source = Preset::Xero
             .defaults()
-            .expect("the preset")
             .fields
             .cell_phone_number
             .expect("the preset maps the mobile");
@@ -159,26 +393,83 @@ mod tests {
     #[test]
     fn every_preset_is_written_right() {
         for preset in Preset::ALL {
-            let defaults = preset
-                .defaults()
-                .unwrap_or_else(|e| panic!("{preset:?}: {e}"));
+            let defaults = preset.defaults();
+            let dotted = defaults.format != SourceFormat::Csv;
             for field in crate::source::Field::ALL {
                 if let Some(source) = defaults.fields.get(field) {
-                    FieldSpec::parse(source, true)
+                    FieldSpec::parse(source, dotted)
                         .unwrap_or_else(|e| panic!("{preset:?} {field}: {e}"));
                 }
             }
+            for rule in defaults.left_out {
+                rule.resolve(dotted)
+                    .unwrap_or_else(|e| panic!("{preset:?}: {e}"));
+            }
+            assert_eq!(preset.name().parse::<Preset>(), Ok(preset));
         }
-        assert!(rule("Phones[PhoneType=", "x", "broken").is_err());
+        let broken = LeftOut {
+            path: "Phones[PhoneType=",
+            values: &["x"],
+            what: "broken",
+        };
+        assert!(broken.resolve(true).is_err());
+    }
+
+    #[test]
+    fn an_unknown_preset_names_the_presets_there_are() {
+        let error = "quickbooks".parse::<Preset>().expect_err("unknown");
+        assert_eq!(
+            error.to_string(),
+            "unknown preset `quickbooks`: use one of quickbooks-online, xero, zoho-books, \
+             freshbooks, sage-intacct, myob"
+        );
+        assert_eq!("Zoho-Books".parse::<Preset>(), Ok(Preset::ZohoBooks));
+    }
+
+    /// A rule compares the value as written: `false`, `1`, and strings without regard to case.
+    #[test]
+    fn left_out_rules_compare_the_value_as_written() {
+        let rules = |preset: Preset| -> Vec<SkipRule> {
+            preset
+                .defaults()
+                .left_out
+                .iter()
+                .map(|r| r.resolve(true).expect("rule"))
+                .collect()
+        };
+        let skipped =
+            |preset: Preset, record: Value| rules(preset).iter().any(|r| r.skips(&record));
+        assert!(skipped(Preset::QuickbooksOnline, json!({"Active": false})));
+        assert!(!skipped(Preset::QuickbooksOnline, json!({"Active": true})));
+        assert!(!skipped(Preset::QuickbooksOnline, json!({})));
+        assert!(skipped(Preset::Xero, json!({"ContactStatus": "ARCHIVED"})));
+        assert!(skipped(Preset::Xero, json!({"ContactStatus": "archived"})));
+        assert!(!skipped(Preset::Xero, json!({"ContactStatus": "ACTIVE"})));
+        assert!(skipped(
+            Preset::ZohoBooks,
+            json!({"contact_type": "Vendor", "status": "active"})
+        ));
+        assert!(skipped(
+            Preset::ZohoBooks,
+            json!({"contact_type": "customer", "status": "inactive"})
+        ));
+        assert!(!skipped(
+            Preset::ZohoBooks,
+            json!({"contact_type": "customer", "status": "active"})
+        ));
+        assert!(skipped(Preset::Freshbooks, json!({"vis_state": 1})));
+        assert!(skipped(Preset::Freshbooks, json!({"vis_state": 2})));
+        assert!(!skipped(Preset::Freshbooks, json!({"vis_state": 0})));
+        assert!(skipped(Preset::Myob, json!({"IsActive": false})));
+        assert!(!skipped(Preset::Myob, json!({"IsActive": true})));
     }
 
     #[test]
     fn quickbooks_leaves_out_inactive_customers_only() {
-        let rule = Preset::QuickbooksOnline
-            .defaults()
-            .expect("the preset")
-            .skip
-            .expect("a rule");
+        let [rule] = Preset::QuickbooksOnline.defaults().left_out else {
+            panic!("one rule");
+        };
+        let rule = rule.resolve(true).expect("a rule");
         assert!(rule.skips(&json!({"Active": false})));
         assert!(!rule.skips(&json!({"Active": true})));
         assert!(!rule.skips(&json!({})));

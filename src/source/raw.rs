@@ -57,8 +57,6 @@ pub struct RawRecord {
     /// Where it was read, for messages: `file:line`.
     pub location: String,
     values: [Option<String>; 7],
-    /// A field whose bytes were not UTF-8.
-    pub bad_encoding: Option<Field>,
 }
 
 impl RawRecord {
