@@ -4,110 +4,10 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use support::{Fault, Fixture, HEADER, row};
-
-/// The bodies the fake received, by id.
-fn bodies(fx: &Fixture) -> BTreeMap<String, Value> {
-    fx.fake
-        .received()
-        .into_iter()
-        .filter(|r| r.method == "POST")
-        .map(|r| (r.id().expect("id").to_owned(), r.body))
-        .collect()
-}
-
-#[tokio::test]
-async fn quickbooks_online_preset_sends_exactly_these_bodies() {
-    let fx = Fixture::new().await;
-    fx.copy_fixture("quickbooks-online-customers.json", "customers.json");
-    let run = fx
-        .run_example(
-            "config/examples/quickbooks-online.toml",
-            "customers*.json",
-            &["--once"],
-        )
-        .await;
-    assert_eq!(run.code, 65, "customer 4 has no email: {}", run.stderr);
-    let expected = BTreeMap::from([
-        (
-            "1".to_owned(),
-            json!({"id": "1", "firstName": "Amy", "lastName": "Lauterbach",
-                   "emailAddress": "Birds@Intuit.com", "cellPhoneNumber": "+16505553312",
-                   "sourceModifiedDate": "2024-02-17T19:13:46.000Z"}),
-        ),
-        (
-            // No mobile: the primary phone.
-            "2".to_owned(),
-            json!({"id": "2", "firstName": "Bill", "lastName": "Lucchini",
-                   "emailAddress": "Surf@Intuit.com", "cellPhoneNumber": "+14154446538",
-                   "sourceModifiedDate": "2024-02-18T17:03:11.000Z"}),
-        ),
-        (
-            "5".to_owned(),
-            json!({"id": "5", "firstName": "Kathy", "lastName": "Kuplis",
-                   "emailAddress": "qbwebsamplecompany@yahoo.com", "cellPhoneNumber": "+16505551423",
-                   "sourceModifiedDate": "2024-02-19T22:30:00.000Z"}),
-        ),
-    ]);
-    assert_eq!(bodies(&fx), expected);
-    assert_eq!(run.count("inactive"), 1, "customer 3 is inactive");
-    assert_eq!(run.count("rejected"), 1);
-    assert_eq!(
-        fx.record("4").expect("4").reason.as_deref(),
-        Some("emailAddress: missing")
-    );
-    assert!(
-        fx.record("3").is_none(),
-        "inactive customers are not stored"
-    );
-}
-
-#[tokio::test]
-async fn xero_preset_joins_the_mobile_and_reads_net_dates() {
-    let fx = Fixture::new().await;
-    fx.copy_fixture("xero-contacts.json", "contacts.json");
-    let run = fx
-        .run_example("config/examples/xero.toml", "contacts.json", &["--once"])
-        .await;
-    assert_eq!(run.code, 65, "one contact has no mobile: {}", run.stderr);
-    let expected = BTreeMap::from([
-        (
-            "3e776c4b-ea9e-4bb1-96be-6b0c7a71a37f".to_owned(),
-            json!({"id": "3e776c4b-ea9e-4bb1-96be-6b0c7a71a37f", "firstName": "Olivia",
-                   "lastName": "Hamilton", "emailAddress": "olivia@hamiltonsmith.example.co.uk",
-                   "cellPhoneNumber": "+447911123456",
-                   "sourceModifiedDate": "2017-08-21T20:53:20.000Z"}),
-        ),
-        (
-            "565acaa9-e7f3-4fbf-80c3-16b081ddae10".to_owned(),
-            json!({"id": "565acaa9-e7f3-4fbf-80c3-16b081ddae10", "firstName": "Rick",
-                   "lastName": "Rhodes", "emailAddress": "rick@boomfm.example.com",
-                   "cellPhoneNumber": "+16265550123",
-                   "sourceModifiedDate": "2017-08-21T20:50:00.000Z"}),
-        ),
-        (
-            "bd2270c3-8706-4c11-9cfb-000b551c3f51".to_owned(),
-            json!({"id": "bd2270c3-8706-4c11-9cfb-000b551c3f51", "firstName": "Andrea",
-                   "lastName": "Dutchess", "emailAddress": "a.dutchess@abclimited.com",
-                   "cellPhoneNumber": "+16265550100",
-                   "sourceModifiedDate": "2017-08-21T20:49:04.227Z"}),
-        ),
-    ]);
-    assert_eq!(bodies(&fx), expected);
-    assert_eq!(run.count("inactive"), 1, "one contact is archived");
-    assert_eq!(
-        fx.record("d6851dc2-9b8d-4b19-a3e4-63b7e4a4f001")
-            .expect("stored")
-            .reason
-            .as_deref(),
-        Some("cellPhoneNumber: missing"),
-        "a DEFAULT phone is not a mobile"
-    );
-}
 
 #[tokio::test]
 async fn an_erp_csv_with_local_times_across_dst_changes() {
@@ -121,7 +21,7 @@ async fn an_erp_csv_with_local_times_across_dst_changes() {
         )
         .await;
     assert_eq!(run.code, 65, "{}", run.stderr);
-    let sent = bodies(&fx);
+    let sent = fx.posted_bodies();
     assert_eq!(
         sent["C-00017"],
         json!({"id": "C-00017", "firstName": "Maria", "lastName": "Garcia",
@@ -177,7 +77,7 @@ async fn explicit_keys_override_the_preset_and_dry_run_shows_the_mapping() {
 
     let run = fx.run(&["--once"]).await;
     assert_eq!(run.code, 65, "{}", run.stderr);
-    let sent = bodies(&fx);
+    let sent = fx.posted_bodies();
     let andrea = &sent["bd2270c3-8706-4c11-9cfb-000b551c3f51"];
     assert_eq!(andrea["firstName"], "ABC Limited");
     assert_eq!(andrea["companyId"], "ABC Limited");
@@ -209,7 +109,7 @@ async fn a_glob_of_three_files_is_one_export_and_the_later_date_wins() {
     );
     let run = fx.run(&["--once"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let sent = bodies(&fx);
+    let sent = fx.posted_bodies();
     assert_eq!(sent.keys().collect::<Vec<_>>(), ["A", "B", "X"]);
     assert_eq!(
         sent["X"]["firstName"], "Newest",
@@ -258,7 +158,7 @@ async fn the_daemon_reads_a_file_still_being_written_on_a_later_pass() {
         })
         .await;
     assert!(first_pass, "no pass finished");
-    assert_eq!(bodies(&fx).keys().collect::<Vec<_>>(), ["OLD"]);
+    assert_eq!(fx.posted_bodies().keys().collect::<Vec<_>>(), ["OLD"]);
     assert_eq!(
         fx.watermark_ms(),
         None,
@@ -270,7 +170,10 @@ async fn the_daemon_reads_a_file_still_being_written_on_a_later_pass() {
     let run = support::stop(child).await;
     assert!(later, "the settled file was never read: {}", run.stderr);
     assert!(run.stderr.contains("still being written"), "{}", run.stderr);
-    assert_eq!(bodies(&fx).keys().collect::<Vec<_>>(), ["NEW", "OLD"]);
+    assert_eq!(
+        fx.posted_bodies().keys().collect::<Vec<_>>(),
+        ["NEW", "OLD"]
+    );
     assert!(fx.watermark_ms().is_some());
 }
 
@@ -287,7 +190,10 @@ async fn once_waits_for_a_file_still_being_written() {
         "{}",
         run.stderr
     );
-    assert_eq!(bodies(&fx).keys().collect::<Vec<_>>(), ["NEW", "OLD"]);
+    assert_eq!(
+        fx.posted_bodies().keys().collect::<Vec<_>>(),
+        ["NEW", "OLD"]
+    );
     assert!(fx.watermark_ms().is_some());
 }
 
@@ -348,7 +254,10 @@ async fn a_cut_off_json_file_is_not_half_read() {
         "{}",
         run.stderr
     );
-    assert_eq!(bodies(&fx).keys().collect::<Vec<_>>(), ["A1", "A2", "A3"]);
+    assert_eq!(
+        fx.posted_bodies().keys().collect::<Vec<_>>(),
+        ["A1", "A2", "A3"]
+    );
     assert!(
         fx.record("B1").is_none(),
         "the cut-off file left nothing behind"
@@ -361,7 +270,7 @@ async fn a_cut_off_json_file_is_not_half_read() {
     );
     let run = fx.run(&["--once"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(bodies(&fx).len(), 5);
+    assert_eq!(fx.posted_bodies().len(), 5);
 }
 
 #[tokio::test]
@@ -379,7 +288,7 @@ async fn ndjson_is_read_line_by_line() {
     ));
     let run = fx.run(&["--once"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let sent = bodies(&fx);
+    let sent = fx.posted_bodies();
     assert_eq!(sent["N1"]["sourceModifiedDate"], "2024-03-01T00:00:00.000Z");
     assert_eq!(sent["N2"]["sourceModifiedDate"], "2024-03-01T00:00:00.000Z");
 }
@@ -396,7 +305,7 @@ async fn an_export_without_a_modified_date_is_diffed_by_content() {
     let run = fx.run(&["--once"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let after = chrono::Utc::now();
-    let sent = bodies(&fx);
+    let sent = fx.posted_bodies();
     assert_eq!(sent.len(), 2);
     let date: chrono::DateTime<chrono::Utc> = sent["A"]["sourceModifiedDate"]
         .as_str()
@@ -423,9 +332,9 @@ async fn an_export_without_a_modified_date_is_diffed_by_content() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.count("new"), 1);
     assert_eq!(run.count("upstream"), 1);
-    assert_eq!(bodies(&fx).len(), 3);
+    assert_eq!(fx.posted_bodies().len(), 3);
     assert!(
-        bodies(&fx)["C"]["sourceModifiedDate"]
+        fx.posted_bodies()["C"]["sourceModifiedDate"]
             .as_str()
             .expect("date")
             > sent["A"]["sourceModifiedDate"].as_str().expect("date")
@@ -499,4 +408,70 @@ async fn an_update_whose_create_also_gets_404_stops_with_78() {
         .map(|r| r.method.clone())
         .collect();
     assert_eq!(methods, ["POST", "PUT", "POST"]);
+}
+
+#[tokio::test]
+async fn a_windows_1252_export_is_a_source_problem_until_source_encoding_names_it() {
+    let fx = Fixture::new().await;
+    let mut bytes = format!("{HEADER}\n{}\n", row("C1", "2024-03-01T00:00:00Z")).into_bytes();
+    bytes.extend_from_slice(
+        b"C2,Ren\xe9e,M\xfcller,renee@example.com,(626) 555-0101,2024-03-02T00:00:00Z,\n",
+    );
+    std::fs::write(fx.path("export.csv"), &bytes).expect("export");
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 78, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "not UTF-8 at row 3: set source.encoding = \"windows-1252\"? (or save the export \
+             as UTF-8); none of its records were taken"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(fx.fake.received().is_empty(), "nothing sent from the file");
+    assert_eq!(fx.count_in("rejected"), 0, "no customer rejected for it");
+
+    let run = fx
+        .run_with_env(
+            &["--once"],
+            &[("BLUETAPE_SYNC__SOURCE__ENCODING", "windows-1252")],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sent = fx.posted_bodies();
+    assert_eq!(sent["C2"]["firstName"], "Renée");
+    assert_eq!(sent["C2"]["lastName"], "Müller");
+    assert_eq!(sent.len(), 2);
+}
+
+#[tokio::test]
+async fn excel_unicode_text_is_read_by_its_bom_and_its_tabs_are_named() {
+    let fx = Fixture::new().await;
+    let text = format!(
+        "{}\r\n{}\r\n",
+        HEADER.replace(',', "\t"),
+        "C1\tRenée\tMüller\trenee@example.com\t(626) 555-0101\t2024-03-02T00:00:00Z\t"
+    );
+    let mut bytes = vec![0xff, 0xfe];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(fx.path("export.csv"), &bytes).expect("export");
+    // With the default delimiter the header is one column: the message says which to set.
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 78, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the header is split by tabs: set source.delimiter = \"tab\""),
+        "{}",
+        run.stderr
+    );
+    let run = fx
+        .run_with_env(&["--once"], &[("BLUETAPE_SYNC__SOURCE__DELIMITER", "tab")])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        fx.posted_bodies()["C1"],
+        json!({"id": "C1", "firstName": "Renée", "lastName": "Müller",
+               "emailAddress": "renee@example.com", "cellPhoneNumber": "+16265550101",
+               "sourceModifiedDate": "2024-03-02T00:00:00.000Z"})
+    );
 }

@@ -91,6 +91,7 @@ impl CsvExport {
                     None if !config.requires(*field) => continue 'fields,
                     None => {
                         return Err(SourceError::MissingColumn {
+                            advice: missing_column_advice(&header_names, config.delimiter, *field),
                             path,
                             field: *field,
                             column: column.to_owned(),
@@ -140,6 +141,23 @@ impl CsvExport {
     fn fail(&mut self, error: SourceError) -> Option<Result<Item, SourceError>> {
         self.failed = true;
         Some(Err(error))
+    }
+}
+
+/// What to change when a column is not in the header: the delimiter, when the whole header
+/// is one column that another delimiter would split, else the field's mapping.
+fn missing_column_advice(header: &[String], delimiter: u8, field: Field) -> String {
+    let other = [b',', b';', b'\t', b'|']
+        .into_iter()
+        .filter(|d| *d != delimiter)
+        .find(|d| matches!(header, [one] if one.as_bytes().contains(d)));
+    match other {
+        Some(b'\t') => "the header is split by tabs: set source.delimiter = \"tab\"".into(),
+        Some(d) => format!(
+            "the header is split by `{}`: set source.delimiter = \"{}\"",
+            d as char, d as char
+        ),
+        None => format!("set source.fields.{field} to the export's column name"),
     }
 }
 

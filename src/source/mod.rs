@@ -31,11 +31,14 @@ pub enum SourceError {
         #[source]
         error: std::io::Error,
     },
-    #[error("source file {}: no column `{column}` for {field} in the header row: set source.fields.{field} to the export's column name", path.display())]
+    #[error("source file {}: no column `{column}` for {field} in the header row: {advice}", path.display())]
     MissingColumn {
         path: PathBuf,
         field: Field,
         column: String,
+        /// The fix: the delimiter, when the header is one column that another would split,
+        /// else the mapping.
+        advice: String,
     },
     #[error("source file {}: not {} at {at}: {advice}; none of its records were taken", path.display(), encoding.name())]
     Undecodable {

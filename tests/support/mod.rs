@@ -158,6 +158,16 @@ settle = "0s"
         std::fs::write(self.dir.path().join(name), text).expect("export");
     }
 
+    /// The bodies of the creates the fake received, by customer id.
+    pub fn posted_bodies(&self) -> std::collections::BTreeMap<String, serde_json::Value> {
+        self.fake
+            .received()
+            .into_iter()
+            .filter(|r| r.method == "POST")
+            .map(|r| (r.id().expect("id").to_owned(), r.body))
+            .collect()
+    }
+
     /// Copies `tests/fixtures/<fixture>` into the fixture's directory as `name`.
     pub fn copy_fixture(&self, fixture: &str, name: &str) {
         let from = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -177,6 +187,17 @@ settle = "0s"
     /// The binary with another config file (e.g. one of `config/examples/`), pointed at this
     /// fixture's fake, store and export through the environment.
     pub async fn run_example(&self, config: &str, export: &str, args: &[&str]) -> Run {
+        self.run_example_with_env(config, export, args, &[]).await
+    }
+
+    /// [`Fixture::run_example`] with more environment variables.
+    pub async fn run_example_with_env(
+        &self,
+        config: &str,
+        export: &str,
+        args: &[&str],
+        more: &[(&str, &str)],
+    ) -> Run {
         let config = Path::new(env!("CARGO_MANIFEST_DIR")).join(config);
         let base_url = self.fake.base_url();
         let store = self.store_path();
@@ -192,6 +213,7 @@ settle = "0s"
             ("BLUETAPE_SYNC__SOURCE__SETTLE", "0s"),
             ("BLUETAPE_API_KEY", KEY),
         ];
+        let env: Vec<(&str, &str)> = env.into_iter().chain(more.iter().copied()).collect();
         let output = self
             .command_with_config(&config, args, &env)
             .output()
