@@ -446,8 +446,10 @@ async fn check_shows_a_masked_sample_and_what_would_be_rejected() {
         run.stdout
     );
     assert!(
-        run.stdout
-            .contains("     2  emailAddress: not a valid email address"),
+        run.stdout.contains(
+            "  2 customers have an email address that is not valid: correct it in the \
+             accounting system (the export's `emailAddress`)"
+        ),
         "{}",
         run.stdout
     );

@@ -322,3 +322,41 @@ async fn an_unknown_preset_is_exit_78_naming_the_presets() {
     );
     assert!(fx.fake.received().is_empty());
 }
+
+#[tokio::test]
+async fn failures_and_check_end_with_reasons_grouped_and_what_to_change() {
+    let fx = Fixture::new().await;
+    fx.copy_fixture("xero-contacts.json", "contacts.json");
+    let example = "config/examples/xero.toml";
+    let advice = "1 customer has no mobile number: add one in Xero (the contact's Phones → \
+                  Mobile): the sign-up link is sent by SMS, a landline is not enough";
+    let check = fx.run_example(example, "contacts.json", &["check"]).await;
+    assert_eq!(check.code, 65, "{}", check.stderr);
+    assert!(
+        check
+            .stdout
+            .contains(&format!("rejected, by reason:\n  {advice}\n")),
+        "{}",
+        check.stdout
+    );
+    let run = fx.run_example(example, "contacts.json", &["--once"]).await;
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    let failures = fx
+        .run_example(example, "contacts.json", &["failures"])
+        .await;
+    assert_eq!(failures.code, 0, "{}", failures.stderr);
+    assert!(
+        failures
+            .stdout
+            .ends_with(&format!("\nby reason:\n  {advice}\n")),
+        "{}",
+        failures.stdout
+    );
+    // Machine-readable forms stay as they are.
+    let csv = fx
+        .run_example(example, "contacts.json", &["failures", "--format", "csv"])
+        .await;
+    assert_eq!(csv.code, 0, "{}", csv.stderr);
+    assert!(csv.stdout.starts_with("id,state,reason"), "{}", csv.stdout);
+    assert!(!csv.stdout.contains("by reason"), "{}", csv.stdout);
+}

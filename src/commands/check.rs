@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{CommandError, io, redirected, table, unauthorized, wrong_endpoint};
+use super::{CommandError, advice, io, redirected, table, unauthorized, wrong_endpoint};
 use crate::cli::exit::Exit;
 use crate::client::{BlueTapeClient, SignUp};
 use crate::config::Config;
@@ -102,10 +102,9 @@ pub async fn check(
     .map_err(io)?;
     if !staged.rejections.is_empty() {
         writeln!(out, "rejected, by reason:").map_err(io)?;
-        let mut reasons: Vec<_> = staged.rejections.iter().collect();
-        reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        for (reason, n) in reasons {
-            writeln!(out, "  {n:>6}  {reason}").map_err(io)?;
+        let reasons = staged.rejections.iter().map(|(r, n)| (r.as_str(), *n));
+        for line in advice::by_reason(reasons, &config.pass.source) {
+            writeln!(out, "  {line}").map_err(io)?;
         }
     }
     if let Some(e) = source_error {

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
-use super::{CommandError, Format, cell, listing, open_store};
+use super::{CommandError, Format, advice, cell, io, listing, open_store};
 use crate::config::Config;
 use crate::diff::RecordState;
 use crate::store::FailureEntry;
@@ -51,5 +51,13 @@ pub fn failures(
         &rows,
         cells,
         Some("no rejected or failed records"),
-    )
+    )?;
+    if format == Format::Table && !rows.is_empty() {
+        let reasons = rows.iter().filter_map(|f| Some((f.reason.as_deref()?, 1)));
+        writeln!(out, "\nby reason:").map_err(io)?;
+        for line in advice::by_reason(reasons, &config.pass.source) {
+            writeln!(out, "  {line}").map_err(io)?;
+        }
+    }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! lock (SQLite's WAL lets them read while the daemon writes); `retry`, `forget` and `export
 //! --fetch-missing` write alongside it. Here: what they share (errors, output forms).
 
+mod advice;
 mod check;
 mod export;
 mod failures;

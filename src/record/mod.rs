@@ -69,11 +69,26 @@ pub struct Rejection {
 }
 
 impl Rejection {
+    const MISSING: &str = "missing";
+
     fn new(field: Field, problem: impl fmt::Display) -> Self {
         Self {
             field,
             problem: problem.to_string(),
         }
+    }
+
+    /// The field has no value.
+    pub fn is_missing(&self) -> bool {
+        self.problem == Self::MISSING
+    }
+
+    /// A reason as the store keeps it (this type's text) read back; `None` for a reason that
+    /// is not about a field of the record (BlueTape's own answer, say).
+    pub fn from_stored(reason: &str) -> Option<Self> {
+        let (name, problem) = reason.split_once(": ")?;
+        let field = Field::ALL.into_iter().find(|f| f.api_name() == name)?;
+        Some(Self::new(field, problem))
     }
 }
 
@@ -152,13 +167,14 @@ fn is_deliverable_email(email: &str) -> bool {
 fn required(raw: &RawRecord, field: Field) -> Result<&str, Rejection> {
     match raw.get(field) {
         Some(v) => Ok(v),
-        None => Err(Rejection::new(field, "missing")),
+        None => Err(Rejection::new(field, Rejection::MISSING)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::timestamp::TimestampError;
 
     fn normaliser() -> Normaliser {
         Normaliser::new(
@@ -277,5 +293,26 @@ mod tests {
         let mut values = GOOD;
         values[3] = "ada@example.org";
         assert_ne!(a.content_hash(), raw(values).content_hash());
+    }
+
+    #[test]
+    fn a_stored_reason_reads_back_as_its_rejection() {
+        for rejection in [
+            Rejection::new(Field::CellPhoneNumber, Rejection::MISSING),
+            Rejection::new(Field::EmailAddress, "not a valid email address"),
+            Rejection::new(Field::SourceModifiedDate, TimestampError::Unrecognised),
+        ] {
+            assert_eq!(
+                Rejection::from_stored(&rejection.to_string()),
+                Some(rejection)
+            );
+        }
+        assert!(
+            Rejection::from_stored("cellPhoneNumber: missing")
+                .expect("parsed")
+                .is_missing()
+        );
+        assert_eq!(Rejection::from_stored("BlueTape answered 400: bad"), None);
+        assert_eq!(Rejection::from_stored("no field here"), None);
     }
 }
