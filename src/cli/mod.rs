@@ -100,6 +100,13 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Print a ready config for an export nobody has mapped: its preset, or each field's
+    /// column, the encoding, delimiter and date form, and its first records as they would be
+    /// sent (`init export.csv > config.toml`). Reads only the first records; changes nothing.
+    Init {
+        /// The export file.
+        export: PathBuf,
+    },
     /// One customer's state, BlueTape ids, reason and history.
     Show {
         #[arg(long)]
@@ -170,6 +177,13 @@ pub fn main() -> ExitCode {
             let mut out = std::io::stdout().lock();
             return match runtime.block_on(commands::check(&cli.config, online, &mut out)) {
                 Ok(code) => code.into(),
+                Err(e) => fail(e.exit_code(), &e.to_string()),
+            };
+        }
+        Some(Command::Init { export }) => {
+            let mut out = std::io::stdout().lock();
+            return match commands::init(&export, &mut out) {
+                Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e.exit_code(), &e.to_string()),
             };
         }
@@ -315,7 +329,7 @@ fn operator_command(
             commands::forget(&config, &id, &mut out)
         }
         Command::Show { id, json } => commands::show(&config, &id, json, &mut out),
-        Command::Run { .. } | Command::Check { .. } => Ok(()),
+        Command::Run { .. } | Command::Check { .. } | Command::Init { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,8 +9,7 @@ use super::PassOptions;
 use super::prepare::{PREPARED_BATCH, Prepared, PreparedRecord, Preparer, Quiet};
 use super::progress::Progress;
 use crate::diff::{Decision, Incoming, RecordState, decide};
-use crate::record::phone::PhoneNormaliser;
-use crate::record::timestamp::{TimestampParser, now_ms};
+use crate::record::timestamp::now_ms;
 use crate::record::{Customer, Field, Normaliser};
 use crate::source::config::SourceConfig;
 use crate::source::{self, OlderThan, SourceError};
@@ -90,10 +89,7 @@ pub(super) fn stage(
             });
         }
     };
-    let normaliser = Normaliser::new(
-        TimestampParser::new(config.timezone, config.datetime_format.clone()),
-        PhoneNormaliser::new(config.default_country),
-    );
+    let normaliser = Normaliser::for_source(config);
     let watermark = store.watermark(&config.name)?;
     let lookback_ms = i64::try_from(config.lookback.as_millis()).unwrap_or(i64::MAX);
     // `retry` or `forget` asked for a full read, so the records they reset are seen again.

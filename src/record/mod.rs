@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use self::phone::PhoneNormaliser;
 use self::timestamp::{TimestampParser, format_api};
+use crate::source::config::SourceConfig;
 pub use crate::source::{Field, RawRecord};
 
 /// The API body of `POST /integration/customer` (SPEC §2).
@@ -108,6 +109,14 @@ pub struct Normaliser {
 impl Normaliser {
     pub fn new(timestamps: TimestampParser, phones: PhoneNormaliser) -> Self {
         Self { timestamps, phones }
+    }
+
+    /// With the source's zone, date form and default country.
+    pub fn for_source(config: &SourceConfig) -> Self {
+        Self::new(
+            TimestampParser::new(config.timezone, config.datetime_format.clone()),
+            PhoneNormaliser::new(config.default_country),
+        )
     }
 
     pub fn timestamps(&self) -> &TimestampParser {

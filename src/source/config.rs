@@ -274,12 +274,9 @@ impl SourceSection {
     }
 }
 
-/// A `[source]` section alone, from TOML text, for the source's own tests.
-#[cfg(test)]
-pub(crate) fn source_from_toml(
-    text: &str,
-    config_file: &Path,
-) -> Result<SourceConfig, SettingError> {
+/// A `[source]` section alone, from the TOML text of its keys (as `init` writes them, and for
+/// the source's own tests).
+pub fn source_from_toml(text: &str, config_file: &Path) -> Result<SourceConfig, SettingError> {
     let section: SourceSection = ::config::Config::builder()
         .add_source(::config::File::from_str(text, ::config::FileFormat::Toml))
         .build()

@@ -4,6 +4,7 @@
 pub mod config;
 mod csv;
 pub mod decode;
+pub mod detect;
 mod json;
 pub mod mapping;
 pub mod presets;
@@ -89,6 +90,11 @@ pub struct ExportFile {
 }
 
 impl ExportFile {
+    /// The file as it is now, settled or not (`init` reads a file as it finds it).
+    pub fn at(path: &Path) -> Result<Self, SourceError> {
+        Self::stat(path.to_owned())
+    }
+
     fn stat(path: PathBuf) -> Result<Self, SourceError> {
         let meta = std::fs::metadata(&path).map_err(|error| match error.kind() {
             std::io::ErrorKind::NotFound => SourceError::NotFound { path: path.clone() },

@@ -1,0 +1,298 @@
+//! `bluetape-sync init EXPORT` (SPEC §3, §6): the config it prints names the preset of each
+//! accounting system's export, maps any other CSV from its header, and then drives a real pass
+//! that sends exactly the expected bodies.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{Fixture, Run};
+
+/// `init` on a file of the fixture's directory.
+async fn init(fx: &Fixture, export: &str) -> Run {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_bluetape-sync"))
+        .arg("init")
+        .arg(fx.path(export))
+        .env_remove("BLUETAPE_SYNC_CONFIG")
+        .output()
+        .await
+        .expect("run init");
+    Run::from(output)
+}
+
+/// Writes what `init` printed as the config, and runs one pass with it against the fake (the
+/// environment fills in what only the operator knows).
+async fn pass_with(fx: &Fixture, config: &str, export: &str) -> Run {
+    std::fs::write(fx.path("init.toml"), config).expect("config");
+    let config = fx.path("init.toml");
+    fx.run_example(config.to_str().expect("utf-8"), export, &["--once"])
+        .await
+}
+
+#[tokio::test]
+async fn init_names_each_systems_preset_and_its_config_sends_exact_bodies() {
+    // (fixture, preset, one customer's body as BlueTape must receive it, customers sent)
+    let cases: [(&str, &str, Value, usize); 6] = [
+        (
+            "quickbooks-online-customers.json",
+            "quickbooks-online",
+            json!({"id": "2", "firstName": "Bill", "lastName": "Lucchini",
+                   "emailAddress": "Surf@Intuit.com", "cellPhoneNumber": "+14154446538",
+                   "sourceModifiedDate": "2024-02-18T17:03:11.000Z"}),
+            3,
+        ),
+        (
+            "xero-contacts.json",
+            "xero",
+            json!({"id": "7f1f0a4e-2b3c-4d5e-8f90-a1b2c3d4e5f6", "firstName": "Peter",
+                   "lastName": "Lewis", "emailAddress": "peter.lewis@ridgeway.example.edu",
+                   "cellPhoneNumber": "+16265550177",
+                   "sourceModifiedDate": "2017-08-21T20:56:40.000Z"}),
+            4,
+        ),
+        (
+            "zoho-books-contacts.json",
+            "zoho-books",
+            json!({"id": "460000000026049", "firstName": "Will", "lastName": "Smith",
+                   "emailAddress": "willsmith@bowmanfurniture.example.com",
+                   "cellPhoneNumber": "+16265550142",
+                   "sourceModifiedDate": "2013-11-08T12:54:51.000Z"}),
+            2,
+        ),
+        (
+            "freshbooks-clients.json",
+            "freshbooks",
+            json!({"id": "12346", "firstName": "Sam", "lastName": "Summers",
+                   "emailAddress": "sam@summer.example.com", "cellPhoneNumber": "+16465550101",
+                   "sourceModifiedDate": "2022-07-01T13:30:00.000Z"}),
+            3,
+        ),
+        (
+            // init cannot know the company's zone: it writes UTC for the operator to change.
+            "sage-intacct-customers.csv",
+            "sage-intacct",
+            json!({"id": "C-1001", "firstName": "Jane", "lastName": "Doe",
+                   "emailAddress": "jane@doeandco.example.com", "cellPhoneNumber": "+14155550132",
+                   "sourceModifiedDate": "2019-01-09T22:01:29.000Z"}),
+            2,
+        ),
+        (
+            "myob-customers.json",
+            "myob",
+            json!({"id": "9a4c2b1f-0d3e-4b5a-8c7d-6e5f4a3b2c10", "firstName": "Kate",
+                   "lastName": "Kiwi", "emailAddress": "kate@kiwi.example.co.nz",
+                   "cellPhoneNumber": "+64211234567",
+                   "sourceModifiedDate": "2014-03-20T23:59:59.500Z"}),
+            2,
+        ),
+    ];
+    for (fixture, preset, body, sent) in cases {
+        let fx = Fixture::new().await;
+        fx.copy_fixture(fixture, fixture);
+        let run = init(&fx, fixture).await;
+        assert_eq!(run.code, 0, "{fixture}: {}", run.stderr);
+        assert!(
+            run.stdout.contains(&format!("\npreset = \"{preset}\"\n")),
+            "{fixture}: {}",
+            run.stdout
+        );
+        // The stdout is only TOML: every line is a key, a table, a comment or blank.
+        for line in run.stdout.lines() {
+            let line = line.trim();
+            assert!(
+                line.is_empty() || line.starts_with(['#', '[']) || line.contains(" = "),
+                "{fixture}: not TOML: {line}"
+            );
+        }
+        let pass = pass_with(&fx, &run.stdout, fixture).await;
+        assert_eq!(
+            pass.code, 65,
+            "{fixture}: one record is rejected: {}",
+            pass.stderr
+        );
+        let bodies = fx.posted_bodies();
+        let id = body["id"].as_str().expect("id");
+        assert_eq!(bodies.get(id), Some(&body), "{fixture}");
+        assert_eq!(bodies.len(), sent, "{fixture}: {bodies:?}");
+        // The records init showed are exactly what BlueTape then received.
+        let shown: Vec<Value> = run
+            .stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("#   {"))
+            .map(|l| serde_json::from_str(&format!("{{{l}")).expect("a body"))
+            .collect();
+        assert!(!shown.is_empty(), "{fixture}: {}", run.stdout);
+        for body in shown {
+            let id = body["id"].as_str().expect("id");
+            assert_eq!(bodies.get(id), Some(&body), "{fixture}: shown as sent");
+        }
+    }
+}
+
+/// Customer `C1`, Renée Müller, in a CSV written with `header` names, `delimiter` and the
+/// date `date`.
+fn csv(header: [&str; 6], delimiter: char, date: &str) -> String {
+    let d = delimiter.to_string();
+    format!(
+        "{}\r\nC1{d}Renée{d}Müller{d}renee@example.com{d}(626) 555-0101{d}{date}\r\n\
+         C2{d}Bo{d}Ray{d}bo@example.com{d}(626) 555-0102{d}{date}\r\n",
+        header.join(&d)
+    )
+}
+
+#[tokio::test]
+async fn init_maps_csvs_in_many_spellings_delimiters_date_forms_and_encodings() {
+    let spellings = [
+        [
+            "Customer ID",
+            "First Name",
+            "Last Name",
+            "E-mail",
+            "Mobile",
+            "Last Modified",
+        ],
+        [
+            "CustomerID",
+            "fname",
+            "lname",
+            "Email Address",
+            "Cell Phone",
+            "updated_at",
+        ],
+        [
+            "Account No",
+            "Given Name",
+            "Surname",
+            "EMAIL",
+            "Mobile Phone",
+            "Date Last Modified",
+        ],
+        [
+            "account_no",
+            "FIRST_NAME",
+            "family-name",
+            "email_address",
+            "mobile_no",
+            "Modified",
+        ],
+        [
+            "Cust No.",
+            "Forename",
+            "Last",
+            "Mail",
+            "Cell",
+            "LastUpdatedTime",
+        ],
+    ];
+    // (date as written, what is sent, whether init must name a datetime_format)
+    let dates = [
+        ("2024-03-05T09:47:57Z", "2024-03-05T09:47:57.000Z", None),
+        ("2024-03-05 09:47:57", "2024-03-05T09:47:57.000Z", None),
+        ("03/05/2024 09:47:57", "2024-03-05T09:47:57.000Z", None),
+        ("03/05/2024 9:47 AM", "2024-03-05T09:47:00.000Z", None),
+        ("1709632077000", "2024-03-05T09:47:57.000Z", None),
+        ("2024-03-05T15:17:57+0530", "2024-03-05T09:47:57.000Z", None),
+        (
+            "25/03/2024 09:47:57",
+            "2024-03-25T09:47:57.000Z",
+            Some("%d/%m/%Y %H:%M:%S"),
+        ),
+        (
+            "25.03.2024 09:47",
+            "2024-03-25T09:47:00.000Z",
+            Some("%d.%m.%Y %H:%M"),
+        ),
+    ];
+    let mut cases: Vec<(String, Vec<u8>, &str, Option<&str>)> = Vec::new();
+    for (i, header) in spellings.iter().enumerate() {
+        let (date, sent, format) = dates[i];
+        cases.push((
+            format!("spelling {i}"),
+            csv(*header, ',', date).into_bytes(),
+            sent,
+            format,
+        ));
+    }
+    for (i, (date, sent, format)) in dates.iter().enumerate() {
+        let delimiter = [',', ';', '|'][i % 3];
+        let text = csv(spellings[i % spellings.len()], delimiter, date);
+        cases.push((
+            format!("date {date} with `{delimiter}`"),
+            text.into_bytes(),
+            sent,
+            *format,
+        ));
+    }
+    // Windows-1252, semicolons, as a European Excel saves it.
+    let text = csv(spellings[0], ';', dates[2].0);
+    let (latin, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+    cases.push(("windows-1252".into(), latin.into_owned(), dates[2].1, None));
+    // UTF-16LE, tab-separated: Excel's "Unicode Text".
+    let mut utf16 = vec![0xff, 0xfe];
+    utf16.extend(
+        csv(spellings[1], '\t', dates[0].0)
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes),
+    );
+    cases.push(("utf-16".into(), utf16, dates[0].1, None));
+
+    for (case, bytes, sent, format) in cases {
+        let fx = Fixture::new().await;
+        std::fs::write(fx.path("customers.csv"), &bytes).expect("export");
+        let run = init(&fx, "customers.csv").await;
+        assert_eq!(run.code, 0, "{case}: {}\n{}", run.stderr, run.stdout);
+        if let Some(format) = format {
+            assert!(
+                run.stdout
+                    .contains(&format!("datetime_format = \"{format}\"")),
+                "{case}: {}",
+                run.stdout
+            );
+        }
+        let pass = pass_with(&fx, &run.stdout, "customers.csv").await;
+        assert_eq!(pass.code, 0, "{case}: {}\n{}", pass.stderr, run.stdout);
+        assert_eq!(
+            fx.posted_bodies().get("C1"),
+            Some(
+                &json!({"id": "C1", "firstName": "Renée", "lastName": "Müller",
+                         "emailAddress": "renee@example.com", "cellPhoneNumber": "+16265550101",
+                         "sourceModifiedDate": sent})
+            ),
+            "{case}: {}",
+            run.stdout
+        );
+    }
+}
+
+#[tokio::test]
+async fn init_without_an_email_column_prints_the_config_and_exits_78_naming_it() {
+    let fx = Fixture::new().await;
+    fx.write_file(
+        "customers.csv",
+        "Customer ID,First Name,Last Name,Mobile,Balance\nC1,Ann,Lee,(626) 555-0101,10.00\n",
+    );
+    let run = init(&fx, "customers.csv").await;
+    assert_eq!(run.code, 78, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no column found for emailAddress"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("# emailAddress = \"\"  # NOT FOUND"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Balance"), "unused columns listed");
+    assert!(
+        run.stdout.contains("# sourceModifiedDate: no date column"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("# Records are shown as they would be sent once emailAddress is mapped."),
+        "{}",
+        run.stdout
+    );
+    assert!(!fx.store_path().exists(), "init changes nothing");
+}
