@@ -61,6 +61,19 @@ impl FieldMap {
         }
     }
 
+    pub fn set(&mut self, field: Field, source: FieldSource) {
+        let slot = match field {
+            Field::Id => &mut self.id,
+            Field::FirstName => &mut self.first_name,
+            Field::LastName => &mut self.last_name,
+            Field::EmailAddress => &mut self.email_address,
+            Field::CellPhoneNumber => &mut self.cell_phone_number,
+            Field::SourceModifiedDate => &mut self.source_modified_date,
+            Field::CompanyId => &mut self.company_id,
+        };
+        *slot = Some(source);
+    }
+
     /// This map's fields, each falling back to `other`'s.
     pub fn or(self, other: FieldMap) -> FieldMap {
         FieldMap {

@@ -1,0 +1,149 @@
+//! The first records of an export, read no further: CSV rows, NDJSON lines, or the first
+//! array of objects in a JSON document.
+
+use std::io::Read;
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+use super::SAMPLE;
+
+pub(super) type Rows = (Vec<String>, Vec<Vec<String>>);
+
+pub(super) fn sample_csv(input: impl Read, delimiter: u8) -> std::io::Result<Rows> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(input);
+    let header = reader
+        .headers()
+        .map_err(csv_io)?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
+        .collect();
+    let mut rows = Vec::new();
+    for record in reader.records().take(SAMPLE) {
+        let record = record.map_err(csv_io)?;
+        rows.push(record.iter().map(|c| c.trim().to_owned()).collect());
+    }
+    Ok((header, rows))
+}
+
+fn csv_io(error: csv::Error) -> std::io::Error {
+    match error.into_kind() {
+        csv::ErrorKind::Io(io) => io,
+        other => std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{other:?}")),
+    }
+}
+
+pub(super) fn sample_ndjson(input: impl Read) -> std::io::Result<(String, Vec<Value>)> {
+    let records = serde_json::Deserializer::from_reader(input)
+        .into_iter::<Value>()
+        .take(SAMPLE)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((String::new(), records))
+}
+
+/// The first array of objects in the document, walking down objects in order, and its first
+/// records; parsing stops there.
+pub(super) fn sample_json(input: impl Read) -> std::io::Result<(String, Vec<Value>)> {
+    let mut found = Found::default();
+    let mut de = serde_json::Deserializer::from_reader(input);
+    match (Seek {
+        path: Vec::new(),
+        found: &mut found,
+    })
+    .deserialize(&mut de)
+    {
+        Ok(()) => {}
+        // Enough records: the rest of the file is not read.
+        Err(_) if found.records.len() >= SAMPLE => {}
+        Err(e) if found.path.is_some() && e.is_eof() => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok((found.path.unwrap_or_default(), found.records))
+}
+
+#[derive(Default)]
+struct Found {
+    path: Option<String>,
+    records: Vec<Value>,
+}
+
+struct Seek<'a> {
+    path: Vec<String>,
+    found: &'a mut Found,
+}
+
+impl<'de> DeserializeSeed<'de> for Seek<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Seek<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            if self.found.path.is_some() {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let mut path = self.path.clone();
+            path.push(key);
+            map.next_value_seed(Seek {
+                path,
+                found: &mut *self.found,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut records = Vec::new();
+        while let Some(value) = seq.next_element::<Value>()? {
+            if !value.is_object() {
+                // Not an array of records: leave it.
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                return Ok(());
+            }
+            records.push(value);
+            if records.len() >= SAMPLE {
+                self.found.path = Some(self.path.join("."));
+                self.found.records = records;
+                return Err(de::Error::custom("sampled"));
+            }
+        }
+        if !records.is_empty() || self.path.is_empty() {
+            self.found.path = Some(self.path.join("."));
+            self.found.records = records;
+        }
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
