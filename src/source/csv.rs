@@ -84,12 +84,18 @@ impl CsvExport {
         let mut columns = Vec::with_capacity(Field::ALL.len());
         'fields: for (field, spec) in &config.specs {
             let mut found = Vec::new();
-            for column in spec.paths().filter_map(|p| p.column()) {
-                match find(column) {
-                    Some(index) => found.push((column.to_owned(), index)),
+            for alternatives in spec.parts() {
+                let names = alternatives.iter().filter_map(|p| p.column());
+                let present: Vec<(String, usize)> = names
+                    .clone()
+                    .filter_map(|c| Some((c.to_owned(), find(c)?)))
+                    .collect();
+                match (present.is_empty(), names.clone().next()) {
+                    // One of a part's alternatives is enough (`Mobile | Phone` without `Phone`).
+                    (false, _) | (true, None) => found.extend(present),
                     // An optional field the export does not have is simply absent.
-                    None if !config.requires(*field) => continue 'fields,
-                    None => {
+                    (true, Some(_)) if !config.requires(*field) => continue 'fields,
+                    (true, Some(column)) => {
                         return Err(SourceError::MissingColumn {
                             advice: missing_column_advice(&header_names, config.delimiter, *field),
                             path,
@@ -388,6 +394,19 @@ companyId = "Company"
         let records = read(&bytes, "delimiter = \"tab\"\n");
         assert_eq!(records[0].get(Field::Id), Some("C1"));
         assert_eq!(records[0].get(Field::FirstName), Some("Renée"));
+    }
+
+    #[test]
+    fn an_alternative_column_may_be_absent_when_another_is_there() {
+        let toml = "[fields]\ncellPhoneNumber = \"Mobile | Phone\"\n";
+        let header = "id,firstName,lastName,emailAddress,Mobile,sourceModifiedDate";
+        let records = read(format!("{header}\nC1,A,B,a@b.co,1,2\n").as_bytes(), toml);
+        assert_eq!(records[0].get(Field::CellPhoneNumber), Some("1"));
+        // Neither: the first is named.
+        let header = "id,firstName,lastName,emailAddress,Tel,sourceModifiedDate";
+        let err = try_read(format!("{header}\nC1,A,B,a@b.co,1,2\n").as_bytes(), toml)
+            .expect_err("no phone column");
+        assert!(err.to_string().contains("no column `Mobile`"), "{err}");
     }
 
     #[test]

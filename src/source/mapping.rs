@@ -231,6 +231,11 @@ impl FieldSpec {
         matches!(self.parts.as_slice(), [part] if !part.plus && part.alternatives.len() == 1)
     }
 
+    /// Each part's alternatives: a part needs one of its paths, not all.
+    pub fn parts(&self) -> impl Iterator<Item = &[Path]> {
+        self.parts.iter().map(|p| p.alternatives.as_slice())
+    }
+
     /// Every path this spec may read.
     pub fn paths(&self) -> impl Iterator<Item = &Path> {
         self.parts.iter().flat_map(|p| p.alternatives.iter())
