@@ -6,52 +6,9 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use support::{Fixture, export_of};
-
-/// A tmpfs of `size` at `dir`, unmounted on drop.
-struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Self {
-        std::fs::create_dir_all(dir).expect("mount point");
-        let ok = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0755"),
-                "tmpfs",
-            ])
-            .arg(dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(
-            ok,
-            "cannot mount a tmpfs at {}: this test needs root with the right to mount, so its \
-             fault was not injected",
-            dir.display()
-        );
-        Self(dir.to_owned())
-    }
-
-    fn remount(&self, options: &str) {
-        let status = Command::new("mount")
-            .args(["-o", &format!("remount,{options}")])
-            .arg(&self.0)
-            .status()
-            .expect("mount");
-        assert!(status.success(), "remount {options}");
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
+use support::{Fixture, Tmpfs, export_of};
 
 fn integrity(path: &Path) -> String {
     rusqlite::Connection::open(path)
@@ -86,7 +43,7 @@ async fn a_damaged_store_is_a_clear_error_and_nothing_is_sent() {
 #[tokio::test]
 async fn a_full_disk_keeps_nothing_half_written() {
     let fx = Fixture::new().await;
-    let disk = Tmpfs::mount(&fx.path("small-disk"), "256k");
+    let disk = Tmpfs::mount(&fx.path("small-disk"), "size=256k,mode=0755");
     let store = fx.path("small-disk/state.db");
     let store_env = [("BLUETAPE_SYNC__STORE__PATH", store.to_str().expect("utf-8"))];
     fx.write_export(&export_of(5));
@@ -117,7 +74,7 @@ async fn a_full_disk_keeps_nothing_half_written() {
 #[tokio::test]
 async fn a_read_only_store_is_a_clear_error_until_it_is_writable_again() {
     let fx = Fixture::new().await;
-    let disk = Tmpfs::mount(&fx.path("ro-disk"), "8m");
+    let disk = Tmpfs::mount(&fx.path("ro-disk"), "size=8m,mode=0755");
     let store = fx.path("ro-disk/state.db");
     let store_env = [("BLUETAPE_SYNC__STORE__PATH", store.to_str().expect("utf-8"))];
     fx.write_export(&export_of(2));

@@ -122,11 +122,29 @@ pub(super) fn stage(
             "export file changed within source.settle (still being written?): read on a later pass"
         );
     }
+    let reading = config.reading();
+    let commit = matches!(mode, StageMode::Commit);
     for file in &discovery.files {
+        let path = file.path.display().to_string();
+        // A real pass does not open a file that cannot have changed (a dry run and `check`
+        // read it, to show what it holds).
+        if commit
+            && !full
+            && let Some(version) = file.version
+            && staging.read_before(&path, version, &reading)?
+        {
+            info!(file = %path, "export file unchanged since it was read whole: not opened");
+            continue;
+        }
         staging.begin_file()?;
         let before = (staged.clone(), newest);
         match files.stage_file(file, &mut staged, &mut newest) {
-            Ok(()) if file.unchanged() => staging.release()?,
+            Ok(()) if file.unchanged() => {
+                staging.release()?;
+                if let Some(version) = file.version {
+                    staging.read_whole(&path, version, &reading)?;
+                }
+            }
             Ok(()) => {
                 staging.rollback_file()?;
                 (staged, newest) = before;
@@ -146,6 +164,12 @@ pub(super) fn stage(
             Err(StageError::Store(e)) => return Err(e),
         }
     }
+    // A file of a glob that is gone is forgotten: if it comes back, it is read.
+    let present: Vec<String> = (discovery.files.iter())
+        .chain(&discovery.unsettled)
+        .map(|f| f.path.display().to_string())
+        .collect();
+    staging.keep_only_files(&present)?;
     if complete && let Some(newest) = newest {
         // A date in the future must not hide records written later: never past now.
         staging.set_watermark(newest.min(now))?;

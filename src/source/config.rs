@@ -119,6 +119,30 @@ impl SourceConfig {
         lines
     }
 
+    /// A digest of everything that decides how the export is read: a file read whole with
+    /// another is read again.
+    pub fn reading(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let settings = format!(
+            "{:?} {:?} {:?} {:?} {:?} {} {} {:?} {:?} {:?}",
+            self.format,
+            self.records_path,
+            self.specs,
+            self.skip,
+            self.delimiter,
+            self.encoding.name(),
+            self.timezone,
+            self.datetime_format,
+            self.default_country,
+            self.preset,
+        );
+        Sha256::digest(settings.as_bytes())
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// The parsed source of `field`.
     pub fn spec(&self, field: Field) -> &FieldSpec {
         &self.specs[field as usize].1

@@ -87,6 +87,37 @@ pub struct ExportFile {
     pub path: PathBuf,
     len: u64,
     modified: Option<SystemTime>,
+    /// What identifies this version of the file, where the platform says.
+    pub version: Option<FileVersion>,
+}
+
+/// One version of a file: its size, modification and change times, and inode. A file whose
+/// four are the same has not been written to, replaced or touched since (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileVersion {
+    pub len: u64,
+    pub modified_ns: i64,
+    pub changed_ns: i64,
+    pub inode: u64,
+}
+
+impl FileVersion {
+    #[cfg(unix)]
+    fn of(meta: &std::fs::Metadata) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt as _;
+        let ns = |s: i64, n: i64| s.checked_mul(1_000_000_000)?.checked_add(n);
+        Some(Self {
+            len: meta.len(),
+            modified_ns: ns(meta.mtime(), meta.mtime_nsec())?,
+            changed_ns: ns(meta.ctime(), meta.ctime_nsec())?,
+            inode: meta.ino(),
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn of(_meta: &std::fs::Metadata) -> Option<Self> {
+        None
+    }
 }
 
 impl ExportFile {
@@ -106,14 +137,16 @@ impl ExportFile {
         Ok(Self {
             len: meta.len(),
             modified: meta.modified().ok(),
+            version: FileVersion::of(&meta),
             path,
         })
     }
 
     /// Still the same size and modification time: nobody wrote to it while it was read.
     pub fn unchanged(&self) -> bool {
-        Self::stat(self.path.clone())
-            .is_ok_and(|now| now.len == self.len && now.modified == self.modified)
+        Self::stat(self.path.clone()).is_ok_and(|now| {
+            now.len == self.len && now.modified == self.modified && now.version == self.version
+        })
     }
 
     /// Written to within `settle` of `now` (probably still being written): how long until it

@@ -1,6 +1,7 @@
 //! The SQLite store: migrations, the watermark, the outbox of record states, and passes.
 
 pub mod config;
+mod files;
 mod migrations;
 mod operator;
 mod outbox;

@@ -136,15 +136,15 @@ pub struct NewRecord<'a> {
 
 /// The staging transaction of one pass: dropped without `commit`, it changes nothing.
 pub struct Staging<'a> {
-    tx: Transaction<'a>,
+    pub(super) tx: Transaction<'a>,
     path: PathBuf,
-    source: String,
+    pub(super) source: String,
     pass: i64,
-    now_ms: i64,
+    pub(super) now_ms: i64,
 }
 
 impl Staging<'_> {
-    fn err(&self, source: rusqlite::Error) -> StoreError {
+    pub(super) fn err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
             path: self.path.clone(),
             source,
@@ -152,7 +152,11 @@ impl Staging<'_> {
     }
 
     /// Runs one of the staging statements (prepared once per transaction).
-    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<(), StoreError> {
+    pub(super) fn execute(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(sql)
             .and_then(|mut stmt| stmt.execute(params))

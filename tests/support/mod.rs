@@ -449,3 +449,43 @@ fn rusqlite_open(path: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .expect("open store")
 }
+
+/// A tmpfs at `dir` mounted with `options` (`size=1m,mode=0755`, `strictatime`), unmounted
+/// on drop. Needs root with the right to mount; a test that cannot mount it fails, since its
+/// scenario would not run.
+#[allow(dead_code)] // each test crate uses its own part
+pub struct Tmpfs(std::path::PathBuf);
+
+#[allow(dead_code)]
+impl Tmpfs {
+    pub fn mount(dir: &Path, options: &str) -> Self {
+        std::fs::create_dir_all(dir).expect("mount point");
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok,
+            "cannot mount a tmpfs at {}: this test needs root with the right to mount, so its \
+             fault was not injected",
+            dir.display()
+        );
+        Self(dir.to_owned())
+    }
+
+    pub fn remount(&self, options: &str) {
+        let status = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,{options}")])
+            .arg(&self.0)
+            .status()
+            .expect("mount");
+        assert!(status.success(), "remount {options}");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
