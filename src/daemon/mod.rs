@@ -14,6 +14,7 @@ use std::time::Duration;
 pub mod lock;
 pub mod metrics;
 pub mod schedule;
+pub mod watcher;
 
 use chrono::Utc;
 use tokio::sync::{mpsc, watch};
@@ -23,6 +24,7 @@ use tracing::{error, info, warn};
 use self::lock::{InstanceLock, LockError};
 use self::metrics::{Metrics, MetricsSection};
 use self::schedule::{Schedule, ScheduleConfig, Tick};
+use self::watcher::Watch;
 use crate::pass::config::PassConfig;
 use crate::pass::{PassError, PassOptions, PassReport, run_pass};
 use crate::store::{DAEMON_NEXT_PASS, DAEMON_PID, Store, StoreError};
@@ -97,13 +99,21 @@ pub async fn run(
             .map_err(|error| DaemonError::Metrics { listen, error })?;
     }
     let (stop_tx, stop_rx) = watch::channel(false);
-    let (done_tx, mut done) = mpsc::channel::<()>(1);
+    let (done_tx, mut done) = mpsc::channel::<Option<Duration>>(1);
     let mut running: Option<JoinHandle<()>> = None;
     let mut shutdown = std::pin::pin!(shutdown);
     // With WatchdogSec= set, ping at half the period.
     let watchdog_period = sd_notify::watchdog_enabled().map(|d| d / 2);
     let mut watchdog = tokio::time::interval(watchdog_period.unwrap_or(Duration::from_secs(3600)));
     let mut zone_check = tokio::time::interval(Duration::from_secs(60));
+    let (change_tx, mut changes) = mpsc::channel::<()>(1);
+    let mut watch = Watching::new(&config, change_tx);
+    let mut folder_check = tokio::time::interval(FOLDER_CHECK);
+    // A change starts a pass once the export has been quiet for `source.settle` (so a burst of
+    // writes starts one pass); one seen during a pass starts one more after it.
+    let quiet = config.pass.source.settle.max(MIN_QUIET);
+    let mut due: Option<tokio::time::Instant> = None;
+    let mut again = false;
     if config.schedule.run_at_startup {
         running = Some(start_pass(&config, options, &metrics, &stop_rx, &done_tx));
     } else {
@@ -122,9 +132,30 @@ pub async fn run(
                     running = Some(start_pass(&config, options, &metrics, &stop_rx, &done_tx));
                 }
             }
-            Some(()) = done.recv() => {
+            Some(()) = changes.recv() => {
+                due = Some(tokio::time::Instant::now() + quiet);
+            }
+            () = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                due = None;
+                if running.as_ref().is_some_and(|p| !p.is_finished()) {
+                    again = true;
+                } else {
+                    info!("the export changed and has settled: a pass starts");
+                    running = Some(start_pass(&config, options, &metrics, &stop_rx, &done_tx));
+                }
+            }
+            Some(settles_in) = done.recv() => {
                 running = None;
-                log_next(&mut schedule, &config.pass).await;
+                // A file left because it was still being written: a pass once it has settled.
+                if let Some(left) = settles_in.filter(|_| watch.on()) {
+                    due = Some(tokio::time::Instant::now() + left.max(MIN_QUIET));
+                }
+                if std::mem::take(&mut again) {
+                    info!("the export changed during the last pass: a pass starts");
+                    running = Some(start_pass(&config, options, &metrics, &stop_rx, &done_tx));
+                } else {
+                    log_next(&mut schedule, &config.pass).await;
+                }
             }
             _ = watchdog.tick(), if watchdog_period.is_some() => {
                 notify(&[sd_notify::NotifyState::Watchdog]);
@@ -132,6 +163,12 @@ pub async fn run(
             _ = zone_check.tick() => {
                 if let Err(e) = schedule.follow_offset(Utc::now()).await {
                     error!("cannot rebuild the schedule: {e}");
+                }
+            }
+            _ = folder_check.tick() => {
+                // A folder that appeared (a pass reads what is in it) or went away.
+                if watch.check(&config) {
+                    due = Some(tokio::time::Instant::now());
                 }
             }
         }
@@ -152,13 +189,71 @@ pub async fn run(
     Ok(())
 }
 
+/// The shortest quiet time before a change starts a pass, so that a burst of writes (even with
+/// `source.settle = "0s"`) starts one pass.
+const MIN_QUIET: Duration = Duration::from_millis(100);
+
+/// How often the daemon looks whether the export's folder appeared or went away.
+const FOLDER_CHECK: Duration = Duration::from_secs(5);
+
+/// The watch on the export, when `[schedule] watch` is on and the folder can be watched.
+struct Watching {
+    watch: Option<Watch>,
+    changes: Option<mpsc::Sender<()>>,
+}
+
+impl Watching {
+    fn new(config: &DaemonConfig, changes: mpsc::Sender<()>) -> Self {
+        if !config.schedule.watch {
+            info!("schedule.watch is off: passes run on the schedule alone");
+            return Self {
+                watch: None,
+                changes: None,
+            };
+        }
+        let watch = Watch::start(&config.pass.source.path, changes.clone())
+            .inspect_err(|why| {
+                warn!("{why}: passes run on the schedule, and the folder is watched once it can be")
+            })
+            .ok();
+        Self {
+            watch,
+            changes: Some(changes),
+        }
+    }
+
+    fn on(&self) -> bool {
+        self.changes.is_some()
+    }
+
+    /// Follows the folder: watched again once it is back. True when a watch began (the folder
+    /// appeared: a pass should read it).
+    fn check(&mut self, config: &DaemonConfig) -> bool {
+        let Some(changes) = &self.changes else {
+            return false;
+        };
+        match &self.watch {
+            Some(watch) if watch.alive() => false,
+            Some(_) => {
+                warn!("the export's folder is gone: passes run on the schedule until it is back");
+                self.watch = None;
+                false
+            }
+            None => {
+                self.watch = Watch::start(&config.pass.source.path, changes.clone()).ok();
+                self.watch.is_some()
+            }
+        }
+    }
+}
+
 /// Starts a pass; `done` hears when it ends.
 fn start_pass(
     config: &Arc<DaemonConfig>,
     options: PassOptions,
     metrics: &Arc<Metrics>,
     stop: &watch::Receiver<bool>,
-    done: &mpsc::Sender<()>,
+    done: &mpsc::Sender<Option<Duration>>,
 ) -> JoinHandle<()> {
     let config = Arc::clone(config);
     let metrics = Arc::clone(metrics);
@@ -174,7 +269,8 @@ fn start_pass(
             Err(_) => metrics.outcome("error"),
         }
         report(&result);
-        let _ = done.send(()).await;
+        let settles_in = result.as_ref().ok().and_then(|r| r.settles_in);
+        let _ = done.send(settles_in).await;
     })
 }
 

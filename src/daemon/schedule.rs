@@ -21,6 +21,7 @@ pub struct ScheduleSection {
     pub cron: String,
     pub timezone: String,
     pub run_at_startup: bool,
+    pub watch: bool,
 }
 
 impl Default for ScheduleSection {
@@ -29,6 +30,7 @@ impl Default for ScheduleSection {
             cron: "0 */15 * * * *".into(),
             timezone: "UTC".into(),
             run_at_startup: true,
+            watch: true,
         }
     }
 }
@@ -46,6 +48,7 @@ impl ScheduleSection {
             cron,
             timezone,
             run_at_startup: self.run_at_startup,
+            watch: self.watch,
         })
     }
 }
@@ -56,6 +59,8 @@ pub struct ScheduleConfig {
     pub cron: Cron,
     pub timezone: Tz,
     pub run_at_startup: bool,
+    /// Also run a pass as soon as the export changes and settles ([`super::watcher`]).
+    pub watch: bool,
 }
 
 /// A cron expression the scheduler accepts: seconds first, 6 or 7 fields.

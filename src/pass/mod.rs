@@ -127,6 +127,7 @@ pub async fn run_pass(
     let report = PassReport {
         counts: staged.counts + sent.counts,
         skipped: staged.skipped,
+        settles_in: staged.settles_in,
         left_pending: left.pending,
         left_failed: left.failed,
         stop: sent.stop,
@@ -272,6 +273,7 @@ async fn dry_run(
     let report = PassReport {
         counts: staged.counts,
         skipped: staged.skipped,
+        settles_in: staged.settles_in,
         left_pending: 0,
         left_failed: 0,
         stop: None,

@@ -52,6 +52,8 @@ pub struct PassReport {
     pub stop: Option<StopReason>,
     /// The export could not be read; what was already queued was still sent.
     pub source_error: Option<SourceError>,
+    /// A file was left because it was still being written: when it will have settled.
+    pub settles_in: Option<Duration>,
     pub dry_run: bool,
     /// Dry run: how many records a real pass would send.
     pub would_send: u64,

@@ -27,6 +27,8 @@ pub struct Staged {
     pub rejections: std::collections::BTreeMap<String, u64>,
     /// `check`: the first records of the queue, as a pass would send them.
     pub samples: Vec<Customer>,
+    /// A file was left because it was still being written: when it will have settled.
+    pub settles_in: Option<std::time::Duration>,
 }
 
 /// Whether staging keeps what it did.
@@ -115,6 +117,7 @@ pub(super) fn stage(
     let mut source_error = None;
     // The watermark moves only when every file of the export was read whole.
     let mut complete = true;
+    staged.settles_in = discovery.settles_in;
     for file in &discovery.unsettled {
         complete = false;
         info!(
