@@ -81,8 +81,7 @@ fn daemon(config: Config) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) 
         let shutdown = async {
             let _ = stopped.await;
         };
-        if let Err(e) = bluetape_sync::daemon::run(daemon, PassOptions::default(), shutdown).await
-        {
+        if let Err(e) = bluetape_sync::daemon::run(daemon, PassOptions::default(), shutdown).await {
             eprintln!("daemon: {e}");
         }
     });
@@ -194,14 +193,27 @@ async fn idle(dir: &Path, minutes: u64, rows: u64) -> Result<(), Error> {
     let fake = fake::FakeBlueTape::start().await;
     export::write("csv", rows, &dir.join("export.csv"))?;
     // Everything was read and created before: stage against a dead endpoint, mark it created.
-    let staging = config(dir, "http://127.0.0.1:9/genericBthubService", "0 0 0 1 1 *", "0s")?;
-    let _ = run_pass(&staging.pass, PassOptions::default(), std::future::pending()).await;
+    let staging = config(
+        dir,
+        "http://127.0.0.1:9/genericBthubService",
+        "0 0 0 1 1 *",
+        "0s",
+    )?;
+    let _ = run_pass(
+        &staging.pass,
+        PassOptions::default(),
+        std::future::pending(),
+    )
+    .await;
     rusqlite::Connection::open(dir.join("state.db"))?
         .execute("UPDATE records SET state = 'created'", [])?;
     let before_passes = passes(dir)?;
     let (stop, task) = daemon(config(dir, &fake.base_url(), "* * * * *", "5s")?);
     // The start-up pass, then idle.
-    until(Duration::from_secs(60), || passes(dir).is_ok_and(|n| n > before_passes)).await?;
+    until(Duration::from_secs(60), || {
+        passes(dir).is_ok_and(|n| n > before_passes)
+    })
+    .await?;
     let cpu_before = cpu_seconds()?;
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(minutes * 60)).await;

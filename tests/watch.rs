@@ -124,7 +124,7 @@ async fn a_new_file_of_the_glob_and_a_file_replaced_by_rename_are_seen() {
 }
 
 #[tokio::test]
-async fn a_folder_that_appears_later_is_watched_once_it_does() {
+async fn a_folder_that_appears_later_or_comes_back_is_watched_once_it_does() {
     let fx = Fixture::with_export("later/export.csv", "").await;
     let daemon = Daemon::spawn(&fx, &["run"], &[YEARLY, SETTLE]);
     assert!(
@@ -138,6 +138,30 @@ async fn a_folder_that_appears_later_is_watched_once_it_does() {
         fx.wait_for(LIMIT, |f| f.fake.created_ids().len() == 2)
             .await,
         "the folder is watched once it appears, and read: {}",
+        daemon.log()
+    );
+    assert!(
+        daemon
+            .wait_for_log("watching the export's folder", LIMIT)
+            .await,
+        "{}",
+        daemon.log()
+    );
+    // Gone, and back with a new customer.
+    std::fs::remove_dir_all(fx.path("later")).expect("remove");
+    assert!(
+        daemon
+            .wait_for_log("the export's folder is gone", LIMIT)
+            .await,
+        "{}",
+        daemon.log()
+    );
+    std::fs::create_dir(fx.path("later")).expect("folder");
+    let back = format!("{}{}\n", export_of(2), row("BACK", "2024-03-03T00:00:00Z"));
+    replace(&fx, "later/export.csv", &back);
+    assert!(
+        fx.wait_for(LIMIT, |f| f.fake.creations("BACK") == 1).await,
+        "the folder is watched again once it is back: {}",
         daemon.log()
     );
     let run = daemon.stop().await;
