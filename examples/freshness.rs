@@ -19,7 +19,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bluetape_sync::config::Config;
-use bluetape_sync::daemon::DaemonConfig;
 use bluetape_sync::pass::{PassOptions, run_pass};
 use tokio::sync::oneshot;
 
@@ -66,17 +65,7 @@ fn config(dir: &Path, base_url: &str, cron: &str, settle: &str) -> Result<Config
 /// Starts the daemon; the sender stops it.
 fn daemon(config: Config) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
     let (stop, stopped) = oneshot::channel::<()>();
-    let Config {
-        pass,
-        schedule,
-        metrics,
-        ..
-    } = config;
-    let daemon = DaemonConfig {
-        schedule,
-        metrics,
-        pass,
-    };
+    let daemon = config.into_daemon();
     let task = tokio::spawn(async move {
         let shutdown = async {
             let _ = stopped.await;

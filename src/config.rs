@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::cli::logging::LogSection;
 use crate::client::config::ApiSection;
+use crate::daemon::DaemonConfig;
 use crate::daemon::metrics::MetricsSection;
 use crate::daemon::schedule::{ScheduleConfig, ScheduleSection};
 use crate::pass::config::{PassConfig, RetrySection, SyncSection};
@@ -94,6 +95,15 @@ pub struct Config {
 }
 
 impl Config {
+    /// What `run` needs of it: the daemon's settings and each pass's.
+    pub fn into_daemon(self) -> DaemonConfig {
+        DaemonConfig {
+            schedule: self.schedule,
+            metrics: self.metrics,
+            pass: self.pass,
+        }
+    }
+
     /// Reads `file` and the process environment.
     pub fn load(file: &Path) -> Result<Self, ConfigError> {
         Self::load_with_env(file, None)

@@ -13,8 +13,8 @@ use clap::{Args, Parser, Subcommand};
 use self::exit::Exit;
 use crate::commands::{self, Format};
 use crate::config::{Config, DEFAULT_CONFIG_PATH};
+use crate::daemon::DaemonError;
 use crate::daemon::lock::{InstanceLock, LockError};
-use crate::daemon::{DaemonConfig, DaemonError};
 use crate::diff::RecordState;
 use crate::pass::{PassError, PassOptions, run_pass};
 
@@ -202,17 +202,7 @@ pub fn main() -> ExitCode {
                 "--dry-run and --full apply to one pass: add --once",
             );
         }
-        let Config {
-            pass,
-            schedule,
-            metrics,
-            ..
-        } = config;
-        let daemon = DaemonConfig {
-            schedule,
-            metrics,
-            pass,
-        };
+        let daemon = config.into_daemon();
         let options = PassOptions {
             progress_bar,
             ..PassOptions::default()
