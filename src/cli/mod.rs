@@ -145,6 +145,11 @@ struct PassArgs {
     full: bool,
 }
 
+/// The command line's definition, for the man page and the shell completions.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

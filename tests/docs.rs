@@ -1,0 +1,47 @@
+//! The man page and the completions in `packaging/` are what the CLI defines now: a flag added
+//! to the CLI and not to them fails here (`cargo run --example docs` writes them again).
+
+#[path = "../examples/support/docs.rs"]
+mod docs;
+
+#[test]
+fn the_man_page_and_completions_match_the_cli() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging");
+    for (path, text) in docs::render().expect("render") {
+        let committed = std::fs::read(root.join(&path))
+            .unwrap_or_else(|e| panic!("packaging/{}: {e}", path.display()));
+        assert!(
+            committed == text,
+            "packaging/{} is behind the CLI: run `cargo run --example docs` and commit it",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn every_subcommand_and_flag_is_in_the_man_page_and_completions() {
+    let files = docs::render().expect("render");
+    let command = bluetape_sync::cli::command();
+    let mut words: Vec<String> = Vec::new();
+    for sub in command.get_subcommands() {
+        words.push(sub.get_name().to_owned());
+        for arg in sub.get_arguments() {
+            if let Some(long) = arg.get_long() {
+                words.push(format!("--{long}"));
+            }
+        }
+    }
+    assert!(words.contains(&"init".to_owned()) && words.contains(&"--fetch-missing".to_owned()));
+    for (path, text) in &files {
+        let text = String::from_utf8_lossy(text);
+        // The man page escapes dashes; the completions name flags as they are typed.
+        let text = text.replace("\\-", "-");
+        for word in &words {
+            assert!(
+                text.contains(word.trim_start_matches('-')),
+                "{} lacks {word}",
+                path.display()
+            );
+        }
+    }
+}
