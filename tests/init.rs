@@ -296,3 +296,12 @@ async fn init_without_an_email_column_prints_the_config_and_exits_78_naming_it()
     );
     assert!(!fx.store_path().exists(), "init changes nothing");
 }
+
+#[tokio::test]
+async fn init_on_a_missing_file_says_so() {
+    let fx = Fixture::new().await;
+    let run = init(&fx, "nowhere.csv").await;
+    assert_eq!(run.code, 78, "{}", run.stderr);
+    assert!(run.stderr.contains("no export file at"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}

@@ -31,6 +31,15 @@ const REQUIRED: [Field; 5] = [
 pub fn init(export: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
     let failed = |e: &dyn std::fmt::Display| CommandError::failed(Exit::Config, e.to_string());
     let path = std::path::absolute(export).map_err(|e| failed(&e))?;
+    if !path.is_file() {
+        return Err(CommandError::failed(
+            Exit::Config,
+            format!(
+                "no export file at {}: name the file the accounting system writes",
+                path.display()
+            ),
+        ));
+    }
     let detected = detect::detect(&path).map_err(|e| failed(&e))?;
     let source = source_section(&path, &detected);
     let config = source_from_toml(&source.keys, &path).map_err(|e| failed(&e))?;
