@@ -99,7 +99,9 @@ pub async fn run(
             .map_err(|error| DaemonError::Metrics { listen, error })?;
     }
     let (stop_tx, stop_rx) = watch::channel(false);
-    let (done_tx, mut done) = mpsc::channel::<Option<Duration>>(1);
+    let (done_tx, mut done) = mpsc::channel::<(u64, Option<Duration>)>(1);
+    // Each pass's number, so that its end is told from an earlier one's.
+    let mut started: u64 = 0;
     let mut running: Option<JoinHandle<()>> = None;
     let mut shutdown = std::pin::pin!(shutdown);
     // With WatchdogSec= set, ping at half the period.
@@ -115,7 +117,10 @@ pub async fn run(
     let mut due: Option<tokio::time::Instant> = None;
     let mut again = false;
     if config.schedule.run_at_startup {
-        running = Some(start_pass(&config, options, &metrics, &stop_rx, &done_tx));
+        started += 1;
+        running = Some(start_pass(
+            started, &config, options, &metrics, &stop_rx, &done_tx,
+        ));
     } else {
         log_next(&mut schedule, &config.pass).await;
     }
@@ -129,7 +134,8 @@ pub async fn run(
                     record_skipped(&config.pass);
                     metrics.outcome("skipped");
                 } else {
-                    running = Some(start_pass(&config, options, &metrics, &stop_rx, &done_tx));
+                    started += 1;
+                    running = Some(start_pass(started, &config, options, &metrics, &stop_rx, &done_tx));
                 }
             }
             Some(()) = changes.recv() => {
@@ -141,10 +147,17 @@ pub async fn run(
                     again = true;
                 } else {
                     info!("the export changed and has settled: a pass starts");
-                    running = Some(start_pass(&config, options, &metrics, &stop_rx, &done_tx));
+                    started += 1;
+                    running = Some(start_pass(started, &config, options, &metrics, &stop_rx, &done_tx));
                 }
             }
-            Some(settles_in) = done.recv() => {
+            Some((pass, settles_in)) = done.recv() => {
+                // The end of an earlier pass, heard after the next one started (a pass may start
+                // once the last one's task has finished, before its end is heard here): the
+                // running one stays running.
+                if pass != started {
+                    continue;
+                }
                 running = None;
                 // A file left because it was still being written: a pass once it has settled.
                 if let Some(left) = settles_in.filter(|_| watch.on()) {
@@ -152,7 +165,8 @@ pub async fn run(
                 }
                 if std::mem::take(&mut again) {
                     info!("the export changed during the last pass: a pass starts");
-                    running = Some(start_pass(&config, options, &metrics, &stop_rx, &done_tx));
+                    started += 1;
+                    running = Some(start_pass(started, &config, options, &metrics, &stop_rx, &done_tx));
                 } else {
                     log_next(&mut schedule, &config.pass).await;
                 }
@@ -247,13 +261,14 @@ impl Watching {
     }
 }
 
-/// Starts a pass; `done` hears when it ends.
+/// Starts pass `number`; `done` hears when it ends.
 fn start_pass(
+    number: u64,
     config: &Arc<DaemonConfig>,
     options: PassOptions,
     metrics: &Arc<Metrics>,
     stop: &watch::Receiver<bool>,
-    done: &mpsc::Sender<Option<Duration>>,
+    done: &mpsc::Sender<(u64, Option<Duration>)>,
 ) -> JoinHandle<()> {
     let config = Arc::clone(config);
     let metrics = Arc::clone(metrics);
@@ -270,7 +285,7 @@ fn start_pass(
         }
         report(&result);
         let settles_in = result.as_ref().ok().and_then(|r| r.settles_in);
-        let _ = done.send(settles_in).await;
+        let _ = done.send((number, settles_in)).await;
     })
 }
 
