@@ -9,6 +9,8 @@
 mod export;
 #[path = "../tests/support/fake.rs"]
 mod fake;
+#[path = "support/harness.rs"]
+mod harness;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -240,22 +242,7 @@ fn peak_rss_kib() -> f64 {
 }
 
 fn config(dir: &Path, csv: &Path, base_url: &str, concurrency: usize) -> Result<Config, Error> {
-    let path = dir.join("config.toml");
-    std::fs::write(dir.join("key"), format!("{}\n", fake::KEY))?;
-    std::fs::write(
-        &path,
-        format!(
-            "[api]\nbase_url = \"{base_url}\"\naccount_id = \"{}\"\nkey_file = \"key\"\n\
-             concurrency = {concurrency}\nmax_requests_per_second = 0\n\
-             [retry]\nmax_attempts = 1\nstop_after = 1\ninitial_backoff = \"1ms\"\nmax_backoff = \"1ms\"\n\
-             [store]\npath = \"{}\"\n[source]\npath = \"{}\"\nsettle = \"0s\"\nlookback = \"0s\"\n\
-             [log]\nlevel = \"error\"\n",
-            fake::ACCOUNT,
-            dir.join("state.db").display(),
-            csv.display()
-        ),
-    )?;
-    Ok(Config::load_with_env(&path, Some(HashMap::new()))?)
+    harness::config(dir, base_url, csv, concurrency, "0s", "")
 }
 
 /// An endpoint that refuses connections: the pass stages, then stops at its first request.

@@ -12,8 +12,9 @@
 mod export;
 #[path = "../tests/support/fake.rs"]
 mod fake;
+#[path = "support/harness.rs"]
+mod harness;
 
-use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -43,23 +44,8 @@ fn main() -> Result<(), Error> {
 }
 
 fn config(dir: &Path, base_url: &str, cron: &str, settle: &str) -> Result<Config, Error> {
-    let path = dir.join("config.toml");
-    std::fs::write(dir.join("key"), format!("{}\n", fake::KEY))?;
-    std::fs::write(
-        &path,
-        format!(
-            "[api]\nbase_url = \"{base_url}\"\naccount_id = \"{}\"\nkey_file = \"key\"\n\
-             concurrency = 8\nmax_requests_per_second = 0\n\
-             [retry]\nmax_attempts = 1\nstop_after = 1\n\
-             [schedule]\ncron = \"{cron}\"\nwatch = true\n\
-             [store]\npath = \"{}\"\n[source]\npath = \"{}\"\nsettle = \"{settle}\"\n\
-             lookback = \"0s\"\n[log]\nlevel = \"error\"\n",
-            fake::ACCOUNT,
-            dir.join("state.db").display(),
-            dir.join("export.csv").display()
-        ),
-    )?;
-    Ok(Config::load_with_env(&path, Some(HashMap::new()))?)
+    let schedule = format!("[schedule]\ncron = \"{cron}\"\nwatch = true\n");
+    harness::config(dir, base_url, &dir.join("export.csv"), 8, settle, &schedule)
 }
 
 /// Starts the daemon; the sender stops it.
