@@ -98,7 +98,8 @@ struct State {
     always: Option<Fault>,
     reject: HashMap<String, String>,
     delay: Duration,
-    key: String,
+    /// Each account the fake knows, with the key it accepts for it.
+    accounts: HashMap<String, String>,
     in_flight: usize,
     max_in_flight: usize,
     /// Keep only each request's method, path, time and answer (for long benchmarks).
@@ -119,7 +120,7 @@ impl FakeBlueTape {
             .expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("local addr");
         let state = Arc::new(Mutex::new(State {
-            key: KEY.to_owned(),
+            accounts: HashMap::from([(ACCOUNT.to_owned(), KEY.to_owned())]),
             ..State::default()
         }));
         let fake = Self { addr, state };
@@ -173,15 +174,23 @@ impl FakeBlueTape {
         self.state().delay = delay;
     }
 
-    /// The key the fake accepts.
     /// From now on, keeps only each request's method, path, time and answer, not its headers
     /// and body, so that a long benchmark measures the client's memory, not the fake's.
     pub fn forget_contents(&self) {
         self.state().forget_contents = true;
     }
 
+    /// The key the fake accepts for `ACCOUNT`, instead of `KEY`.
     pub fn set_key(&self, key: &str) {
-        self.state().key = key.to_owned();
+        self.add_account(ACCOUNT, key);
+    }
+
+    /// Another account (or `ACCOUNT` again) and the key it accepts. Ids are one namespace
+    /// across accounts.
+    pub fn add_account(&self, account: &str, key: &str) {
+        self.state()
+            .accounts
+            .insert(account.to_owned(), key.to_owned());
     }
 
     /// Marks an id as already in BlueTape (it will get 409).
@@ -388,10 +397,12 @@ impl FakeBlueTape {
         if !known {
             return (404, error("404", "Not found."));
         }
-        if headers.get("x-bluetape-key") != Some(&s.key) {
+        let key = headers.get("x-bluetape-key");
+        if !s.accounts.values().any(|known| Some(known) == key) {
             return (401, error("401", "Unauthorized."));
         }
-        if headers.get("x-integration-accountid").map(String::as_str) != Some(ACCOUNT) {
+        let account = headers.get("x-integration-accountid");
+        if account.and_then(|account| s.accounts.get(account)) != key {
             return (404, error("404", "Account not found."));
         }
         if let Some(id) = sign_up_of {
