@@ -45,6 +45,7 @@ unshare --mount --pid --net --fork true 2>/dev/null ||
   abort "this machine gives no rights to create namespaces (unshare --mount --pid --net failed)"
 
 # --- The package ------------------------------------------------------------------------------
+echo "        building the package (cargo deb: a release build)"
 deb=$(cargo deb --locked --quiet 2>/dev/null | tail -n 1)
 [[ -f $deb ]] || abort "cargo deb did not build a package"
 cargo build --locked --quiet --example fake_bluetape || abort "the fake BlueTape did not build"
@@ -95,6 +96,7 @@ if [[ ! -x $cache/lib/systemd/systemd ]]; then
   mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
   [[ -n $mirror ]] || mirror=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null)
   rm -rf "$cache.partial"
+  echo "        debootstrap of Debian 12 into $cache (from ${mirror:-http://deb.debian.org/debian})"
   debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,ca-certificates \
     bookworm "$cache.partial" "${mirror:-http://deb.debian.org/debian}" >/dev/null 2>&1 ||
     abort "debootstrap of Debian 12 failed (mirror ${mirror:-http://deb.debian.org/debian})"
