@@ -1,6 +1,7 @@
 //! Validation and normalisation (SPEC §4): a raw record from the export becomes the API body,
 //! or a rejection naming the field and what is wrong with it (never the value itself).
 
+pub mod amount;
 pub mod phone;
 pub mod timestamp;
 

@@ -5,7 +5,9 @@
 //! hour skipped when clocks go forward) is read with the offset in force before the change, so
 //! `02:30` on a spring-forward night becomes `03:30` after it.
 
-use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{
+    DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
+};
 use chrono_tz::Tz;
 
 /// Why a timestamp could not be read (never contains the value).
@@ -50,56 +52,63 @@ impl TimestampParser {
     }
 
     pub fn parse(&self, text: &str) -> Result<DateTime<Utc>, TimestampError> {
+        Ok(match self.read(text)? {
+            Written::Local(t) => self.localise(t),
+            Written::Fixed(t) => t.with_timezone(&Utc),
+        })
+    }
+
+    /// A calendar date (an invoice's, SPEC §9): a date or a date-time without an offset is the
+    /// date as written, and so is a date-time with an offset at exactly midnight (how Xero
+    /// writes a date: `/Date(1539993600000+0000)/`); any other date-time with an offset is
+    /// the date it is in this parser's zone.
+    pub fn calendar_date(&self, text: &str) -> Result<NaiveDate, TimestampError> {
+        Ok(match self.read(text)? {
+            Written::Local(t) => t.date(),
+            Written::Fixed(t) if t.time() == NaiveTime::MIN => t.date_naive(),
+            Written::Fixed(t) => t.with_timezone(&self.timezone).date_naive(),
+        })
+    }
+
+    fn read(&self, text: &str) -> Result<Written, TimestampError> {
         let text = text.trim();
         if text.is_empty() {
             return Err(TimestampError::Empty);
         }
         if let Some(format) = &self.format {
-            return self.parse_with_format(text, format);
+            return read_with_format(text, format);
         }
         if let Some(t) = plain_utc(text) {
-            return Ok(t);
+            return Ok(Written::Fixed(t.fixed_offset()));
         }
         if let Some(inner) = text.strip_prefix("/Date(") {
-            return parse_ms_date(inner);
+            return read_ms_date(inner).map(Written::Fixed);
         }
         if text.bytes().all(|b| b.is_ascii_digit()) {
-            return parse_epoch_ms(text);
+            return read_epoch_ms(text).map(|t| Written::Fixed(t.fixed_offset()));
         }
         if text.contains('/') {
             if let Some(t) = first_naive(text, NAIVE_SLASH) {
-                return Ok(self.localise(t));
+                return Ok(Written::Local(t));
             }
             return NaiveDate::parse_from_str(text, "%m/%d/%Y")
-                .map(|d| self.localise(d.and_time(chrono::NaiveTime::MIN)))
+                .map(|d| Written::Local(d.and_time(NaiveTime::MIN)))
                 .map_err(|_| TimestampError::Unrecognised);
         }
         if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-            return Ok(t.with_timezone(&Utc));
+            return Ok(Written::Fixed(t));
         }
         for format in OFFSET_ISO {
             if let Ok(t) = DateTime::parse_from_str(text, format) {
-                return Ok(t.with_timezone(&Utc));
+                return Ok(Written::Fixed(t));
             }
         }
         if let Some(t) = first_naive(text, NAIVE_ISO) {
-            return Ok(self.localise(t));
+            return Ok(Written::Local(t));
         }
         NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .map(|d| self.localise(d.and_time(chrono::NaiveTime::MIN)))
+            .map(|d| Written::Local(d.and_time(NaiveTime::MIN)))
             .map_err(|_| TimestampError::Unrecognised)
-    }
-
-    fn parse_with_format(&self, text: &str, format: &str) -> Result<DateTime<Utc>, TimestampError> {
-        if let Ok(t) = DateTime::parse_from_str(text, format) {
-            return Ok(t.with_timezone(&Utc));
-        }
-        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
-            return Ok(self.localise(t));
-        }
-        NaiveDate::parse_from_str(text, format)
-            .map(|d| self.localise(d.and_time(chrono::NaiveTime::MIN)))
-            .map_err(|_| TimestampError::FormatMismatch)
     }
 
     fn localise(&self, local: NaiveDateTime) -> DateTime<Utc> {
@@ -119,15 +128,33 @@ impl TimestampParser {
     }
 }
 
+/// How a date-time was written: on a wall clock without an offset, or with one.
+enum Written {
+    Local(NaiveDateTime),
+    Fixed(DateTime<FixedOffset>),
+}
+
+fn read_with_format(text: &str, format: &str) -> Result<Written, TimestampError> {
+    if let Ok(t) = DateTime::parse_from_str(text, format) {
+        return Ok(Written::Fixed(t));
+    }
+    if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
+        return Ok(Written::Local(t));
+    }
+    NaiveDate::parse_from_str(text, format)
+        .map(|d| Written::Local(d.and_time(NaiveTime::MIN)))
+        .map_err(|_| TimestampError::FormatMismatch)
+}
+
 fn first_naive(text: &str, formats: &[&str]) -> Option<NaiveDateTime> {
     formats
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
 }
 
-/// `/Date(1488338552390+0000)/`: milliseconds since the epoch; the offset only says which zone
-/// the writer was in, the milliseconds are already UTC.
-fn parse_ms_date(inner: &str) -> Result<DateTime<Utc>, TimestampError> {
+/// `/Date(1488338552390+0000)/`: milliseconds since the epoch, in UTC; the offset says which
+/// zone the writer was in, so the instant is written in it.
+fn read_ms_date(inner: &str) -> Result<DateTime<FixedOffset>, TimestampError> {
     let body = inner
         .strip_suffix(")/")
         .ok_or(TimestampError::Unrecognised)?;
@@ -137,16 +164,25 @@ fn parse_ms_date(inner: &str) -> Result<DateTime<Utc>, TimestampError> {
         .find(|(_, c)| *c == '+' || *c == '-')
         .map_or(body.len(), |(i, _)| i);
     let (ms, offset) = body.split_at(digits_end);
-    let offset_ok =
-        offset.is_empty() || (offset.len() == 5 && offset[1..].bytes().all(|b| b.is_ascii_digit()));
-    if !offset_ok {
-        return Err(TimestampError::Unrecognised);
+    let offset = match offset.as_bytes() {
+        [] => FixedOffset::east_opt(0),
+        [sign @ (b'+' | b'-'), digits @ ..]
+            if digits.len() == 4 && digits.iter().all(u8::is_ascii_digit) =>
+        {
+            let number = |d: &[u8]| d.iter().fold(0i32, |n, b| n * 10 + i32::from(b - b'0'));
+            let seconds = number(&digits[..2]) * 3600 + number(&digits[2..]) * 60;
+            FixedOffset::east_opt(if *sign == b'-' { -seconds } else { seconds })
+        }
+        _ => None,
     }
+    .ok_or(TimestampError::Unrecognised)?;
     let ms: i64 = ms.parse().map_err(|_| TimestampError::Unrecognised)?;
-    DateTime::from_timestamp_millis(ms).ok_or(TimestampError::OutOfRange)
+    DateTime::from_timestamp_millis(ms)
+        .map(|t| t.with_timezone(&offset))
+        .ok_or(TimestampError::OutOfRange)
 }
 
-fn parse_epoch_ms(text: &str) -> Result<DateTime<Utc>, TimestampError> {
+fn read_epoch_ms(text: &str) -> Result<DateTime<Utc>, TimestampError> {
     let ms: i64 = text.parse().map_err(|_| TimestampError::OutOfRange)?;
     DateTime::from_timestamp_millis(ms).ok_or(TimestampError::OutOfRange)
 }
@@ -213,7 +249,7 @@ fn plain_utc(text: &str) -> Option<DateTime<Utc>> {
         _ => return None,
     };
     // A leap second (60) is left to the general parser.
-    let time = chrono::NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)
+    let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)
         .filter(|_| second < 60)?;
     Some(
         NaiveDate::from_ymd_opt(year, month, day)?
@@ -230,241 +266,4 @@ pub fn format_api(t: DateTime<Utc>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stored_instants_show_in_the_api_form_and_out_of_range_as_nothing() {
-        let t = Millis(1_672_825_677_477);
-        assert_eq!(t.to_string(), "2023-01-04T09:47:57.477Z");
-        assert_eq!(
-            serde_json::to_string(&[Some(t), Some(Millis(i64::MAX)), None]).expect("json"),
-            r#"["2023-01-04T09:47:57.477Z",null,null]"#
-        );
-        assert_eq!(Millis(i64::MAX).to_string(), "");
-    }
-
-    mod plain_utc_agrees_with_chrono {
-        use super::*;
-        use proptest::prelude::*;
-
-        /// RFC 3339 shapes in UTC with any digits, so that invalid dates and times are made too.
-        fn shaped() -> impl Strategy<Value = String> {
-            (
-                "[0-9]{4}",
-                "[0-9]{2}",
-                "[0-9]{2}",
-                "[0-9]{2}",
-                "[0-9]{2}",
-                "[0-9]{2}",
-                prop::option::of("[0-9]{0,11}"),
-                prop::sample::select(vec!["Z", "z", "+00:00", ""]),
-            )
-                .prop_map(|(y, mo, d, h, mi, s, fraction, zone)| {
-                    let fraction = fraction.map(|f| format!(".{f}")).unwrap_or_default();
-                    format!("{y}-{mo}-{d}T{h}:{mi}:{s}{fraction}{zone}")
-                })
-        }
-
-        /// Plausible ones, so that most are valid.
-        fn plausible() -> impl Strategy<Value = String> {
-            (
-                1u32..=9999,
-                1u32..=12,
-                1u32..=31,
-                0u32..=23,
-                0u32..=59,
-                0u32..=60,
-                prop::option::of(0u32..1_000_000_000),
-            )
-                .prop_map(|(y, mo, d, h, mi, s, nanos)| {
-                    let fraction = nanos.map(|n| format!(".{n:09}")).unwrap_or_default();
-                    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{fraction}Z")
-                })
-        }
-
-        fn check(text: &str) -> Result<(), TestCaseError> {
-            if let Some(fast) = plain_utc(text) {
-                let general = DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc));
-                prop_assert_eq!(Ok(fast), general, "{}", text);
-            }
-            let parser = TimestampParser::new(chrono_tz::UTC, None);
-            if let Ok(general) = DateTime::parse_from_rfc3339(text) {
-                prop_assert_eq!(parser.parse(text), Ok(general.with_timezone(&Utc)));
-            }
-            Ok(())
-        }
-
-        proptest! {
-            #![proptest_config(ProptestConfig::with_cases(3000))]
-
-            #[test]
-            fn on_any_digits(text in shaped()) {
-                check(&text)?;
-            }
-
-            #[test]
-            fn on_plausible_instants(text in plausible()) {
-                check(&text)?;
-            }
-        }
-
-        #[test]
-        fn the_common_forms_take_the_direct_route() {
-            for text in [
-                "2023-01-04T09:47:57Z",
-                "2023-01-04T09:47:57.4Z",
-                "2023-01-04T09:47:57.477Z",
-                "2023-01-04T09:47:57.123456789Z",
-            ] {
-                assert!(plain_utc(text).is_some(), "{text}");
-            }
-            for text in [
-                "2023-01-04T09:47:57+00:00",
-                "2023-02-30T00:00:00Z",
-                "2016-12-31T23:59:60Z",
-            ] {
-                assert!(plain_utc(text).is_none(), "{text}");
-            }
-        }
-    }
-
-    #[test]
-    fn the_api_form_has_milliseconds_and_z_for_every_year() {
-        let step = 86_400_000 * 365 + 3_723_456;
-        let mut ms = DateTime::parse_from_rfc3339("0001-01-01T00:00:00Z")
-            .expect("year 1")
-            .timestamp_millis();
-        let last = DateTime::parse_from_rfc3339("9999-12-31T23:59:59.999Z")
-            .expect("year 9999")
-            .timestamp_millis();
-        let mut checked = 0;
-        while ms <= last {
-            let t = DateTime::from_timestamp_millis(ms).expect("in range");
-            assert_eq!(
-                format_api(t),
-                t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-            );
-            ms += step;
-            checked += 1;
-        }
-        assert!(checked > 9_000);
-        let t = DateTime::from_timestamp_millis(last).expect("in range");
-        assert_eq!(format_api(t), "9999-12-31T23:59:59.999Z");
-    }
-
-    fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .expect("test instant")
-            .with_timezone(&Utc)
-    }
-
-    fn parse_in(tz: &str, text: &str) -> Result<DateTime<Utc>, TimestampError> {
-        TimestampParser::new(tz.parse().expect("tz"), None).parse(text)
-    }
-
-    #[test]
-    fn every_documented_form() {
-        let cases = [
-            ("2023-01-04T09:47:57.477Z", "2023-01-04T09:47:57.477Z"),
-            ("2023-01-04T09:47:57Z", "2023-01-04T09:47:57Z"),
-            ("2024-02-17T11:13:46-08:00", "2024-02-17T19:13:46Z"),
-            ("2023-01-04T15:17:57+0530", "2023-01-04T09:47:57Z"),
-            ("2023-01-04T15:17:57.5+05:30", "2023-01-04T09:47:57.5Z"),
-            ("2023-01-04 09:47:57+00:00", "2023-01-04T09:47:57Z"),
-            ("2023-01-04 09:47:57", "2023-01-04T09:47:57Z"),
-            ("2023-01-04T09:47:57.123", "2023-01-04T09:47:57.123Z"),
-            ("2023-01-04 09:47", "2023-01-04T09:47:00Z"),
-            ("2023-01-04", "2023-01-04T00:00:00Z"),
-            ("01/04/2023 09:47:57", "2023-01-04T09:47:57Z"),
-            ("1/4/2023 9:47:57", "2023-01-04T09:47:57Z"),
-            ("01/04/2023 9:47 AM", "2023-01-04T09:47:00Z"),
-            ("01/04/2023 9:47 PM", "2023-01-04T21:47:00Z"),
-            ("01/04/2023 12:05 am", "2023-01-04T00:05:00Z"),
-            ("01/04/2023 09:47:57 PM", "2023-01-04T21:47:57Z"),
-            ("01/04/2023", "2023-01-04T00:00:00Z"),
-            ("1672825677477", "2023-01-04T09:47:57.477Z"),
-            ("/Date(1488338552390+0000)/", "2017-03-01T03:22:32.390Z"),
-            ("/Date(1488338552390)/", "2017-03-01T03:22:32.390Z"),
-            ("/Date(1488338552390-0500)/", "2017-03-01T03:22:32.390Z"),
-            ("  2023-01-04T09:47:57Z  ", "2023-01-04T09:47:57Z"),
-        ];
-        for (input, expected) in cases {
-            assert_eq!(parse_in("UTC", input), Ok(utc(expected)), "{input}");
-        }
-    }
-
-    #[test]
-    fn naive_times_are_read_in_the_source_timezone() {
-        assert_eq!(
-            parse_in("America/New_York", "2023-01-04 09:47:57"),
-            Ok(utc("2023-01-04T14:47:57Z"))
-        );
-        assert_eq!(
-            parse_in("America/New_York", "07/04/2023 09:47:57"),
-            Ok(utc("2023-07-04T13:47:57Z"))
-        );
-        // An explicit offset wins over the source timezone.
-        assert_eq!(
-            parse_in("America/New_York", "2023-01-04T09:47:57Z"),
-            Ok(utc("2023-01-04T09:47:57Z"))
-        );
-    }
-
-    #[test]
-    fn dst_edges_resolve_without_panicking() {
-        // 2023-11-05 01:30 happens twice in New York: the earlier (EDT, -4) instant.
-        assert_eq!(
-            parse_in("America/New_York", "2023-11-05 01:30:00"),
-            Ok(utc("2023-11-05T05:30:00Z"))
-        );
-        // 2023-03-12 02:30 never happens in New York: read with EST (-5), i.e. 03:30 EDT.
-        assert_eq!(
-            parse_in("America/New_York", "2023-03-12 02:30:00"),
-            Ok(utc("2023-03-12T07:30:00Z"))
-        );
-    }
-
-    #[test]
-    fn bad_values_are_errors_not_guesses() {
-        for input in [
-            "yesterday",
-            "2023-13-04 09:47:57",
-            "13/40/2023",
-            "/Date(abc)/",
-            "/Date(123",
-            "2023-01-04T25:00:00Z",
-            "99999999999999999999999",
-        ] {
-            assert!(parse_in("UTC", input).is_err(), "{input}");
-        }
-        assert_eq!(parse_in("UTC", "  "), Err(TimestampError::Empty));
-    }
-
-    #[test]
-    fn explicit_format_is_the_only_form() {
-        let p = TimestampParser::new(chrono_tz::UTC, Some("%d/%m/%Y %H:%M".into()));
-        assert_eq!(p.parse("04/01/2023 09:47"), Ok(utc("2023-01-04T09:47:00Z")));
-        assert_eq!(
-            p.parse("2023-01-04T09:47:57Z"),
-            Err(TimestampError::FormatMismatch)
-        );
-        let p = TimestampParser::new(chrono_tz::UTC, Some("%d.%m.%Y %H:%M %z".into()));
-        assert_eq!(
-            p.parse("04.01.2023 10:47 +0100"),
-            Ok(utc("2023-01-04T09:47:00Z"))
-        );
-    }
-
-    #[test]
-    fn api_format_has_milliseconds_and_z() {
-        assert_eq!(
-            format_api(utc("2023-01-04T09:47:57Z")),
-            "2023-01-04T09:47:57.000Z"
-        );
-        assert_eq!(
-            format_api(utc("2024-02-17T11:13:46.123456-08:00")),
-            "2024-02-17T19:13:46.123Z"
-        );
-    }
-}
+mod tests;
