@@ -5,7 +5,7 @@ use std::hint::black_box;
 
 use bluetape_sync::record::phone::PhoneNormaliser;
 use bluetape_sync::record::timestamp::TimestampParser;
-use bluetape_sync::record::{Field, Normaliser, RawRecord};
+use bluetape_sync::record::{Field, Kind, Normaliser, RawRecord};
 use criterion::{Criterion, criterion_group, criterion_main};
 use phonenumber::country;
 
@@ -46,7 +46,7 @@ fn records(c: &mut Criterion) {
         TimestampParser::new(chrono_tz::UTC, None),
         PhoneNormaliser::new(country::Id::US),
     );
-    let mut raw = RawRecord::new("export.csv row 2".into());
+    let mut raw = RawRecord::new(Kind::Customer, "export.csv row 2".into());
     for (field, value) in [
         (Field::Id, "C00000001"),
         (Field::FirstName, "Ada"),

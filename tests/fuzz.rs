@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use bluetape_sync::config::Config;
 use bluetape_sync::record::phone::PhoneNormaliser;
 use bluetape_sync::record::timestamp::{TimestampParser, format_api};
-use bluetape_sync::record::{Field, Normaliser, RawRecord};
+use bluetape_sync::record::{Field, Kind, Normaliser, RawRecord};
 use bluetape_sync::source::mapping::{FieldSource, FieldSpec};
 use bluetape_sync::source::{self, Item};
 use chrono::{DateTime, TimeZone as _};
@@ -89,7 +89,7 @@ fn read_all(config: &Config) -> (Vec<RawRecord>, Vec<String>) {
         };
         for item in items {
             match item {
-                Ok(Item::Record(raw)) => records.push(raw),
+                Ok(Item::Record(raw)) => records.push(*raw),
                 Ok(Item::Skipped(_) | Item::Old(_)) => {}
                 Err(e) => {
                     errors.push(e.to_string());
@@ -303,7 +303,7 @@ proptest! {
                 }
                 Row::Short(cells) | Row::Long(cells) | Row::Garbage(cells) => {
                     let mut object = serde_json::Map::new();
-                    for (field, cell) in Field::ALL.iter().zip(cells) {
+                    for (field, cell) in Kind::Customer.fields().iter().zip(cells) {
                         object.insert(field.api_name().to_owned(), cell.clone().into());
                     }
                     object.insert("cc".into(), junk[i % junk.len()].clone());

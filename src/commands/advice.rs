@@ -114,6 +114,17 @@ fn noun(field: Field) -> &'static str {
         Field::CellPhoneNumber => "mobile number",
         Field::SourceModifiedDate => "modified date",
         Field::CompanyId => "company id",
+        Field::InvoiceNumber => "invoice number",
+        Field::CustomerId => "customer id",
+        Field::InvoiceDate => "invoice date",
+        Field::DueDate => "due date",
+        Field::ExpirationDate => "expiration date",
+        Field::SubTotal => "sub-total",
+        Field::TaxAmount => "tax amount",
+        Field::TotalAmount => "total amount",
+        Field::AmountDue => "amount due",
+        Field::Status => "status",
+        Field::Lines => "lines",
     }
 }
 

@@ -13,7 +13,7 @@ use crate::cli::exit::Exit;
 use crate::record::Normaliser;
 use crate::source::config::{SourceConfig, SourceFormat, source_from_toml};
 use crate::source::detect::{self, DateForm, Detected};
-use crate::source::{ExportFile, Field, Item};
+use crate::source::{ExportFile, Field, Item, Kind};
 
 /// How many records are shown as they would be sent.
 const SHOWN: usize = 3;
@@ -252,7 +252,7 @@ fn source_section(path: &Path, detected: &Detected) -> SourceText {
 }
 
 fn fields_section(detected: &Detected, fields: &mut Lines) {
-    for field in Field::ALL {
+    for &field in Kind::Customer.fields() {
         let name = field.api_name();
         let why = detected
             .reasons
@@ -278,7 +278,7 @@ fn fields_section(detected: &Detected, fields: &mut Lines) {
 
 fn unused_columns(detected: &Detected) -> String {
     let used = |column: &str| {
-        Field::ALL.iter().any(|f| {
+        Kind::Customer.fields().iter().any(|f| {
             detected.fields.get(*f).is_some_and(|source| {
                 source
                     .to_string()
@@ -329,7 +329,7 @@ fn samples(config: &SourceConfig) -> Result<String, crate::source::SourceError> 
     let mut left_out = 0;
     for item in crate::source::read(config, &file, None)?.take(detect::SAMPLE) {
         let raw = match item? {
-            Item::Record(raw) => raw,
+            Item::Record(raw) => *raw,
             Item::Skipped(_) | Item::Old(_) => {
                 left_out += 1;
                 continue;

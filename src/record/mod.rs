@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use self::phone::PhoneNormaliser;
 use self::timestamp::{TimestampParser, format_api};
 use crate::source::config::SourceConfig;
-pub use crate::source::{Field, RawRecord};
+pub use crate::source::{Field, Kind, RawRecord};
 
 /// The API body of `POST /integration/customer` (SPEC §2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,8 +194,8 @@ mod tests {
     }
 
     fn raw(values: [&str; 7]) -> RawRecord {
-        let mut r = RawRecord::new("test row 2".into());
-        for (field, value) in Field::ALL.iter().zip(values) {
+        let mut r = RawRecord::new(Kind::Customer, "test row 2".into());
+        for (field, value) in Kind::Customer.fields().iter().zip(values) {
             r.set(*field, value);
         }
         r

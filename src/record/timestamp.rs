@@ -249,8 +249,7 @@ fn plain_utc(text: &str) -> Option<DateTime<Utc>> {
         _ => return None,
     };
     // A leap second (60) is left to the general parser.
-    let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)
-        .filter(|_| second < 60)?;
+    let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos).filter(|_| second < 60)?;
     Some(
         NaiveDate::from_ymd_opt(year, month, day)?
             .and_time(time)

@@ -7,10 +7,12 @@ use chrono_tz::Tz;
 use encoding_rs::Encoding;
 use serde::Deserialize;
 
-use super::Field;
+use std::collections::BTreeMap;
+
 pub use super::mapping::{FieldMap, SourceFormat};
 use super::mapping::{FieldSource, FieldSpec};
 use super::presets::{Preset, SkipRule};
+use super::{Field, Kind};
 use crate::setting::{SettingError, relative_to};
 
 #[derive(Debug, Deserialize)]
@@ -20,7 +22,7 @@ pub struct SourceSection {
     path: Option<PathBuf>,
     records_path: Option<String>,
     preset: Option<String>,
-    fields: FieldMap,
+    fields: BTreeMap<String, FieldSource>,
     delimiter: String,
     encoding: String,
     timezone: Option<String>,
@@ -40,7 +42,7 @@ impl Default for SourceSection {
             path: None,
             records_path: None,
             preset: None,
-            fields: FieldMap::default(),
+            fields: BTreeMap::new(),
             delimiter: ",".into(),
             encoding: "utf-8".into(),
             timezone: None,
@@ -53,9 +55,11 @@ impl Default for SourceSection {
     }
 }
 
-/// `[source]`, resolved: the preset applied, every field's source parsed.
+/// `[source]` (or `[invoices]`), resolved: the preset applied, every field's source parsed.
 #[derive(Debug, Clone)]
 pub struct SourceConfig {
+    /// What the export holds.
+    pub kind: Kind,
     pub name: String,
     pub format: SourceFormat,
     /// A file, or a glob pattern matching several.
@@ -65,7 +69,7 @@ pub struct SourceConfig {
     pub preset: Option<Preset>,
     /// Where each field comes from, as configured (or filled in by the preset).
     pub fields: FieldMap,
-    /// The parsed field sources, in [`Field::ALL`] order.
+    /// The parsed field sources, in [`Kind::fields`] order.
     pub specs: Vec<(Field, FieldSpec)>,
     /// Where each field's source was set: `config`, `preset`, or `default`.
     pub origins: Vec<&'static str>,
@@ -85,7 +89,7 @@ impl SourceConfig {
     /// With `sourceModifiedDate` unmapped, a record without one is dated by when it was first
     /// seen, and changes are found by content (SPEC §3).
     pub fn dates_by_first_seen(&self) -> bool {
-        self.fields.source_modified_date.is_none()
+        self.fields.get(Field::SourceModifiedDate).is_none()
     }
 
     /// The effective mapping, for `--dry-run`: a line per field and what is left out.
@@ -143,15 +147,10 @@ impl SourceConfig {
             .collect()
     }
 
-    /// The parsed source of `field`.
-    pub fn spec(&self, field: Field) -> &FieldSpec {
-        &self.specs[field as usize].1
-    }
-
     /// Whether the export must have `field`: unmapped optional fields may be absent.
     pub fn requires(&self, field: Field) -> bool {
         match field {
-            Field::CompanyId => self.fields.company_id.is_some(),
+            Field::CompanyId => self.fields.get(Field::CompanyId).is_some(),
             Field::SourceModifiedDate => !self.dates_by_first_seen(),
             _ => true,
         }
@@ -159,16 +158,22 @@ impl SourceConfig {
 }
 
 impl SourceSection {
-    /// Checks the section and resolves it: the preset applied, every field's source parsed,
+    /// Checks `[source]` and resolves it: the preset applied, every field's source parsed,
     /// relative paths taken from `config_dir`.
     pub fn validate(self, config_dir: &Path) -> Result<SourceConfig, SettingError> {
-        let err = |key: &str, problem: &str| SettingError::new(key, problem);
+        self.resolve(Kind::Customer, config_dir)
+    }
+
+    /// Checks the section of the export of `kind` and resolves it.
+    fn resolve(self, kind: Kind, config_dir: &Path) -> Result<SourceConfig, SettingError> {
+        let section = kind.section();
+        let err = |key: &str, problem: &str| SettingError::new(format!("{section}.{key}"), problem);
         let preset_name = self
             .preset
             .as_deref()
             .map(str::parse::<Preset>)
             .transpose()
-            .map_err(|e| err("source.preset", &e.to_string()))?;
+            .map_err(|e| err("preset", &e.to_string()))?;
         let preset = preset_name.map(Preset::defaults);
         let format = self
             .format
@@ -179,10 +184,7 @@ impl SourceSection {
             .or_else(|| preset.as_ref().map(|p| p.records_path.to_owned()))
             .unwrap_or_default();
         if format != SourceFormat::Json && !records_path.is_empty() {
-            return Err(err(
-                "source.records_path",
-                "applies only to format = \"json\"",
-            ));
+            return Err(err("records_path", "applies only to format = \"json\""));
         }
         let records_path: Vec<String> = records_path
             .split('.')
@@ -199,31 +201,34 @@ impl SourceSection {
             .iter()
             .map(|rule| rule.resolve(dotted))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| err("source.preset", &e))?;
-        let origins = Field::ALL
+            .map_err(|e| err("preset", &e))?;
+        let configured = FieldMap::named(kind, self.fields)
+            .map_err(|(name, problem)| err(&format!("fields.{name}"), &problem))?;
+        let origins = kind
+            .fields()
             .iter()
-            .map(|f| match (self.fields.get(*f), preset_fields.get(*f)) {
+            .map(|f| match (configured.get(*f), preset_fields.get(*f)) {
                 (Some(_), _) => "config",
                 (None, Some(_)) => "preset",
                 (None, None) => "default",
             })
             .collect();
-        let fields = self.fields.or(preset_fields);
-        let mut specs = Vec::with_capacity(Field::ALL.len());
-        for field in Field::ALL {
+        let fields = configured.or(preset_fields);
+        let mut specs = Vec::with_capacity(kind.fields().len());
+        for &field in kind.fields() {
             let source = fields
                 .get(field)
                 .cloned()
                 .unwrap_or_else(|| FieldSource::from(field.api_name()));
             let spec = FieldSpec::parse(&source, dotted)
-                .map_err(|e| err(&format!("source.fields.{}", field.api_name()), &e))?;
+                .map_err(|e| err(&format!("fields.{}", field.api_name()), &e))?;
             specs.push((field, spec));
         }
         let path = match self.path {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => {
                 return Err(err(
-                    "source.path",
+                    "path",
                     "missing: set it to the export file the accounting system writes",
                 ));
             }
@@ -234,7 +239,7 @@ impl SourceSection {
             d if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
             _ => {
                 return Err(err(
-                    "source.delimiter",
+                    "delimiter",
                     "must be a single ASCII character (or `tab`)",
                 ));
             }
@@ -242,14 +247,14 @@ impl SourceSection {
         let encoding = Encoding::for_label_no_replacement(self.encoding.trim().as_bytes())
             .ok_or_else(|| {
                 err(
-                    "source.encoding",
+                    "encoding",
                     "not an encoding label (e.g. `utf-8`, `windows-1252`, `iso-8859-1`)",
                 )
             })?;
         let timezone = match self.timezone {
             Some(zone) => zone.trim().parse::<Tz>().map_err(|_| {
                 err(
-                    "source.timezone",
+                    "timezone",
                     "not an IANA time zone name (e.g. `America/New_York`)",
                 )
             })?,
@@ -265,19 +270,20 @@ impl SourceSection {
             .parse::<phonenumber::country::Id>()
             .map_err(|_| {
                 err(
-                    "source.default_country",
+                    "default_country",
                     "not an ISO 3166 two-letter country code (e.g. `US`)",
                 )
             })?;
         if let Some(format) = &self.datetime_format
             && chrono::format::StrftimeItems::new(format).parse().is_err()
         {
-            return Err(err("source.datetime_format", "not a valid strftime format"));
+            return Err(err("datetime_format", "not a valid strftime format"));
         }
         if self.name.trim().is_empty() {
-            return Err(err("source.name", "must not be empty"));
+            return Err(err("name", "must not be empty"));
         }
         Ok(SourceConfig {
+            kind,
             name: self.name,
             format,
             path,

@@ -11,7 +11,7 @@ use super::config::SourceConfig;
 use super::decode::{self, Text, Undecodable};
 use super::mapping::FieldSpec;
 use super::presets::SkipRule;
-use super::{Field, RawRecord};
+use super::{Field, Kind, RawRecord};
 use super::{Item, OlderThan, SourceError, unreadable};
 
 /// Where a field's value is in a row.
@@ -23,6 +23,7 @@ enum Columns {
 }
 
 pub struct CsvExport {
+    kind: Kind,
     path: PathBuf,
     reader: csv::Reader<Text<File>>,
     columns: Vec<(Field, Columns)>,
@@ -81,7 +82,7 @@ impl CsvExport {
                     .position(|h| h.eq_ignore_ascii_case(wanted))
             })
         };
-        let mut columns = Vec::with_capacity(Field::ALL.len());
+        let mut columns = Vec::with_capacity(config.specs.len());
         'fields: for (field, spec) in &config.specs {
             let mut found = Vec::new();
             for alternatives in spec.parts() {
@@ -117,6 +118,7 @@ impl CsvExport {
             .filter_map(|rule| Some((rule.clone(), find(rule.path.column()?)?)))
             .collect();
         Ok(Self {
+            kind: config.kind,
             path,
             reader,
             columns,
@@ -221,7 +223,10 @@ impl Iterator for CsvExport {
             {
                 return Some(Ok(Item::Old(ms)));
             }
-            let mut raw = RawRecord::new(format!("{} row {}", self.path.display(), self.row));
+            let mut raw = RawRecord::new(
+                self.kind,
+                format!("{} row {}", self.path.display(), self.row),
+            );
             for (field, source) in &self.columns {
                 let value = match source {
                     Columns::One(index) => cell(*index).map(Cow::Borrowed),
@@ -237,7 +242,7 @@ impl Iterator for CsvExport {
                     raw.set(*field, &text);
                 }
             }
-            return Some(Ok(Item::Record(raw)));
+            return Some(Ok(Item::Record(Box::new(raw))));
         }
     }
 }
@@ -279,7 +284,7 @@ mod tests {
             .expect("source config");
         CsvExport::open(&config, &path)?
             .map(|item| match item? {
-                Item::Record(r) => Ok(r),
+                Item::Record(r) => Ok(*r),
                 other => panic!("CSV skips nothing here, got {other:?}"),
             })
             .collect()

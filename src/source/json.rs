@@ -136,13 +136,13 @@ impl RecordReader {
             Some(rule) => Item::Skipped(rule.what),
             None => {
                 let location = format!("{} record {}", self.path.display(), self.index);
-                let mut raw = RawRecord::new(location);
+                let mut raw = RawRecord::new(self.config.kind, location);
                 for (field, spec) in &self.config.specs {
                     if let Some(text) = spec.resolve(|p| p.lookup(&value)) {
                         raw.set(*field, &text);
                     }
                 }
-                Item::Record(raw)
+                Item::Record(Box::new(raw))
             }
         };
         self.tx.send(Ok(item)).map_err(|_| {
@@ -245,7 +245,7 @@ mod tests {
         items
             .into_iter()
             .filter_map(|i| match i.expect("no error") {
-                Item::Record(r) => Some(r),
+                Item::Record(r) => Some(*r),
                 Item::Skipped(_) | Item::Old(_) => None,
             })
             .collect()

@@ -11,12 +11,13 @@
 //!   gets a `+` in front of its value (for a country calling code), when it has none.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::Field;
+use super::{Field, Kind};
 
 /// How the export is written; it decides whether a field's source is a column name (CSV) or a
 /// dotted path (JSON).
@@ -28,63 +29,64 @@ pub enum SourceFormat {
     Ndjson,
 }
 
-/// `[source.fields]`: API field name -> where it is in the export (see [`crate::source::mapping`]).
-/// The lowercase aliases are what environment overrides produce.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FieldMap {
-    pub id: Option<FieldSource>,
-    #[serde(rename = "firstName", alias = "firstname")]
-    pub first_name: Option<FieldSource>,
-    #[serde(rename = "lastName", alias = "lastname")]
-    pub last_name: Option<FieldSource>,
-    #[serde(rename = "emailAddress", alias = "emailaddress")]
-    pub email_address: Option<FieldSource>,
-    #[serde(rename = "cellPhoneNumber", alias = "cellphonenumber")]
-    pub cell_phone_number: Option<FieldSource>,
-    #[serde(rename = "sourceModifiedDate", alias = "sourcemodifieddate")]
-    pub source_modified_date: Option<FieldSource>,
-    #[serde(rename = "companyId", alias = "companyid")]
-    pub company_id: Option<FieldSource>,
-}
+/// Where each API field comes from in the export, as configured (`[source.fields]`,
+/// `[invoices.fields]`) or filled in by a preset (see [`crate::source::mapping`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldMap(BTreeMap<Field, FieldSource>);
 
 impl FieldMap {
     pub fn get(&self, field: Field) -> Option<&FieldSource> {
-        match field {
-            Field::Id => self.id.as_ref(),
-            Field::FirstName => self.first_name.as_ref(),
-            Field::LastName => self.last_name.as_ref(),
-            Field::EmailAddress => self.email_address.as_ref(),
-            Field::CellPhoneNumber => self.cell_phone_number.as_ref(),
-            Field::SourceModifiedDate => self.source_modified_date.as_ref(),
-            Field::CompanyId => self.company_id.as_ref(),
-        }
+        self.0.get(&field)
     }
 
     pub fn set(&mut self, field: Field, source: FieldSource) {
-        let slot = match field {
-            Field::Id => &mut self.id,
-            Field::FirstName => &mut self.first_name,
-            Field::LastName => &mut self.last_name,
-            Field::EmailAddress => &mut self.email_address,
-            Field::CellPhoneNumber => &mut self.cell_phone_number,
-            Field::SourceModifiedDate => &mut self.source_modified_date,
-            Field::CompanyId => &mut self.company_id,
-        };
-        *slot = Some(source);
+        self.0.insert(field, source);
     }
 
     /// This map's fields, each falling back to `other`'s.
-    pub fn or(self, other: FieldMap) -> FieldMap {
-        FieldMap {
-            id: self.id.or(other.id),
-            first_name: self.first_name.or(other.first_name),
-            last_name: self.last_name.or(other.last_name),
-            email_address: self.email_address.or(other.email_address),
-            cell_phone_number: self.cell_phone_number.or(other.cell_phone_number),
-            source_modified_date: self.source_modified_date.or(other.source_modified_date),
-            company_id: self.company_id.or(other.company_id),
+    pub fn or(mut self, other: FieldMap) -> FieldMap {
+        for (field, source) in other.0 {
+            self.0.entry(field).or_insert(source);
         }
+        self
+    }
+
+    /// The fields a config file names, for records of `kind`. Names are the API's; any case
+    /// is accepted (environment overrides come lower-cased). An unknown name is an error:
+    /// (the name, what is wrong).
+    pub fn named(
+        kind: Kind,
+        names: BTreeMap<String, FieldSource>,
+    ) -> Result<Self, (String, String)> {
+        let mut map = FieldMap::default();
+        for (name, source) in names {
+            let field = kind
+                .fields()
+                .iter()
+                .find(|f| f.api_name().eq_ignore_ascii_case(&name));
+            match field {
+                Some(field) => map.set(*field, source),
+                None => {
+                    let known: Vec<String> = kind
+                        .fields()
+                        .iter()
+                        .map(|f| format!("`{}`", f.api_name()))
+                        .collect();
+                    let problem = format!(
+                        "unknown {kind} field `{name}`, expected one of {}",
+                        known.join(", ")
+                    );
+                    return Err((name, problem));
+                }
+            }
+        }
+        Ok(map)
+    }
+}
+
+impl<const N: usize> From<[(Field, FieldSource); N]> for FieldMap {
+    fn from(fields: [(Field, FieldSource); N]) -> Self {
+        Self(fields.into_iter().collect())
     }
 }
 

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use self::config::{SourceConfig, SourceFormat};
-pub use self::raw::{Field, RawRecord};
+pub use self::raw::{Field, Kind, RawRecord};
 
 /// A problem with an export file as a whole (a bad record is a rejection, not a
 /// `SourceError`).
@@ -60,7 +60,7 @@ pub enum SourceError {
 /// What reading an export yields.
 #[derive(Debug)]
 pub enum Item {
-    Record(RawRecord),
+    Record(Box<RawRecord>),
     /// Left out by the preset's rule (an inactive or archived customer); names what it is.
     Skipped(&'static str),
     /// Modified before [`OlderThan::threshold_ms`] (then in ms): handled by an earlier pass,

@@ -90,8 +90,8 @@ pub struct PresetDefaults {
 #[error("unknown preset `{0}`: use one of {names}", names = Preset::names())]
 pub struct UnknownPreset(pub String);
 
-fn one(path: &str) -> Option<FieldSource> {
-    Some(FieldSource::from(path))
+fn one(path: &str) -> FieldSource {
+    FieldSource::from(path)
 }
 
 impl Preset {
@@ -168,6 +168,7 @@ impl Preset {
             (_, Id) => "the record's id",
             (_, SourceModifiedDate) => "the record's last-modified date",
             (_, CompanyId) => "the customer's company id",
+            (_, _) => "the invoice",
         }
     }
 
@@ -177,16 +178,18 @@ impl Preset {
             Preset::QuickbooksOnline => PresetDefaults {
                 format: SourceFormat::Json,
                 records_path: "QueryResponse.Customer",
-                fields: FieldMap {
-                    id: one("Id"),
-                    first_name: one("GivenName"),
-                    last_name: one("FamilyName"),
-                    email_address: one("PrimaryEmailAddr.Address"),
-                    cell_phone_number: one("Mobile.FreeFormNumber | PrimaryPhone.FreeFormNumber"),
-                    source_modified_date: one("MetaData.LastUpdatedTime"),
-                    // A CompanyName is not a BlueTape company id: map it only on purpose.
-                    company_id: None,
-                },
+                fields: FieldMap::from([
+                    (Field::Id, one("Id")),
+                    (Field::FirstName, one("GivenName")),
+                    (Field::LastName, one("FamilyName")),
+                    (Field::EmailAddress, one("PrimaryEmailAddr.Address")),
+                    (
+                        Field::CellPhoneNumber,
+                        one("Mobile.FreeFormNumber | PrimaryPhone.FreeFormNumber"),
+                    ),
+                    (Field::SourceModifiedDate, one("MetaData.LastUpdatedTime")),
+                    // companyId: a CompanyName is not a BlueTape company id, mapped only on purpose.
+                ]),
                 left_out: &[LeftOut {
                     path: "Active",
                     values: &["false"],
@@ -200,19 +203,30 @@ impl Preset {
                 PresetDefaults {
                     format: SourceFormat::Json,
                     records_path: "Contacts",
-                    fields: FieldMap {
-                        id: one("ContactID"),
-                        first_name: one("FirstName | ContactPersons[0].FirstName"),
-                        last_name: one("LastName | ContactPersons[0].LastName"),
-                        email_address: one("EmailAddress | ContactPersons[0].EmailAddress"),
-                        cell_phone_number: Some(FieldSource::Parts(vec![
-                            format!("+{mobile}.PhoneCountryCode"),
-                            format!("{mobile}.PhoneAreaCode"),
-                            format!("{mobile}.PhoneNumber"),
-                        ])),
-                        source_modified_date: one("UpdatedDateUTC"),
-                        company_id: None,
-                    },
+                    fields: FieldMap::from([
+                        (Field::Id, one("ContactID")),
+                        (
+                            Field::FirstName,
+                            one("FirstName | ContactPersons[0].FirstName"),
+                        ),
+                        (
+                            Field::LastName,
+                            one("LastName | ContactPersons[0].LastName"),
+                        ),
+                        (
+                            Field::EmailAddress,
+                            one("EmailAddress | ContactPersons[0].EmailAddress"),
+                        ),
+                        (
+                            Field::CellPhoneNumber,
+                            FieldSource::Parts(vec![
+                                format!("+{mobile}.PhoneCountryCode"),
+                                format!("{mobile}.PhoneAreaCode"),
+                                format!("{mobile}.PhoneNumber"),
+                            ]),
+                        ),
+                        (Field::SourceModifiedDate, one("UpdatedDateUTC")),
+                    ]),
                     left_out: &[LeftOut {
                         path: "ContactStatus",
                         values: &["ARCHIVED"],
@@ -225,15 +239,14 @@ impl Preset {
             Preset::ZohoBooks => PresetDefaults {
                 format: SourceFormat::Json,
                 records_path: "contacts",
-                fields: FieldMap {
-                    id: one("contact_id"),
-                    first_name: one("first_name"),
-                    last_name: one("last_name"),
-                    email_address: one("email"),
-                    cell_phone_number: one("mobile | phone"),
-                    source_modified_date: one("last_modified_time"),
-                    company_id: None,
-                },
+                fields: FieldMap::from([
+                    (Field::Id, one("contact_id")),
+                    (Field::FirstName, one("first_name")),
+                    (Field::LastName, one("last_name")),
+                    (Field::EmailAddress, one("email")),
+                    (Field::CellPhoneNumber, one("mobile | phone")),
+                    (Field::SourceModifiedDate, one("last_modified_time")),
+                ]),
                 left_out: &[
                     LeftOut {
                         path: "contact_type",
@@ -252,15 +265,17 @@ impl Preset {
             Preset::Freshbooks => PresetDefaults {
                 format: SourceFormat::Json,
                 records_path: "response.result.clients",
-                fields: FieldMap {
-                    id: one("id"),
-                    first_name: one("fname"),
-                    last_name: one("lname"),
-                    email_address: one("email"),
-                    cell_phone_number: one("mob_phone | bus_phone | home_phone"),
-                    source_modified_date: one("updated"),
-                    company_id: None,
-                },
+                fields: FieldMap::from([
+                    (Field::Id, one("id")),
+                    (Field::FirstName, one("fname")),
+                    (Field::LastName, one("lname")),
+                    (Field::EmailAddress, one("email")),
+                    (
+                        Field::CellPhoneNumber,
+                        one("mob_phone | bus_phone | home_phone"),
+                    ),
+                    (Field::SourceModifiedDate, one("updated")),
+                ]),
                 left_out: &[LeftOut {
                     path: "vis_state",
                     values: &["1", "2"],
@@ -272,15 +287,17 @@ impl Preset {
             Preset::SageIntacct => PresetDefaults {
                 format: SourceFormat::Csv,
                 records_path: "",
-                fields: FieldMap {
-                    id: one("CUSTOMERID"),
-                    first_name: one("DISPLAYCONTACT.FIRSTNAME"),
-                    last_name: one("DISPLAYCONTACT.LASTNAME"),
-                    email_address: one("DISPLAYCONTACT.EMAIL1"),
-                    cell_phone_number: one("DISPLAYCONTACT.CELLPHONE | DISPLAYCONTACT.PHONE1"),
-                    source_modified_date: one("WHENMODIFIED"),
-                    company_id: None,
-                },
+                fields: FieldMap::from([
+                    (Field::Id, one("CUSTOMERID")),
+                    (Field::FirstName, one("DISPLAYCONTACT.FIRSTNAME")),
+                    (Field::LastName, one("DISPLAYCONTACT.LASTNAME")),
+                    (Field::EmailAddress, one("DISPLAYCONTACT.EMAIL1")),
+                    (
+                        Field::CellPhoneNumber,
+                        one("DISPLAYCONTACT.CELLPHONE | DISPLAYCONTACT.PHONE1"),
+                    ),
+                    (Field::SourceModifiedDate, one("WHENMODIFIED")),
+                ]),
                 left_out: &[LeftOut {
                     path: "STATUS",
                     values: &["inactive"],
@@ -294,17 +311,22 @@ impl Preset {
                 PresetDefaults {
                     format: SourceFormat::Json,
                     records_path: "Items",
-                    fields: FieldMap {
-                        id: one("UID"),
-                        first_name: one("FirstName"),
-                        last_name: one("LastName"),
-                        email_address: Some(FieldSource::One(format!("{address}.Email"))),
-                        cell_phone_number: Some(FieldSource::One(format!(
-                            "{address}.Phone1 | {address}.Phone2 | {address}.Phone3"
-                        ))),
-                        source_modified_date: one("LastModified"),
-                        company_id: None,
-                    },
+                    fields: FieldMap::from([
+                        (Field::Id, one("UID")),
+                        (Field::FirstName, one("FirstName")),
+                        (Field::LastName, one("LastName")),
+                        (
+                            Field::EmailAddress,
+                            FieldSource::One(format!("{address}.Email")),
+                        ),
+                        (
+                            Field::CellPhoneNumber,
+                            FieldSource::One(format!(
+                                "{address}.Phone1 | {address}.Phone2 | {address}.Phone3"
+                            )),
+                        ),
+                        (Field::SourceModifiedDate, one("LastModified")),
+                    ]),
                     left_out: &[LeftOut {
                         path: "IsActive",
                         values: &["false"],
@@ -350,7 +372,8 @@ mod tests {
         let source = Preset::Xero
             .defaults()
             .fields
-            .cell_phone_number
+            .get(Field::CellPhoneNumber)
+            .cloned()
             .expect("the preset maps the mobile");
         let spec = FieldSpec::parse(&source, true).expect("valid");
         let phones = PhoneNormaliser::new(phonenumber::country::Id::US);
@@ -395,7 +418,7 @@ mod tests {
         for preset in Preset::ALL {
             let defaults = preset.defaults();
             let dotted = defaults.format != SourceFormat::Csv;
-            for field in crate::source::Field::ALL {
+            for &field in crate::source::Kind::Customer.fields() {
                 if let Some(source) = defaults.fields.get(field) {
                     FieldSpec::parse(source, dotted)
                         .unwrap_or_else(|e| panic!("{preset:?} {field}: {e}"));

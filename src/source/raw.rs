@@ -4,8 +4,72 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-/// The API's fields, in body order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What a record is: a customer, or one of a customer's invoices (SPEC §9). Each kind has
+/// its own export, its own fields and its own records in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Customer,
+    Invoice,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 2] = [Kind::Customer, Kind::Invoice];
+
+    /// Its API fields, in body order.
+    pub fn fields(self) -> &'static [Field] {
+        match self {
+            Kind::Customer => &[
+                Field::Id,
+                Field::FirstName,
+                Field::LastName,
+                Field::EmailAddress,
+                Field::CellPhoneNumber,
+                Field::SourceModifiedDate,
+                Field::CompanyId,
+            ],
+            Kind::Invoice => &[
+                Field::Id,
+                Field::InvoiceNumber,
+                Field::CustomerId,
+                Field::InvoiceDate,
+                Field::DueDate,
+                Field::ExpirationDate,
+                Field::SubTotal,
+                Field::TaxAmount,
+                Field::TotalAmount,
+                Field::AmountDue,
+                Field::SourceModifiedDate,
+                Field::Status,
+                Field::Lines,
+            ],
+        }
+    }
+
+    /// `customer` or `invoice`, as the store and the commands name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Customer => "customer",
+            Kind::Invoice => "invoice",
+        }
+    }
+
+    /// The config section of its export: `source` or `invoices`.
+    pub fn section(self) -> &'static str {
+        match self {
+            Kind::Customer => "source",
+            Kind::Invoice => "invoices",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The API's fields of every kind; [`Kind::fields`] says which are whose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Field {
     Id,
     FirstName,
@@ -14,10 +78,24 @@ pub enum Field {
     CellPhoneNumber,
     SourceModifiedDate,
     CompanyId,
+    InvoiceNumber,
+    CustomerId,
+    InvoiceDate,
+    DueDate,
+    ExpirationDate,
+    SubTotal,
+    TaxAmount,
+    TotalAmount,
+    AmountDue,
+    /// Where the source's status is (not sent: it decides what is sent).
+    Status,
+    /// Where the list of lines is.
+    Lines,
 }
 
 impl Field {
-    pub const ALL: [Field; 7] = [
+    /// Every field of every kind.
+    pub const ALL: [Field; 18] = [
         Field::Id,
         Field::FirstName,
         Field::LastName,
@@ -25,9 +103,23 @@ impl Field {
         Field::CellPhoneNumber,
         Field::SourceModifiedDate,
         Field::CompanyId,
+        Field::InvoiceNumber,
+        Field::CustomerId,
+        Field::InvoiceDate,
+        Field::DueDate,
+        Field::ExpirationDate,
+        Field::SubTotal,
+        Field::TaxAmount,
+        Field::TotalAmount,
+        Field::AmountDue,
+        Field::Status,
+        Field::Lines,
     ];
 
-    /// The API's name of the field, as in `[source.fields]`.
+    /// How many fields there are, of every kind.
+    pub const COUNT: usize = Field::ALL.len();
+
+    /// The API's name of the field, as in `[source.fields]` and `[invoices.fields]`.
     pub fn api_name(self) -> &'static str {
         match self {
             Field::Id => "id",
@@ -37,6 +129,17 @@ impl Field {
             Field::CellPhoneNumber => "cellPhoneNumber",
             Field::SourceModifiedDate => "sourceModifiedDate",
             Field::CompanyId => "companyId",
+            Field::InvoiceNumber => "invoiceNumber",
+            Field::CustomerId => "customerId",
+            Field::InvoiceDate => "invoiceDate",
+            Field::DueDate => "dueDate",
+            Field::ExpirationDate => "expirationDate",
+            Field::SubTotal => "subTotal",
+            Field::TaxAmount => "taxAmount",
+            Field::TotalAmount => "totalAmount",
+            Field::AmountDue => "amountDue",
+            Field::Status => "status",
+            Field::Lines => "lines",
         }
     }
 
@@ -51,19 +154,22 @@ impl fmt::Display for Field {
     }
 }
 
-/// One record as read from the export: the mapped fields, trimmed, `None` when absent or empty.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// One record as read from the export: the mapped fields of its kind, trimmed, `None` when
+/// absent or empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawRecord {
+    pub kind: Kind,
     /// Where it was read, for messages: `file:line`.
     pub location: String,
-    values: [Option<String>; 7],
+    values: [Option<String>; Field::COUNT],
 }
 
 impl RawRecord {
-    pub fn new(location: String) -> Self {
+    pub fn new(kind: Kind, location: String) -> Self {
         Self {
+            kind,
             location,
-            ..Self::default()
+            values: Default::default(),
         }
     }
 
@@ -76,11 +182,12 @@ impl RawRecord {
         self.values[field.index()].as_deref()
     }
 
-    /// A digest of the record's content, to notice a changed record that has no usable date.
+    /// A digest of the record's content (its kind's fields), to notice a changed record that
+    /// has no usable date.
     pub fn content_hash(&self) -> String {
         let mut hasher = Sha256::new();
-        for value in &self.values {
-            hasher.update(value.as_deref().unwrap_or("").as_bytes());
+        for field in self.kind.fields() {
+            hasher.update(self.get(*field).unwrap_or("").as_bytes());
             hasher.update([0x1f]);
         }
         hasher

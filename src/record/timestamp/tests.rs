@@ -285,7 +285,11 @@ fn a_ms_date_keeps_its_instant_whatever_its_offset() {
             "{text}"
         );
     }
-    for bad in ["/Date(1488338552390+13)/", "/Date(1488338552390+ab00)/", "/Date(x)/"] {
+    for bad in [
+        "/Date(1488338552390+13)/",
+        "/Date(1488338552390+ab00)/",
+        "/Date(x)/",
+    ] {
         assert_eq!(utc.parse(bad), Err(TimestampError::Unrecognised), "{bad}");
     }
 }

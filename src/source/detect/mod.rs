@@ -15,7 +15,7 @@ use self::sample::{sample_csv, sample_json, sample_ndjson};
 use super::decode::{self, Undecodable};
 use super::mapping::{FieldMap, FieldSource, Path as FieldPath, SourceFormat};
 use super::presets::Preset;
-use super::{Field, SourceError, unreadable};
+use super::{Field, Kind, SourceError, unreadable};
 
 mod dates;
 mod names;
@@ -169,10 +169,10 @@ fn from_json(ndjson: bool, records_path: String, records: &[Value]) -> Detected 
     };
     let preset = Preset::ALL.into_iter().find(|p| {
         let d = p.defaults();
-        let Some(FieldSource::One(id)) = d.fields.id else {
+        let Some(FieldSource::One(id)) = d.fields.get(Field::Id) else {
             return false;
         };
-        let id = FieldPath::parse(&id, true).ok();
+        let id = FieldPath::parse(id, true).ok();
         d.format == format
             && d.records_path == records_path
             && id.is_some_and(|id| records.iter().any(|r| id.lookup(r).is_some()))
@@ -212,13 +212,16 @@ fn from_csv(delimiter: u8, header: Vec<String>, rows: &[Vec<String>]) -> Detecte
     let preset = Preset::ALL.into_iter().find(|p| {
         let d = p.defaults();
         d.format == SourceFormat::Csv
-            && Field::ALL.iter().all(|f| match d.fields.get(*f) {
-                Some(FieldSource::One(source)) => source
-                    .split('|')
-                    .next()
-                    .is_some_and(|first| has(first.trim())),
-                _ => true,
-            })
+            && Kind::Customer
+                .fields()
+                .iter()
+                .all(|f| match d.fields.get(*f) {
+                    Some(FieldSource::One(source)) => source
+                        .split('|')
+                        .next()
+                        .is_some_and(|first| has(first.trim())),
+                    _ => true,
+                })
     });
     let lookup = |column: &str| -> Vec<String> {
         let Some(index) = header.iter().position(|h| h == column) else {
@@ -253,8 +256,8 @@ fn finish(
         None => map_columns(&columns),
     };
     let date_column = match preset {
-        Some(p) => p.defaults().fields.source_modified_date,
-        None => fields.source_modified_date.clone(),
+        Some(p) => p.defaults().fields.get(Field::SourceModifiedDate).cloned(),
+        None => fields.get(Field::SourceModifiedDate).cloned(),
     };
     // A preset's date field may have alternatives: the first path is the one sampled.
     let dates = match date_column {

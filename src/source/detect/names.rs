@@ -1,7 +1,7 @@
 //! Which column holds each field, from the names real exports give them.
 
-use super::super::Field;
 use super::super::mapping::{FieldMap, FieldSource};
+use super::super::{Field, Kind};
 
 /// Names of each field's column in real exports, compared with case, spaces, `_`, `-` and
 /// other punctuation ignored; the better names first.
@@ -15,6 +15,8 @@ fn names(field: Field) -> &'static [&'static str] {
         Field::SourceModifiedDate => MODIFIED,
         // Only a column that is plainly a BlueTape company id.
         Field::CompanyId => &["companyid", "bluetapecompanyid"],
+        // Invoices' exports are recognised by their preset only.
+        _ => &[],
     }
 }
 
@@ -87,7 +89,7 @@ fn best<'c>(columns: &'c [String], wanted: &[&str]) -> Option<&'c String> {
 pub(super) fn map_columns(columns: &[String]) -> (FieldMap, Vec<(Field, String)>) {
     let mut fields = FieldMap::default();
     let mut reasons = Vec::new();
-    for field in Field::ALL {
+    for &field in Kind::Customer.fields() {
         let found = best(columns, names(field));
         let source = match (field, found) {
             (Field::CellPhoneNumber, mobile) => {
@@ -142,7 +144,8 @@ mod tests {
 
     fn mapped(columns: &[&str]) -> Vec<String> {
         let (fields, _) = map_columns(&strings(columns));
-        Field::ALL
+        Kind::Customer
+            .fields()
             .iter()
             .map(|f| fields.get(*f).map(ToString::to_string).unwrap_or_default())
             .collect()
