@@ -125,6 +125,7 @@ fn noun(field: Field) -> &'static str {
         Field::AmountDue => "amount due",
         Field::Status => "status",
         Field::Lines => "lines",
+        Field::LineAmounts => "line amount type",
     }
 }
 

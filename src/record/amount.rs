@@ -21,6 +21,7 @@ pub enum AmountError {
 
 impl Amount {
     pub const ZERO: Amount = Amount(Decimal::ZERO);
+    pub const ONE: Amount = Amount(Decimal::ONE);
 
     pub fn is_zero(self) -> bool {
         self.0.is_zero()

@@ -2,6 +2,7 @@
 //! or a rejection naming the field and what is wrong with it (never the value itself).
 
 pub mod amount;
+pub mod invoice;
 pub mod phone;
 pub mod timestamp;
 
@@ -127,10 +128,7 @@ impl Normaliser {
     /// The record's `sourceModifiedDate`, read first because it decides whether the record
     /// needs any more work.
     pub fn modified(&self, raw: &RawRecord) -> Result<DateTime<Utc>, Rejection> {
-        let text = required(raw, Field::SourceModifiedDate)?;
-        self.timestamps
-            .parse(text)
-            .map_err(|e| Rejection::new(Field::SourceModifiedDate, e))
+        modified(&self.timestamps, raw)
     }
 
     /// The API body for a record whose date has been read.
@@ -172,6 +170,14 @@ fn is_deliverable_email(email: &str) -> bool {
         && email
             .rsplit_once('@')
             .is_some_and(|(_, domain)| domain.contains('.') && !domain.ends_with('.'))
+}
+
+/// A record's `sourceModifiedDate`, read with `parser`.
+fn modified(parser: &TimestampParser, raw: &RawRecord) -> Result<DateTime<Utc>, Rejection> {
+    let text = required(raw, Field::SourceModifiedDate)?;
+    parser
+        .parse(text)
+        .map_err(|e| Rejection::new(Field::SourceModifiedDate, e))
 }
 
 fn required(raw: &RawRecord, field: Field) -> Result<&str, Rejection> {

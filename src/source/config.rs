@@ -9,9 +9,11 @@ use serde::Deserialize;
 
 use std::collections::BTreeMap;
 
+use super::invoices::StatusRules;
+use super::lines::LineSpecs;
 pub use super::mapping::{FieldMap, SourceFormat};
 use super::mapping::{FieldSource, FieldSpec};
-use super::presets::{Preset, SkipRule};
+use super::presets::{Preset, PresetDefaults, SkipRule};
 use super::{Field, Kind};
 use crate::setting::{SettingError, relative_to};
 
@@ -32,7 +34,12 @@ pub struct SourceSection {
     settle: Duration,
     #[serde(with = "humantime_serde")]
     lookback: Duration,
-    name: String,
+    name: Option<String>,
+    // [invoices] only:
+    line_fields: BTreeMap<String, FieldSource>,
+    draft_statuses: Option<Vec<String>>,
+    void_statuses: Option<Vec<String>>,
+    updates: Option<bool>,
 }
 
 impl Default for SourceSection {
@@ -50,7 +57,11 @@ impl Default for SourceSection {
             default_country: None,
             settle: Duration::from_secs(5),
             lookback: Duration::from_secs(3600),
-            name: "default".into(),
+            name: None,
+            line_fields: BTreeMap::new(),
+            draft_statuses: None,
+            void_statuses: None,
+            updates: None,
         }
     }
 }
@@ -83,6 +94,26 @@ pub struct SourceConfig {
     pub default_country: phonenumber::country::Id,
     pub settle: Duration,
     pub lookback: Duration,
+    /// An invoice export's line fields, when it maps `lines`.
+    pub lines: Option<LineSpecs>,
+}
+
+/// `[invoices]`, resolved.
+#[derive(Debug, Clone)]
+pub struct InvoicesConfig {
+    pub source: SourceConfig,
+    pub statuses: StatusRules,
+    /// Send changed invoices as updates (`[invoices] updates`, default true).
+    pub updates: bool,
+}
+
+/// What a section is resolved with besides its own keys.
+struct Resolving {
+    kind: Kind,
+    preset: Option<Preset>,
+    defaults: Option<PresetDefaults>,
+    /// The zone of naive dates unless the section or its preset names one.
+    timezone: Tz,
 }
 
 impl SourceConfig {
@@ -150,8 +181,15 @@ impl SourceConfig {
     /// Whether the export must have `field`: unmapped optional fields may be absent.
     pub fn requires(&self, field: Field) -> bool {
         match field {
-            Field::CompanyId => self.fields.get(Field::CompanyId).is_some(),
             Field::SourceModifiedDate => !self.dates_by_first_seen(),
+            // Worked out or defaulted when unmapped (SPEC §9), or simply absent.
+            Field::CompanyId
+            | Field::ExpirationDate
+            | Field::SubTotal
+            | Field::TaxAmount
+            | Field::Status
+            | Field::Lines
+            | Field::LineAmounts => self.fields.get(field).is_some(),
             _ => true,
         }
     }
@@ -161,20 +199,107 @@ impl SourceSection {
     /// Checks `[source]` and resolves it: the preset applied, every field's source parsed,
     /// relative paths taken from `config_dir`.
     pub fn validate(self, config_dir: &Path) -> Result<SourceConfig, SettingError> {
-        self.resolve(Kind::Customer, config_dir)
+        let only_invoices = [
+            ("line_fields", !self.line_fields.is_empty()),
+            ("draft_statuses", self.draft_statuses.is_some()),
+            ("void_statuses", self.void_statuses.is_some()),
+            ("updates", self.updates.is_some()),
+        ];
+        if let Some((key, _)) = only_invoices.iter().find(|(_, set)| *set) {
+            let problem = match *key {
+                "updates" => "customers' updates are [sync] updates",
+                _ => "applies only to [invoices]",
+            };
+            return Err(SettingError::new(format!("source.{key}"), problem));
+        }
+        let preset = self.preset_name(Kind::Customer)?;
+        let resolving = Resolving {
+            kind: Kind::Customer,
+            preset,
+            defaults: preset.map(Preset::defaults),
+            timezone: Tz::UTC,
+        };
+        self.resolve(resolving, config_dir)
     }
 
-    /// Checks the section of the export of `kind` and resolves it.
-    fn resolve(self, kind: Kind, config_dir: &Path) -> Result<SourceConfig, SettingError> {
-        let section = kind.section();
-        let err = |key: &str, problem: &str| SettingError::new(format!("{section}.{key}"), problem);
-        let preset_name = self
-            .preset
+    /// Checks `[invoices]` and resolves it; `customers` is the resolved `[source]`, whose zone
+    /// and name it needs.
+    pub fn validate_invoices(
+        mut self,
+        customers: &SourceConfig,
+        config_dir: &Path,
+    ) -> Result<InvoicesConfig, SettingError> {
+        let err = |key: &str, problem: &str| SettingError::new(format!("invoices.{key}"), problem);
+        if self.default_country.is_some() {
+            return Err(err("default_country", "invoices have no phone numbers"));
+        }
+        let preset = self.preset_name(Kind::Invoice)?;
+        let invoice_preset = match preset {
+            Some(p) => Some(p.invoice_defaults().ok_or_else(|| {
+                err(
+                    "preset",
+                    &format!(
+                        "{} has no invoice preset: use {}, or map [invoices.fields]",
+                        p.name(),
+                        Preset::with_invoices()
+                    ),
+                )
+            })?),
+            None => None,
+        };
+        let (defaults, preset_lines, preset_statuses) = match invoice_preset {
+            Some(p) => (Some(p.export), p.lines, p.statuses),
+            None => (None, &[][..], StatusRules::default()),
+        };
+        let lines = LineSpecs::resolve(std::mem::take(&mut self.line_fields), preset_lines)
+            .map_err(|(key, problem)| err(&format!("line_fields.{key}"), &problem))?;
+        let statuses = StatusRules {
+            draft: self.draft_statuses.take().unwrap_or(preset_statuses.draft),
+            void: self.void_statuses.take().unwrap_or(preset_statuses.void),
+            ..preset_statuses
+        };
+        let updates = self.updates.unwrap_or(true);
+        let resolving = Resolving {
+            kind: Kind::Invoice,
+            preset,
+            defaults,
+            timezone: customers.timezone,
+        };
+        let mut source = self.resolve(resolving, config_dir)?;
+        if source.name == customers.name {
+            return Err(err(
+                "name",
+                &format!("must differ from source.name (`{}`)", customers.name),
+            ));
+        }
+        if source.fields.get(Field::Lines).is_some() {
+            source.lines = Some(lines);
+        }
+        Ok(InvoicesConfig {
+            source,
+            statuses,
+            updates,
+        })
+    }
+
+    fn preset_name(&self, kind: Kind) -> Result<Option<Preset>, SettingError> {
+        self.preset
             .as_deref()
             .map(str::parse::<Preset>)
             .transpose()
-            .map_err(|e| err("preset", &e.to_string()))?;
-        let preset = preset_name.map(Preset::defaults);
+            .map_err(|e| SettingError::new(format!("{}.preset", kind.section()), e))
+    }
+
+    /// Checks the section of the export of `kind` and resolves it.
+    fn resolve(self, with: Resolving, config_dir: &Path) -> Result<SourceConfig, SettingError> {
+        let Resolving {
+            kind,
+            preset: preset_name,
+            defaults: preset,
+            timezone: zone,
+        } = with;
+        let section = kind.section();
+        let err = |key: &str, problem: &str| SettingError::new(format!("{section}.{key}"), problem);
         let format = self
             .format
             .or(preset.as_ref().map(|p| p.format))
@@ -258,7 +383,7 @@ impl SourceSection {
                     "not an IANA time zone name (e.g. `America/New_York`)",
                 )
             })?,
-            None => preset_zone.unwrap_or(Tz::UTC),
+            None => preset_zone.unwrap_or(zone),
         };
         let default_country = self
             .default_country
@@ -279,12 +404,16 @@ impl SourceSection {
         {
             return Err(err("datetime_format", "not a valid strftime format"));
         }
-        if self.name.trim().is_empty() {
+        let name = self.name.unwrap_or_else(|| match kind {
+            Kind::Customer => "default".to_owned(),
+            Kind::Invoice => "invoices".to_owned(),
+        });
+        if name.trim().is_empty() {
             return Err(err("name", "must not be empty"));
         }
         Ok(SourceConfig {
             kind,
-            name: self.name,
+            name,
             format,
             path,
             records_path,
@@ -300,6 +429,7 @@ impl SourceSection {
             default_country,
             settle: self.settle,
             lookback: self.lookback,
+            lines: None,
         })
     }
 }
@@ -313,4 +443,19 @@ pub fn source_from_toml(text: &str, config_file: &Path) -> Result<SourceConfig, 
         .and_then(::config::Config::try_deserialize)
         .map_err(|e| SettingError::new("source", e))?;
     section.validate(config_file.parent().unwrap_or(Path::new(".")))
+}
+
+/// An `[invoices]` section alone, from the TOML text of its keys, beside the customers' `[source]`
+/// (for tests).
+pub fn invoices_from_toml(
+    text: &str,
+    customers: &SourceConfig,
+    config_file: &Path,
+) -> Result<InvoicesConfig, SettingError> {
+    let section: SourceSection = ::config::Config::builder()
+        .add_source(::config::File::from_str(text, ::config::FileFormat::Toml))
+        .build()
+        .and_then(::config::Config::try_deserialize)
+        .map_err(|e| SettingError::new("invoices", e))?;
+    section.validate_invoices(customers, config_file.parent().unwrap_or(Path::new(".")))
 }

@@ -12,9 +12,9 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::RawRecord;
 use super::config::{SourceConfig, SourceFormat};
 use super::decode::{self, Text, Undecodable};
+use super::{Field, RawRecord};
 use super::{Item, Records, SourceError, unreadable};
 
 /// The export's text, checked UTF-8.
@@ -140,6 +140,11 @@ impl RecordReader {
                 for (field, spec) in &self.config.specs {
                     if let Some(text) = spec.resolve(|p| p.lookup(&value)) {
                         raw.set(*field, &text);
+                    }
+                    if *field == Field::Lines
+                        && let (Some(lines), Some(list)) = (&self.config.lines, spec.first_path())
+                    {
+                        raw.lines = lines.read_json(list, &value);
                     }
                 }
                 Item::Record(Box::new(raw))

@@ -67,21 +67,23 @@ impl FieldMap {
             match field {
                 Some(field) => map.set(*field, source),
                 None => {
-                    let known: Vec<String> = kind
-                        .fields()
-                        .iter()
-                        .map(|f| format!("`{}`", f.api_name()))
-                        .collect();
-                    let problem = format!(
-                        "unknown {kind} field `{name}`, expected one of {}",
-                        known.join(", ")
-                    );
+                    let known = kind.fields().iter().map(|f| f.api_name());
+                    let problem = unknown_name(&format!("{kind} field"), &name, known);
                     return Err((name, problem));
                 }
             }
         }
         Ok(map)
     }
+}
+
+/// `unknown invoice field `x`, expected one of `id`, ...`.
+pub fn unknown_name<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str>) -> String {
+    let known: Vec<String> = known.map(|k| format!("`{k}`")).collect();
+    format!(
+        "unknown {what} `{name}`, expected one of {}",
+        known.join(", ")
+    )
 }
 
 impl<const N: usize> From<[(Field, FieldSource); N]> for FieldMap {
@@ -169,18 +171,58 @@ impl Path {
     pub fn lookup<'v>(&self, record: &'v Value) -> Option<Cow<'v, str>> {
         let mut at = record;
         for segment in &self.segments {
-            at = match segment {
-                Segment::Key(key) => at.get(key)?,
-                Segment::Index(key, index) => at.get(key)?.get(index)?,
-                Segment::Select { key, field, value } => at
-                    .get(key)?
-                    .as_array()?
-                    .iter()
-                    .find(|item| item.get(field).and_then(scalar).as_deref() == Some(value))?,
-            };
+            at = segment.step(at)?;
         }
         scalar(at)
     }
+
+    /// The list at this path in a JSON record (an invoice's lines): the array's elements, or
+    /// when the path ends by selecting (`Line[DetailType=SalesItemLineDetail]`) every element
+    /// that matches; empty when there is none.
+    pub fn items<'v>(&self, record: &'v Value) -> Vec<&'v Value> {
+        let Some((last, before)) = self.segments.split_last() else {
+            return Vec::new();
+        };
+        let mut at = record;
+        for segment in before {
+            match segment.step(at) {
+                Some(next) => at = next,
+                None => return Vec::new(),
+            }
+        }
+        let list = |key: &str| at.get(key).and_then(Value::as_array);
+        match last {
+            Segment::Key(key) => list(key).map(|a| a.iter().collect()).unwrap_or_default(),
+            Segment::Select { key, field, value } => list(key)
+                .map(|a| {
+                    a.iter()
+                        .filter(|item| matches(item, field, value))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Segment::Index(..) => last.step(at).into_iter().collect(),
+        }
+    }
+}
+
+impl Segment {
+    /// One step down a JSON value.
+    fn step<'v>(&self, at: &'v Value) -> Option<&'v Value> {
+        match self {
+            Segment::Key(key) => at.get(key),
+            Segment::Index(key, index) => at.get(key)?.get(index),
+            Segment::Select { key, field, value } => at
+                .get(key)?
+                .as_array()?
+                .iter()
+                .find(|item| matches(item, field, value)),
+        }
+    }
+}
+
+/// Whether a JSON object's `field` is `value`.
+fn matches(item: &Value, field: &str, value: &str) -> bool {
+    item.get(field).and_then(scalar).as_deref() == Some(value)
 }
 
 /// A JSON number as its decimal text: an integer as written (`460000000026049`), and a
@@ -226,6 +268,11 @@ impl FieldSpec {
             return Err("an empty list".into());
         }
         Ok(Self { parts })
+    }
+
+    /// Its first path (a list's path is one path).
+    pub fn first_path(&self) -> Option<&Path> {
+        self.parts.first()?.alternatives.first()
     }
 
     /// One path, read as it is.
@@ -340,126 +387,4 @@ fn split_dots(text: &str) -> Vec<&str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn spec(parts: &[&str]) -> FieldSpec {
-        let source = match parts {
-            [one] => FieldSource::One((*one).to_owned()),
-            many => FieldSource::Parts(many.iter().map(|s| (*s).to_owned()).collect()),
-        };
-        FieldSpec::parse(&source, true).expect("valid spec")
-    }
-
-    fn read(spec: &FieldSpec, record: &Value) -> Option<String> {
-        spec.resolve(|p| p.lookup(record))
-    }
-
-    #[test]
-    fn dotted_paths_indexes_and_selectors() {
-        let record = json!({
-            "Id": 42, "Active": false,
-            "PrimaryEmailAddr": {"Address": "a@b.co"},
-            "Phones": [
-                {"PhoneType": "DEFAULT", "PhoneNumber": "111"},
-                {"PhoneType": "MOBILE", "PhoneNumber": "555-0100"}
-            ],
-            "Meta": {"v.2": "dot"}
-        });
-        assert_eq!(read(&spec(&["Id"]), &record).as_deref(), Some("42"));
-        assert_eq!(read(&spec(&["Active"]), &record).as_deref(), Some("false"));
-        assert_eq!(
-            read(&spec(&["PrimaryEmailAddr.Address"]), &record).as_deref(),
-            Some("a@b.co")
-        );
-        assert_eq!(
-            read(&spec(&["Phones[PhoneType=MOBILE].PhoneNumber"]), &record).as_deref(),
-            Some("555-0100")
-        );
-        assert_eq!(
-            read(&spec(&["Phones[0].PhoneNumber"]), &record).as_deref(),
-            Some("111")
-        );
-        assert_eq!(
-            read(&spec(&["Phones[PhoneType=FAX].PhoneNumber"]), &record),
-            None
-        );
-        assert_eq!(
-            read(&spec(&["PrimaryEmailAddr"]), &record),
-            None,
-            "not a scalar"
-        );
-        assert_eq!(read(&spec(&["Nope.Deeper"]), &record), None);
-    }
-
-    #[test]
-    fn alternatives_take_the_first_non_empty() {
-        let s = spec(&["Mobile.FreeFormNumber | PrimaryPhone.FreeFormNumber"]);
-        let both =
-            json!({"Mobile": {"FreeFormNumber": "1"}, "PrimaryPhone": {"FreeFormNumber": "2"}});
-        let blank_mobile =
-            json!({"Mobile": {"FreeFormNumber": " "}, "PrimaryPhone": {"FreeFormNumber": "2"}});
-        let none = json!({});
-        assert_eq!(read(&s, &both).as_deref(), Some("1"));
-        assert_eq!(read(&s, &blank_mobile).as_deref(), Some("2"));
-        assert_eq!(read(&s, &none), None);
-    }
-
-    #[test]
-    fn parts_join_with_spaces_and_plus_marks_a_country_code() {
-        let s = spec(&[
-            "+Phones[PhoneType=MOBILE].PhoneCountryCode",
-            "Phones[PhoneType=MOBILE].PhoneAreaCode",
-            "Phones[PhoneType=MOBILE].PhoneNumber",
-        ]);
-        let phone = |cc: &str, area: &str, number: &str| {
-            json!({"Phones": [{"PhoneType": "MOBILE", "PhoneCountryCode": cc,
-                               "PhoneAreaCode": area, "PhoneNumber": number}]})
-        };
-        let cases = [
-            (("1", "(626)", "555-0100"), Some("+1 (626) 555-0100")),
-            (("", "(626)", "555-0100"), Some("(626) 555-0100")),
-            (("+44", "", "7911 123456"), Some("+44 7911 123456")),
-            (("1", "", "6265550100"), Some("+1 6265550100")),
-            (("", "", "6265550100"), Some("6265550100")),
-            (("1", "626", ""), Some("+1 626")),
-            (("", "", ""), None),
-        ];
-        for ((cc, area, number), expected) in cases {
-            assert_eq!(
-                read(&s, &phone(cc, area, number)).as_deref(),
-                expected,
-                "{cc}|{area}|{number}"
-            );
-        }
-    }
-
-    #[test]
-    fn csv_paths_are_whole_column_names() {
-        let s = FieldSpec::parse(&FieldSource::from("E-mail.Address"), false).expect("valid");
-        let column = s
-            .parts()
-            .next()
-            .and_then(|p| p.first())
-            .and_then(Path::column);
-        assert_eq!(column, Some("E-mail.Address"));
-    }
-
-    #[test]
-    fn bad_paths_are_refused() {
-        for bad in [
-            "",
-            "a..b",
-            "Phones[PhoneType=MOBILE",
-            "Phones[x].y",
-            "[0].a",
-        ] {
-            assert!(
-                FieldSpec::parse(&FieldSource::from(bad), true).is_err(),
-                "{bad}"
-            );
-        }
-        assert!(FieldSpec::parse(&FieldSource::Parts(vec![]), true).is_err());
-    }
-}
+mod tests;

@@ -5,7 +5,9 @@ pub mod config;
 mod csv;
 pub mod decode;
 pub mod detect;
+pub mod invoices;
 mod json;
+pub mod lines;
 pub mod mapping;
 pub mod presets;
 mod raw;
@@ -14,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use self::config::{SourceConfig, SourceFormat};
-pub use self::raw::{Field, Kind, RawRecord};
+pub use self::raw::{Field, Kind, LineField, RawLine, RawRecord};
 
 /// A problem with an export file as a whole (a bad record is a rejection, not a
 /// `SourceError`).

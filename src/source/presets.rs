@@ -7,6 +7,7 @@ use std::fmt;
 use chrono_tz::Tz;
 use serde_json::Value;
 
+use self::Values::OneOf;
 use super::Field;
 use super::mapping::{FieldMap, FieldSource, Path, SourceFormat};
 
@@ -26,12 +27,13 @@ pub enum Preset {
     Myob,
 }
 
-/// Records a preset leaves out, counted as "inactive": those whose value at `path` is one of
-/// `values` (compared as written, strings without regard to case).
+/// Records a preset leaves out, counted as "inactive" (customers) or "left out" (invoices):
+/// those whose value at `path` is one of `values`, or none of them (compared as written,
+/// strings without regard to case).
 #[derive(Debug, Clone, Copy)]
 pub struct LeftOut {
     pub path: &'static str,
-    pub values: &'static [&'static str],
+    pub values: Values,
     /// How the log and the README name such records.
     pub what: &'static str,
 }
@@ -49,11 +51,19 @@ impl LeftOut {
     }
 }
 
+/// Which values a [`LeftOut`] rule leaves out.
+#[derive(Debug, Clone, Copy)]
+pub enum Values {
+    OneOf(&'static [&'static str]),
+    /// Any value but these, and no value (Xero's invoices that are not `ACCREC`: bills).
+    NoneOf(&'static [&'static str]),
+}
+
 /// A [`LeftOut`] rule ready to read records.
 #[derive(Debug, Clone)]
 pub struct SkipRule {
     pub path: Path,
-    values: &'static [&'static str],
+    values: Values,
     /// How the log and the README name such records.
     pub what: &'static str,
 }
@@ -61,10 +71,17 @@ pub struct SkipRule {
 impl SkipRule {
     /// Whether a record whose value at the rule's path is `value` is left out.
     pub fn skips_value(&self, value: Option<&str>) -> bool {
-        value.is_some_and(|v| {
-            let v = v.trim();
-            self.values.iter().any(|want| want.eq_ignore_ascii_case(v))
-        })
+        let listed = |values: &[&str]| {
+            value.is_some_and(|v| {
+                values
+                    .iter()
+                    .any(|want| want.eq_ignore_ascii_case(v.trim()))
+            })
+        };
+        match self.values {
+            Values::OneOf(values) => listed(values),
+            Values::NoneOf(values) => !listed(values),
+        }
     }
 
     /// Whether a JSON record is left out.
@@ -192,7 +209,7 @@ impl Preset {
                 ]),
                 left_out: &[LeftOut {
                     path: "Active",
-                    values: &["false"],
+                    values: OneOf(&["false"]),
                     what: "inactive",
                 }],
                 timezone: None,
@@ -229,7 +246,7 @@ impl Preset {
                     ]),
                     left_out: &[LeftOut {
                         path: "ContactStatus",
-                        values: &["ARCHIVED"],
+                        values: OneOf(&["ARCHIVED"]),
                         what: "archived",
                     }],
                     timezone: None,
@@ -250,12 +267,12 @@ impl Preset {
                 left_out: &[
                     LeftOut {
                         path: "contact_type",
-                        values: &["vendor"],
+                        values: OneOf(&["vendor"]),
                         what: "vendor",
                     },
                     LeftOut {
                         path: "status",
-                        values: &["inactive"],
+                        values: OneOf(&["inactive"]),
                         what: "inactive",
                     },
                 ],
@@ -278,7 +295,7 @@ impl Preset {
                 ]),
                 left_out: &[LeftOut {
                     path: "vis_state",
-                    values: &["1", "2"],
+                    values: OneOf(&["1", "2"]),
                     what: "deleted or archived",
                 }],
                 timezone: Some(chrono_tz::America::New_York),
@@ -300,7 +317,7 @@ impl Preset {
                 ]),
                 left_out: &[LeftOut {
                     path: "STATUS",
-                    values: &["inactive"],
+                    values: OneOf(&["inactive"]),
                     what: "inactive",
                 }],
                 timezone: None,
@@ -329,7 +346,7 @@ impl Preset {
                     ]),
                     left_out: &[LeftOut {
                         path: "IsActive",
-                        values: &["false"],
+                        values: OneOf(&["false"]),
                         what: "inactive",
                     }],
                     timezone: None,
@@ -357,6 +374,9 @@ impl fmt::Display for Preset {
         f.write_str(self.name())
     }
 }
+
+mod invoices;
+pub use self::invoices::InvoicePresetDefaults;
 
 #[cfg(test)]
 mod tests;

@@ -41,6 +41,7 @@ impl Kind {
                 Field::SourceModifiedDate,
                 Field::Status,
                 Field::Lines,
+                Field::LineAmounts,
             ],
         }
     }
@@ -91,11 +92,14 @@ pub enum Field {
     Status,
     /// Where the list of lines is.
     Lines,
+    /// Whether the lines' `amount` includes tax: `Inclusive`, else it does not (Xero's
+    /// `LineAmountTypes`; not sent).
+    LineAmounts,
 }
 
 impl Field {
     /// Every field of every kind.
-    pub const ALL: [Field; 18] = [
+    pub const ALL: [Field; 19] = [
         Field::Id,
         Field::FirstName,
         Field::LastName,
@@ -114,6 +118,7 @@ impl Field {
         Field::AmountDue,
         Field::Status,
         Field::Lines,
+        Field::LineAmounts,
     ];
 
     /// How many fields there are, of every kind.
@@ -140,6 +145,7 @@ impl Field {
             Field::AmountDue => "amountDue",
             Field::Status => "status",
             Field::Lines => "lines",
+            Field::LineAmounts => "lineAmounts",
         }
     }
 
@@ -154,14 +160,77 @@ impl fmt::Display for Field {
     }
 }
 
+/// The fields of an invoice's line, in body order, and `amount`: the line's amount as written,
+/// with or without tax as the invoice's `lineAmounts` says (not sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LineField {
+    Description,
+    UnitAmount,
+    Quantity,
+    SubTotal,
+    TaxAmount,
+    TotalAmount,
+    Amount,
+}
+
+impl LineField {
+    pub const ALL: [LineField; 7] = [
+        LineField::Description,
+        LineField::UnitAmount,
+        LineField::Quantity,
+        LineField::SubTotal,
+        LineField::TaxAmount,
+        LineField::TotalAmount,
+        LineField::Amount,
+    ];
+
+    /// The API's name, as in `[invoices.line_fields]`.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            LineField::Description => "description",
+            LineField::UnitAmount => "unitAmount",
+            LineField::Quantity => "quantity",
+            LineField::SubTotal => "subTotal",
+            LineField::TaxAmount => "taxAmount",
+            LineField::TotalAmount => "totalAmount",
+            LineField::Amount => "amount",
+        }
+    }
+}
+
+impl fmt::Display for LineField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.api_name())
+    }
+}
+
+/// One line of an invoice as read from the export, its fields trimmed, `None` when absent or
+/// empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawLine {
+    values: [Option<String>; LineField::ALL.len()],
+}
+
+impl RawLine {
+    pub fn set(&mut self, field: LineField, value: &str) {
+        let value = value.trim();
+        self.values[field as usize] = (!value.is_empty()).then(|| value.to_owned());
+    }
+
+    pub fn get(&self, field: LineField) -> Option<&str> {
+        self.values[field as usize].as_deref()
+    }
+}
+
 /// One record as read from the export: the mapped fields of its kind, trimmed, `None` when
-/// absent or empty.
+/// absent or empty, and an invoice's lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawRecord {
     pub kind: Kind,
     /// Where it was read, for messages: `file:line`.
     pub location: String,
     values: [Option<String>; Field::COUNT],
+    pub lines: Vec<RawLine>,
 }
 
 impl RawRecord {
@@ -170,6 +239,7 @@ impl RawRecord {
             kind,
             location,
             values: Default::default(),
+            lines: Vec::new(),
         }
     }
 
@@ -189,6 +259,13 @@ impl RawRecord {
         for field in self.kind.fields() {
             hasher.update(self.get(*field).unwrap_or("").as_bytes());
             hasher.update([0x1f]);
+        }
+        for line in &self.lines {
+            hasher.update([0x1e]);
+            for value in &line.values {
+                hasher.update(value.as_deref().unwrap_or("").as_bytes());
+                hasher.update([0x1f]);
+            }
         }
         hasher
             .finalize()

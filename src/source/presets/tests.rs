@@ -70,7 +70,7 @@ fn every_preset_is_written_right() {
     }
     let broken = LeftOut {
         path: "Phones[PhoneType=",
-        values: &["x"],
+        values: super::Values::OneOf(&["x"]),
         what: "broken",
     };
     assert!(broken.resolve(true).is_err());
