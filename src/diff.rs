@@ -12,6 +12,10 @@ pub enum RecordState {
     Exists,
     Rejected,
     Failed,
+    /// An invoice whose customer is not in BlueTape yet (SPEC §9).
+    Waiting,
+    /// An invoice cancelled in BlueTape.
+    Cancelled,
 }
 
 impl RecordState {
@@ -22,6 +26,8 @@ impl RecordState {
             RecordState::Exists => "exists",
             RecordState::Rejected => "rejected",
             RecordState::Failed => "failed",
+            RecordState::Waiting => "waiting",
+            RecordState::Cancelled => "cancelled",
         }
     }
 }
@@ -56,6 +62,8 @@ impl FromStr for RecordState {
             "exists" => RecordState::Exists,
             "rejected" => RecordState::Rejected,
             "failed" => RecordState::Failed,
+            "waiting" => RecordState::Waiting,
+            "cancelled" => RecordState::Cancelled,
             _ => return Err(UnknownState(s.to_owned())),
         })
     }
@@ -118,14 +126,14 @@ pub fn decide(stored: Option<&Stored>, incoming: Incoming<'_>) -> Decision {
         };
     }
     match stored.state {
-        RecordState::Created | RecordState::Exists => {
+        RecordState::Created | RecordState::Exists | RecordState::Cancelled => {
             if newer {
                 Decision::ChangedUpstream
             } else {
                 Decision::Unchanged
             }
         }
-        RecordState::Pending => {
+        RecordState::Pending | RecordState::Waiting => {
             if newer {
                 store_it
             } else {

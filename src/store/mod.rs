@@ -217,6 +217,56 @@ mod tests {
 
     const SOURCE: &str = "default";
 
+    #[test]
+    fn a_store_of_customers_keeps_every_record_through_the_invoices_migration() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.db");
+        {
+            let conn = rusqlite::Connection::open(&path).expect("open");
+            for (_, sql) in &MIGRATIONS[..4] {
+                conn.execute_batch(sql).expect("migration");
+            }
+            conn.pragma_update(None, "user_version", 4)
+                .expect("version");
+            conn.execute_batch(
+                "INSERT INTO records (source, id, state, source_modified_ms, body, attempts,
+                                      first_seen_pass, updated_at_ms, update_pending,
+                                      blue_tape_id)
+                 VALUES ('default', 'C1', 'created', 1000, '{}', 1, 1, 5, 1, 'bt-C1'),
+                        ('default', 'C2', 'rejected', NULL, NULL, 0, 1, 5, 0, NULL),
+                        ('default', 'C3', 'pending', 3000, '{}', 2, 1, 5, 0, NULL)",
+            )
+            .expect("rows");
+        }
+        let store = Store::open(&path).expect("migrated");
+        let counts = store.counts(SOURCE).expect("counts");
+        assert_eq!((counts.created, counts.rejected, counts.pending), (1, 1, 1));
+        let c1 = store.record(SOURCE, "C1").expect("read").expect("kept");
+        assert_eq!(c1.state, RecordState::Created);
+        assert_eq!(c1.attempts, 1);
+        let (kind, update_pending, blue_tape_id): (String, i64, String) = store
+            .conn
+            .query_row(
+                "SELECT kind, update_pending, blue_tape_id FROM records WHERE id = 'C1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("row");
+        assert_eq!(
+            (kind.as_str(), update_pending, blue_tape_id.as_str()),
+            ("customer", 1, "bt-C1")
+        );
+        // The new states are allowed, and no other.
+        for (state, allowed) in [("waiting", true), ("cancelled", true), ("lost", false)] {
+            let result = store.conn.execute(
+                "INSERT INTO records (source, id, kind, state, first_seen_pass, updated_at_ms)
+                 VALUES ('invoices', ?1, 'invoice', ?1, 1, 5)",
+                [state],
+            );
+            assert_eq!(result.is_ok(), allowed, "{state}");
+        }
+    }
+
     fn body(id: &str) -> String {
         format!(r#"{{"id":"{id}"}}"#)
     }

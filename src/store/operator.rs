@@ -68,7 +68,7 @@ pub struct Event {
     pub kind: String,
 }
 
-/// Records per state.
+/// Records per state. Only invoices wait or are cancelled: a customer source shows neither.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct StateCounts {
     pub pending: u64,
@@ -76,6 +76,14 @@ pub struct StateCounts {
     pub exists: u64,
     pub rejected: u64,
     pub failed: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub waiting: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cancelled: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One record of the outbox, as `show --id` prints it (the body is not printed).
@@ -113,6 +121,8 @@ impl Store {
                 RecordState::Exists => counts.exists = n,
                 RecordState::Rejected => counts.rejected = n,
                 RecordState::Failed => counts.failed = n,
+                RecordState::Waiting => counts.waiting = n,
+                RecordState::Cancelled => counts.cancelled = n,
             }
         }
         Ok(counts)
