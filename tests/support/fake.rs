@@ -2,8 +2,9 @@
 //!
 //! It answers `POST {prefix}/integration/customer` as the API page documents (201 with ids, 409
 //! for an id it already created, 400 for a body it refuses, 401 for a wrong key, 404 for a
-//! wrong path or account) and can inject faults: any status with `Retry-After`, a dropped
-//! connection, a customer created and then the connection dropped, slow answers.
+//! wrong path or account), the invoice calls of SPEC §9 (`fake_invoices.rs`), and can inject
+//! faults: any status with `Retry-After`, a dropped connection, a customer created and then
+//! the connection dropped, slow answers.
 
 #![allow(dead_code)]
 
@@ -84,6 +85,28 @@ impl Received {
     pub fn id(&self) -> Option<&str> {
         self.body.get("id").and_then(Value::as_str)
     }
+
+    /// A request about customers (not invoices).
+    pub fn is_customer(&self) -> bool {
+        self.path.contains("/integration/customer")
+    }
+}
+
+impl State {
+    /// The key and account checks every call passes first: 401 for a key no account has, 404
+    /// for an account that is not the key's.
+    fn authorise(&self, headers: &HashMap<String, String>) -> Result<(), (u16, String)> {
+        let error = |code: &str, reason: &str| json!({"code": code, "reason": reason}).to_string();
+        let key = headers.get("x-bluetape-key");
+        if !self.accounts.values().any(|known| Some(known) == key) {
+            return Err((401, error("401", "Unauthorized.")));
+        }
+        let account = headers.get("x-integration-accountid");
+        if account.and_then(|account| self.accounts.get(account)) != key {
+            return Err((404, error("404", "Account not found.")));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -104,7 +127,11 @@ struct State {
     max_in_flight: usize,
     /// Keep only each request's method, path, time and answer (for long benchmarks).
     forget_contents: bool,
+    invoices: invoices::Invoices,
 }
+
+#[path = "fake_invoices.rs"]
+mod invoices;
 
 /// The running fake; it stops when dropped with its runtime.
 #[derive(Clone)]
@@ -217,7 +244,7 @@ impl FakeBlueTape {
         self.state()
             .received
             .iter()
-            .filter(|r| r.method == "POST" && r.id() == Some(id))
+            .filter(|r| r.method == "POST" && r.is_customer() && r.id() == Some(id))
             .count()
     }
 
@@ -228,7 +255,7 @@ impl FakeBlueTape {
         let mut posts = state
             .received
             .iter()
-            .filter(|r| r.method == "POST" && r.id() == Some(id));
+            .filter(|r| r.method == "POST" && r.is_customer() && r.id() == Some(id));
         match posts.position(|r| r.status == Some(201)) {
             Some(_) => posts.count(),
             None => 0,
@@ -376,6 +403,9 @@ impl FakeBlueTape {
     ) -> (u16, String) {
         let error = |code: &str, reason: &str| json!({"code": code, "reason": reason}).to_string();
         let mut s = self.state();
+        if let Some(answer) = invoices::answer(&mut s, method, path, headers, body) {
+            return answer;
+        }
         let collection = format!("{PREFIX}/integration/customer");
         let update_of = path
             .strip_prefix(&collection)
@@ -397,13 +427,8 @@ impl FakeBlueTape {
         if !known {
             return (404, error("404", "Not found."));
         }
-        let key = headers.get("x-bluetape-key");
-        if !s.accounts.values().any(|known| Some(known) == key) {
-            return (401, error("401", "Unauthorized."));
-        }
-        let account = headers.get("x-integration-accountid");
-        if account.and_then(|account| s.accounts.get(account)) != key {
-            return (404, error("404", "Account not found."));
+        if let Err(refused) = s.authorise(headers) {
+            return refused;
         }
         if let Some(id) = sign_up_of {
             if !s.created.contains(id) {
