@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use bluetape_sync::config::Config;
 use bluetape_sync::pass::{PassOptions, run_pass};
-use bluetape_sync::store::{SendRecord, SendResult, Store};
+use bluetape_sync::store::{Request, SendRecord, SendResult, Store};
 
 const RUNS: usize = 3;
 
@@ -394,7 +394,7 @@ fn child(args: &[String]) -> Result<(), Error> {
                 .map(|i| SendRecord {
                     id: format!("C{i:08}"),
                     pass: 1,
-                    update: false,
+                    request: Request::Create,
                     attempts: 1,
                     last_status: Some(201),
                     at_ms: 0,

@@ -15,8 +15,18 @@ pub enum Outcome {
     },
     /// 409: already in BlueTape; success.
     Exists,
-    /// 202 to an update.
+    /// 202 to an update (any 2xx, for an invoice).
     Updated { blue_tape_id: Option<String> },
+    /// Any 2xx to an invoice's create, whatever its body.
+    Accepted { blue_tape_id: Option<String> },
+    /// An invoice cancelled, or found cancelled or gone already.
+    Cancelled,
+    /// BlueTape does not have the invoice's customer, or holds it as a draft: the invoice
+    /// waits for it.
+    Waiting { reason: String },
+    /// A 400 to an invoice's update or cancel: refused for the invoice's state, not tried
+    /// again until the source changes it.
+    Refused { reason: String },
     /// 400: BlueTape refuses this record.
     Rejected { reason: String },
     /// 401/403: the credentials are wrong; stop the pass.
@@ -40,6 +50,10 @@ impl Outcome {
             Outcome::Created { .. } => "created",
             Outcome::Exists => "exists",
             Outcome::Updated { .. } => "updated",
+            Outcome::Accepted { .. } => "created",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Waiting { .. } => "waiting",
+            Outcome::Refused { .. } => "refused",
             Outcome::Rejected { .. } => "rejected",
             Outcome::Unauthorized { .. } => "unauthorized",
             Outcome::NotFound { .. } => "not found",
@@ -52,6 +66,8 @@ impl Outcome {
     pub fn reason(&self) -> Option<&str> {
         match self {
             Outcome::Rejected { reason }
+            | Outcome::Waiting { reason }
+            | Outcome::Refused { reason }
             | Outcome::Unauthorized { reason }
             | Outcome::NotFound { reason }
             | Outcome::Redirected { reason }
@@ -87,7 +103,7 @@ struct CreatedBody {
 }
 
 #[derive(Deserialize)]
-struct ErrorBody {
+pub(crate) struct ErrorBody {
     code: Option<serde_json::Value>,
     reason: Option<String>,
 }
@@ -137,7 +153,7 @@ pub fn classify(reply: Reply<'_>, now: SystemTime) -> Outcome {
 }
 
 /// "301 Moved Permanently -> <where>", or that the answer named nowhere.
-fn redirect_reason(status: u16, location: Option<&str>) -> String {
+pub(crate) fn redirect_reason(status: u16, location: Option<&str>) -> String {
     let canonical = StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
@@ -188,7 +204,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 }
 
 /// "<status> <reason>", the reason from the error body when there is one, kept short.
-fn error_reason(status: u16, body: &[u8]) -> String {
+pub(crate) fn error_reason(status: u16, body: &[u8]) -> String {
     let canonical = StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
@@ -260,6 +276,8 @@ pub fn classify_sign_up(reply: Reply<'_>) -> SignUp {
         _ => SignUp::Unavailable(error_reason(status, body)),
     }
 }
+
+pub mod invoice;
 
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 pub use self::answer::{Answer, Outcome, SignUp};
-use self::answer::{Reply, classify, classify_sign_up, classify_update};
+use self::answer::{Reply, classify, classify_sign_up, classify_update, invoice};
 use self::config::ApiConfig;
 
 /// The BlueTape integration API for one account.
@@ -19,6 +19,7 @@ pub struct BlueTapeClient {
     http: reqwest::Client,
     base_url: Url,
     create_url: Url,
+    invoice_url: Url,
     account_id: String,
     key: SecretString,
 }
@@ -38,6 +39,7 @@ impl BlueTapeClient {
             http,
             base_url: config.base_url.clone(),
             create_url: join(&config.base_url, "integration/customer"),
+            invoice_url: join(&config.base_url, "integration/invoice"),
             account_id: config.account_id.clone(),
             key: config.key.clone(),
         })
@@ -62,6 +64,27 @@ impl BlueTapeClient {
         self.send(url, request, classify_update).await
     }
 
+    /// Sends one invoice (`body` is its JSON) and classifies the answer (SPEC §9).
+    pub async fn create_invoice(&self, body: String) -> Answer {
+        let url = self.invoice_url.clone();
+        let request = self.http.post(url.clone()).body(body);
+        self.send(url, request, invoice::classify_create).await
+    }
+
+    /// Sends a changed invoice: `body` is the create body without `id`.
+    pub async fn update_invoice(&self, id: &str, body: String) -> Answer {
+        let url = below(&self.invoice_url, &[id]);
+        let request = self.http.put(url.clone()).body(body);
+        self.send(url, request, invoice::classify_update).await
+    }
+
+    /// Cancels an invoice BlueTape has.
+    pub async fn cancel_invoice(&self, id: &str) -> Answer {
+        let url = below(&self.invoice_url, &[id, "cancel"]);
+        let request = self.http.put(url.clone()).body("{}");
+        self.send(url, request, invoice::classify_cancel).await
+    }
+
     /// The key as a header value marked sensitive, so no `Debug` or trace output shows it.
     fn key_header(&self) -> reqwest::header::HeaderValue {
         match reqwest::header::HeaderValue::from_str(self.key.expose_secret()) {
@@ -75,14 +98,11 @@ impl BlueTapeClient {
         }
     }
 
-    /// The URL of a customer's `.../signup`.
+    /// The URL of a customer, or of one of its `tail` (`signup`).
     fn customer_url(&self, id: &str, tail: &[&str]) -> Url {
-        let mut url = self.create_url.clone();
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments.push(id);
-            segments.extend(tail);
-        }
-        url
+        let mut segments = vec![id];
+        segments.extend(tail);
+        below(&self.create_url, &segments)
     }
 
     /// Asks BlueTape for a customer's sign-up URL.
@@ -195,6 +215,15 @@ impl BlueTapeClient {
             outcome,
         }
     }
+}
+
+/// `url` with `segments` added to its path, each escaped.
+fn below(url: &Url, segments: &[&str]) -> Url {
+    let mut url = url.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.extend(segments);
+    }
+    url
 }
 
 /// `base` + `path`, keeping the base's own path (`.../genericBthubService/integration/...`).

@@ -57,16 +57,26 @@ impl RetryPolicy {
             }),
             Outcome::Exists => Next::Record(SendResult::Exists),
             Outcome::Updated { blue_tape_id } => Next::Record(SendResult::Updated { blue_tape_id }),
+            Outcome::Accepted { blue_tape_id } => {
+                Next::Record(SendResult::Accepted { blue_tape_id })
+            }
+            Outcome::Cancelled => Next::Record(SendResult::Cancelled),
+            Outcome::Refused { reason } => Next::Record(SendResult::Refused { reason }),
+            // The customer may be a draft in BlueTape until it is fixed: not before the
+            // longest backoff (SPEC §9).
+            Outcome::Waiting { reason } => Next::Record(SendResult::Waiting {
+                reason,
+                next_attempt_ms: now_ms.saturating_add(self.max_backoff_ms()),
+            }),
             Outcome::Rejected { reason } => Next::Record(SendResult::Rejected { reason }),
             Outcome::Unauthorized { reason } => Next::Stop(StopReason::Unauthorized(reason)),
             Outcome::NotFound { .. } if update => Next::Recreate,
             Outcome::NotFound { reason } => Next::Stop(StopReason::EndpointNotFound(reason)),
             Outcome::Redirected { reason } => Next::Stop(StopReason::Redirected(reason)),
             Outcome::Retry { reason, .. } if attempt >= self.max_attempts => {
-                let wait_ms = i64::try_from(self.max_backoff.as_millis()).unwrap_or(i64::MAX / 2);
                 Next::Record(SendResult::Failed {
                     reason,
-                    next_attempt_ms: now_ms.saturating_add(wait_ms),
+                    next_attempt_ms: now_ms.saturating_add(self.max_backoff_ms()),
                 })
             }
             Outcome::Retry {
@@ -86,6 +96,12 @@ impl RetryPolicy {
                 reason,
             },
         }
+    }
+}
+
+impl RetryPolicy {
+    fn max_backoff_ms(&self) -> i64 {
+        i64::try_from(self.max_backoff.as_millis()).unwrap_or(i64::MAX / 2)
     }
 }
 
@@ -172,6 +188,41 @@ mod tests {
                 },
                 true,
                 Next::Stop(StopReason::Redirected(reason("301"))),
+            ),
+            // Invoices: created by any 2xx, cancelled, refused, or waiting for their customer
+            // no earlier than max_backoff later, on the first attempt.
+            (
+                1,
+                Outcome::Accepted { blue_tape_id: None },
+                false,
+                Next::Record(SendResult::Accepted { blue_tape_id: None }),
+            ),
+            (
+                1,
+                Outcome::Cancelled,
+                true,
+                Next::Record(SendResult::Cancelled),
+            ),
+            (
+                1,
+                Outcome::Refused {
+                    reason: reason("400: Invoice is paid."),
+                },
+                true,
+                Next::Record(SendResult::Refused {
+                    reason: reason("400: Invoice is paid."),
+                }),
+            ),
+            (
+                1,
+                Outcome::Waiting {
+                    reason: reason("400: Customer does not exist."),
+                },
+                false,
+                Next::Record(SendResult::Waiting {
+                    reason: reason("400: Customer does not exist."),
+                    next_attempt_ms: 1_000 + 60_000,
+                }),
             ),
             // A Retry-After holds the whole pass, capped at max_backoff.
             (

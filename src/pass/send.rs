@@ -16,7 +16,7 @@ use crate::client::{BlueTapeClient, Outcome};
 use crate::record::Customer;
 use crate::record::timestamp::now_ms;
 use crate::store::{
-    Attempt, PassCounts, QueueCursor, Queued, SendRecord, SendResult, Store, StoreError,
+    Attempt, PassCounts, QueueCursor, Queued, Request, SendRecord, SendResult, Store, StoreError,
 };
 
 use super::PassError;
@@ -100,7 +100,7 @@ impl Sender {
         let mut last_reason = String::new();
         let mut history = Vec::new();
         // An update whose customer is gone from BlueTape becomes a create.
-        let mut update = queued.update;
+        let mut update = queued.request == Request::Update;
         let update_body = match update
             .then(|| Customer::from_stored(&queued.body).and_then(|c| c.update_body()))
         {
@@ -215,6 +215,26 @@ impl Sender {
                 self.answered(|c| c.counts.updated += 1);
                 debug!(id, "customer updated");
             }
+            SendResult::Accepted { .. } => {
+                self.answered(|c| c.counts.created += 1);
+                debug!(id, "invoice created");
+            }
+            SendResult::Cancelled => {
+                self.answered(|c| c.counts.cancelled += 1);
+                debug!(id, "invoice cancelled");
+            }
+            SendResult::Waiting { reason, .. } => {
+                self.answered(|c| c.counts.waiting += 1);
+                info!(id, "invoice waits for its customer: {}", redact(reason));
+            }
+            SendResult::Refused { reason } => {
+                self.answered(|c| c.counts.refused += 1);
+                warn!(
+                    id,
+                    "BlueTape refused to change the invoice: {}",
+                    redact(reason)
+                );
+            }
             SendResult::Rejected { reason } => {
                 self.answered(|c| c.counts.rejected += 1);
                 warn!(id, "customer rejected by BlueTape: {}", redact(reason));
@@ -251,7 +271,7 @@ impl Sender {
             id: queued.id.clone(),
             pass: self.pass,
             history,
-            update: queued.update,
+            request: queued.request,
             attempts,
             last_status,
             at_ms: now_ms(),

@@ -14,7 +14,8 @@ use crate::record::{Customer, Field, Normaliser};
 use crate::source::config::SourceConfig;
 use crate::source::{self, OlderThan, SourceError};
 use crate::store::{
-    FULL_NEXT_PASS, NEW_BATCH, NewRecord, PassCounts, QueueCursor, Staging, Store, StoreError,
+    FULL_NEXT_PASS, NEW_BATCH, NewRecord, PassCounts, QueueCursor, Request, Staging, Store,
+    StoreError,
 };
 
 #[derive(Debug, Default, Clone)]
@@ -201,7 +202,11 @@ pub(super) fn stage(
                     break;
                 }
                 for q in &page {
-                    let verb = if q.update { "update" } else { "send" };
+                    let verb = match q.request {
+                        Request::Create => "send",
+                        Request::Update => "update",
+                        Request::Cancel => "cancel",
+                    };
                     let _ = writeln!(out, "would {verb} {}", q.id);
                     staged.would_send += 1;
                 }

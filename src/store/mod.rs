@@ -17,7 +17,9 @@ pub use self::migrations::MIGRATIONS;
 pub use self::operator::{
     Event, ExportEntry, FailureEntry, PassEntry, RecordRow, RetryTarget, StateCounts,
 };
-pub use self::outbox::{Attempt, QueueCounts, QueueCursor, Queued, SendRecord, SendResult};
+pub use self::outbox::{
+    Attempt, QueueCounts, QueueCursor, Queued, Request, SendRecord, SendResult,
+};
 pub use self::passes::PassCounts;
 pub use self::settings::{DAEMON_NEXT_PASS, DAEMON_PID, FULL_NEXT_PASS};
 pub use self::staging::{NEW_BATCH, NewRecord, Staging};
@@ -291,7 +293,7 @@ mod tests {
         SendRecord {
             id: id.to_owned(),
             pass: 1,
-            update: false,
+            request: Request::Create,
             attempts: 1,
             last_status: Some(201),
             at_ms: 20,
@@ -343,6 +345,89 @@ mod tests {
             store.record(SOURCE, "A").expect("read").expect("A").state,
             RecordState::Created
         );
+    }
+
+    #[test]
+    fn an_invoice_waits_then_is_created_and_a_cancel_or_update_is_recorded_or_refused() {
+        let mut store = queued(&["I1", "I2"]);
+        let row = |store: &Store, id: &str| -> (String, Option<String>, Option<i64>, i64, i64) {
+            store
+                .conn
+                .query_row(
+                    "SELECT state, COALESCE(refused_reason, reason), next_attempt_ms,
+                            update_pending, cancel_pending
+                     FROM records WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .expect("row")
+        };
+        let waiting = SendResult::Waiting {
+            reason: "400: Customer does not exist.".into(),
+            next_attempt_ms: 60_020,
+        };
+        store
+            .record_results(SOURCE, &[result("I1", waiting)])
+            .expect("record");
+        assert_eq!(
+            row(&store, "I1"),
+            (
+                "waiting".into(),
+                Some("400: Customer does not exist.".into()),
+                Some(60_020),
+                0,
+                0
+            )
+        );
+        // A waiting invoice is created by a later create.
+        let accepted = SendResult::Accepted { blue_tape_id: None };
+        store
+            .record_results(SOURCE, &[result("I1", accepted)])
+            .expect("record");
+        assert_eq!(row(&store, "I1"), ("created".into(), None, None, 0, 0));
+        // A cancel is recorded only for an invoice with one pending, an answer to a create
+        // never cancels.
+        store
+            .record_results(SOURCE, &[result("I2", SendResult::Cancelled)])
+            .expect("record");
+        assert_eq!(row(&store, "I2").0, "pending");
+        store
+            .conn
+            .execute_batch(
+                "UPDATE records SET state = 'created', cancel_pending = 1 WHERE id = 'I2';
+                 UPDATE records SET update_pending = 1 WHERE id = 'I1'",
+            )
+            .expect("queue a cancel and an update");
+        let mut cancel = result("I2", SendResult::Cancelled);
+        cancel.request = Request::Cancel;
+        let mut refused = result(
+            "I1",
+            SendResult::Refused {
+                reason: "400: Invoice is paid.".into(),
+            },
+        );
+        refused.request = Request::Update;
+        store
+            .record_results(SOURCE, &[cancel, refused])
+            .expect("record");
+        assert_eq!(row(&store, "I2"), ("cancelled".into(), None, None, 0, 0));
+        assert_eq!(
+            row(&store, "I1"),
+            (
+                "created".into(),
+                Some("400: Invoice is paid.".into()),
+                None,
+                0,
+                0
+            )
+        );
+        let refused_flag: Option<String> = store
+            .conn
+            .query_row("SELECT refused FROM records WHERE id = 'I1'", [], |r| {
+                r.get(0)
+            })
+            .expect("flag");
+        assert_eq!(refused_flag.as_deref(), Some("update"));
     }
 
     #[test]

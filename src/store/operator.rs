@@ -226,6 +226,7 @@ impl Store {
                         changed_upstream: r.get(10)?,
                         updated: r.get(11)?,
                         inactive: r.get(12)?,
+                        ..PassCounts::default()
                     },
                     message: r.get(13)?,
                 })

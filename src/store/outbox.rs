@@ -6,14 +6,34 @@ use rusqlite::{Connection, Transaction, params};
 use super::{Store, StoreError};
 use crate::diff::RecordState;
 
+/// What a queued record asks of BlueTape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    Create,
+    /// Already in BlueTape and changed since: send as an update.
+    Update,
+    /// An invoice BlueTape has, void or deleted in the export since.
+    Cancel,
+}
+
+impl Request {
+    /// How its requests are named in the history.
+    fn attempt(self) -> &'static str {
+        match self {
+            Request::Create => "attempt",
+            Request::Update => "update attempt",
+            Request::Cancel => "cancel attempt",
+        }
+    }
+}
+
 /// One record waiting to be sent.
 #[derive(Debug, Clone)]
 pub struct Queued {
     pub id: String,
     pub source_modified_ms: i64,
     pub body: String,
-    /// Already in BlueTape and changed since: send as an update.
-    pub update: bool,
+    pub request: Request,
 }
 /// What a send came to, as recorded in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +46,23 @@ pub enum SendResult {
     /// An update was accepted (202).
     Updated {
         blue_tape_id: Option<String>,
+    },
+    /// An invoice created (any 2xx).
+    Accepted {
+        blue_tape_id: Option<String>,
+    },
+    /// An invoice cancelled (or found cancelled or gone).
+    Cancelled,
+    /// An invoice whose customer BlueTape lacks or holds as a draft: tried again from
+    /// `next_attempt_ms`.
+    Waiting {
+        reason: String,
+        next_attempt_ms: i64,
+    },
+    /// An invoice's update or cancel refused for its state: not tried again until the source
+    /// changes it.
+    Refused {
+        reason: String,
     },
     Rejected {
         reason: String,
@@ -44,8 +81,8 @@ pub enum SendResult {
 pub struct SendRecord {
     pub id: String,
     pub pass: i64,
-    /// The record was queued as an update (it is created or exists).
-    pub update: bool,
+    /// What it was queued for.
+    pub request: Request,
     pub attempts: u32,
     pub last_status: Option<u16>,
     pub at_ms: i64,
@@ -93,11 +130,12 @@ pub(super) fn add_event(
 fn record_result(tx: &Transaction<'_>, source: &str, r: &SendRecord) -> rusqlite::Result<()> {
     // Only a record still waiting may change: never overwrite a created customer with an
     // answer meant for another request.
-    let waiting = if r.update {
-        "source = ?1 AND id = ?2 AND update_pending = 1"
-    } else {
-        "source = ?1 AND id = ?2 AND state IN ('pending', 'failed')"
+    let waiting = match r.request {
+        Request::Update => "source = ?1 AND id = ?2 AND update_pending = 1",
+        Request::Cancel => "source = ?1 AND id = ?2 AND cancel_pending = 1",
+        Request::Create => "source = ?1 AND id = ?2 AND state IN ('pending', 'failed', 'waiting')",
     };
+    let update = r.request != Request::Create;
     let common = "attempts = attempts + ?3, last_status = COALESCE(?4, last_status), \
                   updated_at_ms = ?5";
     let (set, extra): (&str, Vec<Option<&str>>) = match &r.result {
@@ -119,7 +157,54 @@ fn record_result(tx: &Transaction<'_>, source: &str, r: &SendRecord) -> rusqlite
              blue_tape_id = COALESCE(?6, blue_tape_id)",
             vec![blue_tape_id.as_deref()],
         ),
-        SendResult::Rejected { reason } if r.update => (
+        SendResult::Accepted { blue_tape_id } => (
+            "state = 'created', done_at_ms = ?5, reason = NULL, next_attempt_ms = NULL,
+             update_pending = 0, blue_tape_id = COALESCE(?6, blue_tape_id)",
+            vec![blue_tape_id.as_deref()],
+        ),
+        // Only a cancel's answer cancels: the client reads no create or update answer so.
+        SendResult::Cancelled if r.request != Request::Cancel => return Ok(()),
+        SendResult::Cancelled => (
+            "state = 'cancelled', reason = NULL, next_attempt_ms = NULL, update_pending = 0,
+             cancel_pending = 0, refused = NULL, refused_reason = NULL",
+            vec![],
+        ),
+        SendResult::Refused { reason } => match r.request {
+            Request::Cancel => (
+                "refused = 'cancel', refused_reason = ?6, cancel_pending = 0,
+                 next_attempt_ms = NULL",
+                vec![Some(reason)],
+            ),
+            Request::Update => (
+                "refused = 'update', refused_reason = ?6, update_pending = 0,
+                 next_attempt_ms = NULL",
+                vec![Some(reason)],
+            ),
+            Request::Create => (
+                "state = 'rejected', reason = ?6, next_attempt_ms = NULL",
+                vec![Some(reason)],
+            ),
+        },
+        SendResult::Waiting {
+            reason,
+            next_attempt_ms,
+        } => {
+            let state = if update { "" } else { "state = 'waiting', " };
+            let sql = format!(
+                "UPDATE records SET {state}{common}, reason = ?6, next_attempt_ms = ?7 WHERE {waiting}"
+            );
+            tx.prepare_cached(&sql)?.execute(params![
+                source,
+                r.id,
+                r.attempts,
+                r.last_status,
+                r.at_ms,
+                reason,
+                next_attempt_ms
+            ])?;
+            return Ok(());
+        }
+        SendResult::Rejected { reason } if update => (
             "reason = 'update rejected: ' || ?6, next_attempt_ms = NULL, update_pending = 0",
             vec![Some(reason)],
         ),
@@ -131,7 +216,7 @@ fn record_result(tx: &Transaction<'_>, source: &str, r: &SendRecord) -> rusqlite
             reason,
             next_attempt_ms,
         } => {
-            let state = if r.update { "" } else { "state = 'failed', " };
+            let state = if update { "" } else { "state = 'failed', " };
             let sql = format!(
                 "UPDATE records SET {state}{common}, reason = ?6, next_attempt_ms = ?7 WHERE {waiting}"
             );
@@ -235,7 +320,11 @@ pub(super) fn next_queue_page(
                         id: r.get(0)?,
                         source_modified_ms: r.get(1)?,
                         body: r.get(2)?,
-                        update,
+                        request: if update {
+                            Request::Update
+                        } else {
+                            Request::Create
+                        },
                     })
                 },
             )?
@@ -297,11 +386,7 @@ impl Store {
         for r in results {
             record_result(&tx, source, r).map_err(wrap)?;
             for a in &r.history {
-                let kind = if r.update {
-                    "update attempt"
-                } else {
-                    "attempt"
-                };
+                let kind = r.request.attempt();
                 add_event(
                     &tx,
                     source,

@@ -19,6 +19,19 @@ pub struct PassCounts {
     pub updated: u64,
     /// Left out by the preset's rule (inactive or archived customers).
     pub inactive: u64,
+    /// Invoices cancelled in BlueTape (a customer source shows none: not kept in `passes`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cancelled: u64,
+    /// Invoices BlueTape answered that their customer is missing or a draft.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub waiting: u64,
+    /// Invoices' updates or cancels BlueTape refused.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub refused: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 impl Store {
     pub fn begin_pass(&self, source: &str, full: bool, now_ms: i64) -> Result<i64, StoreError> {
