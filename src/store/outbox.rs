@@ -185,25 +185,6 @@ fn record_result(tx: &Transaction<'_>, source: &str, r: &SendRecord) -> rusqlite
                 vec![Some(reason)],
             ),
         },
-        SendResult::Waiting {
-            reason,
-            next_attempt_ms,
-        } => {
-            let state = if update { "" } else { "state = 'waiting', " };
-            let sql = format!(
-                "UPDATE records SET {state}{common}, reason = ?6, next_attempt_ms = ?7 WHERE {waiting}"
-            );
-            tx.prepare_cached(&sql)?.execute(params![
-                source,
-                r.id,
-                r.attempts,
-                r.last_status,
-                r.at_ms,
-                reason,
-                next_attempt_ms
-            ])?;
-            return Ok(());
-        }
         SendResult::Rejected { reason } if update => (
             "reason = 'update rejected: ' || ?6, next_attempt_ms = NULL, update_pending = 0",
             vec![Some(reason)],
@@ -212,11 +193,21 @@ fn record_result(tx: &Transaction<'_>, source: &str, r: &SendRecord) -> rusqlite
             "state = 'rejected', reason = ?6, next_attempt_ms = NULL",
             vec![Some(reason)],
         ),
+        // Tried again from `next_attempt_ms`: a failed record, or an invoice waiting for its
+        // customer; an update or cancel keeps its state.
         SendResult::Failed {
             reason,
             next_attempt_ms,
+        }
+        | SendResult::Waiting {
+            reason,
+            next_attempt_ms,
         } => {
-            let state = if update { "" } else { "state = 'failed', " };
+            let state = match (&r.result, update) {
+                (_, true) => "",
+                (SendResult::Waiting { .. }, false) => "state = 'waiting', ",
+                (_, false) => "state = 'failed', ",
+            };
             let sql = format!(
                 "UPDATE records SET {state}{common}, reason = ?6, next_attempt_ms = ?7 WHERE {waiting}"
             );
