@@ -43,7 +43,7 @@ async fn a_damaged_store_is_a_clear_error_and_nothing_is_sent() {
 #[tokio::test]
 async fn a_full_disk_keeps_nothing_half_written() {
     let fx = Fixture::new().await;
-    let disk = Tmpfs::mount(&fx.path("small-disk"), "size=256k,mode=0755");
+    let disk = Tmpfs::mount(&fx.path("small-disk"), "size=512k,mode=0755");
     let store = fx.path("small-disk/state.db");
     let store_env = [("BLUETAPE_SYNC__STORE__PATH", store.to_str().expect("utf-8"))];
     fx.write_export(&export_of(5));
