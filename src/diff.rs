@@ -1,6 +1,8 @@
 //! The diff (SPEC §4): what to do with one record read from the export, given what the store
 //! holds for its id. Pure: no I/O.
 
+pub mod invoice;
+
 use std::fmt;
 use std::str::FromStr;
 

@@ -1,0 +1,195 @@
+//! The invoice diff (SPEC §9): what an invoice's standing in the export (open, draft, paid,
+//! void) adds to the customer's diff. Pure.
+
+use super::{Decision, Incoming, RecordState, Stored, decide};
+use crate::source::invoices::Standing;
+
+/// What to do with an invoice read from the export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceDecision {
+    /// As for a customer: queue, reject, nothing, or (for one BlueTape has, changed since) an
+    /// update.
+    Plain(Decision),
+    /// Not sent and not kept: a draft, or an invoice void or paid before it was ever sent,
+    /// counted as left out. `withdraw`: the store has it, never sent (queued, waiting,
+    /// failed or rejected), and forgets it.
+    LeftOut { withdraw: bool },
+    /// BlueTape has it, and the export now says it is void: cancel it.
+    Cancel,
+}
+
+pub fn decide_invoice(
+    stored: Option<&Stored>,
+    incoming: Incoming<'_>,
+    standing: Standing,
+) -> InvoiceDecision {
+    let state = stored.map(|s| s.state);
+    let sent = matches!(state, Some(RecordState::Created | RecordState::Exists));
+    let newer = stored.is_some_and(|s| incoming.modified_ms > s.modified_ms);
+    match standing {
+        // Cancelled is final.
+        _ if state == Some(RecordState::Cancelled) => InvoiceDecision::Plain(Decision::Unchanged),
+        Standing::Open => InvoiceDecision::Plain(decide(stored, incoming)),
+        // A paid invoice BlueTape has is brought up to date (its amount due).
+        Standing::Paid if sent => InvoiceDecision::Plain(decide(stored, incoming)),
+        Standing::Void if sent && newer => InvoiceDecision::Cancel,
+        // A sent invoice cannot go back to draft; a void one seen again is handled already.
+        Standing::Void | Standing::Draft if sent => InvoiceDecision::Plain(Decision::Unchanged),
+        Standing::Draft | Standing::Paid | Standing::Void => InvoiceDecision::LeftOut {
+            withdraw: stored.is_some(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Decision::*;
+    use InvoiceDecision::*;
+    use RecordState::*;
+
+    fn stored(state: RecordState, modified: i64) -> Stored {
+        Stored {
+            state,
+            modified_ms: Some(modified),
+            staged_this_pass: false,
+            content_hash: None,
+        }
+    }
+
+    fn read(ms: i64, valid: bool) -> Incoming<'static> {
+        Incoming {
+            modified_ms: Some(ms),
+            valid,
+            content_hash: "h",
+        }
+    }
+
+    #[test]
+    fn decision_table() {
+        let cases: &[(Option<Stored>, Incoming<'_>, Standing, InvoiceDecision)] = &[
+            // New: open ones are queued (or rejected); the others are never sent.
+            (None, read(10, true), Standing::Open, Plain(Queue)),
+            (None, read(10, false), Standing::Open, Plain(Reject)),
+            (
+                None,
+                read(10, true),
+                Standing::Draft,
+                LeftOut { withdraw: false },
+            ),
+            (
+                None,
+                read(10, true),
+                Standing::Paid,
+                LeftOut { withdraw: false },
+            ),
+            (
+                None,
+                read(10, false),
+                Standing::Void,
+                LeftOut { withdraw: false },
+            ),
+            // Never sent, now void, paid or a draft: withdrawn from the queue.
+            (
+                Some(stored(Pending, 10)),
+                read(11, true),
+                Standing::Void,
+                LeftOut { withdraw: true },
+            ),
+            (
+                Some(stored(Waiting, 10)),
+                read(11, true),
+                Standing::Paid,
+                LeftOut { withdraw: true },
+            ),
+            (
+                Some(stored(Rejected, 10)),
+                read(11, true),
+                Standing::Draft,
+                LeftOut { withdraw: true },
+            ),
+            (
+                Some(stored(Failed, 10)),
+                read(10, true),
+                Standing::Void,
+                LeftOut { withdraw: true },
+            ),
+            // Sent: a change is an update, paid included; void cancels once.
+            (
+                Some(stored(Created, 10)),
+                read(11, true),
+                Standing::Open,
+                Plain(ChangedUpstream),
+            ),
+            (
+                Some(stored(Exists, 10)),
+                read(11, true),
+                Standing::Paid,
+                Plain(ChangedUpstream),
+            ),
+            (
+                Some(stored(Created, 10)),
+                read(10, true),
+                Standing::Paid,
+                Plain(Unchanged),
+            ),
+            (
+                Some(stored(Created, 10)),
+                read(11, true),
+                Standing::Void,
+                Cancel,
+            ),
+            (
+                Some(stored(Exists, 10)),
+                read(11, false),
+                Standing::Void,
+                Cancel,
+            ),
+            (
+                Some(stored(Created, 11)),
+                read(11, true),
+                Standing::Void,
+                Plain(Unchanged),
+            ),
+            (
+                Some(stored(Created, 10)),
+                read(11, true),
+                Standing::Draft,
+                Plain(Unchanged),
+            ),
+            // Cancelled is final, whatever comes.
+            (
+                Some(stored(Cancelled, 10)),
+                read(12, true),
+                Standing::Open,
+                Plain(Unchanged),
+            ),
+            (
+                Some(stored(Cancelled, 10)),
+                read(12, true),
+                Standing::Void,
+                Plain(Unchanged),
+            ),
+            // Waiting for its customer: a change is queued again, like a pending one.
+            (
+                Some(stored(Waiting, 10)),
+                read(11, true),
+                Standing::Open,
+                Plain(Queue),
+            ),
+            (
+                Some(stored(Waiting, 10)),
+                read(10, true),
+                Standing::Open,
+                Plain(Unchanged),
+            ),
+        ];
+        for (stored, incoming, standing, expected) in cases {
+            assert_eq!(
+                decide_invoice(stored.as_ref(), *incoming, *standing),
+                *expected,
+                "{stored:?} {incoming:?} {standing:?}"
+            );
+        }
+    }
+}
