@@ -2,6 +2,7 @@
 
 pub mod config;
 mod files;
+mod invoices;
 mod migrations;
 mod operator;
 mod outbox;
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension};
 
+pub use self::invoices::Hold;
 pub use self::migrations::MIGRATIONS;
 pub use self::operator::{
     Event, ExportEntry, FailureEntry, PassEntry, RecordRow, RetryTarget, StateCounts,

@@ -139,7 +139,7 @@ pub struct Staging<'a> {
     pub(super) tx: Transaction<'a>,
     path: PathBuf,
     pub(super) source: String,
-    pass: i64,
+    pub(super) pass: i64,
     pub(super) now_ms: i64,
 }
 
@@ -204,7 +204,12 @@ impl Staging<'_> {
             .map_err(|e| self.err(e))
     }
 
-    fn event(&self, id: &str, kind: &str, reason: Option<&str>) -> Result<(), StoreError> {
+    pub(super) fn event(
+        &self,
+        id: &str,
+        kind: &str,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
         add_event(
             &self.tx,
             &self.source,
@@ -356,8 +361,9 @@ impl Staging<'_> {
         Ok(written)
     }
 
-    /// Records the newer date (and body) of a customer already in BlueTape; with `update`,
-    /// queues the body to be sent as an update.
+    /// Records the newer date (and body) of a record already in BlueTape; with `update`,
+    /// queues the body to be sent as an update. A refusal of an earlier change is forgotten:
+    /// this is another one.
     pub fn changed_upstream(
         &self,
         id: &str,
@@ -369,7 +375,8 @@ impl Staging<'_> {
         self.execute(
             "UPDATE records SET source_modified_ms = ?3, body = COALESCE(?4, body),
                 changed_pass = ?5, updated_at_ms = ?6, content_hash = COALESCE(?7, content_hash),
-                update_pending = ?8, next_attempt_ms = NULL
+                update_pending = ?8, next_attempt_ms = NULL, refused = NULL,
+                refused_reason = NULL
              WHERE source = ?1 AND id = ?2",
             params![
                 self.source,
