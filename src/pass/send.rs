@@ -100,8 +100,8 @@ impl Sender {
         let mut last_reason = String::new();
         let mut history = Vec::new();
         // An update whose customer is gone from BlueTape becomes a create.
-        let mut update = queued.request == Request::Update;
-        let update_body = match update
+        let mut request = queued.request;
+        let update_body = match (request == Request::Update)
             .then(|| Customer::from_stored(&queued.body).and_then(|c| c.update_body()))
         {
             None => String::new(),
@@ -135,10 +135,10 @@ impl Sender {
                 return;
             }
             attempts += 1;
-            let answer = if update {
-                self.client.update(id, update_body.clone()).await
-            } else {
-                self.client.create(queued.body.clone()).await
+            let answer = match request {
+                Request::Create => self.client.create(queued.body.clone()).await,
+                Request::Update => self.client.update(id, update_body.clone()).await,
+                Request::Cancel => self.client.cancel_invoice(id).await,
             };
             last_status = answer.status.or(last_status);
             self.counts().requests.count(answer.status);
@@ -162,6 +162,7 @@ impl Sender {
                 }
                 other => other,
             };
+            let update = request == Request::Update;
             let result = match self.policy.next(attempts, outcome, update, now_ms()) {
                 Next::Record(result) => result,
                 Next::Stop(reason) => {
@@ -170,7 +171,7 @@ impl Sender {
                 }
                 Next::Recreate => {
                     info!(id, "customer no longer in BlueTape: creating it again");
-                    update = false;
+                    request = Request::Create;
                     attempts -= 1;
                     continue;
                 }

@@ -338,5 +338,13 @@ mod tests {
             )
             .expect("row");
         assert_eq!(cancel_pending, 1);
+        // The queue walks the cancel last, as a cancel.
+        let mut cursor = crate::store::QueueCursor::new(30, true);
+        let page = store
+            .next_queue_page("invoices", &mut cursor, 10)
+            .expect("page");
+        let queued: Vec<(&str, Request)> =
+            page.iter().map(|q| (q.id.as_str(), q.request)).collect();
+        assert_eq!(queued, [("I2", Request::Cancel)]);
     }
 }

@@ -247,6 +247,8 @@ enum QueuePart {
     Pending,
     Failed,
     Updates,
+    /// Invoices to cancel (a customer source has none).
+    Cancels,
 }
 impl QueuePart {
     fn as_str(self) -> &'static str {
@@ -254,6 +256,7 @@ impl QueuePart {
             QueuePart::Pending => "pending",
             QueuePart::Failed => "failed",
             QueuePart::Updates => "updates",
+            QueuePart::Cancels => "cancels",
         }
     }
 }
@@ -281,20 +284,35 @@ pub(super) fn next_queue_page(
             .after
             .as_ref()
             .map_or((i64::MIN, ""), |(ms, id)| (*ms, id.as_str()));
-        let update = cursor.state == QueuePart::Updates;
-        let mut stmt = conn.prepare_cached(if update {
-            "SELECT id, source_modified_ms, body FROM records
-             WHERE source = ?1 AND update_pending = 1 AND ?2 = 'updates'
-               AND (source_modified_ms, id) > (?3, ?4)
-               AND body IS NOT NULL AND COALESCE(next_attempt_ms, 0) <= ?5
-             ORDER BY source_modified_ms, id
-             LIMIT ?6"
-        } else {
-            "SELECT id, source_modified_ms, body FROM records
+        let request = match cursor.state {
+            QueuePart::Pending | QueuePart::Failed => Request::Create,
+            QueuePart::Updates => Request::Update,
+            QueuePart::Cancels => Request::Cancel,
+        };
+        let mut stmt = conn.prepare_cached(match request {
+            Request::Update => {
+                "SELECT id, source_modified_ms, body FROM records
+                 WHERE source = ?1 AND update_pending = 1 AND ?2 = 'updates'
+                   AND (source_modified_ms, id) > (?3, ?4)
+                   AND body IS NOT NULL AND COALESCE(next_attempt_ms, 0) <= ?5
+                 ORDER BY source_modified_ms, id
+                 LIMIT ?6"
+            }
+            Request::Cancel => {
+                "SELECT id, source_modified_ms, COALESCE(body, '') FROM records
+                 WHERE source = ?1 AND cancel_pending = 1 AND ?2 = 'cancels'
+                   AND (source_modified_ms, id) > (?3, ?4)
+                   AND COALESCE(next_attempt_ms, 0) <= ?5
+                 ORDER BY source_modified_ms, id
+                 LIMIT ?6"
+            }
+            Request::Create => {
+                "SELECT id, source_modified_ms, body FROM records
              WHERE source = ?1 AND state = ?2 AND (source_modified_ms, id) > (?3, ?4)
                AND body IS NOT NULL AND COALESCE(next_attempt_ms, 0) <= ?5
              ORDER BY source_modified_ms, id
              LIMIT ?6"
+            }
         })?;
         let page = stmt
             .query_map(
@@ -311,11 +329,7 @@ pub(super) fn next_queue_page(
                         id: r.get(0)?,
                         source_modified_ms: r.get(1)?,
                         body: r.get(2)?,
-                        request: if update {
-                            Request::Update
-                        } else {
-                            Request::Create
-                        },
+                        request,
                     })
                 },
             )?
@@ -328,7 +342,8 @@ pub(super) fn next_queue_page(
         cursor.state = match cursor.state {
             QueuePart::Pending => QueuePart::Failed,
             QueuePart::Failed if cursor.updates => QueuePart::Updates,
-            _ => return Ok(page),
+            QueuePart::Failed | QueuePart::Updates => QueuePart::Cancels,
+            QueuePart::Cancels => return Ok(page),
         };
     }
 }
