@@ -329,7 +329,7 @@ fn samples(config: &SourceConfig) -> Result<String, crate::source::SourceError> 
     let mut left_out = 0;
     for item in crate::source::read(config, &file, None)?.take(detect::SAMPLE) {
         let raw = match item? {
-            Item::Record(raw) => *raw,
+            Item::Record(raw) => raw,
             Item::Skipped(_) | Item::Old(_) => {
                 left_out += 1;
                 continue;

@@ -84,7 +84,7 @@ pub(super) struct Preparer<'a> {
 impl Preparer<'_> {
     pub(super) fn prepare(&self, item: Item) -> Result<Prepared, StoreError> {
         let raw = match item {
-            Item::Record(raw) => *raw,
+            Item::Record(raw) => raw,
             Item::Skipped(_) => return Ok(Prepared::Inactive),
             Item::Old(ms) => return Ok(Prepared::Old(ms)),
         };

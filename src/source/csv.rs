@@ -242,7 +242,7 @@ impl Iterator for CsvExport {
                     raw.set(*field, &text);
                 }
             }
-            return Some(Ok(Item::Record(Box::new(raw))));
+            return Some(Ok(Item::Record(raw)));
         }
     }
 }
@@ -284,7 +284,7 @@ mod tests {
             .expect("source config");
         CsvExport::open(&config, &path)?
             .map(|item| match item? {
-                Item::Record(r) => Ok(*r),
+                Item::Record(r) => Ok(r),
                 other => panic!("CSV skips nothing here, got {other:?}"),
             })
             .collect()

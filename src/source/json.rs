@@ -147,7 +147,7 @@ impl RecordReader {
                         raw.lines = lines.read_json(list, &value);
                     }
                 }
-                Item::Record(Box::new(raw))
+                Item::Record(raw)
             }
         };
         self.tx.send(Ok(item)).map_err(|_| {
@@ -250,7 +250,7 @@ mod tests {
         items
             .into_iter()
             .filter_map(|i| match i.expect("no error") {
-                Item::Record(r) => Some(*r),
+                Item::Record(r) => Some(r),
                 Item::Skipped(_) | Item::Old(_) => None,
             })
             .collect()

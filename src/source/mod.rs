@@ -62,7 +62,7 @@ pub enum SourceError {
 /// What reading an export yields.
 #[derive(Debug)]
 pub enum Item {
-    Record(Box<RawRecord>),
+    Record(RawRecord),
     /// Left out by the preset's rule (an inactive or archived customer); names what it is.
     Skipped(&'static str),
     /// Modified before [`OlderThan::threshold_ms`] (then in ms): handled by an earlier pass,

@@ -121,9 +121,6 @@ impl Field {
         Field::LineAmounts,
     ];
 
-    /// How many fields there are, of every kind.
-    pub const COUNT: usize = Field::ALL.len();
-
     /// The API's name of the field, as in `[source.fields]` and `[invoices.fields]`.
     pub fn api_name(self) -> &'static str {
         match self {
@@ -149,8 +146,30 @@ impl Field {
         }
     }
 
-    fn index(self) -> usize {
-        self as usize
+    /// Where a record of `kind` keeps this field: its place in [`Kind::fields`], or `None`
+    /// when the kind has no such field.
+    fn slot(self, kind: Kind) -> Option<usize> {
+        let n = self as usize;
+        match (kind, self) {
+            // A customer's fields are the first seven, in order.
+            (Kind::Customer, _) => (n < 7).then_some(n),
+            (Kind::Invoice, Field::Id) => Some(0),
+            (Kind::Invoice, Field::SourceModifiedDate) => Some(10),
+            (
+                Kind::Invoice,
+                Field::InvoiceNumber
+                | Field::CustomerId
+                | Field::InvoiceDate
+                | Field::DueDate
+                | Field::ExpirationDate
+                | Field::SubTotal
+                | Field::TaxAmount
+                | Field::TotalAmount
+                | Field::AmountDue,
+            ) => Some(n - 6),
+            (Kind::Invoice, Field::Status | Field::Lines | Field::LineAmounts) => Some(n - 5),
+            (Kind::Invoice, _) => None,
+        }
     }
 }
 
@@ -229,7 +248,8 @@ pub struct RawRecord {
     pub kind: Kind,
     /// Where it was read, for messages: `file:line`.
     pub location: String,
-    values: [Option<String>; Field::COUNT],
+    /// In [`Kind::fields`] order.
+    values: Vec<Option<String>>,
     pub lines: Vec<RawLine>,
 }
 
@@ -238,26 +258,29 @@ impl RawRecord {
         Self {
             kind,
             location,
-            values: Default::default(),
+            values: vec![None; kind.fields().len()],
             lines: Vec::new(),
         }
     }
 
+    /// Sets a field of the record's kind (another kind's field is not kept).
     pub fn set(&mut self, field: Field, value: &str) {
-        let value = value.trim();
-        self.values[field.index()] = (!value.is_empty()).then(|| value.to_owned());
+        if let Some(slot) = field.slot(self.kind) {
+            let value = value.trim();
+            self.values[slot] = (!value.is_empty()).then(|| value.to_owned());
+        }
     }
 
     pub fn get(&self, field: Field) -> Option<&str> {
-        self.values[field.index()].as_deref()
+        self.values[field.slot(self.kind)?].as_deref()
     }
 
     /// A digest of the record's content (its kind's fields), to notice a changed record that
     /// has no usable date.
     pub fn content_hash(&self) -> String {
         let mut hasher = Sha256::new();
-        for field in self.kind.fields() {
-            hasher.update(self.get(*field).unwrap_or("").as_bytes());
+        for value in &self.values {
+            hasher.update(value.as_deref().unwrap_or("").as_bytes());
             hasher.update([0x1f]);
         }
         for line in &self.lines {
@@ -273,5 +296,29 @@ impl RawRecord {
             .take(16)
             .map(|b| format!("{b:02x}"))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_keeps_its_fields_in_its_own_order() {
+        for kind in Kind::ALL {
+            for (place, field) in kind.fields().iter().enumerate() {
+                assert_eq!(field.slot(kind), Some(place), "{kind} {field}");
+            }
+            for field in Field::ALL {
+                if !kind.fields().contains(&field) {
+                    assert_eq!(field.slot(kind), None, "{kind} {field}");
+                }
+            }
+        }
+        let mut invoice = RawRecord::new(Kind::Invoice, "here".into());
+        invoice.set(Field::FirstName, "Ada");
+        invoice.set(Field::AmountDue, " 1.10 ");
+        assert_eq!(invoice.get(Field::FirstName), None);
+        assert_eq!(invoice.get(Field::AmountDue), Some("1.10"));
     }
 }
