@@ -152,7 +152,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::diff::RecordState;
-    use crate::store::{Request, SendRecord, SendResult};
+    use crate::store::{Request, SendResult};
 
     fn invoice(id: &str, customer: &str) -> String {
         format!(r#"{{"id":"{id}","customerId":"{customer}","amountDue":1.10}}"#)
@@ -163,18 +163,7 @@ mod tests {
         (row.state, row.reason)
     }
 
-    fn answer(id: &str, result: SendResult) -> SendRecord {
-        SendRecord {
-            id: id.into(),
-            pass: 1,
-            request: Request::Create,
-            attempts: 1,
-            last_status: Some(201),
-            at_ms: 20,
-            result,
-            history: Vec::new(),
-        }
-    }
+    use crate::store::tests::result as answer;
 
     #[test]
     fn an_invoice_waits_for_its_customer_and_goes_when_it_is_created() {

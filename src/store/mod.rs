@@ -291,7 +291,8 @@ mod tests {
         store
     }
 
-    fn result(id: &str, result: SendResult) -> SendRecord {
+    /// A create's answer for `id`, as a pass records it.
+    pub(super) fn result(id: &str, result: SendResult) -> SendRecord {
         SendRecord {
             id: id.to_owned(),
             pass: 1,
