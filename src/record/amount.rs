@@ -27,10 +27,6 @@ impl Amount {
         self.0.is_zero()
     }
 
-    pub fn is_positive(self) -> bool {
-        self.0 > Decimal::ZERO
-    }
-
     pub fn checked_add(self, other: Amount) -> Option<Amount> {
         self.0.checked_add(other.0).map(Amount)
     }

@@ -114,14 +114,7 @@ mod tests {
 
     use super::*;
 
-    fn reply(status: u16, body: &[u8]) -> Reply<'_> {
-        Reply {
-            status,
-            retry_after: None,
-            location: None,
-            body,
-        }
-    }
+    use super::super::tests::reply;
 
     fn now() -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)

@@ -136,7 +136,8 @@ fn every_response_class() {
     }
 }
 
-fn reply(status: u16, body: &[u8]) -> Reply<'_> {
+/// A response with `status` and `body`, nothing else.
+pub(super) fn reply(status: u16, body: &[u8]) -> Reply<'_> {
     Reply {
         status,
         retry_after: None,
