@@ -74,6 +74,8 @@ struct FileConfig {
     store: StoreSection,
     #[serde(default)]
     source: SourceSection,
+    /// Opt-in (SPEC §9).
+    invoices: Option<SourceSection>,
     #[serde(default)]
     log: LogSection,
     #[serde(default)]
@@ -85,7 +87,7 @@ struct FileConfig {
 pub struct Config {
     /// The file it came from, for messages.
     pub file: PathBuf,
-    /// `[api]`, `[retry]`, `[sync]`, `[source]` and `[store]`: what one pass reads.
+    /// `[api]`, `[retry]`, `[sync]`, `[source]`, `[invoices]` and `[store]`: what one pass reads.
     pub pass: PassConfig,
     pub schedule: ScheduleConfig,
     pub log: LogSection,
@@ -263,6 +265,10 @@ impl FileConfig {
         let schedule = self.schedule.validate().map_err(in_file)?;
         let log = self.log.validate().map_err(in_file)?;
         let source = self.source.validate(dir).map_err(in_file)?;
+        let invoices = (self.invoices)
+            .map(|section| section.validate_invoices(&source, dir))
+            .transpose()
+            .map_err(in_file)?;
         // The key last, so that `check` lists every other problem first.
         let (api, key_warning) = api
             .with_key()
@@ -276,6 +282,7 @@ impl FileConfig {
                 retry,
                 sync: self.sync,
                 source,
+                invoices,
                 store_path,
             },
             schedule,

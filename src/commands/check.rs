@@ -8,6 +8,9 @@ use super::{CommandError, advice, io, redirected, table, unauthorized, wrong_end
 use crate::cli::exit::Exit;
 use crate::client::{BlueTapeClient, SignUp};
 use crate::config::Config;
+use crate::record::Customer;
+
+mod invoices;
 
 /// `j***@example.com`: the first character and the domain.
 pub fn mask_email(email: &str) -> String {
@@ -69,14 +72,15 @@ pub async fn check(
         let rows: Vec<Vec<String>> = staged
             .samples
             .iter()
+            .filter_map(|body| Customer::from_stored(body).ok())
             .map(|c| {
                 vec![
-                    c.id.clone(),
+                    c.id,
                     format!("{} {}", c.first_name, c.last_name),
                     mask_email(&c.email_address),
                     mask_phone(&c.cell_phone_number),
-                    c.source_modified_date.clone(),
-                    c.company_id.clone().unwrap_or_default(),
+                    c.source_modified_date,
+                    c.company_id.unwrap_or_default(),
                 ]
             })
             .collect();
@@ -110,6 +114,10 @@ pub async fn check(
     if let Some(e) = source_error {
         return Err(CommandError::failed(Exit::Config, e.to_string()));
     }
+    let mut rejected = staged.counts.rejected;
+    if let Some(invoices) = &config.pass.invoices {
+        rejected += invoices::check(&config, invoices, &staged.would_send_ids, out).await?;
+    }
     if online {
         let client = BlueTapeClient::new(&config.pass.api)
             .map_err(|e| CommandError::failed(Exit::Other, e.to_string()))?;
@@ -133,7 +141,7 @@ pub async fn check(
             }
         }
     }
-    Ok(if staged.counts.rejected > 0 {
+    Ok(if rejected > 0 {
         Exit::Rejected
     } else {
         Exit::Ok

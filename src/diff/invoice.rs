@@ -26,6 +26,10 @@ pub fn decide_invoice(
     let state = stored.map(|s| s.state);
     let sent = matches!(state, Some(RecordState::Created | RecordState::Exists));
     let newer = stored.is_some_and(|s| incoming.modified_ms > s.modified_ms);
+    if stored.is_some_and(|s| s.staged_this_pass && incoming.modified_ms < s.modified_ms) {
+        // The same id twice in one export: the later date wins.
+        return InvoiceDecision::Plain(Decision::Unchanged);
+    }
     match standing {
         // Cancelled is final.
         _ if state == Some(RecordState::Cancelled) => InvoiceDecision::Plain(Decision::Unchanged),
@@ -54,6 +58,13 @@ mod tests {
             modified_ms: Some(modified),
             staged_this_pass: false,
             content_hash: None,
+        }
+    }
+
+    fn this_pass(state: RecordState, modified: i64) -> Stored {
+        Stored {
+            staged_this_pass: true,
+            ..stored(state, modified)
         }
     }
 
@@ -182,6 +193,20 @@ mod tests {
                 read(10, true),
                 Standing::Open,
                 Plain(Unchanged),
+            ),
+            // The same id twice in one export: an older row changes nothing, a later one
+            // replaces the first (a draft withdraws what the first row queued).
+            (
+                Some(this_pass(Pending, 11)),
+                read(10, true),
+                Standing::Draft,
+                Plain(Unchanged),
+            ),
+            (
+                Some(this_pass(Pending, 11)),
+                read(12, true),
+                Standing::Draft,
+                LeftOut { withdraw: true },
             ),
         ];
         for (stored, incoming, standing, expected) in cases {

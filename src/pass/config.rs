@@ -1,5 +1,5 @@
 //! What one pass reads: `[retry]` and `[sync]`, which are the pass's own, with the settings of
-//! the stations it drives (`[api]`, `[source]`, `[store]`).
+//! the stations it drives (`[api]`, `[source]`, `[invoices]`, `[store]`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::client::config::ApiConfig;
 use crate::setting::SettingError;
-use crate::source::config::SourceConfig;
+use crate::source::config::{InvoicesConfig, SourceConfig};
 
 /// `[retry]` (SPEC §5).
 #[derive(Debug, Clone, Deserialize)]
@@ -69,6 +69,8 @@ pub struct PassConfig {
     pub retry: RetrySection,
     pub sync: SyncSection,
     pub source: SourceConfig,
+    /// `[invoices]`, when configured.
+    pub invoices: Option<InvoicesConfig>,
     /// The SQLite store.
     pub store_path: PathBuf,
 }

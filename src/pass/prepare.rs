@@ -3,17 +3,18 @@
 
 use chrono::DateTime;
 
+use super::lane::{Checked, Lane};
 use super::progress::Progress;
 use crate::diff::is_candidate;
-use crate::record::{Customer, Field, Normaliser, RawRecord, Rejection};
+use crate::record::{Field, RawRecord, Rejection};
 use crate::source::Item;
-use crate::source::config::SourceConfig;
+use crate::source::invoices::Standing;
 use crate::store::StoreError;
 
 /// One record read and checked, ready for the store.
 pub(super) enum Prepared {
     Record(Box<PreparedRecord>),
-    /// Inactive or archived in the accounting system.
+    /// Left out by the preset's rule: an inactive or archived customer, a bill.
     Inactive,
     /// Older than the watermark minus lookback, with its date.
     Old(i64),
@@ -24,16 +25,27 @@ pub(super) struct PreparedRecord {
     /// Dated when this version was first seen; a change is found by its content.
     pub(super) by_content: bool,
     pub(super) modified_ms: Option<i64>,
-    pub(super) customer: Result<Customer, Rejection>,
-    /// The API body, for a valid record.
-    pub(super) body: Option<String>,
+    /// The API body, or why it is rejected.
+    pub(super) checked: Result<Checked, Rejection>,
     pub(super) content_hash: Option<String>,
 }
 
 impl PreparedRecord {
-    /// A valid record with an id: stored in a batch if new.
+    /// A valid record to be sent, with an id: stored in a batch if new.
     pub(super) fn batchable(&self) -> bool {
-        self.customer.is_ok() && self.body.is_some() && self.raw.get(Field::Id).is_some()
+        self.checked
+            .as_ref()
+            .is_ok_and(|c| c.standing == Standing::Open)
+            && self.raw.get(Field::Id).is_some()
+    }
+
+    pub(super) fn body(&self) -> Option<&str> {
+        self.checked.as_ref().ok().map(|c| c.body.as_str())
+    }
+
+    /// What the export says of it; an invalid record counts as open.
+    pub(super) fn standing(&self) -> Standing {
+        self.checked.as_ref().map_or(Standing::Open, |c| c.standing)
     }
 
     /// Its date, when it counts for the watermark (a date read from the export).
@@ -74,8 +86,7 @@ pub(super) const PREPARED_BATCH: usize = 256;
 /// Reads and checks records: everything staging does that needs no store. It runs on a
 /// thread of its own, beside the one that writes the store.
 pub(super) struct Preparer<'a> {
-    pub(super) config: &'a SourceConfig,
-    pub(super) normaliser: &'a Normaliser,
+    pub(super) lane: &'a Lane,
     /// Records older than this were handled by earlier passes.
     pub(super) threshold: Option<i64>,
     pub(super) now: i64,
@@ -91,11 +102,11 @@ impl Preparer<'_> {
         // Without a modified date, a record is dated when this version was first seen, and a
         // change is found by its content (SPEC §3).
         let by_content =
-            self.config.dates_by_first_seen() && raw.get(Field::SourceModifiedDate).is_none();
+            self.lane.source.dates_by_first_seen() && raw.get(Field::SourceModifiedDate).is_none();
         let modified = if by_content {
             Ok(DateTime::from_timestamp_millis(self.now).unwrap_or_default())
         } else {
-            self.normaliser.modified(&raw)
+            self.lane.modified(&raw)
         };
         let modified_ms = modified.as_ref().ok().map(DateTime::timestamp_millis);
         if !by_content
@@ -104,22 +115,17 @@ impl Preparer<'_> {
         {
             return Ok(Prepared::Old(ms));
         }
-        let customer = modified.and_then(|m| self.normaliser.customer(&raw, m));
-        let content_hash = (by_content || customer.is_err()).then(|| raw.content_hash());
-        let body = customer.as_ref().ok().map(body_of).transpose()?;
+        let checked = match modified {
+            Ok(m) => self.lane.check(&raw, m)?,
+            Err(rejection) => Err(rejection),
+        };
+        let content_hash = (by_content || checked.is_err()).then(|| raw.content_hash());
         Ok(Prepared::Record(Box::new(PreparedRecord {
             raw,
             by_content,
             modified_ms,
-            customer,
-            body,
+            checked,
             content_hash,
         })))
     }
-}
-
-fn body_of(customer: &Customer) -> Result<String, StoreError> {
-    customer
-        .create_body()
-        .map_err(|e| StoreError::Serialize(e.to_string()))
 }

@@ -61,6 +61,33 @@ pub struct PassReport {
     pub endpoint: String,
     /// Requests sent, by answer.
     pub requests: RequestCounts,
+    /// What the pass did with invoices, when `[invoices]` is configured.
+    pub invoices: Option<InvoiceReport>,
+}
+
+/// The invoices' part of a pass (SPEC §9).
+#[derive(Debug, Default)]
+pub struct InvoiceReport {
+    /// Read, new, created, exists, updated, cancelled, rejected, failed, refused; `inactive`
+    /// counts those left out (drafts, bills, paid or void before they were sent).
+    pub counts: PassCounts,
+    pub skipped: u64,
+    pub left_pending: u64,
+    pub left_failed: u64,
+    /// Waiting for their customer after the pass.
+    pub waiting: u64,
+    /// Dry run: how many invoices a real pass would send.
+    pub would_send: u64,
+}
+
+impl InvoiceReport {
+    /// The counts kept in `passes`: this pass's, with those waiting after it.
+    pub fn kept_counts(&self) -> PassCounts {
+        PassCounts {
+            waiting: self.waiting,
+            ..self.counts.clone()
+        }
+    }
 }
 
 /// Requests by the class of their answer; `none` got no answer (timeout, connection).
@@ -142,28 +169,72 @@ impl PassReport {
         if self.source_error.is_some() {
             return PassOutcome::SourceError;
         }
-        if !self.dry_run
-            && (self.counts.failed > 0 || self.left_failed > 0 || self.left_pending > 0)
-        {
+        let invoices = self.invoices.as_ref();
+        let failed = self.counts.failed + invoices.map_or(0, |i| i.counts.failed);
+        let queued = self.queued();
+        if !self.dry_run && (failed > 0 || queued > 0) {
             return PassOutcome::Unavailable;
         }
-        if self.counts.rejected > 0 {
+        if self.rejected() > 0 {
             return PassOutcome::Rejected;
         }
         PassOutcome::Ok
     }
 
+    /// Records still to send after the pass, customers and invoices.
+    fn queued(&self) -> u64 {
+        self.left_pending
+            + self.left_failed
+            + (self.invoices.as_ref()).map_or(0, |i| i.left_pending + i.left_failed)
+    }
+
+    fn rejected(&self) -> u64 {
+        self.counts.rejected + self.invoices.as_ref().map_or(0, |i| i.counts.rejected)
+    }
+
+    /// What stays queued, as the problem line says it: `3 customers`, or with invoices
+    /// `3 customers and 2 invoices`.
+    fn queued_records(&self) -> String {
+        let customers = self.left_pending + self.left_failed;
+        match &self.invoices {
+            None => format!("{customers} customers"),
+            Some(i) => format!(
+                "{customers} customers and {} invoices",
+                i.left_pending + i.left_failed
+            ),
+        }
+    }
+
     /// The one-line summary printed at the end of every pass.
     pub fn summary(&self) -> String {
         let c = &self.counts;
+        let invoices_would_send = self.invoices.as_ref().map_or(0, |i| i.would_send);
         let head = if self.dry_run {
-            format!("would send {}; ", self.would_send)
+            format!("would send {}; ", self.would_send + invoices_would_send)
         } else {
             String::new()
         };
+        let invoices = match &self.invoices {
+            None => String::new(),
+            Some(i) => {
+                let c = &i.counts;
+                let mut part = format!(
+                    "; invoices: created {}, exists {}, updated {}, cancelled {}, waiting {}, \
+                     rejected {}, left out {}",
+                    c.created, c.exists, c.updated, c.cancelled, i.waiting, c.rejected, c.inactive
+                );
+                if c.failed > 0 {
+                    part.push_str(&format!(", failed {}", c.failed));
+                }
+                if c.refused > 0 {
+                    part.push_str(&format!(", refused {}", c.refused));
+                }
+                part
+            }
+        };
         format!(
             "{head}read {}, new {}, created {}, exists {}, rejected {}, failed {}, changed upstream {}, \
-             updated {}, skipped {}, inactive {}, queued {}, in {:.1}s",
+             updated {}, skipped {}, inactive {}, queued {}, in {:.1}s{invoices}",
             c.read,
             c.new,
             c.created,
@@ -181,40 +252,40 @@ impl PassReport {
 
     /// For a non-zero exit: what is wrong and what to do, in one line.
     pub fn problem(&self) -> Option<String> {
-        let queued = self.left_pending + self.left_failed;
+        let queued = self.queued_records();
         let line = match (self.outcome(), &self.stop) {
             (PassOutcome::Ok | PassOutcome::Interrupted, _) => return None,
             (PassOutcome::Unauthorized, Some(StopReason::Unauthorized(reason))) => format!(
                 "BlueTape refused the API key ({reason}) for {}: check the key and api.account_id; \
-                 {queued} customers stay queued and nothing was marked",
+                 {queued} stay queued and nothing was marked",
                 self.endpoint
             ),
             (PassOutcome::EndpointNotFound, Some(StopReason::EndpointNotFound(reason))) => format!(
                 "BlueTape answered {reason} for {}: check api.base_url and api.account_id; \
-                 {queued} customers stay queued",
+                 {queued} stay queued",
                 self.endpoint
             ),
             (PassOutcome::Redirected, Some(StopReason::Redirected(reason))) => format!(
                 "BlueTape answered {reason} (redirects are not followed: the key goes only to \
-                 api.base_url); {queued} customers stay queued and nothing was marked"
+                 api.base_url); {queued} stay queued and nothing was marked"
             ),
             (PassOutcome::SourceError, _) => match &self.source_error {
-                Some(e) => format!("{e}; {queued} customers from earlier passes stay queued"),
+                Some(e) => format!("{e}; {queued} from earlier passes stay queued"),
                 None => "the export could not be read".into(),
             },
             (PassOutcome::Unavailable, Some(StopReason::Unavailable(reason))) => format!(
                 "BlueTape API unavailable (last answer: {reason}); stopped early with {queued} \
-                 customers queued: they are sent on the next pass"
+                 queued: they are sent on the next pass"
             ),
             (PassOutcome::Unavailable, _) => format!(
-                "{} customers failed and {queued} are still queued because the BlueTape API was \
+                "{} records failed and {queued} are still queued because the BlueTape API was \
                  unavailable: they are retried on the next pass",
-                self.counts.failed
+                self.counts.failed + self.invoices.as_ref().map_or(0, |i| i.counts.failed)
             ),
             (PassOutcome::Rejected, _) => format!(
                 "{} records were rejected in this pass: the warnings above name each id and field; \
                  fix them in the accounting system and they are sent once their modified date changes",
-                self.counts.rejected
+                self.rejected()
             ),
             (outcome, _) => format!("the pass ended {outcome}"),
         };

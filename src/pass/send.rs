@@ -9,11 +9,11 @@ use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 
 use super::config::PassConfig;
+use super::lane::Lane;
 use super::pace::Pacer;
 use super::progress::Progress;
 use super::retry::{Next, RetryPolicy};
 use crate::client::{BlueTapeClient, Outcome};
-use crate::record::Customer;
 use crate::record::timestamp::now_ms;
 use crate::store::{
     Attempt, PassCounts, QueueCursor, Queued, Request, SendRecord, SendResult, Store, StoreError,
@@ -48,6 +48,7 @@ struct Unrecorded {
 /// What every in-flight send shares.
 struct Sender {
     pass: i64,
+    lane: Lane,
     progress: Arc<Progress>,
     client: BlueTapeClient,
     policy: RetryPolicy,
@@ -99,24 +100,24 @@ impl Sender {
         let mut last_status = None;
         let mut last_reason = String::new();
         let mut history = Vec::new();
-        // An update whose customer is gone from BlueTape becomes a create.
+        let noun = self.lane.noun();
+        // An update of a record gone from BlueTape becomes a create.
         let mut request = queued.request;
-        let update_body = match (request == Request::Update)
-            .then(|| Customer::from_stored(&queued.body).and_then(|c| c.update_body()))
-        {
-            None => String::new(),
-            Some(Ok(body)) => body,
-            Some(Err(e)) => {
-                let reason = format!(
-                    "the store's copy of this customer cannot be read ({e}): it is sent again \
+        let update_body =
+            match (request == Request::Update).then(|| self.lane.update_body(&queued.body)) {
+                None => String::new(),
+                Some(Ok(body)) => body,
+                Some(Err(e)) => {
+                    let reason = format!(
+                        "the store's copy of this {noun} cannot be read ({e}): it is sent again \
                      once the accounting system changes it"
-                );
-                warn!(id, "changed customer not sent as an update: {reason}");
-                let result = SendResult::Rejected { reason };
-                self.record(&queued, 0, None, result, history, slot).await;
-                return;
-            }
-        };
+                    );
+                    warn!(id, "changed {noun} not sent as an update: {reason}");
+                    let result = SendResult::Rejected { reason };
+                    self.record(&queued, 0, None, result, history, slot).await;
+                    return;
+                }
+            };
         loop {
             if !self.stopped() {
                 tokio::select! {
@@ -136,8 +137,12 @@ impl Sender {
             }
             attempts += 1;
             let answer = match request {
-                Request::Create => self.client.create(queued.body.clone()).await,
-                Request::Update => self.client.update(id, update_body.clone()).await,
+                Request::Create => self.lane.create(&self.client, queued.body.clone()).await,
+                Request::Update => {
+                    (self.lane)
+                        .update(&self.client, id, update_body.clone())
+                        .await
+                }
                 Request::Cancel => self.client.cancel_invoice(id).await,
             };
             last_status = answer.status.or(last_status);
@@ -170,7 +175,7 @@ impl Sender {
                     return;
                 }
                 Next::Recreate => {
-                    info!(id, "customer no longer in BlueTape: creating it again");
+                    info!(id, "{noun} no longer in BlueTape: creating it again");
                     request = Request::Create;
                     attempts -= 1;
                     continue;
@@ -203,18 +208,19 @@ impl Sender {
 
     /// Counts an answered record, and stops the pass when too many in a row failed.
     fn count(&self, id: &str, attempts: u32, result: &SendResult) {
+        let noun = self.lane.noun();
         match result {
             SendResult::Created { .. } => {
                 self.answered(|c| c.counts.created += 1);
-                debug!(id, "customer created");
+                debug!(id, "{noun} created");
             }
             SendResult::Exists => {
                 self.answered(|c| c.counts.exists += 1);
-                debug!(id, "customer already in BlueTape");
+                debug!(id, "{noun} already in BlueTape");
             }
             SendResult::Updated { .. } => {
                 self.answered(|c| c.counts.updated += 1);
-                debug!(id, "customer updated");
+                debug!(id, "{noun} updated");
             }
             SendResult::Accepted { .. } => {
                 self.answered(|c| c.counts.created += 1);
@@ -238,12 +244,12 @@ impl Sender {
             }
             SendResult::Rejected { reason } => {
                 self.answered(|c| c.counts.rejected += 1);
-                warn!(id, "customer rejected by BlueTape: {}", redact(reason));
+                warn!(id, "{noun} rejected by BlueTape: {}", redact(reason));
             }
             SendResult::Failed { reason, .. } => {
                 warn!(
                     id,
-                    attempts, "customer failed after {attempts} attempts: {reason}"
+                    attempts, "{noun} failed after {attempts} attempts: {reason}"
                 );
                 let give_up = {
                     let mut c = self.counts();
@@ -312,11 +318,12 @@ pub(super) async fn send_queue(
     pass: i64,
     store: &mut Store,
     config: &PassConfig,
+    lane: &Lane,
     client: BlueTapeClient,
     progress: &Arc<Progress>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<SendCounts, PassError> {
-    let source = config.source.name.clone();
+    let source = lane.name().to_owned();
     let queue = store.queue_counts(&source)?;
     progress.sending(queue.pending + queue.failed);
     let concurrency = config.api.concurrency;
@@ -328,6 +335,7 @@ pub(super) async fn send_queue(
     let (stop, _) = watch::channel(false);
     let sender = Arc::new(Sender {
         pass,
+        lane: lane.clone(),
         progress: Arc::clone(progress),
         client,
         policy: RetryPolicy::new(&config.retry),
@@ -341,7 +349,7 @@ pub(super) async fn send_queue(
     let mut tasks = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     let mut shutdown_seen = false;
-    let mut cursor = QueueCursor::new(now_ms(), config.sync.updates);
+    let mut cursor = QueueCursor::new(now_ms(), lane.updates);
 
     'queue: loop {
         let page = store.next_queue_page(&source, &mut cursor, 256)?;

@@ -6,13 +6,14 @@ use std::time::SystemTime;
 use tracing::{debug, info, warn};
 
 use super::PassOptions;
+use super::lane::Lane;
 use super::prepare::{PREPARED_BATCH, Prepared, PreparedRecord, Preparer, Quiet};
 use super::progress::Progress;
+use crate::diff::invoice::{InvoiceDecision, decide_invoice};
 use crate::diff::{Decision, Incoming, RecordState, decide};
+use crate::record::Field;
 use crate::record::timestamp::now_ms;
-use crate::record::{Customer, Field, Normaliser};
-use crate::source::config::SourceConfig;
-use crate::source::{self, OlderThan, SourceError};
+use crate::source::{self, Kind, OlderThan, SourceError};
 use crate::store::{
     FULL_NEXT_PASS, NEW_BATCH, NewRecord, PassCounts, QueueCursor, Request, Staging, Store,
     StoreError,
@@ -20,14 +21,18 @@ use crate::store::{
 
 #[derive(Debug, Default, Clone)]
 pub struct Staged {
-    /// Read, new, rejected locally, changed upstream, inactive.
+    /// Read, new, rejected locally, changed upstream, inactive (for invoices: left out).
     pub counts: PassCounts,
     pub skipped: u64,
     pub would_send: u64,
     /// Rejections in this read, by reason.
     pub rejections: std::collections::BTreeMap<String, u64>,
-    /// `check`: the first records of the queue, as a pass would send them.
-    pub samples: Vec<Customer>,
+    /// `check`: the first records of the queue, as a pass would send them (their bodies).
+    pub samples: Vec<String>,
+    /// Dry run: the ids a real pass would create or update.
+    pub would_send_ids: Vec<String>,
+    /// Dry run: invoices that would wait for their customer.
+    pub would_wait: u64,
     /// A file was left because it was still being written: when it will have settled.
     pub settles_in: Option<std::time::Duration>,
 }
@@ -35,10 +40,26 @@ pub struct Staged {
 /// Whether staging keeps what it did.
 pub(super) enum StageMode<'a> {
     Commit,
-    /// Roll back, listing what a real pass would send.
-    DryRun(&'a mut dyn std::io::Write),
-    /// Roll back, listing nothing (`check`).
-    Inspect,
+    /// Roll back, listing what a real pass would send; `keep_ids`: in [`Staged::would_send_ids`]
+    /// too.
+    DryRun {
+        out: &'a mut dyn std::io::Write,
+        keep_ids: bool,
+        hold: Option<&'a DryHold<'a>>,
+    },
+    /// Roll back, listing nothing (`check`); `keep_ids`: the ids a pass would send in
+    /// [`Staged::would_send_ids`].
+    Inspect {
+        keep_ids: bool,
+    },
+}
+
+/// A dry run's view of invoices' customers: those in BlueTape, and those the dry run would
+/// send first.
+pub(super) struct DryHold<'a> {
+    /// The customers' store name.
+    pub(super) customers: &'a str,
+    pub(super) would_send: &'a std::collections::HashSet<String>,
 }
 
 /// How many queued records `check` shows.
@@ -67,7 +88,6 @@ struct FileStaging<'a> {
     staging: &'a Staging<'a>,
     /// Reads and checks each file's records.
     preparer: Preparer<'a>,
-    updates: bool,
     progress: &'a Progress,
 }
 
@@ -76,13 +96,13 @@ struct FileStaging<'a> {
 /// rolls everything back.
 pub(super) fn stage(
     store: &mut Store,
-    config: &SourceConfig,
+    lane: &Lane,
     pass: i64,
     options: PassOptions,
-    updates: bool,
     mode: StageMode<'_>,
     progress: &Progress,
 ) -> Result<StageResult, StoreError> {
+    let config = &lane.source;
     let discovery = match source::discover(config, SystemTime::now()) {
         Ok(d) => d,
         Err(e) => {
@@ -92,7 +112,6 @@ pub(super) fn stage(
             });
         }
     };
-    let normaliser = Normaliser::for_source(config);
     let watermark = store.watermark(&config.name)?;
     let lookback_ms = i64::try_from(config.lookback.as_millis()).unwrap_or(i64::MAX);
     // `retry` or `forget` asked for a full read, so the records they reset are seen again.
@@ -102,15 +121,13 @@ pub(super) fn stage(
     let files = FileStaging {
         staging: &staging,
         preparer: Preparer {
-            config,
-            normaliser: &normaliser,
+            lane,
             threshold: match (full, watermark) {
                 (false, Some(w)) => Some(w.saturating_sub(lookback_ms)),
                 _ => None,
             },
             now,
         },
-        updates,
         progress,
     };
     let mut staged = Staged::default();
@@ -181,34 +198,75 @@ pub(super) fn stage(
     if complete && full {
         staging.clear_setting(FULL_NEXT_PASS)?;
     }
+    if lane.kind == Kind::Invoice {
+        staging.mark_invoices(pass)?;
+    }
+    let updates = lane.updates;
     match mode {
         StageMode::Commit => staging.commit()?,
-        StageMode::Inspect => {
+        StageMode::Inspect { keep_ids } => {
             // The queue's head as a pass would send it: a row that a later row of the same id
             // replaced is not there.
             let mut cursor = QueueCursor::new(now, updates);
-            for queued in staging.next_queue_page(&mut cursor, SAMPLES)? {
-                let customer = Customer::from_stored(&queued.body).map_err(|e| {
-                    StoreError::Serialize(format!("queued customer {}: {e}", queued.id))
-                })?;
-                staged.samples.push(customer);
+            loop {
+                let page = staging.next_queue_page(&mut cursor, 1000)?;
+                if page.is_empty() || (!keep_ids && staged.samples.len() >= SAMPLES) {
+                    break;
+                }
+                for queued in page {
+                    if queued.request == Request::Cancel {
+                        continue;
+                    }
+                    if keep_ids {
+                        staged.would_send_ids.push(queued.id);
+                    }
+                    if staged.samples.len() < SAMPLES {
+                        staged.samples.push(queued.body);
+                    }
+                }
             }
         }
-        StageMode::DryRun(out) => {
+        StageMode::DryRun {
+            out,
+            keep_ids,
+            hold,
+        } => {
             let mut cursor = QueueCursor::new(now, updates);
             loop {
                 let page = staging.next_queue_page(&mut cursor, 1000)?;
                 if page.is_empty() {
                     break;
                 }
-                for q in &page {
+                for q in page {
+                    if let Some(hold) = hold
+                        && q.request == Request::Create
+                        && let Some(customer) = customer_id(&q.body)
+                        && !hold.would_send.contains(&customer)
+                        && !staging.in_bluetape(hold.customers, &customer)?
+                    {
+                        let _ = writeln!(
+                            out,
+                            "would hold invoice {} until customer {customer} is in BlueTape",
+                            q.id
+                        );
+                        staged.would_wait += 1;
+                        continue;
+                    }
                     let verb = match q.request {
                         Request::Create => "send",
                         Request::Update => "update",
                         Request::Cancel => "cancel",
                     };
-                    let _ = writeln!(out, "would {verb} {}", q.id);
+                    // Customers as `would send C1`; invoices named as such.
+                    let noun = match lane.kind {
+                        Kind::Customer => "",
+                        Kind::Invoice => "invoice ",
+                    };
+                    let _ = writeln!(out, "would {verb} {noun}{}", q.id);
                     staged.would_send += 1;
+                    if keep_ids && q.request != Request::Cancel {
+                        staged.would_send_ids.push(q.id);
+                    }
                 }
             }
             // Dropping the staging transaction rolls it back.
@@ -218,6 +276,18 @@ pub(super) fn stage(
         staged,
         source_error,
     })
+}
+
+/// The customer an invoice's body names.
+fn customer_id(body: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        #[serde(rename = "customerId")]
+        customer_id: String,
+    }
+    serde_json::from_str::<Named>(body)
+        .ok()
+        .map(|n| n.customer_id)
 }
 
 impl FileStaging<'_> {
@@ -230,7 +300,7 @@ impl FileStaging<'_> {
     ) -> Result<(), StageError> {
         let preparer = &self.preparer;
         let older = preparer.threshold.map(|threshold_ms| {
-            let parser = preparer.normaliser.timestamps().clone();
+            let parser = preparer.lane.timestamps().clone();
             OlderThan {
                 threshold_ms,
                 date: std::sync::Arc::new(move |text: &str| {
@@ -238,7 +308,8 @@ impl FileStaging<'_> {
                 }),
             }
         });
-        let records = source::read(preparer.config, file, older).map_err(StageError::Source)?;
+        let records =
+            source::read(&preparer.lane.source, file, older).map_err(StageError::Source)?;
         let progress = self.progress;
         std::thread::scope(|scope| {
             let (batches, prepared) = std::sync::mpsc::sync_channel(4);
@@ -330,7 +401,7 @@ impl FileStaging<'_> {
             .map(|r| NewRecord {
                 id: r.raw.get(Field::Id).unwrap_or_default(),
                 modified_ms: r.modified_ms.unwrap_or_default(),
-                body: r.body.as_deref().unwrap_or_default(),
+                body: r.body().unwrap_or_default(),
                 content_hash: r.content_hash.as_deref().filter(|_| r.by_content),
             })
             .collect();
@@ -365,14 +436,14 @@ impl FileStaging<'_> {
             return Ok(());
         };
         // A new id is stored at once; only an id the store knows is looked up and decided.
-        if let Err(rejection) = &record.customer {
+        if let Err(rejection) = &record.checked {
             let reason = rejection.to_string();
             let hash = record.content_hash.as_deref().unwrap_or_default();
             if self
                 .staging
                 .reject_new(id, record.modified_ms, &reason, hash)?
             {
-                warn!(id, at = %record.raw.location, "customer rejected: {reason}");
+                warn!(id, at = %record.raw.location, "{} rejected: {reason}", self.noun());
                 staged.counts.rejected += 1;
                 *staged.rejections.entry(reason).or_default() += 1;
                 return Ok(());
@@ -381,14 +452,19 @@ impl FileStaging<'_> {
         self.store_known(record, staged)
     }
 
+    fn noun(&self) -> &'static str {
+        self.preparer.lane.noun()
+    }
+
     /// Stores a record whose id the store already holds, as the diff decides.
     fn store_known(&self, record: PreparedRecord, staged: &mut Staged) -> Result<(), StageError> {
         let staging = self.staging;
         let (raw, by_content, modified_ms) = (&record.raw, record.by_content, record.modified_ms);
-        let (body, content_hash) = (&record.body, &record.content_hash);
+        let (body, content_hash) = (record.body(), &record.content_hash);
         let Some(id) = raw.get(Field::Id) else {
             return Ok(());
         };
+        let noun = self.noun();
         let hash = content_hash.as_deref();
         let stored = staging.lookup(id)?;
         if by_content
@@ -399,16 +475,21 @@ impl FileStaging<'_> {
             staged.skipped += 1;
             return Ok(());
         }
-        let decision = decide(
-            stored.as_ref(),
-            Incoming {
-                modified_ms,
-                valid: record.customer.is_ok(),
-                content_hash: hash.unwrap_or_default(),
-            },
-        );
+        let incoming = Incoming {
+            modified_ms,
+            valid: record.checked.is_ok(),
+            content_hash: hash.unwrap_or_default(),
+        };
+        let decision = match self.preparer.lane.kind {
+            Kind::Customer => InvoiceDecision::Plain(decide(stored.as_ref(), incoming)),
+            Kind::Invoice => decide_invoice(stored.as_ref(), incoming, record.standing()),
+        };
         if let Some(s) = stored.as_ref().filter(|s| s.staged_this_pass)
-            && matches!(decision, Decision::Queue | Decision::Reject)
+            && matches!(
+                decision,
+                InvoiceDecision::Plain(Decision::Queue | Decision::Reject)
+                    | InvoiceDecision::LeftOut { withdraw: true }
+            )
         {
             // The id's earlier row in this export is replaced: it no longer counts.
             match s.state {
@@ -418,9 +499,30 @@ impl FileStaging<'_> {
                 _ => staged.counts.new = staged.counts.new.saturating_sub(1),
             }
         }
-        match (decision, &record.customer) {
+        let decision = match decision {
+            InvoiceDecision::Plain(decision) => decision,
+            InvoiceDecision::LeftOut { withdraw } => {
+                if withdraw && staging.withdraw(id)? {
+                    info!(
+                        id,
+                        "invoice withdrawn before it was sent: the export now leaves it out"
+                    );
+                }
+                staged.counts.inactive += 1;
+                return Ok(());
+            }
+            InvoiceDecision::Cancel => {
+                staging.cancel(id, modified_ms.unwrap_or_default())?;
+                info!(
+                    id,
+                    "invoice void or deleted in the export: its cancel is queued"
+                );
+                return Ok(());
+            }
+        };
+        match (decision, &record.checked) {
             (Decision::Queue, Ok(_)) => {
-                let body = body.as_deref().unwrap_or_default();
+                let body = body.unwrap_or_default();
                 staging.queue(
                     id,
                     modified_ms.unwrap_or_default(),
@@ -438,21 +540,22 @@ impl FileStaging<'_> {
                 )?;
                 staged.counts.rejected += 1;
                 *staged.rejections.entry(rejection.to_string()).or_default() += 1;
-                warn!(id, at = %raw.location, "customer rejected: {rejection}");
+                warn!(id, at = %raw.location, "{noun} rejected: {rejection}");
             }
             (Decision::ChangedUpstream, _) => {
-                if self.updates && body.is_none() {
-                    warn!(id, at = %raw.location, "changed customer not sent as an update: it is now invalid");
+                let updates = self.preparer.lane.updates;
+                if updates && body.is_none() {
+                    warn!(id, at = %raw.location, "changed {noun} not sent as an update: it is now invalid");
                 }
                 staging.changed_upstream(
                     id,
                     modified_ms.unwrap_or_default(),
-                    body.as_deref(),
+                    body,
                     hash.filter(|_| by_content),
-                    self.updates,
+                    updates,
                 )?;
                 staged.counts.changed_upstream += 1;
-                debug!(id, "customer changed upstream after it was created");
+                debug!(id, "{noun} changed upstream after it was created");
             }
             _ => {}
         }

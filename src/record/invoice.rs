@@ -88,6 +88,10 @@ impl InvoiceReader {
         }
     }
 
+    pub fn timestamps(&self) -> &TimestampParser {
+        &self.dates
+    }
+
     /// The record's `sourceModifiedDate`, read first because it decides whether the record
     /// needs any more work.
     pub fn modified(&self, raw: &RawRecord) -> Result<DateTime<Utc>, Rejection> {

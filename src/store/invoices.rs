@@ -44,6 +44,18 @@ impl Staging<'_> {
         Ok(withdrawn)
     }
 
+    /// Whether the customer `id` of the customers' store name `customers` is created or
+    /// exists.
+    pub fn in_bluetape(&self, customers: &str, id: &str) -> Result<bool, StoreError> {
+        self.tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM records WHERE source = ?1 AND id = ?2
+                                  AND state IN ('created', 'exists'))",
+            )
+            .and_then(|mut stmt| stmt.query_row(params![customers, id], |r| r.get(0)))
+            .map_err(|e| self.err(e))
+    }
+
     /// Queues the cancel of an invoice BlueTape has, which the export now says is void.
     pub fn cancel(&self, id: &str, modified_ms: i64) -> Result<(), StoreError> {
         self.execute(

@@ -105,7 +105,10 @@ pub struct Attempt {
 pub struct QueueCounts {
     pub pending: u64,
     pub failed: u64,
+    /// Invoices waiting for their customer.
+    pub waiting: u64,
 }
+
 #[allow(clippy::too_many_arguments)] // one column each
 pub(super) fn add_event(
     conn: &Connection,
@@ -374,6 +377,7 @@ impl Store {
         Ok(QueueCounts {
             pending: count(RecordState::Pending)?,
             failed: count(RecordState::Failed)?,
+            waiting: count(RecordState::Waiting)?,
         })
     }
 

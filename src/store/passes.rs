@@ -61,14 +61,19 @@ impl Store {
         pass: i64,
         outcome: &str,
         counts: &PassCounts,
+        invoices: Option<&PassCounts>,
         message: Option<&str>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        let i = invoices.cloned().unwrap_or_default();
         self.conn
             .execute(
                 "UPDATE passes SET finished_at_ms = ?2, outcome = ?3, read = ?4, new = ?5,
                     created = ?6, \"exists\" = ?7, rejected = ?8, failed = ?9,
-                    changed_upstream = ?10, message = ?11, updated = ?12, inactive = ?13
+                    changed_upstream = ?10, message = ?11, updated = ?12, inactive = ?13,
+                    invoices_created = ?14, invoices_exists = ?15, invoices_updated = ?16,
+                    invoices_cancelled = ?17, invoices_waiting = ?18, invoices_rejected = ?19,
+                    invoices_failed = ?20, invoices_left_out = ?21
                  WHERE id = ?1",
                 params![
                     pass,
@@ -84,6 +89,14 @@ impl Store {
                     message,
                     counts.updated as i64,
                     counts.inactive as i64,
+                    i.created as i64,
+                    i.exists as i64,
+                    i.updated as i64,
+                    i.cancelled as i64,
+                    i.waiting as i64,
+                    i.rejected as i64,
+                    i.failed as i64,
+                    i.inactive as i64,
                 ],
             )
             .map_err(|e| self.err(e))?;

@@ -1,0 +1,131 @@
+//! A lane: one kind of record (customers, invoices) as a pass carries it. Staging and sending
+//! are the same for every kind; what differs is here: how a record is checked, what its body
+//! is, which calls send it, and which store name keeps it.
+
+use chrono::{DateTime, Utc};
+
+use super::config::PassConfig;
+use crate::client::{Answer, BlueTapeClient};
+use crate::record::invoice::{Invoice, InvoiceReader};
+use crate::record::timestamp::TimestampParser;
+use crate::record::{Customer, Normaliser, RawRecord, Rejection};
+use crate::source::Kind;
+use crate::source::config::{InvoicesConfig, SourceConfig};
+use crate::source::invoices::Standing;
+use crate::store::StoreError;
+
+/// One kind's settings and checks, for one pass.
+#[derive(Debug, Clone)]
+pub(super) struct Lane {
+    pub(super) kind: Kind,
+    pub(super) source: SourceConfig,
+    /// Send records BlueTape has that changed since as updates.
+    pub(super) updates: bool,
+    checker: Checker,
+}
+
+#[derive(Debug, Clone)]
+enum Checker {
+    Customers(Normaliser),
+    Invoices(InvoiceReader),
+}
+
+/// A valid record: its create body, and what the export says of it.
+#[derive(Debug)]
+pub(super) struct Checked {
+    pub(super) body: String,
+    /// Always open for a customer.
+    pub(super) standing: Standing,
+}
+
+impl Lane {
+    pub(super) fn customers(config: &PassConfig) -> Self {
+        Self {
+            kind: Kind::Customer,
+            checker: Checker::Customers(Normaliser::for_source(&config.source)),
+            source: config.source.clone(),
+            updates: config.sync.updates,
+        }
+    }
+
+    pub(super) fn invoices(config: &InvoicesConfig) -> Self {
+        Self {
+            kind: Kind::Invoice,
+            checker: Checker::Invoices(InvoiceReader::new(config)),
+            source: config.source.clone(),
+            updates: config.updates,
+        }
+    }
+
+    /// `customer` or `invoice`, for messages.
+    pub(super) fn noun(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    /// The store's name for this kind's records, watermark and files.
+    pub(super) fn name(&self) -> &str {
+        &self.source.name
+    }
+
+    pub(super) fn timestamps(&self) -> &TimestampParser {
+        match &self.checker {
+            Checker::Customers(n) => n.timestamps(),
+            Checker::Invoices(r) => r.timestamps(),
+        }
+    }
+
+    /// The record's `sourceModifiedDate`.
+    pub(super) fn modified(&self, raw: &RawRecord) -> Result<DateTime<Utc>, Rejection> {
+        match &self.checker {
+            Checker::Customers(n) => n.modified(raw),
+            Checker::Invoices(r) => r.modified(raw),
+        }
+    }
+
+    /// Checks a record whose date has been read: its body, or why it is rejected.
+    pub(super) fn check(
+        &self,
+        raw: &RawRecord,
+        modified: DateTime<Utc>,
+    ) -> Result<Result<Checked, Rejection>, StoreError> {
+        let serialize = |e: serde_json::Error| StoreError::Serialize(e.to_string());
+        Ok(match &self.checker {
+            Checker::Customers(n) => match n.customer(raw, modified) {
+                Ok(customer) => Ok(Checked {
+                    body: customer.create_body().map_err(serialize)?,
+                    standing: Standing::Open,
+                }),
+                Err(rejection) => Err(rejection),
+            },
+            Checker::Invoices(r) => match r.invoice(raw, modified) {
+                Ok(read) => Ok(Checked {
+                    body: read.invoice.create_body().map_err(serialize)?,
+                    standing: read.standing,
+                }),
+                Err(rejection) => Err(rejection),
+            },
+        })
+    }
+
+    /// The body of an update, from the create body the store keeps.
+    pub(super) fn update_body(&self, stored: &str) -> Result<String, serde_json::Error> {
+        match self.kind {
+            Kind::Customer => Customer::from_stored(stored).and_then(|c| c.update_body()),
+            Kind::Invoice => Invoice::update_body(stored),
+        }
+    }
+
+    pub(super) async fn create(&self, client: &BlueTapeClient, body: String) -> Answer {
+        match self.kind {
+            Kind::Customer => client.create(body).await,
+            Kind::Invoice => client.create_invoice(body).await,
+        }
+    }
+
+    pub(super) async fn update(&self, client: &BlueTapeClient, id: &str, body: String) -> Answer {
+        match self.kind {
+            Kind::Customer => client.update(id, body).await,
+            Kind::Invoice => client.update_invoice(id, body).await,
+        }
+    }
+}
