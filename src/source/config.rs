@@ -94,7 +94,7 @@ pub struct SourceConfig {
     pub default_country: phonenumber::country::Id,
     pub settle: Duration,
     pub lookback: Duration,
-    /// An invoice export's line fields, when it maps `lines`.
+    /// An invoice export's line fields.
     pub lines: Option<LineSpecs>,
 }
 
@@ -272,9 +272,8 @@ impl SourceSection {
                 &format!("must differ from source.name (`{}`)", customers.name),
             ));
         }
-        if source.fields.get(Field::Lines).is_some() {
-            source.lines = Some(lines);
-        }
+        // Read whenever the export has them: mapped, or a `lines` column by its API name.
+        source.lines = Some(lines);
         Ok(InvoicesConfig {
             source,
             statuses,
