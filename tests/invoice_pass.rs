@@ -126,8 +126,7 @@ async fn invoices_go_after_their_customers_with_exact_amounts_and_wait_for_missi
 
     // Each invoice after its customer's create, never before.
     let received = fx.fake.received();
-    let position =
-        |pred: &dyn Fn(&support::fake::Received) -> bool| received.iter().position(|r| pred(r));
+    let position = |pred: &dyn Fn(&support::fake::Received) -> bool| received.iter().position(pred);
     for (invoice_id, customer_id) in [("I1", "C1"), ("I2", "C2"), ("I3", "C1")] {
         let customer_at = position(&|r| r.is_customer() && r.id() == Some(customer_id))
             .unwrap_or_else(|| panic!("{customer_id} not sent"));
