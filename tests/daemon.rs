@@ -311,10 +311,10 @@ async fn metrics_and_healthz_answer_with_the_right_counts() {
     assert_eq!(status, 200);
     for line in [
         "bluetape_sync_passes_total{outcome=\"rejected\"} 1",
-        "bluetape_sync_records{state=\"created\"} 2",
-        "bluetape_sync_records{state=\"rejected\"} 1",
-        "bluetape_sync_records{state=\"pending\"} 0",
-        "bluetape_sync_queue_depth 0",
+        "bluetape_sync_records{kind=\"customer\",state=\"created\"} 2",
+        "bluetape_sync_records{kind=\"customer\",state=\"rejected\"} 1",
+        "bluetape_sync_records{kind=\"customer\",state=\"pending\"} 0",
+        "bluetape_sync_queue_depth{kind=\"customer\"} 0",
         "bluetape_sync_requests_total{class=\"2xx\"} 2",
         "bluetape_sync_requests_total{class=\"4xx\"} 1",
         "bluetape_sync_requests_total{class=\"5xx\"} 1",

@@ -191,6 +191,47 @@ async fn invoices_go_after_their_customers_with_exact_amounts_and_wait_for_missi
     );
     assert_eq!(stored_invoice(&fx, "I6"), None);
 
+    // The operator's view: counts per kind, waiting invoices among the failures, with a kind.
+    let status = fx.run(&["status", "--json"]).await;
+    let status: Value = serde_json::from_str(&status.stdout).expect("status JSON");
+    assert_eq!(
+        status["invoices"]["counts"],
+        serde_json::json!({"pending": 0, "created": 3, "exists": 0, "waiting": 2, "rejected": 0,
+                           "failed": 0, "cancelled": 0, "update_refused": 0})
+    );
+    assert_eq!(status["counts"]["created"], 2);
+    let last = &status["last_pass"];
+    assert_eq!(last["invoices"]["created"], 3);
+    assert_eq!(last["invoices"]["waiting"], 2);
+    assert_eq!(last["invoices"]["inactive"], 1);
+    let failures = fx.run(&["failures", "--format", "json"]).await;
+    let failures: Vec<Value> = serde_json::from_str(&failures.stdout).expect("failures JSON");
+    let mut listed: Vec<(String, String, String)> = failures
+        .iter()
+        .map(|f| {
+            let text = |k: &str| f[k].as_str().unwrap_or_default().to_owned();
+            (text("id"), text("kind"), text("state"))
+        })
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            ("C3".into(), "customer".into(), "rejected".into()),
+            ("I4".into(), "invoice".into(), "waiting".into()),
+            ("I5".into(), "invoice".into(), "waiting".into()),
+        ]
+    );
+    let waiting = fx
+        .run(&["failures", "--format", "json", "--state", "waiting"])
+        .await;
+    let waiting: Vec<Value> = serde_json::from_str(&waiting.stdout).expect("failures JSON");
+    assert_eq!(waiting.len(), 2);
+    let shown = fx.run(&["show", "--id", "I5", "--json"]).await;
+    let shown: Value = serde_json::from_str(&shown.stdout).expect("show JSON");
+    assert_eq!(shown["kind"], "invoice");
+    assert_eq!(shown["state"], "waiting");
+
     // C3 fixed and C9 exported: both invoices go in that pass, after their customers.
     fx.write_export(&customers(&[
         row("C1", "2024-03-01T10:00:00Z"),
@@ -294,6 +335,17 @@ async fn changes_become_updates_refusals_are_kept_and_a_void_invoice_is_cancelle
     let (flag, reason) = refused(&fx, "I2").expect("I2 refused");
     assert_eq!(flag, "update");
     assert!(reason.contains("after a payment"), "{reason}");
+    let status = fx.run(&["status", "--json"]).await;
+    let status: Value = serde_json::from_str(&status.stdout).expect("status JSON");
+    let counts = &status["invoices"]["counts"];
+    assert_eq!(
+        (
+            &counts["created"],
+            &counts["cancelled"],
+            &counts["update_refused"]
+        ),
+        (&Value::from(2), &Value::from(1), &Value::from(1))
+    );
 
     // Nothing more on the next pass: the refusal waits for a change, the cancel is done.
     let before = fx.fake.invoice_requests().len();

@@ -63,7 +63,8 @@ enum Command {
     Failures {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
-        /// Only `rejected` or only `failed`.
+        /// Only `rejected`, only `failed`, or only `waiting` (invoices waiting for their
+        /// customer).
         #[arg(long, value_parser = parse_failure_state)]
         state: Option<RecordState>,
         /// Only those changed since a time (`2024-03-01`, RFC 3339) or for a while (`24h`).
@@ -120,7 +121,8 @@ fn parse_failure_state(text: &str) -> Result<RecordState, String> {
     match text {
         "rejected" => Ok(RecordState::Rejected),
         "failed" => Ok(RecordState::Failed),
-        _ => Err("use `rejected` or `failed`".into()),
+        "waiting" => Ok(RecordState::Waiting),
+        _ => Err("use `rejected`, `failed` or `waiting`".into()),
     }
 }
 

@@ -1,4 +1,5 @@
-//! `failures`: rejected and failed records with their reasons.
+//! `failures`: rejected and failed records with their reasons, and invoices waiting for their
+//! customer, each with its kind.
 
 use std::io::Write;
 
@@ -16,16 +17,19 @@ pub fn failures(
     since: Option<DateTime<Utc>>,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let rows = match open_store(config)? {
-        None => Vec::new(),
-        Some(store) => store.failures(
-            &config.pass.source.name,
-            state,
-            since.map(|s| s.timestamp_millis()),
-        )?,
-    };
+    let mut rows = Vec::new();
+    if let Some(store) = open_store(config)? {
+        let since = since.map(|s| s.timestamp_millis());
+        let invoices = config.pass.invoices.as_ref().map(|i| &i.source.name);
+        for source in std::iter::once(&config.pass.source.name).chain(invoices) {
+            rows.extend(store.failures(source, state, since)?);
+        }
+    }
+    // Most recently changed first, whatever their kind.
+    rows.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
     let headers = [
         "id",
+        "kind",
         "state",
         "reason",
         "source_modified",
@@ -36,6 +40,7 @@ pub fn failures(
     let cells = |f: &FailureEntry| {
         vec![
             f.id.clone(),
+            f.kind.clone(),
             f.state.to_string(),
             cell(f.reason.as_ref()),
             cell(f.source_modified),
@@ -50,7 +55,7 @@ pub fn failures(
         &headers,
         &rows,
         cells,
-        Some("no rejected or failed records"),
+        Some("no rejected, failed or waiting records"),
     )?;
     if format == Format::Table && !rows.is_empty() {
         let reasons = rows.iter().filter_map(|f| Some((f.reason.as_deref()?, 1)));

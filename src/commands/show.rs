@@ -1,4 +1,5 @@
-//! `show --id`: one customer's state, BlueTape's ids, the reason, and its history.
+//! `show --id`: one record's state, BlueTape's ids, the reason, and its history; a customer
+//! and an invoice sharing the id are both shown.
 
 use std::fmt::Display;
 use std::io::Write;
@@ -24,26 +25,46 @@ pub fn show(
     json_out: bool,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let source = &config.pass.source.name;
     let not_found = || {
         CommandError::failed(
             Exit::Other,
             format!(
-                "no customer {id} in the store: it was never read from the export, or is older than the watermark (try run --once --full)"
+                "no record {id} in the store: it was never read from the export, or is older than the watermark (try run --once --full)"
             ),
         )
     };
     let store = open_store(config)?.ok_or_else(not_found)?;
-    let row = store.record(source, id)?.ok_or_else(not_found)?;
-    let history = store.events(source, id)?;
-    if json_out {
-        return json(out, &Shown { row, history });
+    // A customer and an invoice may share an id: every kind that has it is shown.
+    let invoices = config.pass.invoices.as_ref().map(|i| &i.source.name);
+    let mut shown = Vec::new();
+    for source in std::iter::once(&config.pass.source.name).chain(invoices) {
+        if let Some(row) = store.record(source, id)? {
+            let history = store.events(source, id)?;
+            shown.push(Shown { row, history });
+        }
     }
-    print(&row, &history, out).map_err(io)
+    if json_out {
+        return match shown.as_slice() {
+            [] => Err(not_found()),
+            [one] => json(out, one),
+            several => json(out, &several),
+        };
+    }
+    if shown.is_empty() {
+        return Err(not_found());
+    }
+    for (i, one) in shown.iter().enumerate() {
+        if i > 0 {
+            writeln!(out).map_err(io)?;
+        }
+        print(&one.row, &one.history, out).map_err(io)?;
+    }
+    Ok(())
 }
 
 fn print(row: &RecordRow, history: &[Event], out: &mut dyn Write) -> std::io::Result<()> {
     field(out, "id", Some(&row.id))?;
+    field(out, "kind", Some(&row.kind))?;
     field(out, "state", Some(row.state))?;
     field(out, "modified", row.source_modified)?;
     field(out, "reason", row.reason.as_ref())?;
@@ -52,6 +73,10 @@ fn print(row: &RecordRow, history: &[Event], out: &mut dyn Write) -> std::io::Re
     field(out, "next attempt", row.next_attempt)?;
     field(out, "blueTapeId", row.blue_tape_id.as_ref())?;
     field(out, "signUpUrl", row.sign_up_url.as_ref())?;
+    if let Some(what) = &row.refused {
+        let reason = row.refused_reason.as_deref().unwrap_or_default();
+        field(out, "refused", Some(format!("{what}: {reason}")))?;
+    }
     writeln!(out)?;
     let rows: Vec<Vec<String>> = history
         .iter()

@@ -25,6 +25,41 @@ pub struct Status {
     pub last_pass: Option<PassEntry>,
     pub passes: Vec<PassEntry>,
     pub daemon: Option<Daemon>,
+    /// With `[invoices]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoices: Option<Invoices>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Invoices {
+    pub counts: InvoiceCounts,
+}
+
+/// Invoices per state, and how many carry the update refused flag (SPEC §9).
+#[derive(Debug, Default, Serialize)]
+pub struct InvoiceCounts {
+    pub pending: u64,
+    pub created: u64,
+    pub exists: u64,
+    pub waiting: u64,
+    pub rejected: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+    pub update_refused: u64,
+}
+
+fn invoice_counts(store: &Store, source: &str) -> Result<InvoiceCounts, StoreError> {
+    let c = store.counts(source)?;
+    Ok(InvoiceCounts {
+        pending: c.pending,
+        created: c.created,
+        exists: c.exists,
+        waiting: c.waiting,
+        rejected: c.rejected,
+        failed: c.failed,
+        cancelled: c.cancelled,
+        update_refused: store.refused_count(source, "update")?,
+    })
 }
 
 pub fn status(config: &Config, json_out: bool, out: &mut dyn Write) -> Result<(), CommandError> {
@@ -37,6 +72,7 @@ pub fn status(config: &Config, json_out: bool, out: &mut dyn Write) -> Result<()
         last_pass: None,
         passes: Vec::new(),
         daemon: None,
+        invoices: (config.pass.invoices.as_ref()).map(|_| Invoices::default()),
     };
     if let Some(store) = open_store(config)? {
         status.watermark = store.watermark(source)?.map(Millis);
@@ -46,6 +82,11 @@ pub fn status(config: &Config, json_out: bool, out: &mut dyn Write) -> Result<()
             .map(|ms| (now_ms() - ms).max(0) / 1000);
         status.passes = store.recent_passes(source, 10)?;
         status.daemon = running_daemon(&store, source, &config.pass.store_path)?;
+        if let Some(invoices) = &config.pass.invoices {
+            status.invoices = Some(Invoices {
+                counts: invoice_counts(&store, &invoices.source.name)?,
+            });
+        }
     }
     status.last_pass = status.passes.first().cloned();
     if json_out {
@@ -93,6 +134,22 @@ fn print_status(status: &Status, out: &mut dyn Write) -> std::io::Result<()> {
         "records     pending {}, created {}, exists {}, rejected {}, failed {}",
         c.pending, c.created, c.exists, c.rejected, c.failed
     )?;
+    if let Some(invoices) = &status.invoices {
+        let i = &invoices.counts;
+        writeln!(
+            out,
+            "invoices    pending {}, created {}, exists {}, waiting {}, rejected {}, failed {}, \
+             cancelled {}, update refused {}",
+            i.pending,
+            i.created,
+            i.exists,
+            i.waiting,
+            i.rejected,
+            i.failed,
+            i.cancelled,
+            i.update_refused
+        )?;
+    }
     if let Some(age) = status.oldest_pending_age_seconds {
         writeln!(
             out,

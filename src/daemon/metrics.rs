@@ -46,7 +46,8 @@ impl Default for MetricsSection {
 #[derive(Debug)]
 pub struct Metrics {
     store_path: PathBuf,
-    source: String,
+    /// The store names of each kind: customers, and invoices when configured.
+    sources: Vec<(&'static str, String)>,
     unhealthy_after: Duration,
     started_ms: i64,
     state: Mutex<State>,
@@ -60,10 +61,15 @@ struct State {
 }
 
 impl Metrics {
-    pub fn new(store_path: PathBuf, source: String, unhealthy_after: Duration) -> Arc<Self> {
+    /// `sources`: each kind's name (`customer`, `invoice`) and store name.
+    pub fn new(
+        store_path: PathBuf,
+        sources: Vec<(&'static str, String)>,
+        unhealthy_after: Duration,
+    ) -> Arc<Self> {
         Arc::new(Self {
             store_path,
-            source,
+            sources,
             unhealthy_after,
             started_ms: now_ms(),
             state: Mutex::new(State::default()),
@@ -111,7 +117,11 @@ impl Metrics {
     fn render(&self) -> String {
         let mut out = String::new();
         let counts = Store::open(&self.store_path)
-            .and_then(|s| s.counts(&self.source))
+            .and_then(|store| {
+                (self.sources.iter())
+                    .map(|(kind, source)| Ok((*kind, store.counts(source)?)))
+                    .collect::<Result<Vec<_>, _>>()
+            })
             .map_err(|e| warn!("metrics: cannot read the store: {e}"))
             .ok();
         let state = self.state();
@@ -133,26 +143,41 @@ impl Metrics {
             "Passes since the daemon started, by outcome.",
             &passes,
         );
-        if let Some(c) = counts {
-            let by_state = [
-                ("pending", c.pending),
-                ("created", c.created),
-                ("exists", c.exists),
-                ("rejected", c.rejected),
-                ("failed", c.failed),
-            ]
-            .map(|(s, n)| (format!("{{state=\"{s}\"}}"), n as f64));
+        if let Some(counts) = counts {
+            let mut by_state = Vec::new();
+            let mut depth = Vec::new();
+            for (kind, c) in &counts {
+                let mut states = vec![
+                    ("pending", c.pending),
+                    ("created", c.created),
+                    ("exists", c.exists),
+                    ("rejected", c.rejected),
+                    ("failed", c.failed),
+                ];
+                if *kind == "invoice" {
+                    states.extend([("waiting", c.waiting), ("cancelled", c.cancelled)]);
+                }
+                by_state.extend(
+                    states
+                        .into_iter()
+                        .map(|(s, n)| (format!("{{kind=\"{kind}\",state=\"{s}\"}}"), n as f64)),
+                );
+                depth.push((
+                    format!("{{kind=\"{kind}\"}}"),
+                    (c.pending + c.failed) as f64,
+                ));
+            }
             metric(
                 "records",
                 "gauge",
-                "Records in the store, by state.",
+                "Records in the store, by kind and state.",
                 &by_state,
             );
             metric(
                 "queue_depth",
                 "gauge",
-                "Records waiting to be sent (pending and failed).",
-                &[(String::new(), (c.pending + c.failed) as f64)],
+                "Records to be sent (pending and failed), by kind.",
+                &depth,
             );
         }
         let r = &state.requests;

@@ -88,9 +88,11 @@ pub async fn run(
         "daemon started"
     );
 
+    let kinds = std::iter::once(("customer", config.pass.source.name.clone()))
+        .chain((config.pass.invoices.as_ref()).map(|i| ("invoice", i.source.name.clone())));
     let metrics = Metrics::new(
         config.pass.store_path.clone(),
-        config.pass.source.name.clone(),
+        kinds.collect(),
         config.metrics.unhealthy_after,
     );
     if let Some(listen) = config.metrics.listen {
@@ -113,7 +115,10 @@ pub async fn run(
     let mut folder_check = tokio::time::interval(FOLDER_CHECK);
     // A change starts a pass once the export has been quiet for `source.settle` (so a burst of
     // writes starts one pass); one seen during a pass starts one more after it.
-    let quiet = config.pass.source.settle.max(MIN_QUIET);
+    let invoices_settle = config.pass.invoices.as_ref().map(|i| i.source.settle);
+    let quiet = (config.pass.source.settle)
+        .max(invoices_settle.unwrap_or_default())
+        .max(MIN_QUIET);
     let mut due: Option<tokio::time::Instant> = None;
     let mut again = false;
     if config.schedule.run_at_startup {
@@ -181,7 +186,7 @@ pub async fn run(
             }
             _ = folder_check.tick() => {
                 // A folder that appeared (a pass reads what is in it) or went away.
-                if watch.check(&config) {
+                if watch.check() {
                     due = Some(tokio::time::Instant::now());
                 }
             }
@@ -210,9 +215,10 @@ const MIN_QUIET: Duration = Duration::from_millis(100);
 /// How often the daemon looks whether the export's folder appeared or went away.
 const FOLDER_CHECK: Duration = Duration::from_secs(5);
 
-/// The watch on the export, when `[schedule] watch` is on and the folder can be watched.
+/// The watch on each export (customers, and invoices when configured), when `[schedule] watch`
+/// is on and its folder can be watched.
 struct Watching {
-    watch: Option<Watch>,
+    exports: Vec<(std::path::PathBuf, Option<Watch>)>,
     changes: Option<mpsc::Sender<()>>,
 }
 
@@ -221,17 +227,24 @@ impl Watching {
         if !config.schedule.watch {
             info!("schedule.watch is off: passes run on the schedule alone");
             return Self {
-                watch: None,
+                exports: Vec::new(),
                 changes: None,
             };
         }
-        let watch = Watch::start(&config.pass.source.path, changes.clone())
-            .inspect_err(|why| {
-                warn!("{why}: passes run on the schedule, and the folder is watched once it can be")
+        let invoices = config.pass.invoices.as_ref().map(|i| &i.source.path);
+        let exports = std::iter::once(&config.pass.source.path)
+            .chain(invoices)
+            .map(|path| {
+                let watch = Watch::start(path, changes.clone())
+                    .inspect_err(|why| {
+                        warn!("{why}: passes run on the schedule, and the folder is watched once it can be")
+                    })
+                    .ok();
+                (path.clone(), watch)
             })
-            .ok();
+            .collect();
         Self {
-            watch,
+            exports,
             changes: Some(changes),
         }
     }
@@ -240,24 +253,30 @@ impl Watching {
         self.changes.is_some()
     }
 
-    /// Follows the folder: watched again once it is back. True when a watch began (the folder
-    /// appeared: a pass should read it).
-    fn check(&mut self, config: &DaemonConfig) -> bool {
+    /// Follows the folders: each watched again once it is back. True when a watch began (a
+    /// folder appeared: a pass should read it).
+    fn check(&mut self) -> bool {
         let Some(changes) = &self.changes else {
             return false;
         };
-        match &self.watch {
-            Some(watch) if watch.alive() => false,
-            Some(_) => {
-                warn!("the export's folder is gone: passes run on the schedule until it is back");
-                self.watch = None;
-                false
-            }
-            None => {
-                self.watch = Watch::start(&config.pass.source.path, changes.clone()).ok();
-                self.watch.is_some()
+        let mut began = false;
+        for (path, watch) in &mut self.exports {
+            match watch {
+                Some(w) if w.alive() => {}
+                Some(_) => {
+                    warn!(
+                        export = %path.display(),
+                        "the export's folder is gone: passes run on the schedule until it is back"
+                    );
+                    *watch = None;
+                }
+                None => {
+                    *watch = Watch::start(path, changes.clone()).ok();
+                    began |= watch.is_some();
+                }
             }
         }
+        began
     }
 }
 

@@ -19,12 +19,18 @@ pub struct PassEntry {
     #[serde(flatten)]
     pub counts: PassCounts,
     pub message: Option<String>,
+    /// Created, exists, updated, cancelled, waiting (after the pass), rejected, failed and
+    /// left out (`inactive`) invoices; absent when the pass counted none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoices: Option<PassCounts>,
 }
 
-/// A rejected or failed record, as `failures` lists it.
+/// A rejected, failed or waiting record, as `failures` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FailureEntry {
     pub id: String,
+    /// `customer` or `invoice`.
+    pub kind: String,
     pub state: RecordState,
     pub reason: Option<String>,
     pub source_modified: Option<Millis>,
@@ -90,6 +96,8 @@ fn is_zero(n: &u64) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecordRow {
     pub id: String,
+    /// `customer` or `invoice`.
+    pub kind: String,
     pub state: RecordState,
     pub source_modified: Option<Millis>,
     pub reason: Option<String>,
@@ -98,6 +106,12 @@ pub struct RecordRow {
     pub next_attempt: Option<Millis>,
     pub blue_tape_id: Option<String>,
     pub sign_up_url: Option<String>,
+    /// An invoice's change BlueTape refused (`update` or `cancel`), until the source
+    /// changes it again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused_reason: Option<String>,
     #[serde(skip)]
     pub body: Option<String>,
 }
@@ -133,7 +147,8 @@ impl Store {
         self.conn
             .query_row(
                 "SELECT id, state, source_modified_ms, reason, attempts, last_status,
-                        next_attempt_ms, blue_tape_id, sign_up_url, body
+                        next_attempt_ms, blue_tape_id, sign_up_url, body, kind, refused,
+                        refused_reason
                  FROM records WHERE source = ?1 AND id = ?2",
                 [source, id],
                 |r| {
@@ -148,10 +163,25 @@ impl Store {
                         blue_tape_id: r.get(7)?,
                         sign_up_url: r.get(8)?,
                         body: r.get(9)?,
+                        kind: r.get(10)?,
+                        refused: r.get(11)?,
+                        refused_reason: r.get(12)?,
                     })
                 },
             )
             .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// How many records carry the refused flag `what` (`update` or `cancel`).
+    pub fn refused_count(&self, source: &str, what: &str) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM records WHERE source = ?1 AND refused = ?2",
+                [source, what],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
             .map_err(|e| self.err(e))
     }
 
@@ -205,7 +235,9 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT id, started_at_ms, finished_at_ms, outcome, read, new, created, \"exists\",
-                        rejected, failed, changed_upstream, updated, inactive, message
+                        rejected, failed, changed_upstream, updated, inactive, message,
+                        invoices_created, invoices_exists, invoices_updated, invoices_cancelled,
+                        invoices_waiting, invoices_rejected, invoices_failed, invoices_left_out
                  FROM passes WHERE source = ?1 ORDER BY id DESC LIMIT ?2",
             )
             .map_err(|e| self.err(e))?;
@@ -229,14 +261,26 @@ impl Store {
                         ..PassCounts::default()
                     },
                     message: r.get(13)?,
+                    invoices: Some(PassCounts {
+                        created: r.get(14)?,
+                        exists: r.get(15)?,
+                        updated: r.get(16)?,
+                        cancelled: r.get(17)?,
+                        waiting: r.get(18)?,
+                        rejected: r.get(19)?,
+                        failed: r.get(20)?,
+                        inactive: r.get(21)?,
+                        ..PassCounts::default()
+                    })
+                    .filter(|counts| *counts != PassCounts::default()),
                 })
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// Rejected and failed records (only `state`, when given) changed since `since_ms`, most
-    /// recently changed first.
+    /// Rejected, failed and waiting records (only `state`, when given) changed since
+    /// `since_ms`, most recently changed first.
     pub fn failures(
         &self,
         source: &str,
@@ -247,9 +291,9 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT id, state, reason, source_modified_ms, attempts, last_status,
-                        next_attempt_ms, updated_at_ms
+                        next_attempt_ms, updated_at_ms, kind
                  FROM records
-                 WHERE source = ?1 AND state IN ('rejected', 'failed')
+                 WHERE source = ?1 AND state IN ('rejected', 'failed', 'waiting')
                    AND (?2 IS NULL OR state = ?2) AND updated_at_ms >= ?3
                  ORDER BY updated_at_ms DESC, id",
             )
@@ -271,6 +315,7 @@ impl Store {
                         last_status: r.get(5)?,
                         next_attempt: millis_at(r, 6)?,
                         updated_at: millis_at(r, 7)?,
+                        kind: r.get(8)?,
                     })
                 },
             )
