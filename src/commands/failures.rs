@@ -29,24 +29,24 @@ pub fn failures(
     rows.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
     let headers = [
         "id",
-        "kind",
         "state",
         "reason",
         "source_modified",
         "attempts",
         "last_status",
         "next_attempt",
+        "kind",
     ];
     let cells = |f: &FailureEntry| {
         vec![
             f.id.clone(),
-            f.kind.clone(),
             f.state.to_string(),
             cell(f.reason.as_ref()),
             cell(f.source_modified),
             f.attempts.to_string(),
             cell(f.last_status),
             cell(f.next_attempt),
+            f.kind.clone(),
         ]
     };
     listing(

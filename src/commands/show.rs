@@ -25,11 +25,15 @@ pub fn show(
     json_out: bool,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
+    let what = match config.pass.invoices {
+        Some(_) => "customer or invoice",
+        None => "customer",
+    };
     let not_found = || {
         CommandError::failed(
             Exit::Other,
             format!(
-                "no record {id} in the store: it was never read from the export, or is older than the watermark (try run --once --full)"
+                "no {what} {id} in the store: it was never read from the export, or is older than the watermark (try run --once --full)"
             ),
         )
     };
