@@ -54,7 +54,7 @@ complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand status" -s h
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand failures" -l format -r -f -a "table\t''
 csv\t''
 json\t''"
-complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand failures" -l state -d 'Only `rejected` or only `failed`' -r
+complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand failures" -l state -d 'Only `rejected`, only `failed`, or only `waiting` (invoices waiting for their customer)' -r
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand failures" -l since -d 'Only those changed since a time (`2024-03-01`, RFC 3339) or for a while (`24h`)' -r
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand failures" -l config -d 'The config file' -r -F
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand failures" -s h -l help -d 'Print help'
