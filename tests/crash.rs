@@ -273,3 +273,228 @@ fn stored_states(fx: &Fixture) -> HashMap<String, String> {
         .collect::<Result<_, _>>()
         .expect("ids")
 }
+
+/// Invoices per customer in the invoice crash test.
+const INVOICES_PER_CUSTOMER: usize = 2;
+/// New customers per round in the invoice crash test (each with its invoices).
+const NEW_CUSTOMERS_WITH_INVOICES: usize = 30;
+/// Landed kills wanted while each kind is sent.
+const PER_KIND: usize = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Sending {
+    Customers,
+    Invoices,
+}
+
+#[tokio::test]
+async fn kills_while_customers_and_invoices_are_sent_lose_nothing_and_create_nothing_twice() {
+    let fx = Fixture::with_config(
+        "\n[invoices]\npath = \"invoices.csv\"\nlookback = \"0s\"\nsettle = \"0s\"\n",
+    )
+    .await;
+    let env = [("BLUETAPE_SYNC__API__CONCURRENCY", "4")];
+    fx.fake.set_delay(ANSWER);
+    let mut points = Points(SEED ^ 0x1_0000);
+    let mut customers: Vec<(String, i64)> = Vec::new();
+    let mut invoices: Vec<(String, String, i64)> = Vec::new();
+    let mut landed: HashMap<Sending, usize> = HashMap::new();
+    let mut attempts = 0;
+    // Per kill: the invoices sent whose answer was not recorded, with their POSTs so far.
+    let mut unrecorded_at_kill: Vec<HashMap<String, usize>> = Vec::new();
+    let date = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .expect("date")
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let write = |customers: &[(String, i64)], invoices: &[(String, String, i64)]| {
+        let mut text = format!("{HEADER}\n");
+        for (id, ms) in customers {
+            text.push_str(&row(id, &date(*ms)));
+            text.push('\n');
+        }
+        fx.write_export(&text);
+        let mut text = "id,invoiceNumber,customerId,invoiceDate,dueDate,totalAmount,amountDue,\
+                        sourceModifiedDate\n"
+            .to_owned();
+        for (id, customer, ms) in invoices {
+            text.push_str(&format!(
+                "{id},N-{id},{customer},2024-03-01,2024-03-31,19.99,19.99,{}\n",
+                date(*ms)
+            ));
+        }
+        fx.write_file("invoices.csv", &text);
+    };
+    let started = Instant::now();
+
+    for round in 0.. {
+        let aim = match (
+            landed.get(&Sending::Customers),
+            landed.get(&Sending::Invoices),
+        ) {
+            (Some(c), Some(i)) if *c >= PER_KIND && *i >= PER_KIND => break,
+            (Some(c), _) if *c >= PER_KIND => Sending::Invoices,
+            (_, Some(i)) if *i >= PER_KIND => Sending::Customers,
+            _ if round % 2 == 0 => Sending::Invoices,
+            _ => Sending::Customers,
+        };
+        attempts += 1;
+        assert!(
+            attempts <= 4 * PER_KIND * 2,
+            "only {landed:?} kills landed in {attempts} attempts"
+        );
+        for _ in 0..NEW_CUSTOMERS_WITH_INVOICES {
+            let i = customers.len();
+            let ms = 1_700_000_000_000 + i as i64 * 1000;
+            let customer = format!("K{i:05}");
+            for k in 0..INVOICES_PER_CUSTOMER {
+                invoices.push((format!("V{i:05}-{k}"), customer.clone(), ms + 1));
+            }
+            customers.push((customer, ms));
+        }
+        write(&customers, &invoices);
+
+        let passes_before = fx.passes().len();
+        let requests_before = fx.fake.request_count();
+        let invoice_requests_before = fx.fake.invoice_requests().len();
+        let mut child = fx
+            .command(&["--once"], &env)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let aimed = fx
+            .wait_for(Duration::from_secs(60), |fx| match aim {
+                Sending::Customers => fx.fake.request_count() > requests_before,
+                Sending::Invoices => fx.fake.invoice_requests().len() > invoice_requests_before,
+            })
+            .await;
+        assert!(aimed, "round {round}: the pass never sent {aim:?}");
+        tokio::time::sleep(points.below(500)).await;
+        child.start_kill().expect("SIGKILL");
+        let status = child.wait().await.expect("wait");
+        assert!(
+            status.code().is_none() || status.code() == Some(0),
+            "round {round}: {status:?}"
+        );
+        let running = fx
+            .passes()
+            .get(passes_before)
+            .is_some_and(|(_, _, finished)| finished.is_none());
+        if running {
+            let at = if fx.fake.invoice_requests().len() > invoice_requests_before {
+                Sending::Invoices
+            } else {
+                Sending::Customers
+            };
+            *landed.entry(at).or_default() += 1;
+        }
+
+        // Sent, but the answer not recorded: what a restart may send again, of either kind.
+        let conn = rusqlite::Connection::open(fx.store_path()).expect("store");
+        let pending: Vec<(String, String)> = conn
+            .prepare("SELECT kind, id FROM records WHERE state = 'pending'")
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()
+            })
+            .expect("pending");
+        let unrecorded: HashMap<String, usize> = pending
+            .iter()
+            .map(|(kind, id)| {
+                let posts = match kind.as_str() {
+                    "invoice" => fx.fake.invoice_posts(id),
+                    _ => fx.fake.posts(id),
+                };
+                (id.clone(), posts)
+            })
+            .filter(|(_, posts)| *posts > 0)
+            .collect();
+        assert!(
+            unrecorded.len() <= 2 * CONCURRENCY,
+            "round {round}: {} sent without their answer recorded: {unrecorded:?}",
+            unrecorded.len()
+        );
+        unrecorded_at_kill.push(unrecorded);
+    }
+
+    fx.fake.set_delay(Duration::ZERO);
+    let run = fx.run_with_env(&["--once", "--full"], &env).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let mut allowed: HashMap<&str, usize> = HashMap::new();
+    for unrecorded in &unrecorded_at_kill {
+        for id in unrecorded.keys() {
+            *allowed.entry(id).or_default() += 1;
+        }
+    }
+    // Every invoice created once, after its customer, and sent again only after a kill that
+    // caught it unrecorded.
+    let received = fx.fake.received();
+    let created_at = |customer: bool, id: &str| {
+        received
+            .iter()
+            .position(|r| r.method == "POST" && r.is_customer() == customer && r.id() == Some(id))
+            .unwrap_or_else(|| panic!("{id} never sent"))
+    };
+    for (id, customer, _) in &invoices {
+        assert_eq!(
+            fx.fake.invoice_creations(id),
+            1,
+            "{id} created exactly once"
+        );
+        let posts = fx.fake.invoice_posts(id);
+        let may = 1 + allowed.get(id.as_str()).copied().unwrap_or(0);
+        assert!(
+            posts <= may,
+            "{id}: {posts} POSTs, {may} allowed by the kills"
+        );
+        assert!(
+            created_at(true, customer) < created_at(false, id),
+            "{id} before {customer}"
+        );
+        let state: String = rusqlite::Connection::open(fx.store_path())
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT state FROM records WHERE kind = 'invoice' AND id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+            })
+            .expect("stored");
+        assert!(state == "created" || state == "exists", "{id}: {state}");
+    }
+    for (id, _) in &customers {
+        assert_eq!(fx.fake.creations(id), 1, "{id} created exactly once");
+    }
+    let resent: Vec<usize> = unrecorded_at_kill
+        .iter()
+        .map(|unrecorded| {
+            unrecorded
+                .iter()
+                .filter(|(id, posts)| {
+                    let now = if id.starts_with('V') {
+                        fx.fake.invoice_posts(id)
+                    } else {
+                        fx.fake.posts(id)
+                    };
+                    now > **posts
+                })
+                .count()
+        })
+        .collect();
+    println!(
+        "crash suite with invoices: {} kills landed ({} sending customers, {} sending invoices) \
+         in {attempts} attempts; {} customers and {} invoices, each created once; worst re-sends \
+         after one kill {} (bound {}), {} in all; {:.0?}",
+        landed.values().sum::<usize>(),
+        landed.get(&Sending::Customers).copied().unwrap_or(0),
+        landed.get(&Sending::Invoices).copied().unwrap_or(0),
+        customers.len(),
+        invoices.len(),
+        resent.iter().max().copied().unwrap_or(0),
+        2 * CONCURRENCY,
+        resent.iter().sum::<usize>(),
+        started.elapsed(),
+    );
+}

@@ -167,6 +167,15 @@ impl FakeBlueTape {
             .unwrap_or(0)
     }
 
+    /// How many creates of invoice `id` reached the fake, whatever it answered.
+    pub fn invoice_posts(&self, id: &str) -> usize {
+        self.state()
+            .received
+            .iter()
+            .filter(|r| r.method == "POST" && !r.is_customer() && r.id() == Some(id))
+            .count()
+    }
+
     /// How many updates of invoice `id` the fake accepted.
     pub fn invoice_updates(&self, id: &str) -> u32 {
         self.state().invoices.updates.get(id).copied().unwrap_or(0)
