@@ -305,3 +305,88 @@ async fn init_on_a_missing_file_says_so() {
     assert!(run.stderr.contains("no export file at"), "{}", run.stderr);
     assert!(run.stdout.is_empty(), "{}", run.stdout);
 }
+
+#[tokio::test]
+async fn init_recognises_invoice_exports_and_its_config_sends_them_after_their_customers() {
+    // (invoice fixture, customer fixture, its customers' id path, the ids the invoices name,
+    //  the customer export's name, the preset, the invoices sent)
+    let cases: [(&str, &str, &str, [&str; 2], &str, &str, &[&str]); 2] = [
+        (
+            "quickbooks-online-invoices.json",
+            "quickbooks-online-customers.json",
+            "/QueryResponse/Customer",
+            ["58", "59"],
+            "customers.json",
+            "quickbooks-online",
+            &["130", "131"],
+        ),
+        (
+            "xero-invoices.json",
+            "xero-contacts.json",
+            "/Contacts",
+            [
+                "025867f1-d741-4d6b-b1af-9ac774b59ba7",
+                "9a5a1f4c-7a4e-4b4d-8a4f-6c3c2a1b0e9d",
+            ],
+            "contacts.json",
+            "xero",
+            &[
+                "243216c5-369e-4056-ac67-05388f86dc81",
+                "d4956132-ed94-4dd7-9eaa-aa22dfdf06f2",
+            ],
+        ),
+    ];
+    for (invoices, customers, list, ids, name, preset, sent) in cases {
+        let fx = Fixture::new().await;
+        fx.copy_fixture(invoices, "invoices.json");
+        // The customer export, its first customers being the ones the invoices name.
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(customers),
+        )
+        .expect("fixture");
+        let mut value: Value = serde_json::from_str(&text).expect("JSON");
+        let id_key = if preset == "xero" { "ContactID" } else { "Id" };
+        for (i, id) in ids.iter().enumerate() {
+            value.pointer_mut(list).expect("list")[i][id_key] = json!(id);
+        }
+        fx.write_file(name, &value.to_string());
+
+        let run = init(&fx, "invoices.json").await;
+        assert_eq!(run.code, 0, "{preset}: {}", run.stderr);
+        let config: toml::Value = toml::from_str(&run.stdout).expect("TOML");
+        assert_eq!(config["invoices"]["preset"].as_str(), Some(preset));
+        assert_eq!(config["source"]["preset"].as_str(), Some(preset));
+        assert_eq!(
+            config["invoices"]["path"].as_str(),
+            fx.path("invoices.json").to_str()
+        );
+        assert_eq!(
+            config["source"]["path"].as_str(),
+            fx.path(name).to_str(),
+            "the same system's customer export, beside the invoices"
+        );
+        assert!(
+            run.stdout.contains(&format!("{{\"id\":\"{}\"", sent[0])),
+            "{preset}: the first invoice as it would be sent:\n{}",
+            run.stdout
+        );
+
+        std::fs::write(fx.path("init.toml"), &run.stdout).expect("config");
+        let config = fx.path("init.toml");
+        let pass = fx
+            .run_example_with_env(
+                config.to_str().expect("utf-8"),
+                name,
+                &["--once"],
+                &[("BLUETAPE_SYNC__INVOICES__SETTLE", "0s")],
+            )
+            .await;
+        assert!(matches!(pass.code, 0 | 65), "{preset}: {}", pass.stderr);
+        let posted: Vec<String> = (fx.fake.invoice_requests().iter())
+            .filter_map(|r| r.id().map(str::to_owned))
+            .collect();
+        assert_eq!(posted, sent, "{preset}");
+    }
+}

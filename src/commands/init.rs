@@ -15,6 +15,8 @@ use crate::source::config::{SourceConfig, SourceFormat, source_from_toml};
 use crate::source::detect::{self, DateForm, Detected};
 use crate::source::{ExportFile, Field, Item, Kind};
 
+mod invoices;
+
 /// How many records are shown as they would be sent.
 const SHOWN: usize = 3;
 /// The fields a customer cannot be sent without.
@@ -41,6 +43,11 @@ pub fn init(export: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
         ));
     }
     let detected = detect::detect(&path).map_err(|e| failed(&e))?;
+    if let (Kind::Invoice, Some(preset)) = (detected.kind, detected.preset) {
+        let text = invoices::config(&path, &detected, preset).map_err(|e| failed(&e))?;
+        out.write_all(text.as_bytes()).map_err(io)?;
+        return out.flush().map_err(io);
+    }
     let source = source_section(&path, &detected);
     let config = source_from_toml(&source.keys, &path).map_err(|e| failed(&e))?;
     let mut text = header(&path, &detected);
@@ -78,7 +85,7 @@ pub fn init(export: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
     ))
 }
 
-const API: &str = r#"
+pub(super) const API: &str = r#"
 [api]
 # Your BlueTape account id (BlueTape gives it to you): required.
 account_id = ""
@@ -120,7 +127,7 @@ struct SourceText {
     keys: String,
 }
 
-fn quoted(value: &str) -> String {
+pub(super) fn quoted(value: &str) -> String {
     // A JSON string is a valid TOML basic string.
     serde_json::Value::from(value).to_string()
 }

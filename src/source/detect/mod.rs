@@ -14,7 +14,7 @@ use self::names::map_columns;
 use self::sample::{sample_csv, sample_json, sample_ndjson};
 use super::decode::{self, Undecodable};
 use super::mapping::{FieldMap, FieldSource, Path as FieldPath, SourceFormat};
-use super::presets::Preset;
+use super::presets::{Preset, PresetDefaults};
 use super::{Field, Kind, SourceError, unreadable};
 
 mod dates;
@@ -36,6 +36,8 @@ pub struct Detected {
     /// JSON only: where the records array is, dotted; empty for a top-level array.
     pub records_path: String,
     pub preset: Option<Preset>,
+    /// What the records are: customers, or (a preset's invoice export) invoices.
+    pub kind: Kind,
     /// Every column (CSV) or key path (JSON) seen in the sample, in order.
     pub columns: Vec<String>,
     /// Without a preset: the column found for each field.
@@ -167,8 +169,7 @@ fn from_json(ndjson: bool, records_path: String, records: &[Value]) -> Detected 
     } else {
         SourceFormat::Json
     };
-    let preset = Preset::ALL.into_iter().find(|p| {
-        let d = p.defaults();
+    let shaped = |d: &PresetDefaults| {
         let Some(FieldSource::One(id)) = d.fields.get(Field::Id) else {
             return false;
         };
@@ -176,7 +177,19 @@ fn from_json(ndjson: bool, records_path: String, records: &[Value]) -> Detected 
         d.format == format
             && d.records_path == records_path
             && id.is_some_and(|id| records.iter().any(|r| id.lookup(r).is_some()))
-    });
+    };
+    let customers = Preset::ALL
+        .into_iter()
+        .find(|p| shaped(&p.defaults()))
+        .map(|p| (p, Kind::Customer));
+    // A system's invoice export (QuickBooks' invoice query, Xero's Invoices).
+    let invoices = || {
+        Preset::ALL
+            .into_iter()
+            .find(|p| p.invoice_defaults().is_some_and(|d| shaped(&d.export)))
+            .map(|p| (p, Kind::Invoice))
+    };
+    let found = customers.or_else(invoices);
     let lookup = |column: &str| -> Vec<String> {
         let path = FieldPath::parse(column, true).ok();
         records
@@ -184,7 +197,9 @@ fn from_json(ndjson: bool, records_path: String, records: &[Value]) -> Detected 
             .filter_map(|r| Some(path.as_ref()?.lookup(r)?.into_owned()))
             .collect()
     };
-    finish(format, records_path, preset, columns, records.len(), lookup)
+    let mut detected = finish(format, records_path, found, columns, records.len(), lookup);
+    detected.kind = found.map_or(Kind::Customer, |(_, kind)| kind);
+    detected
 }
 
 /// Scalar keys as dotted paths, nested objects included (arrays are left to a mapping).
@@ -234,7 +249,7 @@ fn from_csv(delimiter: u8, header: Vec<String>, rows: &[Vec<String>]) -> Detecte
     let mut detected = finish(
         SourceFormat::Csv,
         String::new(),
-        preset,
+        preset.map(|p| (p, Kind::Customer)),
         header.clone(),
         rows.len(),
         lookup,
@@ -246,7 +261,7 @@ fn from_csv(delimiter: u8, header: Vec<String>, rows: &[Vec<String>]) -> Detecte
 fn finish(
     format: SourceFormat,
     records_path: String,
-    preset: Option<Preset>,
+    preset: Option<(Preset, Kind)>,
     columns: Vec<String>,
     sampled: usize,
     values: impl Fn(&str) -> Vec<String>,
@@ -255,8 +270,14 @@ fn finish(
         Some(_) => (FieldMap::default(), Vec::new()),
         None => map_columns(&columns),
     };
+    let preset_fields = |(p, kind): (Preset, Kind)| match kind {
+        Kind::Customer => Some(p.defaults().fields),
+        Kind::Invoice => p.invoice_defaults().map(|d| d.export.fields),
+    };
     let date_column = match preset {
-        Some(p) => p.defaults().fields.get(Field::SourceModifiedDate).cloned(),
+        Some(found) => {
+            preset_fields(found).and_then(|fields| fields.get(Field::SourceModifiedDate).cloned())
+        }
         None => fields.get(Field::SourceModifiedDate).cloned(),
     };
     // A preset's date field may have alternatives: the first path is the one sampled.
@@ -272,7 +293,8 @@ fn finish(
         encoding: UTF_8,
         delimiter: b',',
         records_path,
-        preset,
+        preset: preset.map(|(p, _)| p),
+        kind: Kind::Customer,
         columns,
         fields,
         reasons,

@@ -1,0 +1,123 @@
+//! `init` on a system's invoice export (SPEC §9): QuickBooks Online's invoice query or Xero's
+//! Invoices. The config has both sections: `[source]` for the same system's customer export
+//! (invoices go after their customers), and `[invoices]` for this file; then the first
+//! invoices as they would be sent, or what the export says of them.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::{API, SHOWN, quoted};
+use crate::record::invoice::InvoiceReader;
+use crate::source::config::{invoices_from_toml, source_from_toml};
+use crate::source::detect::{self, Detected};
+use crate::source::invoices::Standing;
+use crate::source::presets::Preset;
+use crate::source::{ExportFile, Field, Item};
+
+/// The config for the invoice export at `path`, with its first invoices as comments.
+pub(super) fn config(
+    path: &Path,
+    detected: &Detected,
+    preset: Preset,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let system = preset.system();
+    let customers = match preset {
+        Preset::Xero => "contacts.json",
+        _ => "customers.json",
+    };
+    let customers = path.with_file_name(customers);
+    let mut text = format!(
+        "# bluetape-sync config for {}, written by `bluetape-sync init` from its first {} records.\n\
+         # The file has the shape of {system}'s invoice export: the preset `{}` reads it as\n\
+         # [invoices]. Invoices go to BlueTape after their customers, so [source] names the\n\
+         # customer export of the same system: set its path to where that export is written.\n\
+         # Encoding: {}.\n\
+         # Next: fill in api.account_id, the key and source.path, then `bluetape-sync --config \
+         <this file> check`.\n",
+        path.display(),
+        detected.sampled,
+        preset.name(),
+        detected.encoding.name(),
+    );
+    text.push_str(API);
+    let preset_line = format!("preset = {}", quoted(preset.name()));
+    let path_line = format!("path = {}", quoted(&customers.display().to_string()));
+    let _ = write!(
+        text,
+        "\n[source]\n{preset_line}\n{path_line:<40} # SET: {system}'s customer export\n\
+         {:<40} # the country of phone numbers written without +country\n",
+        "default_country = \"US\"",
+    );
+    let source_keys = format!("{preset_line}\n{path_line}\n");
+    let invoice_keys = format!(
+        "preset = {}\npath = {}\n",
+        quoted(preset.name()),
+        quoted(&path.display().to_string())
+    );
+    let _ = write!(text, "\n[invoices]\n{invoice_keys}");
+    let customers_config = source_from_toml(&source_keys, path)?;
+    let invoices = invoices_from_toml(&invoice_keys, &customers_config, path)?;
+    text.push_str(&samples(&invoices)?);
+    Ok(text)
+}
+
+/// The first invoices exactly as they would be sent, or what the export says of them.
+fn samples(
+    config: &crate::source::config::InvoicesConfig,
+) -> Result<String, crate::source::SourceError> {
+    let source = &config.source;
+    let file = ExportFile::at(&source.path)?;
+    let reader = InvoiceReader::new(config);
+    let mut text = String::from("\n# The first invoices exactly as they would be sent:\n");
+    let mut shown = 0;
+    let mut left_out = 0;
+    for item in crate::source::read(source, &file, None)?.take(detect::SAMPLE) {
+        let raw = match item? {
+            Item::Record(raw) => raw,
+            Item::Skipped(_) | Item::Old(_) => {
+                left_out += 1;
+                continue;
+            }
+        };
+        let id = raw.get(Field::Id).unwrap_or("(no id)").to_owned();
+        let read = reader
+            .modified(&raw)
+            .and_then(|modified| reader.invoice(&raw, modified));
+        let line = match read {
+            Ok(read) => match read.standing {
+                Standing::Open => read
+                    .invoice
+                    .create_body()
+                    .unwrap_or_else(|e| format!("(cannot be written: {e})")),
+                Standing::Draft => format!("{id}: a draft, sent once it is approved"),
+                Standing::Paid => {
+                    format!("{id}: paid, left out unless BlueTape has it (then updated)")
+                }
+                Standing::Void => {
+                    format!("{id}: void, cancelled if BlueTape has it, else left out")
+                }
+            },
+            Err(rejection) => format!("{id} would be rejected: {rejection}"),
+        };
+        let _ = writeln!(text, "#   {line}");
+        shown += 1;
+        if shown == SHOWN {
+            break;
+        }
+    }
+    if shown == 0 {
+        text.push_str("#   (none among the first records)\n");
+    }
+    match left_out {
+        0 => {}
+        1 => text
+            .push_str("# (1 record among them is left out by the preset: not a sales invoice.)\n"),
+        n => {
+            let _ = writeln!(
+                text,
+                "# ({n} records among them are left out by the preset: not sales invoices.)"
+            );
+        }
+    }
+    Ok(text)
+}
