@@ -306,37 +306,59 @@ async fn init_on_a_missing_file_says_so() {
     assert!(run.stdout.is_empty(), "{}", run.stdout);
 }
 
+/// A system's invoice export and the customer export its invoices name.
+struct InvoiceCase {
+    invoices: &'static str,
+    customers: &'static str,
+    /// Where the customer export's list is (a JSON pointer).
+    list: &'static str,
+    /// The customer ids the invoices name, given to the first customers.
+    ids: [&'static str; 2],
+    /// The customer export's file name, as `init` guesses it.
+    name: &'static str,
+    preset: &'static str,
+    /// The invoices sent.
+    sent: &'static [&'static str],
+}
+
 #[tokio::test]
 async fn init_recognises_invoice_exports_and_its_config_sends_them_after_their_customers() {
-    // (invoice fixture, customer fixture, its customers' id path, the ids the invoices name,
-    //  the customer export's name, the preset, the invoices sent)
-    let cases: [(&str, &str, &str, [&str; 2], &str, &str, &[&str]); 2] = [
-        (
-            "quickbooks-online-invoices.json",
-            "quickbooks-online-customers.json",
-            "/QueryResponse/Customer",
-            ["58", "59"],
-            "customers.json",
-            "quickbooks-online",
-            &["130", "131"],
-        ),
-        (
-            "xero-invoices.json",
-            "xero-contacts.json",
-            "/Contacts",
-            [
+    let cases = [
+        InvoiceCase {
+            invoices: "quickbooks-online-invoices.json",
+            customers: "quickbooks-online-customers.json",
+            list: "/QueryResponse/Customer",
+            ids: ["58", "59"],
+            name: "customers.json",
+            preset: "quickbooks-online",
+            sent: &["130", "131"],
+        },
+        InvoiceCase {
+            invoices: "xero-invoices.json",
+            customers: "xero-contacts.json",
+            list: "/Contacts",
+            ids: [
                 "025867f1-d741-4d6b-b1af-9ac774b59ba7",
                 "9a5a1f4c-7a4e-4b4d-8a4f-6c3c2a1b0e9d",
             ],
-            "contacts.json",
-            "xero",
-            &[
+            name: "contacts.json",
+            preset: "xero",
+            sent: &[
                 "243216c5-369e-4056-ac67-05388f86dc81",
                 "d4956132-ed94-4dd7-9eaa-aa22dfdf06f2",
             ],
-        ),
+        },
     ];
-    for (invoices, customers, list, ids, name, preset, sent) in cases {
+    for InvoiceCase {
+        invoices,
+        customers,
+        list,
+        ids,
+        name,
+        preset,
+        sent,
+    } in cases
+    {
         let fx = Fixture::new().await;
         fx.copy_fixture(invoices, "invoices.json");
         // The customer export, its first customers being the ones the invoices name.
