@@ -476,3 +476,51 @@ async fn a_dry_run_lists_invoices_and_those_that_would_wait() {
     );
     assert_eq!(fx.fake.request_count(), 0);
 }
+
+#[tokio::test]
+async fn check_shows_the_first_invoices_and_when_each_would_go() {
+    let fx = Fixture::with_config(INVOICES).await;
+    fx.write_export(&customers(&[
+        row("C1", "2024-03-01T10:00:00Z"),
+        "C3,Ada,Lovelace,c3@example.com,,2024-03-01T10:00:00Z,".to_owned(),
+    ]));
+    fx.write_file(
+        "invoices.csv",
+        &invoices(&[
+            invoice("I1", "C1", "10,0,10,10", "2024-03-02T10:00:00Z", "open"),
+            invoice("I2", "C3", "20,0,20,20", "2024-03-02T10:00:00Z", "open"),
+            invoice("I3", "C1", "ten,0,10,10", "2024-03-02T10:00:00Z", "open"),
+            invoice("I4", "C1", "10,0,10,10", "2024-03-02T10:00:00Z", "draft"),
+        ]),
+    );
+    let run = fx.run(&["check"]).await;
+    assert_eq!(run.code, 65, "C3 and I3 are rejected: {}", run.stderr);
+    let out = &run.stdout;
+    assert!(
+        out.contains("first invoices as they would be sent:"),
+        "{out}"
+    );
+    let line = |id: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("{id} ")))
+            .unwrap_or_else(|| panic!("no line for {id} in:\n{out}"))
+            .to_owned()
+    };
+    assert!(
+        line("I1").ends_with("after customer C1, in the same pass"),
+        "{}",
+        line("I1")
+    );
+    assert!(line("I2").contains("waits: customer C3"), "{}", line("I2"));
+    assert!(
+        out.contains(
+            "invoice export: read 4, would queue 2, rejected 1, skipped 0 (unchanged), left out 1"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 invoice has a sub-total that is not a number"),
+        "{out}"
+    );
+    assert_eq!(fx.fake.request_count(), 0);
+}

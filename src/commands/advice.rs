@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::record::Rejection;
-use crate::source::Field;
 use crate::source::config::SourceConfig;
+use crate::source::{Field, Kind};
 
 /// One line per distinct reason, most frequent first:
 /// `12 customers have no mobile number: add one in Xero (the contact's Phones → Mobile) ...`.
@@ -22,7 +22,12 @@ pub(crate) fn by_reason<'r>(
     counts
         .into_iter()
         .map(|(reason, n)| {
-            let customers = if n == 1 { "customer" } else { "customers" };
+            let customers = match (source.kind, n) {
+                (Kind::Customer, 1) => "customer",
+                (Kind::Customer, _) => "customers",
+                (Kind::Invoice, 1) => "invoice",
+                (Kind::Invoice, _) => "invoices",
+            };
             match Rejection::from_stored(reason) {
                 Some(rejection) => {
                     let (what, fix) = advice(&rejection, source);

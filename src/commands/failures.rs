@@ -58,10 +58,15 @@ pub fn failures(
         Some("no rejected, failed or waiting records"),
     )?;
     if format == Format::Table && !rows.is_empty() {
-        let reasons = rows.iter().filter_map(|f| Some((f.reason.as_deref()?, 1)));
         writeln!(out, "\nby reason:").map_err(io)?;
-        for line in advice::by_reason(reasons, &config.pass.source) {
-            writeln!(out, "  {line}").map_err(io)?;
+        let invoices = config.pass.invoices.as_ref().map(|i| &i.source);
+        for source in std::iter::once(&config.pass.source).chain(invoices) {
+            let reasons = (rows.iter())
+                .filter(|f| f.kind == source.kind.name())
+                .filter_map(|f| Some((f.reason.as_deref()?, 1)));
+            for line in advice::by_reason(reasons, source) {
+                writeln!(out, "  {line}").map_err(io)?;
+            }
         }
     }
     Ok(())
