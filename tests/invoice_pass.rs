@@ -374,6 +374,55 @@ async fn changes_become_updates_refusals_are_kept_and_a_void_invoice_is_cancelle
 }
 
 #[tokio::test]
+async fn an_update_of_an_invoice_bluetape_no_longer_has_creates_it_again() {
+    let fx = Fixture::with_config(INVOICES).await;
+    fx.write_export(&customers(&[row("C1", "2024-03-01T10:00:00Z")]));
+    let write = |due: &str, modified: &str| {
+        fx.write_file(
+            "invoices.csv",
+            &invoices(&[invoice(
+                "I1",
+                "C1",
+                &format!("10,0,10,{due}"),
+                modified,
+                "open",
+            )]),
+        )
+    };
+    write("10", "2024-03-02T10:00:00Z");
+    assert_eq!(fx.run(&["--once"]).await.code, 0);
+    fx.fake.delete_invoice("I1");
+    write("7.5", "2024-03-03T10:00:00Z");
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let requests: Vec<(String, String)> = (fx.fake.invoice_requests().iter())
+        .map(|r| {
+            (
+                r.method.clone(),
+                r.path
+                    .rsplit("/integration/")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        requests,
+        [
+            ("POST".to_owned(), "invoice".to_owned()),
+            ("PUT".to_owned(), "invoice/I1".to_owned()),
+            ("POST".to_owned(), "invoice".to_owned()),
+        ]
+    );
+    let body = fx.fake.invoice("I1").expect("created again");
+    assert_eq!(body["id"], "I1");
+    assert_eq!(decimal(&body["amountDue"]), dec("7.5"));
+    assert_eq!(fx.fake.invoice_creations("I1"), 2);
+    assert_eq!(stored_invoice(&fx, "I1").expect("I1").0, "created");
+}
+
+#[tokio::test]
 async fn duplicates_in_both_forms_and_a_bare_success_are_kept_as_sent() {
     let fx = Fixture::with_config(INVOICES).await;
     fx.write_export(&customers(&[row("C1", "2024-03-01T10:00:00Z")]));

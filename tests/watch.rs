@@ -200,3 +200,45 @@ async fn with_watch_off_a_change_waits_for_the_schedule() {
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn a_new_invoice_in_its_own_folder_is_sent_without_a_tick() {
+    // The invoice export in a folder of its own, which only the invoices' watch covers.
+    let fx = Fixture::with_config(
+        "\n[invoices]\npath = \"invoices/invoices.csv\"\nsettle = \"200ms\"\nlookback = \"0s\"\n",
+    )
+    .await;
+    std::fs::create_dir(fx.path("invoices")).expect("folder");
+    let header = "id,invoiceNumber,customerId,invoiceDate,dueDate,totalAmount,amountDue,\
+                  sourceModifiedDate\n";
+    let invoice =
+        |id: &str| format!("{id},N-{id},C0001,2024-03-01,2024-03-31,10,10,2024-03-02T00:00:00Z\n");
+    replace(
+        &fx,
+        "invoices/invoices.csv",
+        &format!("{header}{}", invoice("I1")),
+    );
+    fx.write_export(&export_of(1));
+    let daemon = Daemon::spawn(&fx, &["run"], &[YEARLY, SETTLE]);
+    assert!(
+        fx.wait_for(LIMIT, |f| f.fake.invoice_creations("I1") == 1)
+            .await,
+        "the start-up pass: {}",
+        daemon.log()
+    );
+    let watched = daemon.log().matches("watching the export's folder").count();
+    assert_eq!(watched, 2, "both folders watched: {}", daemon.log());
+    replace(
+        &fx,
+        "invoices/invoices.csv",
+        &format!("{header}{}{}", invoice("I1"), invoice("I2")),
+    );
+    assert!(
+        fx.wait_for(LIMIT, |f| f.fake.invoice_creations("I2") == 1)
+            .await,
+        "a new invoice is sent without a tick: {}",
+        daemon.log()
+    );
+    assert_eq!(fx.fake.invoice_creations("I1"), 1);
+    daemon.stop().await;
+}

@@ -84,3 +84,40 @@ pub fn write(format: &str, rows: u64, path: &Path) -> Result<(), Box<dyn std::er
     out.flush()?;
     Ok(())
 }
+
+/// Writes `rows` synthetic invoices to `path` as CSV, three to a customer of [`write`]'s
+/// (`C00000000`..), with amounts in cents, half of them with a line in a JSON column, modified
+/// after every customer (and before now: a date in the future holds the watermark back).
+#[allow(dead_code)] // only the harnesses that measure invoices write them
+pub fn write_invoices(rows: u64, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let base = 1_702_000_000_000i64;
+    writeln!(
+        out,
+        "id,invoiceNumber,customerId,invoiceDate,dueDate,subTotal,taxAmount,totalAmount,\
+         amountDue,sourceModifiedDate,status,lines"
+    )?;
+    for i in 0..rows {
+        let date = chrono::DateTime::from_timestamp_millis(base + i as i64 * 1000)
+            .unwrap_or_default()
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ");
+        let cents = 1_000 + (i * 7_919) % 1_000_000;
+        let (sub, tax) = (cents / 100, cents % 100);
+        let total = format!("{}.{:02}", sub + 1, tax);
+        let lines = match i % 2 {
+            0 => format!(
+                "\"[{{\"\"description\"\": \"\"Item {i}\"\", \"\"unitAmount\"\": \"\"{sub}.{tax:02}\"\", \
+                 \"\"quantity\"\": \"\"1\"\", \"\"amount\"\": \"\"{sub}.{tax:02}\"\"}}]\""
+            ),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "V{i:08},INV-{i},C{:08},2024-03-01,2024-03-31,{sub}.{tax:02},1.00,{total},{total},\
+             {date},open,{lines}",
+            i / 3
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -17,23 +17,42 @@ pub struct RetrySelection {
     pub all_rejected: bool,
 }
 
+/// The store names `retry` and `forget` look in: customers', and invoices' when configured.
+fn sources(config: &Config) -> Vec<&str> {
+    let invoices = config
+        .pass
+        .invoices
+        .as_ref()
+        .map(|i| i.source.name.as_str());
+    std::iter::once(config.pass.source.name.as_str())
+        .chain(invoices)
+        .collect()
+}
+
 pub fn retry(
     config: &Config,
     selection: &RetrySelection,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let source = &config.pass.source.name;
     let store = open_store(config)?
         .ok_or_else(|| CommandError::failed(Exit::Other, "no store yet: nothing to retry"))?;
-    let mut targets: Vec<RetryTarget> = Vec::new();
+    // Per store name (customers, invoices): what to queue again.
+    let mut targets: Vec<(&str, RetryTarget)> = Vec::new();
     let mut unknown = Vec::new();
     for id in &selection.ids {
-        match store.retry_target(source, id)? {
-            Some(t) if matches!(t.state, RecordState::Rejected | RecordState::Failed) => {
-                targets.push(t);
+        let mut found = false;
+        for source in sources(config) {
+            match store.retry_target(source, id)? {
+                Some(t) if matches!(t.state, RecordState::Rejected | RecordState::Failed) => {
+                    targets.push((source, t));
+                }
+                Some(t) => writeln!(out, "{id}: {}, nothing to retry", t.state).map_err(io)?,
+                None => continue,
             }
-            Some(t) => writeln!(out, "{id}: {}, nothing to retry", t.state).map_err(io)?,
-            None => unknown.push(id.clone()),
+            found = true;
+        }
+        if !found {
+            unknown.push(id.clone());
         }
     }
     for (wanted, state) in [
@@ -41,14 +60,18 @@ pub fn retry(
         (selection.all_rejected, RecordState::Rejected),
     ] {
         if wanted {
-            targets.extend(store.retry_targets(source, state)?);
+            for source in sources(config) {
+                let all = store.retry_targets(source, state)?;
+                targets.extend(all.into_iter().map(|t| (source, t)));
+            }
         }
     }
     targets.sort();
     targets.dedup();
     let now = now_ms();
     let (mut queued, mut reread) = (0, 0);
-    for target in &targets {
+    let mut read_again: Vec<&str> = Vec::new();
+    for (source, target) in &targets {
         if target.has_body {
             // Sent as it is on the next pass.
             store.requeue(source, &target.id, now)?;
@@ -57,9 +80,11 @@ pub fn retry(
             // Refused before sending: read from the export again on the next pass.
             store.reread(source, &target.id, now)?;
             reread += 1;
+            read_again.push(source);
         }
     }
-    if reread > 0 {
+    read_again.dedup();
+    for source in read_again {
         store.set_setting(source, FULL_NEXT_PASS, "retry")?;
     }
     writeln!(
@@ -76,20 +101,31 @@ pub fn retry(
     Ok(())
 }
 
+/// Forgets `id` in every kind that has it (a customer and an invoice may share an id).
 pub fn forget(config: &Config, id: &str, out: &mut dyn Write) -> Result<(), CommandError> {
-    let source = &config.pass.source.name;
     let store =
         open_store(config)?.ok_or_else(|| CommandError::failed(Exit::Other, "no store yet"))?;
-    if !store.forget(source, id, now_ms())? {
+    let mut forgotten = false;
+    for source in sources(config) {
+        let kind = match store.record(source, id)? {
+            Some(row) => row.kind,
+            None => continue,
+        };
+        if store.forget(source, id, now_ms())? {
+            store.set_setting(source, FULL_NEXT_PASS, "forget")?;
+            writeln!(
+                out,
+                "{kind} {id} forgotten: the next pass reads the whole export and treats it as new"
+            )
+            .map_err(io)?;
+            forgotten = true;
+        }
+    }
+    if !forgotten {
         return Err(CommandError::failed(
             Exit::Other,
-            format!("no customer {id} in the store"),
+            format!("no record {id} in the store"),
         ));
     }
-    store.set_setting(source, FULL_NEXT_PASS, "forget")?;
-    writeln!(
-        out,
-        "{id} forgotten: the next pass reads the whole export and treats it as new"
-    )
-    .map_err(io)
+    Ok(())
 }

@@ -6,15 +6,14 @@ pub mod config;
 mod lane;
 pub mod pace;
 mod prepare;
+mod preview;
 pub mod progress;
 mod report;
 mod retry;
 mod send;
 mod stage;
 
-use std::collections::HashSet;
 use std::future::Future;
-use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -24,15 +23,17 @@ use self::config::PassConfig;
 use self::progress::{Progress, Reporter};
 use crate::client::BlueTapeClient;
 use crate::record::timestamp::now_ms;
+use crate::source;
 use crate::source::config::SourceConfig;
-use crate::source::{self, SourceError};
 use crate::store::{Store, StoreError};
 
 use self::lane::Lane;
+use self::preview::dry_run;
+pub use self::preview::{inspect, inspect_invoices};
 pub use self::report::{InvoiceReport, PassOutcome, PassReport, RequestCounts, StopReason};
-use self::send::send_queue;
+use self::send::{SendCounts, send_queue};
 pub use self::stage::Staged;
-use self::stage::{DryHold, StageMode, StageResult, stage};
+use self::stage::{StageMode, StageResult, stage};
 
 /// How a pass is run.
 #[derive(Debug, Clone, Copy, Default)]
@@ -109,30 +110,24 @@ pub async fn run_pass(
 
     let progress = Progress::new();
     let _reporter = Reporter::start(Arc::clone(&progress), options.progress_bar);
-    let (mut store, staged) = stage_lane(store, &customers, pass, options, &progress).await?;
-    let StageResult {
-        staged,
-        source_error,
-    } = staged?;
-    let sent = send_queue(
-        pass,
-        &mut store,
+    let run = Run {
         config,
-        &customers,
-        client.clone(),
-        &progress,
-        shutdown.as_mut(),
-    )
-    .await?;
+        pass,
+        options,
+        progress,
+        client,
+    };
+    let (mut store, staged) = run.stage(store, &customers).await?;
+    let sent = run.send(&mut store, &customers, shutdown.as_mut()).await?;
     let left = store.queue_counts(customers.name())?;
     let mut report = PassReport {
-        counts: staged.counts + sent.counts,
-        skipped: staged.skipped,
-        settles_in: staged.settles_in,
+        counts: staged.staged.counts + sent.counts,
+        skipped: staged.staged.skipped,
+        settles_in: staged.staged.settles_in,
         left_pending: left.pending,
         left_failed: left.failed,
         stop: sent.stop,
-        source_error,
+        source_error: staged.source_error,
         dry_run: false,
         would_send: 0,
         duration: started.elapsed(),
@@ -141,17 +136,102 @@ pub async fn run_pass(
         invoices: None,
     };
     if let Some(lane) = &invoices {
-        let (store_back, staged) = stage_lane(store, lane, pass, options, &progress).await?;
-        store = store_back;
+        store = run
+            .invoices(store, lane, &customers, &mut report, shutdown.as_mut())
+            .await?;
+    }
+    report.duration = started.elapsed();
+    let problem = report.problem();
+    let invoice_counts = report.invoices.as_ref().map(InvoiceReport::kept_counts);
+    store.finish_pass(
+        pass,
+        report.outcome().label(),
+        &report.counts,
+        invoice_counts.as_ref(),
+        problem.as_deref(),
+        now_ms(),
+    )?;
+    info!(
+        pass,
+        outcome = report.outcome().label(),
+        "pass finished: {}",
+        report.summary()
+    );
+    Ok(report)
+}
+
+/// One real pass's parts, run lane by lane.
+struct Run<'a> {
+    config: &'a PassConfig,
+    pass: i64,
+    options: PassOptions,
+    progress: Arc<Progress>,
+    client: BlueTapeClient,
+}
+
+impl Run<'_> {
+    /// Stages one lane's export off the async threads.
+    async fn stage(
+        &self,
+        mut store: Store,
+        lane: &Lane,
+    ) -> Result<(Store, StageResult), PassError> {
+        let (lane, pass, options) = (lane.clone(), self.pass, self.options);
+        let progress = Arc::clone(&self.progress);
+        let (store, staged) = blocking(move || {
+            let staged = stage(
+                &mut store,
+                &lane,
+                pass,
+                options,
+                StageMode::Commit,
+                &progress,
+            );
+            (store, staged)
+        })
+        .await?;
+        Ok((store, staged?))
+    }
+
+    async fn send(
+        &self,
+        store: &mut Store,
+        lane: &Lane,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<SendCounts, PassError> {
+        send_queue(
+            self.pass,
+            store,
+            self.config,
+            lane,
+            self.client.clone(),
+            &self.progress,
+            shutdown,
+        )
+        .await
+    }
+
+    /// The invoices' part, after the customers' (SPEC §9): staged, held while their customer
+    /// is not in BlueTape (released once it is), then sent, unless sending customers stopped
+    /// the pass (a refused key, an unreachable API, a signal): then they stay queued.
+    async fn invoices(
+        &self,
+        store: Store,
+        lane: &Lane,
+        customers: &Lane,
+        report: &mut PassReport,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<Store, PassError> {
+        let (mut store, staged) = self.stage(store, lane).await?;
         let StageResult {
             staged,
             source_error,
-        } = staged?;
+        } = staged;
         if report.source_error.is_none() {
             report.source_error = source_error;
         }
         report.settles_in = report.settles_in.max(staged.settles_in);
-        let hold = store.hold_for_customers(lane.name(), customers.name(), pass, now_ms())?;
+        let hold = store.hold_for_customers(lane.name(), customers.name(), self.pass, now_ms())?;
         if hold.held + hold.released > 0 {
             info!(
                 held = hold.held,
@@ -160,19 +240,8 @@ pub async fn run_pass(
             );
         }
         let mut counts = staged.counts;
-        // Sending customers stopped the pass (a refused key, an unreachable API, a signal):
-        // the invoices stay queued for the next.
         if report.stop.is_none() {
-            let sent = send_queue(
-                pass,
-                &mut store,
-                config,
-                lane,
-                client,
-                &progress,
-                shutdown.as_mut(),
-            )
-            .await?;
+            let sent = self.send(&mut store, lane, shutdown).await?;
             counts += sent.counts;
             report.requests += sent.requests;
             report.stop = sent.stop;
@@ -186,52 +255,8 @@ pub async fn run_pass(
             waiting: left.waiting,
             would_send: 0,
         });
+        Ok(store)
     }
-    report.duration = started.elapsed();
-    let problem = report.problem();
-    store.finish_pass(
-        pass,
-        report.outcome().label(),
-        &report.counts,
-        report
-            .invoices
-            .as_ref()
-            .map(InvoiceReport::kept_counts)
-            .as_ref(),
-        problem.as_deref(),
-        now_ms(),
-    )?;
-    info!(
-        pass,
-        outcome = report.outcome().label(),
-        "pass finished: {}",
-        report.summary()
-    );
-    Ok(report)
-}
-
-/// Stages one lane's export off the async threads.
-async fn stage_lane(
-    mut store: Store,
-    lane: &Lane,
-    pass: i64,
-    options: PassOptions,
-    progress: &Arc<Progress>,
-) -> Result<(Store, Result<StageResult, StoreError>), PassError> {
-    let lane = lane.clone();
-    let progress = Arc::clone(progress);
-    blocking(move || {
-        let staged = stage(
-            &mut store,
-            &lane,
-            pass,
-            options,
-            StageMode::Commit,
-            &progress,
-        );
-        (store, staged)
-    })
-    .await
 }
 
 /// Runs staging's blocking work (SQLite, the export's files) off the async threads.
@@ -290,149 +315,4 @@ async fn wait_to_settle(
             () = shutdown.as_mut() => return Err(PassError::Interrupted),
         }
     }
-}
-
-/// What `check` learns from reading the export: the counts, rejections by reason, a sample of
-/// what would be sent, and the export's first problem. Changes nothing.
-/// With `[invoices]`, [`Staged::would_send_ids`] lists every customer a pass would send.
-pub async fn inspect(config: &PassConfig) -> Result<(Staged, Option<SourceError>), PassError> {
-    let keep_ids = config.invoices.is_some();
-    inspect_lane(config, Lane::customers(config), keep_ids).await
-}
-
-/// [`inspect`] for the invoice export; `None` without `[invoices]`.
-pub async fn inspect_invoices(
-    config: &PassConfig,
-) -> Result<Option<(Staged, Option<SourceError>)>, PassError> {
-    match &config.invoices {
-        Some(invoices) => Ok(Some(
-            inspect_lane(config, Lane::invoices(invoices), false).await?,
-        )),
-        None => Ok(None),
-    }
-}
-
-async fn inspect_lane(
-    config: &PassConfig,
-    lane: Lane,
-    keep_ids: bool,
-) -> Result<(Staged, Option<SourceError>), PassError> {
-    let path = config.store_path.clone();
-    let result = blocking(move || -> Result<_, PassError> {
-        let mut store = Store::open_or_temporary(&path)?;
-        let options = PassOptions::default();
-        Ok(stage(
-            &mut store,
-            &lane,
-            0,
-            options,
-            StageMode::Inspect { keep_ids },
-            &Progress::new(),
-        )?)
-    })
-    .await??;
-    Ok((result.staged, result.source_error))
-}
-
-/// Stages in a transaction that is rolled back, and lists what a real pass would send.
-async fn dry_run(
-    config: &PassConfig,
-    customers: Lane,
-    invoices: Option<Lane>,
-    options: PassOptions,
-    started: Instant,
-    endpoint: String,
-) -> Result<PassReport, PassError> {
-    let path = config.store_path.clone();
-    let result = blocking(move || -> Result<_, PassError> {
-        let mut store = Store::open_or_temporary(&path)?;
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        for line in customers.source.describe() {
-            let _ = writeln!(out, "{line}");
-        }
-        // Pass 0 is never a real pass (those count from 1); its staging is rolled back.
-        let staged = stage(
-            &mut store,
-            &customers,
-            0,
-            options,
-            StageMode::DryRun {
-                out: &mut out,
-                keep_ids: invoices.is_some(),
-                hold: None,
-            },
-            &Progress::new(),
-        )?;
-        let invoices = match &invoices {
-            None => None,
-            Some(lane) => {
-                for line in lane.source.describe() {
-                    let _ = writeln!(out, "{line}");
-                }
-                // An invoice goes when its customer is in BlueTape, or would be sent first.
-                let would_send: HashSet<String> =
-                    staged.staged.would_send_ids.iter().cloned().collect();
-                let hold = DryHold {
-                    customers: customers.name(),
-                    would_send: &would_send,
-                };
-                Some(stage(
-                    &mut store,
-                    lane,
-                    0,
-                    options,
-                    StageMode::DryRun {
-                        out: &mut out,
-                        keep_ids: false,
-                        hold: Some(&hold),
-                    },
-                    &Progress::new(),
-                )?)
-            }
-        };
-        let _ = out.flush();
-        Ok((staged, invoices))
-    })
-    .await??;
-    let (customers, invoices) = result;
-    let StageResult {
-        staged,
-        source_error,
-    } = customers;
-    let mut report = PassReport {
-        counts: staged.counts,
-        skipped: staged.skipped,
-        settles_in: staged.settles_in,
-        left_pending: 0,
-        left_failed: 0,
-        stop: None,
-        source_error,
-        dry_run: true,
-        would_send: staged.would_send,
-        duration: started.elapsed(),
-        endpoint,
-        requests: RequestCounts::default(),
-        invoices: None,
-    };
-    if let Some(StageResult {
-        staged,
-        source_error,
-    }) = invoices
-    {
-        if report.source_error.is_none() {
-            report.source_error = source_error;
-        }
-        report.invoices = Some(InvoiceReport {
-            counts: staged.counts,
-            skipped: staged.skipped,
-            waiting: staged.would_wait,
-            would_send: staged.would_send,
-            ..InvoiceReport::default()
-        });
-    }
-    info!(
-        "dry run finished, nothing sent or changed: {}",
-        report.summary()
-    );
-    Ok(report)
 }

@@ -110,10 +110,15 @@ fn create(s: &mut State, body: &Value) -> (u16, String) {
             error("invoice_already_exist", "Invoice already exists."),
         );
     }
+    // A long benchmark keeps no bodies, so that it measures the client's memory.
+    let body = match s.forget_contents {
+        true => Value::Null,
+        false => body.clone(),
+    };
     s.invoices.known.insert(
         id.clone(),
         Known {
-            body: body.clone(),
+            body,
             cancelled: false,
         },
     );
@@ -199,6 +204,11 @@ impl FakeBlueTape {
             .filter(|r| r.path.contains("/integration/invoice"))
             .cloned()
             .collect()
+    }
+
+    /// Forgets invoice `id`, as if it had been deleted in BlueTape: an update gets 404.
+    pub fn delete_invoice(&self, id: &str) {
+        self.state().invoices.known.remove(id);
     }
 
     /// Holds customer `id` as a draft: its invoices are answered `customer_of_invoice_is_draft`.
