@@ -1,0 +1,307 @@
+//! Staging one export file: its records read and checked on one thread while this one stores
+//! them, each decided against what the store holds.
+
+use tracing::{debug, info, warn};
+
+use super::Staged;
+use crate::diff::invoice::{InvoiceDecision, decide_invoice};
+use crate::diff::{Decision, Incoming, RecordState, decide};
+use crate::pass::prepare::{PREPARED_BATCH, Prepared, PreparedRecord, Preparer, Quiet};
+use crate::pass::progress::Progress;
+use crate::record::Field;
+use crate::source::{self, Kind, OlderThan, SourceError};
+use crate::store::{NEW_BATCH, NewRecord, Staging, StoreError};
+
+/// Why staging a file stopped: the store failed (the pass stops), or the file could not be
+/// read (it is rolled back; the pass goes on).
+pub(super) enum StageError {
+    Store(StoreError),
+    Source(SourceError),
+}
+
+impl From<StoreError> for StageError {
+    fn from(e: StoreError) -> Self {
+        StageError::Store(e)
+    }
+}
+
+/// What staging one file needs to know.
+pub(super) struct FileStaging<'a> {
+    pub(super) staging: &'a Staging<'a>,
+    /// Reads and checks each file's records.
+    pub(super) preparer: Preparer<'a>,
+    pub(super) progress: &'a Progress,
+}
+
+impl FileStaging<'_> {
+    /// Reads and checks the file's records on one thread while this one stores them.
+    pub(super) fn stage_file(
+        &self,
+        file: &source::ExportFile,
+        staged: &mut Staged,
+        newest: &mut Option<i64>,
+    ) -> Result<(), StageError> {
+        let preparer = &self.preparer;
+        let older = preparer.threshold.map(|threshold_ms| {
+            let parser = preparer.lane.timestamps().clone();
+            OlderThan {
+                threshold_ms,
+                date: std::sync::Arc::new(move |text: &str| {
+                    parser.parse(text).ok().map(|t| t.timestamp_millis())
+                }),
+            }
+        });
+        let records =
+            source::read(&preparer.lane.source, file, older).map_err(StageError::Source)?;
+        let progress = self.progress;
+        std::thread::scope(|scope| {
+            let (batches, prepared) = std::sync::mpsc::sync_channel(4);
+            // The reading thread: records with nothing to store (old, inactive) are only
+            // counted there; the others cross to this thread in batches.
+            let producer = scope.spawn(move || {
+                let mut quiet = Quiet::default();
+                let mut batch = Vec::with_capacity(PREPARED_BATCH);
+                for item in records {
+                    let prepared = item
+                        .map_err(StageError::Source)
+                        .and_then(|item| preparer.prepare(item).map_err(StageError::Store));
+                    let record = match prepared {
+                        Ok(Prepared::Record(record)) => Ok(record),
+                        Ok(Prepared::Old(ms)) => {
+                            quiet.count(progress);
+                            quiet.skipped += 1;
+                            quiet.newest = quiet.newest.max(Some(ms));
+                            continue;
+                        }
+                        Ok(Prepared::Inactive) => {
+                            quiet.count(progress);
+                            quiet.inactive += 1;
+                            continue;
+                        }
+                        Err(e) => Err(e),
+                    };
+                    let failed = record.is_err();
+                    batch.push(record);
+                    if failed || batch.len() == PREPARED_BATCH {
+                        let full =
+                            std::mem::replace(&mut batch, Vec::with_capacity(PREPARED_BATCH));
+                        // After an error nothing more is read; if the store side stopped,
+                        // nothing more is wanted.
+                        if batches.send(full).is_err() || failed {
+                            return quiet;
+                        }
+                    }
+                }
+                let _ = batches.send(batch);
+                quiet
+            });
+            // Valid records wait here to be stored NEW_BATCH at a time; anything else that
+            // touches the store goes after them, so the export's order is kept.
+            let mut waiting: Vec<PreparedRecord> = Vec::with_capacity(NEW_BATCH);
+            for batch in prepared {
+                for item in batch {
+                    staged.counts.read += 1;
+                    progress.read_one();
+                    let record = item?;
+                    if record.batchable() {
+                        waiting.push(*record);
+                        if waiting.len() == NEW_BATCH {
+                            self.store_batch(&mut waiting, staged, newest)?;
+                        }
+                    } else {
+                        self.store_batch(&mut waiting, staged, newest)?;
+                        self.store_record(*record, staged, newest)?;
+                    }
+                }
+            }
+            self.store_batch(&mut waiting, staged, newest)?;
+            // A panic on the reading thread is a bug: it goes on here.
+            let mut quiet = producer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            quiet.finish(progress);
+            staged.counts.read += quiet.read;
+            staged.skipped += quiet.skipped;
+            staged.counts.inactive += quiet.inactive;
+            *newest = (*newest).max(quiet.newest);
+            Ok(())
+        })
+    }
+
+    /// Stores the waiting valid records: the new ones in one go, then each whose id the
+    /// store already knows through the diff, in the export's order.
+    fn store_batch(
+        &self,
+        waiting: &mut Vec<PreparedRecord>,
+        staged: &mut Staged,
+        newest: &mut Option<i64>,
+    ) -> Result<(), StageError> {
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        let batch: Vec<NewRecord<'_>> = waiting
+            .iter()
+            .map(|r| NewRecord {
+                id: r.raw.get(Field::Id).unwrap_or_default(),
+                modified_ms: r.modified_ms.unwrap_or_default(),
+                body: r.body().unwrap_or_default(),
+                content_hash: r.content_hash.as_deref().filter(|_| r.by_content),
+            })
+            .collect();
+        let new = self.staging.queue_new_batch(&batch)?;
+        drop(batch);
+        for (record, new) in waiting.drain(..).zip(new) {
+            *newest = (*newest).max(record.dated());
+            if new {
+                staged.counts.new += 1;
+            } else {
+                self.store_known(record, staged)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a record that does not wait in a batch: one without an id, or an invalid one.
+    fn store_record(
+        &self,
+        record: PreparedRecord,
+        staged: &mut Staged,
+        newest: &mut Option<i64>,
+    ) -> Result<(), StageError> {
+        *newest = (*newest).max(record.dated());
+        let Some(id) = record.raw.get(Field::Id) else {
+            staged.counts.rejected += 1;
+            *staged
+                .rejections
+                .entry("id: missing".to_owned())
+                .or_default() += 1;
+            warn!(at = %record.raw.location, "record rejected: id: missing");
+            return Ok(());
+        };
+        // A new id is stored at once; only an id the store knows is looked up and decided.
+        if let Err(rejection) = &record.checked {
+            let reason = rejection.to_string();
+            let hash = record.content_hash.as_deref().unwrap_or_default();
+            if self
+                .staging
+                .reject_new(id, record.modified_ms, &reason, hash)?
+            {
+                warn!(id, at = %record.raw.location, "{} rejected: {reason}", self.noun());
+                staged.counts.rejected += 1;
+                *staged.rejections.entry(reason).or_default() += 1;
+                return Ok(());
+            }
+        }
+        self.store_known(record, staged)
+    }
+
+    fn noun(&self) -> &'static str {
+        self.preparer.lane.noun()
+    }
+
+    /// Stores a record whose id the store already holds, as the diff decides.
+    fn store_known(&self, record: PreparedRecord, staged: &mut Staged) -> Result<(), StageError> {
+        let staging = self.staging;
+        let (raw, by_content, modified_ms) = (&record.raw, record.by_content, record.modified_ms);
+        let (body, content_hash) = (record.body(), &record.content_hash);
+        let Some(id) = raw.get(Field::Id) else {
+            return Ok(());
+        };
+        let noun = self.noun();
+        let hash = content_hash.as_deref();
+        let stored = staging.lookup(id)?;
+        if by_content
+            && let Some(s) = &stored
+            && s.content_hash.is_some()
+            && s.content_hash == *content_hash
+        {
+            staged.skipped += 1;
+            return Ok(());
+        }
+        let incoming = Incoming {
+            modified_ms,
+            valid: record.checked.is_ok(),
+            content_hash: hash.unwrap_or_default(),
+        };
+        let decision = match self.preparer.lane.kind {
+            Kind::Customer => InvoiceDecision::Plain(decide(stored.as_ref(), incoming)),
+            Kind::Invoice => decide_invoice(stored.as_ref(), incoming, record.standing()),
+        };
+        if let Some(s) = stored.as_ref().filter(|s| s.staged_this_pass)
+            && matches!(
+                decision,
+                InvoiceDecision::Plain(Decision::Queue | Decision::Reject)
+                    | InvoiceDecision::LeftOut { withdraw: true }
+            )
+        {
+            // The id's earlier row in this export is replaced: it no longer counts.
+            match s.state {
+                RecordState::Rejected => {
+                    staged.counts.rejected = staged.counts.rejected.saturating_sub(1)
+                }
+                _ => staged.counts.new = staged.counts.new.saturating_sub(1),
+            }
+        }
+        let decision = match decision {
+            InvoiceDecision::Plain(decision) => decision,
+            InvoiceDecision::LeftOut { withdraw } => {
+                if withdraw && staging.withdraw(id)? {
+                    info!(
+                        id,
+                        "invoice withdrawn before it was sent: the export now leaves it out"
+                    );
+                }
+                staged.counts.inactive += 1;
+                return Ok(());
+            }
+            InvoiceDecision::Cancel => {
+                staging.cancel(id, modified_ms.unwrap_or_default())?;
+                info!(
+                    id,
+                    "invoice void or deleted in the export: its cancel is queued"
+                );
+                return Ok(());
+            }
+        };
+        match (decision, &record.checked) {
+            (Decision::Queue, Ok(_)) => {
+                let body = body.unwrap_or_default();
+                staging.queue(
+                    id,
+                    modified_ms.unwrap_or_default(),
+                    body,
+                    hash.filter(|_| by_content),
+                )?;
+                staged.counts.new += 1;
+            }
+            (Decision::Reject, Err(rejection)) => {
+                staging.reject(
+                    id,
+                    modified_ms,
+                    &rejection.to_string(),
+                    hash.unwrap_or_default(),
+                )?;
+                staged.counts.rejected += 1;
+                *staged.rejections.entry(rejection.to_string()).or_default() += 1;
+                warn!(id, at = %raw.location, "{noun} rejected: {rejection}");
+            }
+            (Decision::ChangedUpstream, _) => {
+                let updates = self.preparer.lane.updates;
+                if updates && body.is_none() {
+                    warn!(id, at = %raw.location, "changed {noun} not sent as an update: it is now invalid");
+                }
+                staging.changed_upstream(
+                    id,
+                    modified_ms.unwrap_or_default(),
+                    body,
+                    hash.filter(|_| by_content),
+                    updates,
+                )?;
+                staged.counts.changed_upstream += 1;
+                debug!(id, "{noun} changed upstream after it was created");
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
