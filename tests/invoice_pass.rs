@@ -371,6 +371,55 @@ async fn changes_become_updates_refusals_are_kept_and_a_void_invoice_is_cancelle
     );
     assert_eq!(fx.run(&["--once"]).await.code, 0);
     assert_eq!(fx.fake.invoice_requests().len(), before);
+
+    // Gone from the export: absence is not evidence, nothing is cancelled.
+    fx.write_file(
+        "invoices.csv",
+        &invoices(&[invoice(
+            "I2",
+            "C1",
+            "100,0,100,50",
+            "2024-03-03T10:00:00Z",
+            "open",
+        )]),
+    );
+    assert_eq!(fx.run(&["--once", "--full"]).await.code, 0);
+    assert_eq!(fx.fake.invoice_requests().len(), before);
+    assert_eq!(fx.fake.invoice_cancels("I1"), 0);
+    assert_eq!(stored_invoice(&fx, "I1").expect("I1 kept").0, "created");
+}
+
+#[tokio::test]
+async fn a_customer_and_an_invoice_may_share_an_id() {
+    let fx = Fixture::with_config(INVOICES).await;
+    fx.write_export(&customers(&[row("7", "2024-03-01T10:00:00Z")]));
+    fx.write_file(
+        "invoices.csv",
+        &invoices(&[invoice(
+            "7",
+            "7",
+            "10,0,10,10",
+            "2024-03-02T10:00:00Z",
+            "open",
+        )]),
+    );
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(fx.fake.creations("7"), 1);
+    assert_eq!(fx.fake.invoice_creations("7"), 1);
+    let shown = fx.run(&["show", "--id", "7", "--json"]).await;
+    let shown: Value = serde_json::from_str(&shown.stdout).expect("show JSON");
+    let kinds: Vec<&str> = (shown.as_array().expect("both kinds").iter())
+        .map(|r| r["kind"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(kinds, ["customer", "invoice"]);
+    let text = fx.run(&["show", "--id", "7"]).await;
+    assert_eq!(
+        text.stdout.matches("state           created").count(),
+        2,
+        "{}",
+        text.stdout
+    );
 }
 
 #[tokio::test]
