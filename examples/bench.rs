@@ -12,7 +12,6 @@ mod fake;
 #[path = "support/harness.rs"]
 mod harness;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -20,6 +19,7 @@ use std::time::{Duration, Instant};
 use bluetape_sync::config::Config;
 use bluetape_sync::pass::{PassOptions, run_pass};
 use bluetape_sync::store::{Request, SendRecord, SendResult, Store};
+use harness::Measured;
 
 const RUNS: usize = 3;
 
@@ -156,12 +156,6 @@ enum Reference<'a> {
     Limit(f64),
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Measured {
-    wall: f64,
-    rss_mib: f64,
-}
-
 fn row(name: &str, rows: u64, m: &Measured, reference: Option<Reference<'_>>) {
     let rate = rows as f64 / m.wall;
     let ratio = match reference {
@@ -186,40 +180,15 @@ fn measure(task: &str, rows: u64, csv: &Path, dir: &Path) -> Result<Measured, Er
     for run in 0..RUNS {
         let work = dir.join(format!("{task}-{rows}-{run}"));
         std::fs::create_dir_all(&work)?;
-        let output = Command::new(std::env::current_exe()?)
+        let mut child = Command::new(std::env::current_exe()?);
+        child
             .args(["--task", task, &rows.to_string()])
             .arg(csv)
-            .arg(&work)
-            .output()?;
-        let text = String::from_utf8_lossy(&output.stdout);
-        let line = text
-            .lines()
-            .find(|l| l.starts_with("RESULT "))
-            .ok_or_else(|| {
-                format!(
-                    "{task}: no result: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                )
-            })?;
-        let fields: HashMap<&str, f64> = line[7..]
-            .split_whitespace()
-            .filter_map(|kv| kv.split_once('='))
-            .filter_map(|(k, v)| Some((k, v.parse().ok()?)))
-            .collect();
-        runs.push(Measured {
-            wall: fields["wall"],
-            rss_mib: fields["rss_kib"] / 1024.0,
-        });
+            .arg(&work);
+        runs.push(harness::run_child(task, &mut child)?);
         let _ = std::fs::remove_dir_all(&work);
     }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    Ok(Measured {
-        wall: median(runs.iter().map(|m| m.wall).collect()),
-        rss_mib: median(runs.iter().map(|m| m.rss_mib).collect()),
-    })
+    Ok(harness::median(&runs))
 }
 
 /// An API body of the size a pass stores for the bench's records.
@@ -227,18 +196,6 @@ fn body_like(i: usize) -> String {
     format!(
         r#"{{"id":"C{i:08}","firstName":"First{i}","lastName":"Last{i}","emailAddress":"user{i}@example.com","cellPhoneNumber":"+16265550100","sourceModifiedDate":"2023-11-14T22:13:20.000Z"}}"#
     )
-}
-
-/// This process's peak resident set, in KiB.
-fn peak_rss_kib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0.0)
 }
 
 fn config(dir: &Path, csv: &Path, base_url: &str, concurrency: usize) -> Result<Config, Error> {
@@ -444,6 +401,6 @@ fn child(args: &[String]) -> Result<(), Error> {
         other => return Err(format!("unknown task {other}").into()),
     }
     let wall = started.elapsed().as_secs_f64();
-    println!("RESULT wall={wall} rss_kib={}", peak_rss_kib());
+    harness::report(wall);
     Ok(())
 }

@@ -14,13 +14,13 @@ mod fake;
 #[path = "support/harness.rs"]
 mod harness;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use bluetape_sync::config::Config;
 use bluetape_sync::pass::{PassOptions, PassReport, run_pass};
+use harness::Measured;
 
 const RUNS: usize = 3;
 const INVOICES_PER_CUSTOMER: u64 = 3;
@@ -104,12 +104,6 @@ struct Exports<'a> {
     runtime: &'a tokio::runtime::Runtime,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Measured {
-    wall: f64,
-    rss_mib: f64,
-}
-
 impl Exports<'_> {
     /// Runs `task` RUNS times in child processes, each against a fake of its own (in this
     /// process, so the child's RSS is the pass's alone); the medians.
@@ -120,52 +114,16 @@ impl Exports<'_> {
             fake.forget_contents();
             let work = self.dir.join(format!("{task}-{run}"));
             std::fs::create_dir_all(&work)?;
-            let output = Command::new(std::env::current_exe()?)
+            let mut child = Command::new(std::env::current_exe()?);
+            child
                 .args(["--task", task])
                 .args([self.customers, self.invoices, &work])
-                .arg(fake.base_url())
-                .output()?;
-            let text = String::from_utf8_lossy(&output.stdout);
-            let line = (text.lines())
-                .find(|l| l.starts_with("RESULT "))
-                .ok_or_else(|| {
-                    format!(
-                        "{task}: no result: {}",
-                        String::from_utf8_lossy(&output.stderr)
-                    )
-                })?;
-            let fields: HashMap<&str, f64> = line[7..]
-                .split_whitespace()
-                .filter_map(|kv| kv.split_once('='))
-                .filter_map(|(k, v)| Some((k, v.parse().ok()?)))
-                .collect();
-            runs.push(Measured {
-                wall: fields["wall"],
-                rss_mib: fields["rss_kib"] / 1024.0,
-            });
+                .arg(fake.base_url());
+            runs.push(harness::run_child(task, &mut child)?);
             let _ = std::fs::remove_dir_all(&work);
         }
-        let median = |mut v: Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        Ok(Measured {
-            wall: median(runs.iter().map(|m| m.wall).collect()),
-            rss_mib: median(runs.iter().map(|m| m.rss_mib).collect()),
-        })
+        Ok(harness::median(&runs))
     }
-}
-
-/// This process's peak resident set, in KiB.
-fn peak_rss_kib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0.0)
 }
 
 fn child(args: &[String]) -> Result<(), Error> {
@@ -232,7 +190,7 @@ fn child(args: &[String]) -> Result<(), Error> {
         }
         _ => check_sent(&report)?,
     }
-    println!("RESULT wall={wall} rss_kib={}", peak_rss_kib());
+    harness::report(wall);
     Ok(())
 }
 

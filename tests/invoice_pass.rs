@@ -282,9 +282,9 @@ async fn changes_become_updates_refusals_are_kept_and_a_void_invoice_is_cancelle
     // I1 partly paid, I2 refused by BlueTape, I3 voided.
     fx.fake
         .refuse_invoice_update("I2", "Invoice can not be updated after a payment.");
-    fx.write_file(
-        "invoices.csv",
-        &invoices(&[
+    // I3 as given; I1 and I2 as changed here.
+    let changed = |i3_modified: &str, i3_status: &str| {
+        invoices(&[
             invoice(
                 "I1",
                 "C1",
@@ -293,9 +293,10 @@ async fn changes_become_updates_refusals_are_kept_and_a_void_invoice_is_cancelle
                 "open",
             ),
             invoice("I2", "C1", "100,0,100,50", "2024-03-03T10:00:00Z", "open"),
-            invoice("I3", "C1", "100,0,100,100", "2024-03-03T10:00:00Z", "VOID"),
-        ]),
-    );
+            invoice("I3", "C1", "100,0,100,100", i3_modified, i3_status),
+        ])
+    };
+    fx.write_file("invoices.csv", &changed("2024-03-03T10:00:00Z", "VOID"));
     let run = fx.run(&["--once"]).await;
     assert_eq!(
         run.code, 0,
@@ -355,20 +356,7 @@ async fn changes_become_updates_refusals_are_kept_and_a_void_invoice_is_cancelle
     assert_eq!(fx.fake.invoice_cancels("I3"), 1);
 
     // I3 changed again in the export: cancelled is final, nothing is sent.
-    fx.write_file(
-        "invoices.csv",
-        &invoices(&[
-            invoice(
-                "I1",
-                "C1",
-                "100,0,100,40.10",
-                "2024-03-03T10:00:00Z",
-                "open",
-            ),
-            invoice("I2", "C1", "100,0,100,50", "2024-03-03T10:00:00Z", "open"),
-            invoice("I3", "C1", "100,0,100,100", "2024-03-09T10:00:00Z", "open"),
-        ]),
-    );
+    fx.write_file("invoices.csv", &changed("2024-03-09T10:00:00Z", "open"));
     assert_eq!(fx.run(&["--once"]).await.code, 0);
     assert_eq!(fx.fake.invoice_requests().len(), before);
 
@@ -621,4 +609,55 @@ async fn check_shows_the_first_invoices_and_when_each_would_go() {
         "{out}"
     );
     assert_eq!(fx.fake.request_count(), 0);
+}
+
+#[tokio::test]
+async fn retry_reads_a_rejected_invoice_again_and_forget_lets_it_be_sent_anew() {
+    let fx = Fixture::with_config(INVOICES).await;
+    fx.write_export(&customers(&[row("C1", "2024-03-01T10:00:00Z")]));
+    let write = |total: &str| {
+        fx.write_file(
+            "invoices.csv",
+            &invoices(&[invoice(
+                "I1",
+                "C1",
+                &format!("10,0,{total},10"),
+                "2024-03-02T10:00:00Z",
+                "open",
+            )]),
+        )
+    };
+    write("ten");
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    assert_eq!(
+        stored_invoice(&fx, "I1"),
+        Some(("rejected".into(), Some("totalAmount: not a number".into())))
+    );
+    // Fixed without a new modified date: only `retry` makes the next pass read it again.
+    write("10");
+    let retry = fx.run(&["retry", "--id", "I1"]).await;
+    assert_eq!(retry.code, 0, "{}", retry.stderr);
+    assert!(
+        retry.stdout.contains("1 to be read again from the export"),
+        "{}",
+        retry.stdout
+    );
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(fx.fake.invoice_creations("I1"), 1);
+    assert_eq!(stored_invoice(&fx, "I1").expect("I1").0, "created");
+
+    // Forgotten, it is read as new and BlueTape says it has it: exists, not created twice.
+    let forget = fx.run(&["forget", "--id", "I1", "--yes"]).await;
+    assert_eq!(forget.code, 0, "{}", forget.stderr);
+    assert!(
+        forget.stdout.starts_with("invoice I1 forgotten"),
+        "{}",
+        forget.stdout
+    );
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(stored_invoice(&fx, "I1").expect("I1").0, "exists");
+    assert_eq!(fx.fake.invoice_creations("I1"), 1);
 }

@@ -13,7 +13,7 @@ use crate::cli::exit::Exit;
 use crate::record::Normaliser;
 use crate::source::config::{SourceConfig, SourceFormat, source_from_toml};
 use crate::source::detect::{self, DateForm, Detected};
-use crate::source::{ExportFile, Field, Item, Kind};
+use crate::source::{ExportFile, Field, Item, Kind, RawRecord};
 
 mod invoices;
 
@@ -328,49 +328,78 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// The first records as a pass would send them, or why each would be rejected.
 fn samples(config: &SourceConfig) -> Result<String, crate::source::SourceError> {
-    let file = ExportFile::at(&config.path)?;
     let normaliser = Normaliser::for_source(config);
     let now = Utc::now();
-    let mut text = String::from("\n# The first records exactly as they would be sent:\n");
-    let mut shown = 0;
-    let mut left_out = 0;
-    for item in crate::source::read(config, &file, None)?.take(detect::SAMPLE) {
-        let raw = match item? {
-            Item::Record(raw) => raw,
-            Item::Skipped(_) | Item::Old(_) => {
-                left_out += 1;
-                continue;
-            }
-        };
+    let shown = FirstRecords {
+        heading: "The first records exactly as they would be sent",
+        left_out: ("inactive", "inactive"),
+    };
+    shown.describe(config, |raw| {
         let modified = match raw.get(Field::SourceModifiedDate) {
             None if config.dates_by_first_seen() => Ok(now),
-            _ => normaliser.modified(&raw),
+            _ => normaliser.modified(raw),
         };
-        let id = raw.get(Field::Id).unwrap_or("(no id)").to_owned();
-        let line = match modified.and_then(|m| normaliser.customer(&raw, m)) {
+        let id = raw.get(Field::Id).unwrap_or("(no id)");
+        match modified.and_then(|m| normaliser.customer(raw, m)) {
             Ok(customer) => customer
                 .create_body()
                 .unwrap_or_else(|e| format!("(cannot be written: {e})")),
             Err(rejection) => format!("{id} would be rejected: {rejection}"),
-        };
-        let _ = writeln!(text, "#   {line}");
-        shown += 1;
-        if shown == SHOWN {
-            break;
         }
-    }
-    if shown == 0 {
-        text.push_str("#   (none among the first records)\n");
-    }
-    match left_out {
-        0 => {}
-        1 => text.push_str("# (1 record among them is left out by the preset: inactive.)\n"),
-        n => {
-            let _ = writeln!(
-                text,
-                "# ({n} records among them are left out by the preset: inactive.)"
-            );
+    })
+}
+
+/// The first [`SHOWN`] records of an export as comments, each as a closure says it, and how
+/// many among them the preset left out.
+pub(super) struct FirstRecords {
+    pub(super) heading: &'static str,
+    /// Why the preset leaves a record out, for one and for several (`inactive`).
+    pub(super) left_out: (&'static str, &'static str),
+}
+
+impl FirstRecords {
+    pub(super) fn describe(
+        &self,
+        config: &SourceConfig,
+        mut line: impl FnMut(&RawRecord) -> String,
+    ) -> Result<String, crate::source::SourceError> {
+        let file = ExportFile::at(&config.path)?;
+        let mut text = format!("\n# {}:\n", self.heading);
+        let mut shown = 0;
+        let mut left_out = 0;
+        for item in crate::source::read(config, &file, None)?.take(detect::SAMPLE) {
+            let raw = match item? {
+                Item::Record(raw) => raw,
+                Item::Skipped(_) | Item::Old(_) => {
+                    left_out += 1;
+                    continue;
+                }
+            };
+            let _ = writeln!(text, "#   {}", line(&raw));
+            shown += 1;
+            if shown == SHOWN {
+                break;
+            }
         }
+        if shown == 0 {
+            text.push_str("#   (none among the first records)\n");
+        }
+        let (one, several) = self.left_out;
+        match left_out {
+            0 => {}
+            1 => {
+                let _ = writeln!(
+                    text,
+                    "# (1 record among them is left out by the preset: {one}.)"
+                );
+            }
+            n => {
+                let _ = writeln!(
+                    text,
+                    "# ({n} records among them are left out by the preset: {several}.)"
+                );
+            }
+        }
+        Ok(text)
     }
-    Ok(text)
 }

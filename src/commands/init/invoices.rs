@@ -6,13 +6,13 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{API, SHOWN, quoted};
+use super::{API, FirstRecords, quoted};
 use crate::record::invoice::InvoiceReader;
+use crate::source::Field;
 use crate::source::config::{invoices_from_toml, source_from_toml};
-use crate::source::detect::{self, Detected};
+use crate::source::detect::Detected;
 use crate::source::invoices::Standing;
 use crate::source::presets::Preset;
-use crate::source::{ExportFile, Field, Item};
 
 /// The config for the invoice export at `path`, with its first invoices as comments.
 pub(super) fn config(
@@ -65,25 +65,17 @@ pub(super) fn config(
 fn samples(
     config: &crate::source::config::InvoicesConfig,
 ) -> Result<String, crate::source::SourceError> {
-    let source = &config.source;
-    let file = ExportFile::at(&source.path)?;
     let reader = InvoiceReader::new(config);
-    let mut text = String::from("\n# The first invoices exactly as they would be sent:\n");
-    let mut shown = 0;
-    let mut left_out = 0;
-    for item in crate::source::read(source, &file, None)?.take(detect::SAMPLE) {
-        let raw = match item? {
-            Item::Record(raw) => raw,
-            Item::Skipped(_) | Item::Old(_) => {
-                left_out += 1;
-                continue;
-            }
-        };
-        let id = raw.get(Field::Id).unwrap_or("(no id)").to_owned();
+    let shown = FirstRecords {
+        heading: "The first invoices exactly as they would be sent",
+        left_out: ("not a sales invoice", "not sales invoices"),
+    };
+    shown.describe(&config.source, |raw| {
+        let id = raw.get(Field::Id).unwrap_or("(no id)");
         let read = reader
-            .modified(&raw)
-            .and_then(|modified| reader.invoice(&raw, modified));
-        let line = match read {
+            .modified(raw)
+            .and_then(|modified| reader.invoice(raw, modified));
+        match read {
             Ok(read) => match read.standing {
                 Standing::Open => read
                     .invoice
@@ -98,26 +90,6 @@ fn samples(
                 }
             },
             Err(rejection) => format!("{id} would be rejected: {rejection}"),
-        };
-        let _ = writeln!(text, "#   {line}");
-        shown += 1;
-        if shown == SHOWN {
-            break;
         }
-    }
-    if shown == 0 {
-        text.push_str("#   (none among the first records)\n");
-    }
-    match left_out {
-        0 => {}
-        1 => text
-            .push_str("# (1 record among them is left out by the preset: not a sales invoice.)\n"),
-        n => {
-            let _ = writeln!(
-                text,
-                "# ({n} records among them are left out by the preset: not sales invoices.)"
-            );
-        }
-    }
-    Ok(text)
+    })
 }
