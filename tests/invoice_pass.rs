@@ -64,6 +64,23 @@ fn invoice_summary(run: &Run) -> String {
         .to_owned()
 }
 
+/// A customer export of `customer` alone, and an invoice export of its open invoice `id`.
+async fn one_invoice(id: &str, customer: &str) -> Fixture {
+    let fx = Fixture::with_config(INVOICES).await;
+    fx.write_export(&customers(&[row(customer, "2024-03-01T10:00:00Z")]));
+    fx.write_file(
+        "invoices.csv",
+        &invoices(&[invoice(
+            id,
+            customer,
+            "10,0,10,10",
+            "2024-03-02T10:00:00Z",
+            "open",
+        )]),
+    );
+    fx
+}
+
 /// `(state, reason)` of invoice `id` in the store.
 fn stored_invoice(fx: &Fixture, id: &str) -> Option<(String, Option<String>)> {
     let conn = rusqlite::Connection::open(fx.store_path()).expect("store");
@@ -379,18 +396,7 @@ async fn changes_become_updates_refusals_are_kept_and_a_void_invoice_is_cancelle
 
 #[tokio::test]
 async fn a_customer_and_an_invoice_may_share_an_id() {
-    let fx = Fixture::with_config(INVOICES).await;
-    fx.write_export(&customers(&[row("7", "2024-03-01T10:00:00Z")]));
-    fx.write_file(
-        "invoices.csv",
-        &invoices(&[invoice(
-            "7",
-            "7",
-            "10,0,10,10",
-            "2024-03-02T10:00:00Z",
-            "open",
-        )]),
-    );
+    let fx = one_invoice("7", "7").await;
     let run = fx.run(&["--once"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(fx.fake.creations("7"), 1);
@@ -461,18 +467,7 @@ async fn an_update_of_an_invoice_bluetape_no_longer_has_creates_it_again() {
 
 #[tokio::test]
 async fn duplicates_in_both_forms_and_a_bare_success_are_kept_as_sent() {
-    let fx = Fixture::with_config(INVOICES).await;
-    fx.write_export(&customers(&[row("C1", "2024-03-01T10:00:00Z")]));
-    fx.write_file(
-        "invoices.csv",
-        &invoices(&[invoice(
-            "I1",
-            "C1",
-            "10,0,10,10",
-            "2024-03-02T10:00:00Z",
-            "open",
-        )]),
-    );
+    let fx = one_invoice("I1", "C1").await;
     // A 204 without a body is a creation.
     fx.fake.answer_invoice_creates_bare(Some(204));
     let run = fx.run(&["--once"]).await;
@@ -497,18 +492,7 @@ async fn duplicates_in_both_forms_and_a_bare_success_are_kept_as_sent() {
 
 #[tokio::test]
 async fn an_invoice_whose_customer_is_a_draft_in_bluetape_waits_and_goes_later() {
-    let fx = Fixture::with_config(INVOICES).await;
-    fx.write_export(&customers(&[row("C1", "2024-03-01T10:00:00Z")]));
-    fx.write_file(
-        "invoices.csv",
-        &invoices(&[invoice(
-            "I1",
-            "C1",
-            "10,0,10,10",
-            "2024-03-02T10:00:00Z",
-            "open",
-        )]),
-    );
+    let fx = one_invoice("I1", "C1").await;
     fx.fake.set_customer_draft("C1", true);
     let run = fx.run(&["--once"]).await;
     assert_eq!(run.code, 0, "waiting is not a failure: {}", run.stderr);
