@@ -284,8 +284,15 @@ async fn get(url: &str) -> (u16, String) {
 
 #[tokio::test]
 async fn metrics_and_healthz_answer_with_the_right_counts() {
-    let fx = Fixture::new().await;
+    let fx = Fixture::with_config("\n[invoices]\npath = \"invoices.csv\"\nsettle = \"0s\"\n").await;
     fx.write_export(&export_of(3));
+    // I2's customer is rejected by BlueTape: it waits.
+    fx.write_file(
+        "invoices.csv",
+        "id,invoiceNumber,customerId,invoiceDate,dueDate,totalAmount,amountDue,sourceModifiedDate\n\
+         I1,N-1,C0001,2024-03-01,2024-03-31,10,10,2024-03-02T00:00:00Z\n\
+         I2,N-2,C0002,2024-03-01,2024-03-31,10,10,2024-03-02T00:00:00Z\n",
+    );
     fx.fake.reject_id("C0002", "no");
     fx.fake.push_faults([support::Fault::status(503)]);
     let listen = format!("127.0.0.1:{}", free_port());
@@ -315,7 +322,11 @@ async fn metrics_and_healthz_answer_with_the_right_counts() {
         "bluetape_sync_records{kind=\"customer\",state=\"rejected\"} 1",
         "bluetape_sync_records{kind=\"customer\",state=\"pending\"} 0",
         "bluetape_sync_queue_depth{kind=\"customer\"} 0",
-        "bluetape_sync_requests_total{class=\"2xx\"} 2",
+        "bluetape_sync_records{kind=\"invoice\",state=\"created\"} 1",
+        "bluetape_sync_records{kind=\"invoice\",state=\"waiting\"} 1",
+        "bluetape_sync_records{kind=\"invoice\",state=\"cancelled\"} 0",
+        "bluetape_sync_queue_depth{kind=\"invoice\"} 0",
+        "bluetape_sync_requests_total{class=\"2xx\"} 3",
         "bluetape_sync_requests_total{class=\"4xx\"} 1",
         "bluetape_sync_requests_total{class=\"5xx\"} 1",
         "bluetape_sync_retries_total 1",

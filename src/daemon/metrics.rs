@@ -21,6 +21,7 @@ use tracing::{info, warn};
 
 use crate::pass::{PassOutcome, PassReport, RequestCounts};
 use crate::record::timestamp::now_ms;
+use crate::source::Kind;
 use crate::store::Store;
 
 /// `[metrics]`: the daemon's optional Prometheus and health endpoint.
@@ -47,7 +48,7 @@ impl Default for MetricsSection {
 pub struct Metrics {
     store_path: PathBuf,
     /// The store names of each kind: customers, and invoices when configured.
-    sources: Vec<(&'static str, String)>,
+    sources: Vec<(Kind, String)>,
     unhealthy_after: Duration,
     started_ms: i64,
     state: Mutex<State>,
@@ -61,10 +62,10 @@ struct State {
 }
 
 impl Metrics {
-    /// `sources`: each kind's name (`customer`, `invoice`) and store name.
+    /// `sources`: each kind and its store name.
     pub fn new(
         store_path: PathBuf,
-        sources: Vec<(&'static str, String)>,
+        sources: Vec<(Kind, String)>,
         unhealthy_after: Duration,
     ) -> Arc<Self> {
         Arc::new(Self {
@@ -154,7 +155,7 @@ impl Metrics {
                     ("rejected", c.rejected),
                     ("failed", c.failed),
                 ];
-                if *kind == "invoice" {
+                if *kind == Kind::Invoice {
                     states.extend([("waiting", c.waiting), ("cancelled", c.cancelled)]);
                 }
                 by_state.extend(

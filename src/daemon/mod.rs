@@ -27,6 +27,7 @@ use self::schedule::{Schedule, ScheduleConfig, Tick};
 use self::watcher::Watch;
 use crate::pass::config::PassConfig;
 use crate::pass::{PassError, PassOptions, PassReport, run_pass};
+use crate::source::Kind;
 use crate::store::{DAEMON_NEXT_PASS, DAEMON_PID, Store, StoreError};
 
 /// Tells systemd (when it is listening) how the daemon is doing.
@@ -88,8 +89,8 @@ pub async fn run(
         "daemon started"
     );
 
-    let kinds = std::iter::once(("customer", config.pass.source.name.clone()))
-        .chain((config.pass.invoices.as_ref()).map(|i| ("invoice", i.source.name.clone())));
+    let kinds = std::iter::once((Kind::Customer, config.pass.source.name.clone()))
+        .chain((config.pass.invoices.as_ref()).map(|i| (Kind::Invoice, i.source.name.clone())));
     let metrics = Metrics::new(
         config.pass.store_path.clone(),
         kinds.collect(),

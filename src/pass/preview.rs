@@ -1,7 +1,6 @@
 //! Passes that change nothing: `--dry-run`, which lists what a real pass would send, and what
 //! `check` learns from reading the exports. Both stage in a transaction that is rolled back.
 
-use std::collections::HashSet;
 use std::io::Write as _;
 use std::time::Instant;
 
@@ -17,6 +16,7 @@ use crate::store::Store;
 
 /// What `check` learns from reading the export: the counts, rejections by reason, a sample of
 /// what would be sent, and the export's first problem. Changes nothing.
+///
 /// With `[invoices]`, [`Staged::would_send_ids`] lists every customer a pass would send.
 pub async fn inspect(config: &PassConfig) -> Result<(Staged, Option<SourceError>), PassError> {
     let keep_ids = config.invoices.is_some();
@@ -93,11 +93,9 @@ pub(super) async fn dry_run(
                     let _ = writeln!(out, "{line}");
                 }
                 // An invoice goes when its customer is in BlueTape, or would be sent first.
-                let would_send: HashSet<String> =
-                    staged.staged.would_send_ids.iter().cloned().collect();
                 let hold = DryHold {
                     customers: customers.name(),
-                    would_send: &would_send,
+                    would_send: &staged.staged.would_send_ids,
                 };
                 Some(stage(
                     &mut store,

@@ -169,10 +169,7 @@ impl PassReport {
         if self.source_error.is_some() {
             return PassOutcome::SourceError;
         }
-        let invoices = self.invoices.as_ref();
-        let failed = self.counts.failed + invoices.map_or(0, |i| i.counts.failed);
-        let queued = self.queued();
-        if !self.dry_run && (failed > 0 || queued > 0) {
+        if !self.dry_run && (self.failed() > 0 || self.queued() > 0) {
             return PassOutcome::Unavailable;
         }
         if self.rejected() > 0 {
@@ -186,6 +183,10 @@ impl PassReport {
         self.left_pending
             + self.left_failed
             + (self.invoices.as_ref()).map_or(0, |i| i.left_pending + i.left_failed)
+    }
+
+    fn failed(&self) -> u64 {
+        self.counts.failed + self.invoices.as_ref().map_or(0, |i| i.counts.failed)
     }
 
     fn rejected(&self) -> u64 {
@@ -280,7 +281,7 @@ impl PassReport {
             (PassOutcome::Unavailable, _) => format!(
                 "{} records failed and {queued} are still queued because the BlueTape API was \
                  unavailable: they are retried on the next pass",
-                self.counts.failed + self.invoices.as_ref().map_or(0, |i| i.counts.failed)
+                self.failed()
             ),
             (PassOutcome::Rejected, _) => format!(
                 "{} records were rejected in this pass: the warnings above name each id and field; \

@@ -28,7 +28,7 @@ pub struct Staged {
     /// `check`: the first records of the queue, as a pass would send them (their bodies).
     pub samples: Vec<String>,
     /// Dry run: the ids a real pass would create or update.
-    pub would_send_ids: Vec<String>,
+    pub would_send_ids: std::collections::HashSet<String>,
     /// Dry run: invoices that would wait for their customer.
     pub would_wait: u64,
     /// A file was left because it was still being written: when it will have settled.

@@ -20,7 +20,7 @@ const SHOWN: usize = 3;
 pub(super) async fn check(
     config: &Config,
     invoices: &InvoicesConfig,
-    customers_sent: &[String],
+    customers_sent: &HashSet<String>,
     out: &mut dyn Write,
 ) -> Result<u64, CommandError> {
     writeln!(out).map_err(io)?;
@@ -34,7 +34,6 @@ pub(super) async fn check(
         return Ok(0);
     };
     let store = open_store(config)?;
-    let customers_sent: HashSet<&str> = customers_sent.iter().map(String::as_str).collect();
     let customers = config.pass.source.name.as_str();
     let rows = (staged.samples.iter().take(SHOWN))
         .filter_map(|body| serde_json::from_str::<Value>(body).ok())
@@ -45,7 +44,7 @@ pub(super) async fn check(
                 other => other.to_string(),
             };
             let customer = text("customerId");
-            let when = if customers_sent.contains(customer.as_str()) {
+            let when = if customers_sent.contains(&customer) {
                 format!("after customer {customer}, in the same pass")
             } else {
                 waits_for(store.as_ref(), customers, &customer)?

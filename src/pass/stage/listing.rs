@@ -29,7 +29,7 @@ pub(super) fn samples(
                 continue;
             }
             if keep_ids {
-                staged.would_send_ids.push(queued.id);
+                staged.would_send_ids.insert(queued.id);
             }
             if staged.samples.len() < SAMPLES {
                 staged.samples.push(queued.body);
@@ -83,7 +83,7 @@ pub(super) fn would_send(
             let _ = writeln!(out, "would {verb} {noun}{}", q.id);
             staged.would_send += 1;
             if keep_ids && q.request != Request::Cancel {
-                staged.would_send_ids.push(q.id);
+                staged.would_send_ids.insert(q.id);
             }
         }
     }
