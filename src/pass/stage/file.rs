@@ -223,6 +223,7 @@ impl FileStaging<'_> {
             valid: record.checked.is_ok(),
             content_hash: hash.unwrap_or_default(),
         };
+        // A customer's decision is always a plain one: only an invoice's standing adds more.
         let decision = match self.preparer.lane.kind {
             Kind::Customer => InvoiceDecision::Plain(decide(stored.as_ref(), incoming)),
             Kind::Invoice => decide_invoice(stored.as_ref(), incoming, record.standing()),
