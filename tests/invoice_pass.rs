@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use serde_json::Value;
-use support::{Fixture, HEADER, Run, row};
+use support::{Fixture, HEADER, row};
 
 const INVOICES: &str =
     "\n[invoices]\npath = \"invoices.csv\"\nlookback = \"0s\"\nsettle = \"0s\"\n";
@@ -42,26 +42,6 @@ fn decimal(value: &Value) -> Decimal {
 
 fn dec(text: &str) -> Decimal {
     Decimal::from_str(text).expect("decimal")
-}
-
-/// The summary line's invoice part (`invoices: created 1, …`).
-fn invoice_summary(run: &Run) -> String {
-    let line = run
-        .stderr
-        .lines()
-        .rev()
-        .find(|l| l.contains("pass finished"))
-        .unwrap_or_else(|| panic!("no summary in:\n{}", run.stderr));
-    let at = line
-        .find("invoices: ")
-        .unwrap_or_else(|| panic!("no invoice counts in {line}"));
-    let part = &line[at..];
-    // The structured fields follow the message.
-    part.split(" pass=")
-        .next()
-        .unwrap_or(part)
-        .trim_end_matches('"')
-        .to_owned()
 }
 
 /// A customer export of `customer` alone, and an invoice export of its open invoice `id`.
@@ -137,7 +117,7 @@ async fn invoices_go_after_their_customers_with_exact_amounts_and_wait_for_missi
     // C3 is rejected: 65, although every invoice that could go went.
     assert_eq!(run.code, 65, "{}", run.stderr);
     assert_eq!(
-        invoice_summary(&run),
+        run.invoice_summary(),
         "invoices: created 3, exists 0, updated 0, cancelled 0, waiting 2, rejected 0, left out 1"
     );
 
@@ -261,7 +241,7 @@ async fn invoices_go_after_their_customers_with_exact_amounts_and_wait_for_missi
     assert_eq!(run.code, 0, "{}", run.stderr);
     // The invoice export is unchanged, so not even opened: the waiting ones go from the store.
     assert_eq!(
-        invoice_summary(&run),
+        run.invoice_summary(),
         "invoices: created 2, exists 0, updated 0, cancelled 0, waiting 0, rejected 0, left out 0"
     );
     let sent: Vec<(bool, String)> = fx.fake.received()[before..]
@@ -321,7 +301,7 @@ async fn changes_become_updates_refusals_are_kept_and_a_void_invoice_is_cancelle
         run.stderr
     );
     assert_eq!(
-        invoice_summary(&run),
+        run.invoice_summary(),
         "invoices: created 0, exists 0, updated 1, cancelled 1, waiting 0, rejected 0, left out 0, refused 1"
     );
     let puts: Vec<support::fake::Received> = fx
@@ -481,7 +461,8 @@ async fn duplicates_in_both_forms_and_a_bare_success_are_kept_as_sent() {
         let run = fx.run(&["--once"]).await;
         assert_eq!(run.code, 0, "{}", run.stderr);
         assert!(
-            invoice_summary(&run).starts_with("invoices: created 0, exists 1,"),
+            run.invoice_summary()
+                .starts_with("invoices: created 0, exists 1,"),
             "{}",
             run.stderr
         );
@@ -502,7 +483,7 @@ async fn an_invoice_whose_customer_is_a_draft_in_bluetape_waits_and_goes_later()
         reason.as_deref().unwrap_or_default().contains("draft"),
         "{reason:?}"
     );
-    assert!(invoice_summary(&run).contains("waiting 1"));
+    assert!(run.invoice_summary().contains("waiting 1"));
 
     // Once BlueTape has the customer, a later pass (after retry.max_backoff, 50 ms here) sends it.
     fx.fake.set_customer_draft("C1", false);

@@ -52,18 +52,6 @@ async fn run(fx: &Fixture, example: &str, customers: &str, invoices: &str) -> Ru
     .await
 }
 
-fn summary(run: &Run) -> String {
-    let line = (run.stderr.lines().rev())
-        .find(|l| l.contains("pass finished"))
-        .unwrap_or_else(|| panic!("no summary in:\n{}", run.stderr));
-    let at = line.find("invoices: ").expect("invoice counts");
-    line[at..]
-        .split(" pass=")
-        .next()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn quickbooks_online_invoices_are_sent_updated_when_paid_and_cancelled_when_voided() {
     let fx = Fixture::new().await;
@@ -80,7 +68,7 @@ async fn quickbooks_online_invoices_are_sent_updated_when_paid_and_cancelled_whe
     assert_eq!(first.code, 65, "customer 4 has no email: {}", first.stderr);
     // 132 was paid and 133 voided before they were ever sent.
     assert_eq!(
-        summary(&first),
+        first.invoice_summary(),
         "invoices: created 2, exists 0, updated 0, cancelled 0, waiting 0, rejected 0, left out 2"
     );
     assert_eq!(
@@ -116,11 +104,11 @@ async fn quickbooks_online_invoices_are_sent_updated_when_paid_and_cancelled_whe
     assert_eq!(second.code, 0, "{}", second.stderr);
     // (132 and 133 are older than the watermark less lookback now: skipped unread.)
     assert!(
-        summary(&second).starts_with(
+        second.invoice_summary().starts_with(
             "invoices: created 0, exists 0, updated 1, cancelled 1, waiting 0, rejected 0,"
         ),
         "{}",
-        summary(&second)
+        second.invoice_summary()
     );
     let paid = fx.fake.invoice("130").expect("130");
     assert_eq!(decimals(&paid["amountDue"]), Value::String("0".into()));
@@ -148,7 +136,7 @@ async fn xero_sends_sales_invoices_only_and_cancels_a_voided_one_once() {
     );
     // The bill (ACCPAY), the draft and the invoice voided before it was sent are left out.
     assert_eq!(
-        summary(&first),
+        first.invoice_summary(),
         "invoices: created 2, exists 0, updated 0, cancelled 0, waiting 0, rejected 0, left out 3"
     );
     // Sent concurrently: in any order.
@@ -184,9 +172,9 @@ async fn xero_sends_sales_invoices_only_and_cancels_a_voided_one_once() {
     let second = run(&fx, example, "contacts.json", "invoices.json").await;
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert!(
-        summary(&second).contains("cancelled 1,"),
+        second.invoice_summary().contains("cancelled 1,"),
         "{}",
-        summary(&second)
+        second.invoice_summary()
     );
     invoices["Invoices"][0]["UpdatedDateUTC"] = json!("/Date(1540425600000+0000)/");
     write(&fx, "invoices.json", &invoices);

@@ -48,6 +48,23 @@ impl Run {
         }
     }
 
+    /// The summary line's invoice part (`invoices: created 1, …`), without the structured
+    /// fields that follow the message.
+    pub fn invoice_summary(&self) -> String {
+        let line = (self.stderr.lines().rev())
+            .find(|l| l.contains("pass finished"))
+            .unwrap_or_else(|| panic!("no summary in:\n{}", self.stderr));
+        let at = line
+            .find("invoices: ")
+            .unwrap_or_else(|| panic!("no invoice counts in {line}"));
+        let part = &line[at..];
+        part.split(" pass=")
+            .next()
+            .unwrap_or(part)
+            .trim_end_matches('"')
+            .to_owned()
+    }
+
     /// The summary line's figure for `name` (`created 3` -> 3).
     pub fn count(&self, name: &str) -> u64 {
         let line = self
