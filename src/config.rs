@@ -273,7 +273,7 @@ impl FileConfig {
         let (api, key_warning) = api
             .with_key()
             .map_err(|e| ConfigError::new(format!("config {}: {e}", file.display())))?;
-        let store_path = self.store.validate(dir);
+        let store = self.store.validate(dir);
 
         Ok(Config {
             file: file.to_owned(),
@@ -283,7 +283,8 @@ impl FileConfig {
                 sync: self.sync,
                 source,
                 invoices,
-                store_path,
+                store_path: store.path,
+                keep_history: store.keep_history,
             },
             schedule,
             log,

@@ -88,6 +88,24 @@ pub struct Incoming<'a> {
     pub modified_ms: Option<i64>,
     pub valid: bool,
     pub content_hash: &'a str,
+    /// Dates after this are in the future (more than `source.clock_skew` ahead of the host's
+    /// clock when the pass began).
+    pub future_after_ms: Option<i64>,
+}
+
+impl Incoming<'_> {
+    /// Whether this version is newer than the stored one. A stored date in the future was a
+    /// mistake (a mistyped year): any change of it counts, in either direction.
+    pub fn is_newer_than(&self, stored: &Stored) -> bool {
+        let stored_in_future = matches!(
+            (stored.modified_ms, self.future_after_ms),
+            (Some(at), Some(horizon)) if at > horizon
+        );
+        self.modified_ms > stored.modified_ms
+            || (stored_in_future
+                && self.modified_ms.is_some()
+                && self.modified_ms != stored.modified_ms)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +136,7 @@ pub fn decide(stored: Option<&Stored>, incoming: Incoming<'_>) -> Decision {
         return store_it;
     };
     // `None` (no readable date) sorts before every date.
-    let newer = incoming.modified_ms > stored.modified_ms;
+    let newer = incoming.is_newer_than(stored);
     if stored.staged_this_pass {
         // The same id twice in one export: the later date wins; on a tie the later row does.
         return if incoming.modified_ms >= stored.modified_ms {
@@ -176,6 +194,7 @@ mod tests {
             modified_ms: Some(ms),
             valid: true,
             content_hash: "h1",
+            future_after_ms: None,
         }
     }
 
@@ -184,6 +203,7 @@ mod tests {
             modified_ms: ms,
             valid: false,
             content_hash: hash,
+            future_after_ms: None,
         }
     }
 
@@ -243,6 +263,27 @@ mod tests {
             ..stored(Rejected, Some(10))
         };
         assert_eq!(decide(Some(&rejected), valid(11)), Queue);
+    }
+
+    #[test]
+    fn a_stored_date_in_the_future_changes_in_either_direction() {
+        let horizon = Some(100);
+        let at = |ms: i64| Incoming {
+            future_after_ms: horizon,
+            ..valid(ms)
+        };
+        // Corrected downwards: a rejected record is queued again, a sent one changed.
+        assert_eq!(decide(Some(&stored(Rejected, Some(5000))), at(50)), Queue);
+        assert_eq!(
+            decide(Some(&stored(Created, Some(5000))), at(50)),
+            ChangedUpstream
+        );
+        // The same date read again is no change; a past date is compared as always.
+        assert_eq!(
+            decide(Some(&stored(Rejected, Some(5000))), at(5000)),
+            Unchanged
+        );
+        assert_eq!(decide(Some(&stored(Rejected, Some(60))), at(50)), Unchanged);
     }
 
     #[test]

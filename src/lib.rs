@@ -13,5 +13,6 @@ pub mod diff;
 pub mod pass;
 pub mod record;
 pub mod setting;
+pub mod shown;
 pub mod source;
 pub mod store;

@@ -3,13 +3,18 @@
 
 use std::io::IsTerminal as _;
 
+use std::fmt;
+
 use serde::Deserialize;
+use tracing::field::{Field, Visit};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::FmtContext;
 use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::setting::SettingError;
+use crate::shown::Shown;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -84,6 +89,7 @@ pub fn init(log: &LogSection, warnings: &[String]) {
         LogFormat::Json => builder.json().try_init(),
         // journald stamps each line itself and reads `<N>` as its priority.
         LogFormat::Text if std::env::var_os("JOURNAL_STREAM").is_some() => builder
+            .fmt_fields(EscapedFields)
             .with_ansi(false)
             .event_format(Journald(
                 tracing_subscriber::fmt::format()
@@ -93,7 +99,7 @@ pub fn init(log: &LogSection, warnings: &[String]) {
                     .with_ansi(false),
             ))
             .try_init(),
-        LogFormat::Text => builder.try_init(),
+        LogFormat::Text => builder.fmt_fields(EscapedFields).try_init(),
     };
     for warning in warnings {
         tracing::warn!("{warning}");
@@ -123,5 +129,110 @@ where
         };
         write!(writer, "<{priority}>")?;
         self.0.format_event(ctx, writer, event)
+    }
+}
+
+/// Text logs' fields, each value escaped ([`Shown`]): a value from an export or from BlueTape
+/// can neither start a line of its own nor drive the terminal. JSON logs are escaped by JSON.
+struct EscapedFields;
+
+impl<'writer> FormatFields<'writer> for EscapedFields {
+    fn format_fields<R: RecordFields>(
+        &self,
+        mut writer: Writer<'writer>,
+        fields: R,
+    ) -> fmt::Result {
+        let mut visitor = EscapingVisitor {
+            writer: &mut writer,
+            result: Ok(()),
+            first: true,
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+struct EscapingVisitor<'a, 'writer> {
+    writer: &'a mut Writer<'writer>,
+    result: fmt::Result,
+    first: bool,
+}
+
+impl EscapingVisitor<'_, '_> {
+    /// Writes one field: the message as itself, others as `name=value` (a string in quotes).
+    fn field(&mut self, field: &Field, text: &str, quoted: bool) {
+        if self.result.is_err() || field.name().starts_with("log.") {
+            return;
+        }
+        let gap = if std::mem::take(&mut self.first) {
+            ""
+        } else {
+            " "
+        };
+        self.result = match (field.name(), quoted) {
+            ("message", _) => write!(self.writer, "{gap}{}", Shown(text)),
+            (name, true) => {
+                let value = Shown(text).to_string().replace('"', "\\\"");
+                write!(self.writer, "{gap}{name}=\"{value}\"")
+            }
+            (name, false) => write!(self.writer, "{gap}{name}={}", Shown(text)),
+        };
+    }
+}
+
+impl Visit for EscapingVisitor<'_, '_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.field(field, value, true);
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.field(field, &format!("{value:?}"), false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a text log line shows for an event with these fields.
+    fn line(event: impl FnOnce()) -> String {
+        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&out);
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || Sink(std::sync::Arc::clone(&sink)))
+            .with_ansi(false)
+            .without_time()
+            .with_target(false)
+            .fmt_fields(EscapedFields)
+            .finish();
+        tracing::subscriber::with_default(subscriber, event);
+        let bytes = out.lock().expect("lock").clone();
+        String::from_utf8(bytes).expect("utf-8")
+    }
+
+    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_value_can_neither_forge_a_line_nor_drive_the_terminal() {
+        let reason = "400: bad\nERROR forged line \u{1b}]0;title\u{7}";
+        let id = "C\"1\u{202e}";
+        let at = "row 7\r";
+        let text = line(|| tracing::warn!(id, at = %at, "customer rejected by BlueTape: {reason}"));
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert_eq!(
+            text.trim(),
+            "WARN customer rejected by BlueTape: 400: bad\\nERROR forged line \\u{1b}]0;title\\u{7} \
+             id=\"C\\\"1\\u{202e}\" at=row 7\\r"
+        );
     }
 }

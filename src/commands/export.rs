@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use super::{
-    CommandError, Format, cell, listing, open_store, redirected, unauthorized, wrong_endpoint,
+    CommandError, Format, cell, listing, open_store, open_store_to_write, redirected, unauthorized,
+    wrong_endpoint,
 };
 use crate::cli::exit::Exit;
 use crate::client::{BlueTapeClient, SignUp};
@@ -18,7 +19,12 @@ pub async fn export(
     fetch_missing: bool,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let Some(store) = open_store(config)? else {
+    // Only fetching sign-up URLs writes the store.
+    let opened = match fetch_missing {
+        true => open_store_to_write(config)?,
+        false => open_store(config)?,
+    };
+    let Some(store) = opened else {
         return write_export(format, &[], out);
     };
     let mut rows = store.exported(&config.pass.source.name, fetch_missing)?;

@@ -58,12 +58,16 @@ pub(crate) fn io(e: std::io::Error) -> CommandError {
     CommandError::failed(Exit::Other, format!("cannot write the output: {e}"))
 }
 
-/// The store, if there is one yet: commands never create it.
+/// The store read-only, if there is one yet: commands that only read never create, migrate
+/// or write it.
 pub(crate) fn open_store(config: &Config) -> Result<Option<Store>, CommandError> {
-    if !config.pass.store_path.exists() {
-        return Ok(None);
-    }
-    Ok(Some(Store::open(&config.pass.store_path)?))
+    Ok(Store::open_read_only(&config.pass.store_path)?)
+}
+
+/// The store to write beside the daemon (`retry`, `forget`, `export --fetch-missing`), if
+/// there is one yet: never created here.
+pub(crate) fn open_store_to_write(config: &Config) -> Result<Option<Store>, CommandError> {
+    Ok(Store::open_existing(&config.pass.store_path)?)
 }
 
 /// A value as a table or CSV cell: empty when there is none.

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{CommandError, io, open_store};
+use super::{CommandError, io, open_store_to_write};
 use crate::cli::exit::Exit;
 use crate::config::Config;
 use crate::diff::RecordState;
@@ -34,7 +34,7 @@ pub fn retry(
     selection: &RetrySelection,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let store = open_store(config)?
+    let store = open_store_to_write(config)?
         .ok_or_else(|| CommandError::failed(Exit::Other, "no store yet: nothing to retry"))?;
     // Per store name (customers, invoices): what to queue again.
     let mut targets: Vec<(&str, RetryTarget)> = Vec::new();
@@ -103,8 +103,8 @@ pub fn retry(
 
 /// Forgets `id` in every kind that has it (a customer and an invoice may share an id).
 pub fn forget(config: &Config, id: &str, out: &mut dyn Write) -> Result<(), CommandError> {
-    let store =
-        open_store(config)?.ok_or_else(|| CommandError::failed(Exit::Other, "no store yet"))?;
+    let store = open_store_to_write(config)?
+        .ok_or_else(|| CommandError::failed(Exit::Other, "no store yet"))?;
     let mut forgotten = false;
     for source in sources(config) {
         let kind = match store.record(source, id)? {

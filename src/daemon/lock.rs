@@ -1,4 +1,5 @@
-//! One instance per store: an exclusive lock on `<store>.lock`, holding the owner's pid.
+//! One instance per store file: an exclusive lock on `<store>.lock` beside the store's
+//! canonical path (a symlink to the store is the store), holding the owner's pid.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -24,14 +25,20 @@ pub struct InstanceLock {
 
 impl InstanceLock {
     pub fn acquire(store: &Path) -> Result<Self, LockError> {
-        let path = lock_path(store);
+        if let Some(dir) = store.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| LockError::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let path = lock_path(store).map_err(|source| LockError::Io {
+            path: store.to_owned(),
+            source,
+        })?;
         let io = |source| LockError::Io {
             path: path.clone(),
             source,
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -60,13 +67,14 @@ impl InstanceLock {
 
 /// The pid written by the process that last took the lock on `store`.
 pub fn holder(store: &Path) -> Option<u32> {
-    std::fs::read_to_string(lock_path(store))
+    std::fs::read_to_string(lock_path(store).ok()?)
         .ok()
         .and_then(|text| text.trim().parse().ok())
 }
 
-fn lock_path(store: &Path) -> PathBuf {
-    let mut name = store.as_os_str().to_owned();
+/// The lock beside the store file itself, whatever name the store was reached by.
+fn lock_path(store: &Path) -> std::io::Result<PathBuf> {
+    let mut name = crate::store::identity(store)?.into_os_string();
     name.push(".lock");
-    PathBuf::from(name)
+    Ok(PathBuf::from(name))
 }

@@ -117,8 +117,12 @@ impl Metrics {
 
     fn render(&self) -> String {
         let mut out = String::new();
-        let counts = Store::open(&self.store_path)
+        // Read-only: a scrape never writes, nor opens the file beside the pass's connection.
+        let counts = Store::open_read_only(&self.store_path)
             .and_then(|store| {
+                let Some(store) = store else {
+                    return Ok(Vec::new());
+                };
                 (self.sources.iter())
                     .map(|(kind, source)| Ok((*kind, store.counts(source)?)))
                     .collect::<Result<Vec<_>, _>>()

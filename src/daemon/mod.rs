@@ -122,6 +122,8 @@ pub async fn run(
         .max(MIN_QUIET);
     let mut due: Option<tokio::time::Instant> = None;
     let mut again = false;
+    // The pass during which a tick was last skipped.
+    let mut skipped_during: u64 = 0;
     if config.schedule.run_at_startup {
         started += 1;
         running = Some(start_pass(
@@ -136,8 +138,12 @@ pub async fn run(
             () = &mut shutdown => break,
             Some(Tick) = ticks.recv() => {
                 if running.as_ref().is_some_and(|p| !p.is_finished()) {
-                    warn!("a scheduled pass is due but the previous one is still running: skipped");
-                    record_skipped(&config.pass);
+                    // One line per running pass; later ticks are only counted on it.
+                    if std::mem::replace(&mut skipped_during, started) != started {
+                        warn!("a scheduled pass is due but the previous one is still running: \
+                               skipped (ticks skipped during this pass are counted in status)");
+                    }
+                    count_skipped(&config.pass);
                     metrics.outcome("skipped");
                 } else {
                     started += 1;
@@ -326,12 +332,11 @@ fn report(result: &Result<PassReport, PassError>) {
     }
 }
 
-fn record_skipped(config: &PassConfig) {
-    let now = crate::record::timestamp::now_ms();
+fn count_skipped(config: &PassConfig) {
     if let Err(e) = Store::open(&config.store_path)
-        .and_then(|store| store.record_skipped_pass(&config.source.name, now))
+        .and_then(|store| store.count_skipped_tick(&config.source.name))
     {
-        error!("cannot record the skipped pass: {e}");
+        error!("cannot count the skipped tick: {e}");
     }
 }
 

@@ -25,7 +25,7 @@ pub fn decide_invoice(
 ) -> InvoiceDecision {
     let state = stored.map(|s| s.state);
     let sent = matches!(state, Some(RecordState::Created | RecordState::Exists));
-    let newer = stored.is_some_and(|s| incoming.modified_ms > s.modified_ms);
+    let newer = stored.is_some_and(|s| incoming.is_newer_than(s));
     if stored.is_some_and(|s| s.staged_this_pass && incoming.modified_ms < s.modified_ms) {
         // The same id twice in one export: the later date wins.
         return InvoiceDecision::Plain(Decision::Unchanged);
@@ -73,6 +73,7 @@ mod tests {
             modified_ms: Some(ms),
             valid,
             content_hash: "h",
+            future_after_ms: None,
         }
     }
 

@@ -73,4 +73,6 @@ pub struct PassConfig {
     pub invoices: Option<InvoicesConfig>,
     /// The SQLite store.
     pub store_path: PathBuf,
+    /// `store.keep_history`: how long passes and record events are kept.
+    pub keep_history: Duration,
 }

@@ -4,6 +4,7 @@
 
 pub mod config;
 mod lane;
+mod notices;
 pub mod pace;
 mod prepare;
 mod preview;
@@ -15,9 +16,10 @@ mod stage;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use tracing::info;
+use tracing::{info, warn};
 
 use self::config::PassConfig;
 use self::progress::{Progress, Reporter};
@@ -72,8 +74,32 @@ pub enum PassError {
     /// Asked to stop before anything was read.
     #[error("asked to stop before the export settled: nothing was read")]
     Interrupted,
+    /// The store refused the answers of a pass that was sending.
+    #[error("{}", results_not_kept(error, *kept, *unkept))]
+    ResultsNotKept {
+        error: StoreError,
+        /// Records sent in this pass whose answer is in the store.
+        kept: u64,
+        /// Records sent whose answer is not: they may be sent again (and answered 409).
+        unkept: u64,
+    },
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// What is kept and what may be sent again when the store refuses a pass's answers.
+fn results_not_kept(error: &StoreError, kept: u64, unkept: u64) -> String {
+    let what = format!(
+        "the results of {kept} requests were kept; up to {unkept} may be sent again (BlueTape \
+         answers 409 `exists`; their sign-up URLs come with `export --fetch-missing`)"
+    );
+    match error.is_disk_full() {
+        true => format!(
+            "disk full: {what}: free space for {} and run again",
+            error.store_path().display()
+        ),
+        false => format!("{error}: {what}"),
+    }
 }
 
 /// Runs one pass. `shutdown` resolving stops it gracefully: no new request starts, answers to
@@ -116,6 +142,7 @@ pub async fn run_pass(
         options,
         progress,
         client,
+        kept: AtomicU64::new(0),
     };
     let (mut store, staged) = run.stage(store, &customers).await?;
     let sent = run.send(&mut store, &customers, shutdown.as_mut()).await?;
@@ -151,6 +178,13 @@ pub async fn run_pass(
         problem.as_deref(),
         now_ms(),
     )?;
+    if let Some(rest) = run.progress.notices.rest() {
+        warn!("{rest}");
+    }
+    let keep_ms = i64::try_from(config.keep_history.as_millis()).unwrap_or(i64::MAX);
+    if let Err(e) = store.prune_history(now_ms().saturating_sub(keep_ms)) {
+        warn!("cannot prune the store's history (store.keep_history): {e}");
+    }
     info!(
         pass,
         outcome = report.outcome().label(),
@@ -167,6 +201,8 @@ struct Run<'a> {
     options: PassOptions,
     progress: Arc<Progress>,
     client: BlueTapeClient,
+    /// Sent records whose answers the store kept, in the lanes sent so far.
+    kept: AtomicU64,
 }
 
 impl Run<'_> {
@@ -199,7 +235,7 @@ impl Run<'_> {
         lane: &Lane,
         shutdown: impl Future<Output = ()>,
     ) -> Result<SendCounts, PassError> {
-        send_queue(
+        let sent = send_queue(
             self.pass,
             store,
             self.config,
@@ -208,7 +244,24 @@ impl Run<'_> {
             &self.progress,
             shutdown,
         )
-        .await
+        .await;
+        // What the store kept is told for the whole pass, every lane so far.
+        match sent {
+            Ok(counts) => {
+                self.kept.fetch_add(counts.kept, Ordering::Relaxed);
+                Ok(counts)
+            }
+            Err(PassError::ResultsNotKept {
+                error,
+                kept,
+                unkept,
+            }) => Err(PassError::ResultsNotKept {
+                error,
+                kept: kept + self.kept.load(Ordering::Relaxed),
+                unkept,
+            }),
+            Err(e) => Err(e),
+        }
     }
 
     /// The invoices' part, after the customers' (SPEC §9): staged, held while their customer

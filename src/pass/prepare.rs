@@ -28,6 +28,8 @@ pub(super) struct PreparedRecord {
     /// The API body, or why it is rejected.
     pub(super) checked: Result<Checked, Rejection>,
     pub(super) content_hash: Option<String>,
+    /// Dated in the future: sent, but its date never moves the watermark.
+    pub(super) future: bool,
 }
 
 impl PreparedRecord {
@@ -48,9 +50,11 @@ impl PreparedRecord {
         self.checked.as_ref().map_or(Standing::Open, |c| c.standing)
     }
 
-    /// Its date, when it counts for the watermark (a date read from the export).
+    /// Its date, when it counts for the watermark (a date read from the export, not in the
+    /// future: one mistyped year must never hide the records that follow it).
     pub(super) fn dated(&self) -> Option<i64> {
-        self.modified_ms.filter(|_| !self.by_content)
+        self.modified_ms
+            .filter(|_| !self.by_content && !self.future)
     }
 }
 
@@ -90,6 +94,8 @@ pub(super) struct Preparer<'a> {
     /// Records older than this were handled by earlier passes.
     pub(super) threshold: Option<i64>,
     pub(super) now: i64,
+    /// Dates after this are in the future: the pass's start plus `source.clock_skew`.
+    pub(super) future_after: i64,
 }
 
 impl Preparer<'_> {
@@ -120,12 +126,14 @@ impl Preparer<'_> {
             Err(rejection) => Err(rejection),
         };
         let content_hash = (by_content || checked.is_err()).then(|| raw.content_hash());
+        let future = !by_content && modified_ms.is_some_and(|ms| ms > self.future_after);
         Ok(Prepared::Record(Box::new(PreparedRecord {
             raw,
             by_content,
             modified_ms,
             checked,
             content_hash,
+            future,
         })))
     }
 }

@@ -42,7 +42,7 @@ async fn inspect_lane(
 ) -> Result<(Staged, Option<SourceError>), PassError> {
     let path = config.store_path.clone();
     let result = blocking(move || -> Result<_, PassError> {
-        let mut store = Store::open_or_temporary(&path)?;
+        let mut store = Store::snapshot(&path)?;
         let options = PassOptions::default();
         Ok(stage(
             &mut store,
@@ -68,7 +68,7 @@ pub(super) async fn dry_run(
 ) -> Result<PassReport, PassError> {
     let path = config.store_path.clone();
     let result = blocking(move || -> Result<_, PassError> {
-        let mut store = Store::open_or_temporary(&path)?;
+        let mut store = Store::snapshot(&path)?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for line in customers.source.describe() {
             let _ = writeln!(out, "{line}");

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::task::JoinHandle;
 
+use super::notices::RecordNotices;
+
 /// How often a pass without a terminal logs its progress.
 const LOG_EVERY: Duration = Duration::from_secs(10);
 
@@ -17,6 +19,8 @@ pub struct Progress {
     sent: AtomicU64,
     to_send: AtomicU64,
     sending_since: std::sync::Mutex<Option<Instant>>,
+    /// The pass's lines about single records, bounded.
+    pub notices: RecordNotices,
 }
 
 impl Progress {
@@ -26,6 +30,7 @@ impl Progress {
             sent: AtomicU64::new(0),
             to_send: AtomicU64::new(0),
             sending_since: std::sync::Mutex::new(None),
+            notices: RecordNotices::default(),
         })
     }
 

@@ -215,6 +215,12 @@ impl PassReport {
         } else {
             String::new()
         };
+        // Told only when there are some: a record dated in the future is a mistake to fix.
+        let future = c.future + self.invoices.as_ref().map_or(0, |i| i.counts.future);
+        let future = match future {
+            0 => String::new(),
+            n => format!(", future {n}"),
+        };
         let invoices = match &self.invoices {
             None => String::new(),
             Some(i) => {
@@ -235,7 +241,7 @@ impl PassReport {
         };
         format!(
             "{head}read {}, new {}, created {}, exists {}, rejected {}, failed {}, changed upstream {}, \
-             updated {}, skipped {}, inactive {}, queued {}, in {:.1}s{invoices}",
+             updated {}, skipped {}, inactive {}{future}, queued {}, in {:.1}s{invoices}",
             c.read,
             c.new,
             c.created,

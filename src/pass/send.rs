@@ -10,6 +10,7 @@ use tracing::{debug, error, info, warn};
 
 use super::config::PassConfig;
 use super::lane::Lane;
+use super::notices::record_line;
 use super::pace::Pacer;
 use super::progress::Progress;
 use super::retry::{Next, RetryPolicy};
@@ -30,6 +31,8 @@ pub(super) struct SendCounts {
     pub(super) exhausted_in_a_row: u32,
     pub(super) requests: RequestCounts,
     pub(super) stop: Option<StopReason>,
+    /// Sent records whose answer the store kept.
+    pub(super) kept: u64,
 }
 
 /// What a send holds: its place among the requests in flight, and among the records sent whose
@@ -112,7 +115,11 @@ impl Sender {
                         "the store's copy of this {noun} cannot be read ({e}): it is sent again \
                      once the accounting system changes it"
                     );
-                    warn!(id, "changed {noun} not sent as an update: {reason}");
+                    record_line!(
+                        self.progress.notices,
+                        "not sent as updates",
+                        warn!(id, "changed {noun} not sent as an update: {reason}")
+                    );
                     let result = SendResult::Rejected { reason };
                     self.record(&queued, 0, None, result, history, slot).await;
                     return;
@@ -158,9 +165,13 @@ impl Sender {
                 Outcome::Retry { reason, after } => {
                     let reason = redact(&reason);
                     if unexpected {
-                        warn!(
-                            id,
-                            "unexpected answer from BlueTape, treated as transient: {reason}"
+                        record_line!(
+                            self.progress.notices,
+                            "unexpected answers",
+                            warn!(
+                                id,
+                                "unexpected answer from BlueTape, treated as transient: {reason}"
+                            )
                         );
                     }
                     Outcome::Retry { reason, after }
@@ -175,7 +186,11 @@ impl Sender {
                     return;
                 }
                 Next::Recreate => {
-                    info!(id, "{noun} no longer in BlueTape: creating it again");
+                    record_line!(
+                        self.progress.notices,
+                        "created again",
+                        info!(id, "{noun} no longer in BlueTape: creating it again")
+                    );
                     request = Request::Create;
                     attempts -= 1;
                     continue;
@@ -232,24 +247,40 @@ impl Sender {
             }
             SendResult::Waiting { reason, .. } => {
                 self.answered(|c| c.counts.waiting += 1);
-                info!(id, "invoice waits for its customer: {}", redact(reason));
+                record_line!(
+                    self.progress.notices,
+                    "waiting",
+                    info!(id, "invoice waits for its customer: {}", redact(reason))
+                );
             }
             SendResult::Refused { reason } => {
                 self.answered(|c| c.counts.refused += 1);
-                warn!(
-                    id,
-                    "BlueTape refused to change the invoice: {}",
-                    redact(reason)
+                record_line!(
+                    self.progress.notices,
+                    "refused",
+                    warn!(
+                        id,
+                        "BlueTape refused to change the invoice: {}",
+                        redact(reason)
+                    )
                 );
             }
             SendResult::Rejected { reason } => {
                 self.answered(|c| c.counts.rejected += 1);
-                warn!(id, "{noun} rejected by BlueTape: {}", redact(reason));
+                record_line!(
+                    self.progress.notices,
+                    "rejected",
+                    warn!(id, "{noun} rejected by BlueTape: {}", redact(reason))
+                );
             }
             SendResult::Failed { reason, .. } => {
-                warn!(
-                    id,
-                    attempts, "{noun} failed after {attempts} attempts: {reason}"
+                record_line!(
+                    self.progress.notices,
+                    "failed",
+                    warn!(
+                        id,
+                        attempts, "{noun} failed after {attempts} attempts: {reason}"
+                    )
                 );
                 let give_up = {
                     let mut c = self.counts();
@@ -331,7 +362,12 @@ pub(super) async fn send_queue(
     // starts while that many were sent and their answers are not committed.
     let unrecorded = Arc::new(Semaphore::new(2 * concurrency));
     let (results_tx, results_rx) = mpsc::channel::<Unrecorded>(2 * concurrency);
-    let writer = spawn_writer(store.path().to_owned(), source.clone(), results_rx);
+    let writer = spawn_writer(
+        store.path().to_owned(),
+        source.clone(),
+        results_rx,
+        Arc::clone(&unrecorded),
+    );
     let (stop, _) = watch::channel(false);
     let sender = Arc::new(Sender {
         pass,
@@ -366,7 +402,14 @@ pub(super) async fn send_queue(
                 })
             };
             let slot = tokio::select! {
-                slot = slot => slot.map_err(|e| PassError::Internal(e.to_string()))?,
+                slot = slot => match slot {
+                    Ok(slot) => slot,
+                    // The writer closed the door: results can no longer be kept.
+                    Err(_) => {
+                        sender.stop(StopReason::StoreFailed);
+                        break 'queue;
+                    }
+                },
                 () = &mut shutdown, if !shutdown_seen => {
                     shutdown_seen = true;
                     sender.stop(StopReason::Shutdown);
@@ -397,39 +440,88 @@ pub(super) async fn send_queue(
             }
         }
     }
-    let counts = std::mem::take(&mut *sender.counts());
+    let mut counts = std::mem::take(&mut *sender.counts());
     drop(sender);
-    writer
+    let written = writer
         .await
-        .map_err(|e| PassError::Internal(e.to_string()))??;
-    Ok(counts)
+        .map_err(|e| PassError::Internal(e.to_string()))?;
+    match written {
+        Ok(kept) => {
+            counts.kept = kept;
+            Ok(counts)
+        }
+        Err(WriterFailed {
+            error,
+            kept,
+            unkept,
+        }) => Err(PassError::ResultsNotKept {
+            error,
+            kept,
+            unkept,
+        }),
+    }
 }
 
-/// The one writer of send results: drains what has arrived and commits it together.
+/// Why the writer stopped: the store refused a commit. `kept`: records whose answer was
+/// committed; `unkept`: records sent whose answer was not (they may be sent again).
+struct WriterFailed {
+    error: StoreError,
+    kept: u64,
+    unkept: u64,
+}
+
+/// Records a request was made for.
+fn requested(records: &[SendRecord]) -> u64 {
+    records.iter().filter(|r| r.attempts > 0).count() as u64
+}
+
+/// The one writer of send results: drains what has arrived and commits it together. Returns
+/// how many sent records it kept.
 fn spawn_writer(
     path: std::path::PathBuf,
     source: String,
     mut results: mpsc::Receiver<Unrecorded>,
-) -> tokio::task::JoinHandle<Result<(), StoreError>> {
+    unrecorded: Arc<Semaphore>,
+) -> tokio::task::JoinHandle<Result<u64, WriterFailed>> {
     tokio::task::spawn_blocking(move || {
-        let mut store = Store::open(&path)?;
+        let mut kept = 0;
         let mut batch = Vec::new();
         let mut slots = Vec::new();
-        while let Some(first) = results.blocking_recv() {
-            let mut take = |unrecorded: Unrecorded| {
-                batch.push(unrecorded.record);
-                slots.push(unrecorded.sent);
-            };
-            take(first);
-            while let Ok(more) = results.try_recv() {
-                take(more);
-            }
-            store.record_results(&source, &batch)?;
-            // Committed: these records can no longer be sent twice.
-            batch.clear();
-            slots.clear();
+        let failure = match Store::open(&path) {
+            Err(error) => error,
+            Ok(mut store) => loop {
+                let Some(first) = results.blocking_recv() else {
+                    return Ok(kept);
+                };
+                let mut take = |unrecorded: Unrecorded| {
+                    batch.push(unrecorded.record);
+                    slots.push(unrecorded.sent);
+                };
+                take(first);
+                while let Ok(more) = results.try_recv() {
+                    take(more);
+                }
+                if let Err(error) = store.record_results(&source, &batch) {
+                    break error;
+                }
+                // Committed: these records can no longer be sent twice.
+                kept += requested(&batch);
+                batch.clear();
+                slots.clear();
+            },
+        };
+        // Nothing more may start: the slots of what was not kept are never given back, and
+        // what is still in flight is counted as it ends.
+        unrecorded.close();
+        let mut unkept = requested(&batch);
+        while let Some(late) = results.blocking_recv() {
+            unkept += requested(std::slice::from_ref(&late.record));
         }
-        Ok(())
+        Err(WriterFailed {
+            error: failure,
+            kept,
+            unkept,
+        })
     })
 }
 

@@ -106,6 +106,8 @@ pub(super) fn stage(
                 _ => None,
             },
             now,
+            future_after: now
+                .saturating_add(i64::try_from(config.clock_skew.as_millis()).unwrap_or(i64::MAX)),
         },
         progress,
     };
@@ -171,7 +173,7 @@ pub(super) fn stage(
         .collect();
     staging.keep_only_files(&present)?;
     if complete && let Some(newest) = newest {
-        // A date in the future must not hide records written later: never past now.
+        // `newest` holds no date in the future; nor can the clock skew move it past now.
         staging.set_watermark(newest.min(now))?;
     }
     if complete && full {

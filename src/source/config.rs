@@ -35,6 +35,8 @@ pub struct SourceSection {
     #[serde(with = "humantime_serde")]
     lookback: Duration,
     name: Option<String>,
+    #[serde(with = "humantime_serde")]
+    clock_skew: Duration,
     // [invoices] only:
     line_fields: BTreeMap<String, FieldSource>,
     draft_statuses: Option<Vec<String>>,
@@ -58,6 +60,7 @@ impl Default for SourceSection {
             settle: Duration::from_secs(5),
             lookback: Duration::from_secs(3600),
             name: None,
+            clock_skew: Duration::from_secs(300),
             line_fields: BTreeMap::new(),
             draft_statuses: None,
             void_statuses: None,
@@ -96,6 +99,9 @@ pub struct SourceConfig {
     pub lookback: Duration,
     /// An invoice export's line fields.
     pub lines: Option<LineSpecs>,
+    /// How far ahead of this host's clock a record may be dated before it counts as dated in
+    /// the future (it is sent, but never moves the watermark).
+    pub clock_skew: Duration,
 }
 
 /// `[invoices]`, resolved.
@@ -429,6 +435,7 @@ impl SourceSection {
             settle: self.settle,
             lookback: self.lookback,
             lines: None,
+            clock_skew: self.clock_skew,
         })
     }
 }

@@ -4,6 +4,7 @@ pub mod config;
 mod files;
 mod invoices;
 mod migrations;
+mod open;
 mod operator;
 mod outbox;
 mod passes;
@@ -16,13 +17,14 @@ use rusqlite::{Connection, OptionalExtension};
 
 pub use self::invoices::Hold;
 pub use self::migrations::MIGRATIONS;
+pub use self::open::identity;
 pub use self::operator::{
     Event, ExportEntry, FailureEntry, PassEntry, RecordRow, RetryTarget, StateCounts,
 };
 pub use self::outbox::{
     Attempt, QueueCounts, QueueCursor, Queued, Request, SendRecord, SendResult,
 };
-pub use self::passes::PassCounts;
+pub use self::passes::{KEPT_PASSES, PassCounts};
 pub use self::settings::{DAEMON_NEXT_PASS, DAEMON_PID, FULL_NEXT_PASS};
 pub use self::staging::{NEW_BATCH, NewRecord, Staging};
 use crate::diff::RecordState;
@@ -44,6 +46,14 @@ pub enum StoreError {
     },
     #[error("cannot encode a record for the store: {0}")]
     Serialize(String),
+    #[error("store {} is empty (0 bytes): it was truncated, or made by another program; {AFRESH}", path.display())]
+    Empty { path: PathBuf },
+    #[error("store {} holds no bluetape-sync data: it was made by another program; {AFRESH}", path.display())]
+    Foreign { path: PathBuf },
+    #[error("store {} is not a file: set store.path to a file (it is created on the first pass)", path.display())]
+    NotAFile { path: PathBuf },
+    #[error("store {} has {links} names (hard links): SQLite cannot keep a database with two names safe (its -wal follows the name); remove the other names (`find / -xdev -samefile {}`) and run again", path.display(), path.display())]
+    HardLinked { path: PathBuf, links: u64 },
     #[error("store {} has schema version {found}, which no bluetape-sync writes: it was changed by another program; move it aside and run again (customers already in BlueTape come back as `exists`)", path.display())]
     BadSchema { path: PathBuf, found: i64 },
     #[error("store {} was written by a newer bluetape-sync (schema {found}, this one knows {known}): upgrade bluetape-sync", path.display())]
@@ -53,6 +63,34 @@ pub enum StoreError {
         known: usize,
     },
 }
+
+impl StoreError {
+    /// The disk (or the file system's quota) is full.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StoreError::Sqlite { source, .. }
+            if source.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull))
+    }
+
+    /// The store the error is about, where there is one.
+    pub fn store_path(&self) -> &Path {
+        match self {
+            StoreError::Sqlite { path, .. }
+            | StoreError::Create { path, .. }
+            | StoreError::Empty { path }
+            | StoreError::Foreign { path }
+            | StoreError::NotAFile { path }
+            | StoreError::HardLinked { path, .. }
+            | StoreError::BadSchema { path, .. }
+            | StoreError::NewerSchema { path, .. } => path,
+            StoreError::Serialize(_) => Path::new(""),
+        }
+    }
+}
+
+/// What moving a store aside costs: said wherever one is refused, never done silently.
+const AFRESH: &str = "nothing was changed. Moving it aside starts afresh: every customer and \
+invoice is sent again (BlueTape answers 409 `exists`) and their sign-up URLs must be fetched \
+again with `bluetape-sync export --fetch-missing`";
 
 /// The record state in column `index`; a state this program does not know is an error.
 fn state_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<RecordState> {
@@ -71,7 +109,8 @@ fn hint(error: &rusqlite::Error) -> &'static str {
     use rusqlite::ErrorCode;
     match error.sqlite_error_code() {
         Some(ErrorCode::DiskFull) => {
-            ": the disk is full; nothing of this pass was kept: free space and run again"
+            ": the disk is full; what was being written was not kept (the next pass reads it \
+             again): free space and run again"
         }
         Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::CannotOpen) => {
             ": it cannot be written; check that the store and its directory are writable by this user"
@@ -93,26 +132,6 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating it 0600 if needed) and migrates the store at `path`.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        create_private(path)?;
-        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::init(conn, path.to_owned(), true)
-    }
-
-    /// The store at `path` if there is one, else a throwaway one: for passes that change
-    /// nothing (a dry run, `check`) and must not create a store either.
-    pub fn open_or_temporary(path: &Path) -> Result<Self, StoreError> {
-        if path.exists() {
-            Self::open(path)
-        } else {
-            Self::open_temporary()
-        }
-    }
-
     /// A throwaway store, for dry runs on a machine that has none yet: SQLite's private
     /// temporary database, on disk (so a large export stays out of memory) and deleted on
     /// close.
@@ -121,23 +140,35 @@ impl Store {
             path: PathBuf::from("(temporary)"),
             source,
         })?;
-        Self::init(conn, PathBuf::from("(temporary)"), false)
+        let mut store = Self {
+            conn,
+            path: PathBuf::from("(temporary)"),
+        };
+        store.setup(false)?;
+        store.migrate(0)?;
+        Ok(store)
     }
 
+    /// A store of ours on `conn`, set up and migrated.
     fn init(conn: Connection, path: PathBuf, wal: bool) -> Result<Self, StoreError> {
         let mut store = Self { conn, path };
+        store.setup(wal)?;
+        store.check_and_migrate()?;
+        Ok(store)
+    }
+
+    /// The connection's settings; `wal`: the store's own file, written beside readers.
+    fn setup(&self, wal: bool) -> Result<(), StoreError> {
         let setup = |conn: &Connection| -> rusqlite::Result<()> {
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
             if wal {
                 conn.pragma_update(None, "journal_mode", "WAL")?;
+                conn.pragma_update(None, "synchronous", "NORMAL")?;
             }
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
             Ok(())
         };
-        setup(&store.conn).map_err(|e| store.err(e))?;
-        store.migrate()?;
-        Ok(store)
+        setup(&self.conn).map_err(|e| self.err(e))
     }
 
     pub fn path(&self) -> &Path {
@@ -151,23 +182,8 @@ impl Store {
         }
     }
 
-    fn migrate(&mut self) -> Result<(), StoreError> {
-        let version: i64 = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        let known = MIGRATIONS.len();
-        let applied = usize::try_from(version).map_err(|_| StoreError::BadSchema {
-            path: self.path.clone(),
-            found: version,
-        })?;
-        if applied > known {
-            return Err(StoreError::NewerSchema {
-                path: self.path.clone(),
-                found: version,
-                known,
-            });
-        }
+    /// Applies the migrations after the first `applied`.
+    fn migrate(&mut self, applied: usize) -> Result<(), StoreError> {
         for (index, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(applied) {
             let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
                 path: self.path.clone(),
@@ -194,25 +210,6 @@ impl Store {
             .optional()
             .map_err(|e| self.err(e))
     }
-}
-
-/// Creates the store file readable by its owner only (it holds customers' contact details).
-fn create_private(path: &Path) -> Result<(), StoreError> {
-    let create = |e| StoreError::Create {
-        path: path.to_owned(),
-        source: e,
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(create)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path).map(drop).map_err(create)
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@ pub struct PassEntry {
     #[serde(flatten)]
     pub counts: PassCounts,
     pub message: Option<String>,
+    /// Scheduled ticks that came while this pass was running (no pass started for them).
+    pub skipped_ticks: u64,
     /// Created, exists, updated, cancelled, waiting (after the pass), rejected, failed and
     /// left out (`inactive`) invoices; absent when the pass counted none.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -237,7 +239,8 @@ impl Store {
                 "SELECT id, started_at_ms, finished_at_ms, outcome, read, new, created, \"exists\",
                         rejected, failed, changed_upstream, updated, inactive, message,
                         invoices_created, invoices_exists, invoices_updated, invoices_cancelled,
-                        invoices_waiting, invoices_rejected, invoices_failed, invoices_left_out
+                        invoices_waiting, invoices_rejected, invoices_failed, invoices_left_out,
+                        future, skipped_ticks
                  FROM passes WHERE source = ?1 ORDER BY id DESC LIMIT ?2",
             )
             .map_err(|e| self.err(e))?;
@@ -258,9 +261,11 @@ impl Store {
                         changed_upstream: r.get(10)?,
                         updated: r.get(11)?,
                         inactive: r.get(12)?,
+                        future: r.get(22)?,
                         ..PassCounts::default()
                     },
                     message: r.get(13)?,
+                    skipped_ticks: r.get(23)?,
                     invoices: Some(PassCounts {
                         created: r.get(14)?,
                         exists: r.get(15)?,

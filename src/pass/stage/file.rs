@@ -1,11 +1,12 @@
 //! Staging one export file: its records read and checked on one thread while this one stores
 //! them, each decided against what the store holds.
 
-use tracing::{debug, info, warn};
+use tracing::debug;
 
 use super::Staged;
 use crate::diff::invoice::{InvoiceDecision, decide_invoice};
 use crate::diff::{Decision, Incoming, RecordState, decide};
+use crate::pass::notices::record_line;
 use crate::pass::prepare::{PREPARED_BATCH, Prepared, PreparedRecord, Preparer, Quiet};
 use crate::pass::progress::Progress;
 use crate::record::Field;
@@ -103,6 +104,9 @@ impl FileStaging<'_> {
                     staged.counts.read += 1;
                     progress.read_one();
                     let record = item?;
+                    if record.future {
+                        staged.counts.future += 1;
+                    }
                     if record.batchable() {
                         waiting.push(*record);
                         if waiting.len() == NEW_BATCH {
@@ -154,6 +158,7 @@ impl FileStaging<'_> {
             *newest = (*newest).max(record.dated());
             if new {
                 staged.counts.new += 1;
+                self.say_if_future(&record);
             } else {
                 self.store_known(record, staged)?;
             }
@@ -175,7 +180,11 @@ impl FileStaging<'_> {
                 .rejections
                 .entry("id: missing".to_owned())
                 .or_default() += 1;
-            warn!(at = %record.raw.location, "record rejected: id: missing");
+            record_line!(
+                self.progress.notices,
+                "rejected",
+                warn!(at = %record.raw.location, "record rejected: id: missing")
+            );
             return Ok(());
         };
         // A new id is stored at once; only an id the store knows is looked up and decided.
@@ -186,7 +195,12 @@ impl FileStaging<'_> {
                 .staging
                 .reject_new(id, record.modified_ms, &reason, hash)?
             {
-                warn!(id, at = %record.raw.location, "{} rejected: {reason}", self.noun());
+                record_line!(
+                    self.progress.notices,
+                    "rejected",
+                    warn!(id, at = %record.raw.location, "{} rejected: {reason}", self.noun())
+                );
+                self.say_if_future(&record);
                 staged.counts.rejected += 1;
                 *staged.rejections.entry(reason).or_default() += 1;
                 return Ok(());
@@ -197,6 +211,31 @@ impl FileStaging<'_> {
 
     fn noun(&self) -> &'static str {
         self.preparer.lane.noun()
+    }
+
+    /// Says, once per version of a record (when it is stored), that it is dated in the
+    /// future: it is sent, but does not move the watermark.
+    fn say_if_future(&self, record: &PreparedRecord) {
+        if !record.future {
+            return;
+        }
+        let id = record.raw.get(Field::Id).unwrap_or_default();
+        let dated = record
+            .modified_ms
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default();
+        record_line!(
+            self.progress.notices,
+            "dated in the future",
+            warn!(
+                id,
+                at = %record.raw.location,
+                "{} dated {dated}, in the future (more than source.clock_skew ahead of this \
+                 host's clock): sent, but it does not move the watermark",
+                self.noun()
+            )
+        );
     }
 
     /// Stores a record whose id the store already holds, as the diff decides.
@@ -222,6 +261,7 @@ impl FileStaging<'_> {
             modified_ms,
             valid: record.checked.is_ok(),
             content_hash: hash.unwrap_or_default(),
+            future_after_ms: Some(self.preparer.future_after),
         };
         // A customer's decision is always a plain one: only an invoice's standing adds more.
         let decision = match self.preparer.lane.kind {
@@ -247,9 +287,13 @@ impl FileStaging<'_> {
             InvoiceDecision::Plain(decision) => decision,
             InvoiceDecision::LeftOut { withdraw } => {
                 if withdraw && staging.withdraw(id)? {
-                    info!(
-                        id,
-                        "invoice withdrawn before it was sent: the export now leaves it out"
+                    record_line!(
+                        self.progress.notices,
+                        "withdrawn",
+                        info!(
+                            id,
+                            "invoice withdrawn before it was sent: the export now leaves it out"
+                        )
                     );
                 }
                 staged.counts.inactive += 1;
@@ -257,13 +301,20 @@ impl FileStaging<'_> {
             }
             InvoiceDecision::Cancel => {
                 staging.cancel(id, modified_ms.unwrap_or_default())?;
-                info!(
-                    id,
-                    "invoice void or deleted in the export: its cancel is queued"
+                record_line!(
+                    self.progress.notices,
+                    "cancels queued",
+                    info!(
+                        id,
+                        "invoice void or deleted in the export: its cancel is queued"
+                    )
                 );
                 return Ok(());
             }
         };
+        if decision != Decision::Unchanged {
+            self.say_if_future(&record);
+        }
         match (decision, &record.checked) {
             (Decision::Queue, Ok(_)) => {
                 let body = body.unwrap_or_default();
@@ -284,12 +335,20 @@ impl FileStaging<'_> {
                 )?;
                 staged.counts.rejected += 1;
                 *staged.rejections.entry(rejection.to_string()).or_default() += 1;
-                warn!(id, at = %raw.location, "{noun} rejected: {rejection}");
+                record_line!(
+                    self.progress.notices,
+                    "rejected",
+                    warn!(id, at = %raw.location, "{noun} rejected: {rejection}")
+                );
             }
             (Decision::ChangedUpstream, _) => {
                 let updates = self.preparer.lane.updates;
                 if updates && body.is_none() {
-                    warn!(id, at = %raw.location, "changed {noun} not sent as an update: it is now invalid");
+                    record_line!(
+                        self.progress.notices,
+                        "not sent as updates",
+                        warn!(id, at = %raw.location, "changed {noun} not sent as an update: it is now invalid")
+                    );
                 }
                 staging.changed_upstream(
                     id,
