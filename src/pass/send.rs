@@ -17,11 +17,14 @@ use super::retry::{Next, RetryPolicy};
 use crate::client::{BlueTapeClient, Outcome};
 use crate::record::timestamp::now_ms;
 use crate::store::{
-    Attempt, PassCounts, QueueCursor, Queued, Request, SendRecord, SendResult, Store, StoreError,
+    Attempt, PassCounts, QueueCursor, Queued, Request, SendRecord, SendResult, Store,
 };
 
+use self::writer::{WriterFailed, spawn_writer};
 use super::PassError;
 use super::report::{RequestCounts, StopReason};
+
+mod writer;
 /// What sending came to.
 #[derive(Debug, Default)]
 pub(super) struct SendCounts {
@@ -45,6 +48,7 @@ struct Slot {
 /// A send's result on its way to the store.
 struct Unrecorded {
     record: SendRecord,
+    /// Its place among the sent records whose answer is not committed yet.
     sent: OwnedSemaphorePermit,
 }
 
@@ -460,69 +464,6 @@ pub(super) async fn send_queue(
             unkept,
         }),
     }
-}
-
-/// Why the writer stopped: the store refused a commit. `kept`: records whose answer was
-/// committed; `unkept`: records sent whose answer was not (they may be sent again).
-struct WriterFailed {
-    error: StoreError,
-    kept: u64,
-    unkept: u64,
-}
-
-/// Records a request was made for.
-fn requested(records: &[SendRecord]) -> u64 {
-    records.iter().filter(|r| r.attempts > 0).count() as u64
-}
-
-/// The one writer of send results: drains what has arrived and commits it together. Returns
-/// how many sent records it kept.
-fn spawn_writer(
-    path: std::path::PathBuf,
-    source: String,
-    mut results: mpsc::Receiver<Unrecorded>,
-    unrecorded: Arc<Semaphore>,
-) -> tokio::task::JoinHandle<Result<u64, WriterFailed>> {
-    tokio::task::spawn_blocking(move || {
-        let mut kept = 0;
-        let mut batch = Vec::new();
-        let mut slots = Vec::new();
-        let failure = match Store::open(&path) {
-            Err(error) => error,
-            Ok(mut store) => loop {
-                let Some(first) = results.blocking_recv() else {
-                    return Ok(kept);
-                };
-                let mut take = |unrecorded: Unrecorded| {
-                    batch.push(unrecorded.record);
-                    slots.push(unrecorded.sent);
-                };
-                take(first);
-                while let Ok(more) = results.try_recv() {
-                    take(more);
-                }
-                if let Err(error) = store.record_results(&source, &batch) {
-                    break error;
-                }
-                // Committed: these records can no longer be sent twice.
-                kept += requested(&batch);
-                batch.clear();
-                slots.clear();
-            },
-        };
-        // Nothing more may start: the slots of what was not kept are never given back, and
-        // what is still in flight is counted as it ends.
-        unrecorded.close();
-        let mut unkept = requested(&batch);
-        while let Some(late) = results.blocking_recv() {
-            unkept += requested(std::slice::from_ref(&late.record));
-        }
-        Err(WriterFailed {
-            error: failure,
-            kept,
-            unkept,
-        })
-    })
 }
 
 #[cfg(test)]
