@@ -44,9 +44,20 @@ impl ConfigError {
     }
 
     fn at_key(file: &Path, key: &str, problem: impl fmt::Display) -> Self {
+        let mut problem = problem.to_string();
         let origin = match env_var_for(key) {
-            Some(var) if std::env::var_os(&var).is_some() => format!(" (set by ${var})"),
-            _ => String::new(),
+            Some(var) => match std::env::var(&var) {
+                Ok(value) => {
+                    // The variable's value is never echoed: it may be a secret set in the
+                    // wrong variable.
+                    if !value.trim().is_empty() {
+                        problem = problem.replace(value.trim(), "(its value, not shown)");
+                    }
+                    format!(" (set by ${var})")
+                }
+                Err(_) => String::new(),
+            },
+            None => String::new(),
         };
         Self {
             message: format!("config {}: key `{key}`{origin}: {problem}", file.display()),
@@ -190,9 +201,29 @@ fn deserialize(file: &Path, tree: Option<config::Value>) -> Result<FileConfig, C
     let tree = tree.unwrap_or_else(|| config::Value::new(None, config::ValueKind::Nil));
     serde_path_to_error::deserialize(tree).map_err(|e| {
         let key = e.path().to_string();
-        let inner = e.into_inner();
-        ConfigError::at_key(file, &key, strip_origin(&inner.to_string()))
+        let inner = e.into_inner().to_string();
+        let from_env = env_var_for(&key).filter(|var| std::env::var_os(var).is_some());
+        // An unknown key's message names the key, never its value.
+        match from_env.filter(|_| !inner.starts_with("unknown field")) {
+            // A value from the environment may be a secret in the wrong variable: it is
+            // named by its variable, never shown.
+            Some(_) => ConfigError::at_key(
+                file,
+                &key,
+                format!("not a valid value (not shown){}", expected(&inner)),
+            ),
+            None => ConfigError::at_key(file, &key, strip_origin(&inner)),
+        }
     })
+}
+
+/// What a deserialisation error says was expected (`: expected a duration`), without the value
+/// it found.
+fn expected(message: &str) -> String {
+    message
+        .split_once("expected ")
+        .map(|(_, what)| format!(": expected {}", strip_origin(what)))
+        .unwrap_or_default()
 }
 
 /// Removes `key` from the tree (its default applies), or puts a placeholder in for a key

@@ -189,3 +189,47 @@ async fn a_key_file_others_can_read_draws_a_warning() {
     );
     assert!(!run.stderr.contains(KEY));
 }
+
+#[tokio::test]
+async fn a_key_put_in_the_wrong_place_is_never_echoed() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export());
+    // Pasted into api.key_file instead of a path.
+    let config = std::fs::read_to_string(fx.config_path()).expect("config");
+    std::fs::write(
+        fx.config_path(),
+        config.replace("key_file = \"api.key\"", &format!("key_file = \"{KEY}\"")),
+    )
+    .expect("config");
+    for args in [&["--once"][..], &["check"][..]] {
+        let run = fx.run(args).await;
+        assert_eq!(run.code, 78, "{args:?}: {}", run.stderr);
+        let output = format!("{}{}", run.stdout, run.stderr);
+        assert!(!output.contains(KEY), "{args:?}: the key leaked:\n{output}");
+        assert!(
+            output.contains("api.key_file names no file that exists"),
+            "{args:?}: {output}"
+        );
+    }
+    std::fs::write(fx.config_path(), config).expect("config");
+
+    // Set in a variable that holds another key, or in one no key has.
+    for variable in [
+        "BLUETAPE_SYNC__API__TIMEOUT",
+        "BLUETAPE_SYNC__API__CONCURRENCY",
+        "BLUETAPE_SYNC__SOURCE__TIMEZONE",
+        "BLUETAPE_SYNC__API__BASE_URL",
+        "BLUETAPE_SYNC__API__KEY",
+    ] {
+        for args in [&["--once"][..], &["check"][..], &["status"][..]] {
+            let run = fx.run_with_env(args, &[(variable, KEY)]).await;
+            let output = format!("{}{}", run.stdout, run.stderr);
+            assert_eq!(run.code, 78, "{variable} {args:?}: {output}");
+            assert!(
+                !output.contains(KEY),
+                "{variable} {args:?}: the key leaked:\n{output}"
+            );
+        }
+    }
+    assert_eq!(fx.fake.request_count(), 0);
+}

@@ -70,6 +70,10 @@ enum Command {
         /// Only those changed since a time (`2024-03-01`, RFC 3339) or for a while (`24h`).
         #[arg(long, value_parser = parse_since)]
         since: Option<DateTime<Utc>>,
+        /// CSV cells verbatim: without it, a cell a spreadsheet would run as a formula (`=`,
+        /// `+`, `-`, `@`) gets a leading `'`.
+        #[arg(long)]
+        raw: bool,
     },
     /// Created customers with blueTapeId and signUpUrl, so the supplier can send invites.
     Export {
@@ -79,6 +83,10 @@ enum Command {
         /// URL of each that has none yet.
         #[arg(long)]
         fetch_missing: bool,
+        /// CSV cells verbatim: without it, a cell a spreadsheet would run as a formula (`=`,
+        /// `+`, `-`, `@`) gets a leading `'`.
+        #[arg(long)]
+        raw: bool,
     },
     /// Queue rejected or failed records again (all of them unless narrowed); the next pass
     /// sends them.
@@ -294,11 +302,19 @@ fn operator_command(
             format,
             state,
             since,
-        } => commands::failures(&config, format, state, since, &mut out),
+            raw,
+        } => commands::failures(&config, format, state, since, csv_cells(raw), &mut out),
         Command::Export {
             format,
             fetch_missing,
-        } => runtime.block_on(commands::export(&config, format, fetch_missing, &mut out)),
+            raw,
+        } => runtime.block_on(commands::export(
+            &config,
+            format,
+            fetch_missing,
+            csv_cells(raw),
+            &mut out,
+        )),
         Command::Retry {
             ids,
             all_failed,
@@ -355,6 +371,13 @@ fn confirm(question: &str) -> bool {
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer).is_ok()
         && matches!(answer.trim(), "y" | "Y" | "yes" | "YES")
+}
+
+fn csv_cells(raw: bool) -> commands::CsvCells {
+    match raw {
+        true => commands::CsvCells::Raw,
+        false => commands::CsvCells::Safe,
+    }
 }
 
 fn merge(a: PassArgs, b: PassArgs) -> PassArgs {

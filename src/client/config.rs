@@ -190,11 +190,24 @@ fn load_key(key_file: Option<&Path>) -> Result<(SecretString, Option<String>), S
             }
         },
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
+    let text = std::fs::read_to_string(&path).map_err(|e| match key_file {
+        // api.key_file's value is never printed: it may be the key itself, pasted in place of
+        // a path.
+        Some(_) => {
+            let what = match e.kind() {
+                std::io::ErrorKind::NotFound => "names no file that exists",
+                std::io::ErrorKind::PermissionDenied => "names a file this user cannot read",
+                _ => "names a file that cannot be read",
+            };
+            format!(
+                "api.key_file {what} (its value is not shown: it should be the path of a file \
+                 holding the key, not the key itself)"
+            )
+        }
+        None => format!(
             "cannot read the API key from {} ({origin}): {e}",
             path.display()
-        )
+        ),
     })?;
     // A trailing newline (as `echo key > file` writes) is not part of the key.
     let key = text.trim_end_matches(['\r', '\n']).trim();

@@ -9,6 +9,7 @@ use crate::cli::exit::Exit;
 use crate::client::{BlueTapeClient, SignUp};
 use crate::config::Config;
 use crate::record::Customer;
+use crate::shown::shown;
 
 mod invoices;
 
@@ -45,7 +46,7 @@ pub async fn check(
         Ok(config) => config,
         Err(problems) => {
             for problem in &problems {
-                writeln!(out, "problem: {problem}").map_err(io)?;
+                writeln!(out, "problem: {}", shown(&problem.to_string())).map_err(io)?;
             }
             return Err(CommandError::failed(
                 Exit::Config,
@@ -108,7 +109,7 @@ pub async fn check(
         writeln!(out, "rejected, by reason:").map_err(io)?;
         let reasons = staged.rejections.iter().map(|(r, n)| (r.as_str(), *n));
         for line in advice::by_reason(reasons, &config.pass.source) {
-            writeln!(out, "  {line}").map_err(io)?;
+            writeln!(out, "  {}", shown(&line)).map_err(io)?;
         }
     }
     if let Some(e) = source_error {

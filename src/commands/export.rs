@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use super::{
-    CommandError, Format, cell, listing, open_store, open_store_to_write, redirected, unauthorized,
-    wrong_endpoint,
+    CommandError, CsvCells, Format, cell, listing, open_store, open_store_to_write, redirected,
+    unauthorized, wrong_endpoint,
 };
 use crate::cli::exit::Exit;
 use crate::client::{BlueTapeClient, SignUp};
@@ -17,6 +17,7 @@ pub async fn export(
     config: &Config,
     format: Format,
     fetch_missing: bool,
+    csv: CsvCells,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     // Only fetching sign-up URLs writes the store.
@@ -25,7 +26,7 @@ pub async fn export(
         false => open_store(config)?,
     };
     let Some(store) = opened else {
-        return write_export(format, &[], out);
+        return write_export(format, &[], csv, out);
     };
     let mut rows = store.exported(&config.pass.source.name, fetch_missing)?;
     let mut unavailable = 0;
@@ -55,7 +56,7 @@ pub async fn export(
             }
         }
     }
-    write_export(format, &rows, out)?;
+    write_export(format, &rows, csv, out)?;
     if unavailable > 0 {
         return Err(CommandError::failed(
             Exit::Unavailable,
@@ -70,6 +71,7 @@ pub async fn export(
 fn write_export(
     format: Format,
     rows: &[ExportEntry],
+    csv: CsvCells,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     let headers = [
@@ -88,5 +90,5 @@ fn write_export(
             cell(e.done_at),
         ]
     };
-    listing(out, format, &headers, rows, cells, None)
+    listing(out, format, &headers, rows, cells, None, csv)
 }

@@ -5,9 +5,10 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
-use super::{CommandError, Format, advice, cell, io, listing, open_store};
+use super::{CommandError, CsvCells, Format, advice, cell, io, listing, open_store};
 use crate::config::Config;
 use crate::diff::RecordState;
+use crate::shown::shown;
 use crate::store::FailureEntry;
 
 pub fn failures(
@@ -15,6 +16,7 @@ pub fn failures(
     format: Format,
     state: Option<RecordState>,
     since: Option<DateTime<Utc>>,
+    csv: CsvCells,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     let mut rows = Vec::new();
@@ -56,6 +58,7 @@ pub fn failures(
         &rows,
         cells,
         Some("no rejected, failed or waiting records"),
+        csv,
     )?;
     if format == Format::Table && !rows.is_empty() {
         writeln!(out, "\nby reason:").map_err(io)?;
@@ -65,7 +68,7 @@ pub fn failures(
                 .filter(|f| f.kind == source.kind.name())
                 .filter_map(|f| Some((f.reason.as_deref()?, 1)));
             for line in advice::by_reason(reasons, source) {
-                writeln!(out, "  {line}").map_err(io)?;
+                writeln!(out, "  {}", shown(&line)).map_err(io)?;
             }
         }
     }

@@ -27,6 +27,7 @@ pub use self::status::status;
 use crate::cli::exit::Exit;
 use crate::client::BlueTapeClient;
 use crate::config::Config;
+use crate::shown::{shown, spreadsheet_cell};
 use crate::store::{Store, StoreError};
 
 /// What a command could not do, with its exit code.
@@ -82,6 +83,14 @@ pub(crate) fn json(out: &mut dyn Write, value: &impl Serialize) -> Result<(), Co
     writeln!(out).map_err(io)
 }
 
+/// How CSV cells are written: safe for a spreadsheet (the default), or verbatim (`--raw`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsvCells {
+    /// Formulas neutralised (OWASP's CSV-injection advice).
+    Safe,
+    Raw,
+}
+
 /// Prints a listing in the chosen form: the rows themselves as JSON, or the `cells` of each
 /// under `headers` as CSV or a table (`empty` in place of a table without rows, when given).
 pub(crate) fn listing<T: Serialize>(
@@ -91,11 +100,12 @@ pub(crate) fn listing<T: Serialize>(
     rows: &[T],
     cells: impl Fn(&T) -> Vec<String>,
     empty: Option<&str>,
+    csv: CsvCells,
 ) -> Result<(), CommandError> {
     let text = || rows.iter().map(&cells).collect::<Vec<_>>();
     match (format, empty) {
         (Format::Json, _) => json(out, &rows),
-        (Format::Csv, _) => csv_out(out, headers, &text()),
+        (Format::Csv, _) => csv_out(out, headers, &text(), csv),
         (Format::Table, Some(empty)) if rows.is_empty() => writeln!(out, "{empty}").map_err(io),
         (Format::Table, _) => table(out, headers, &text()).map_err(io),
     }
@@ -109,14 +119,18 @@ pub enum Format {
     Json,
 }
 
-/// Prints `rows` under `headers` as aligned columns.
+/// Prints `rows` under `headers` as aligned columns, each cell escaped for a terminal.
 pub(crate) fn table(
     out: &mut dyn Write,
     headers: &[&str],
     rows: &[Vec<String>],
 ) -> std::io::Result<()> {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|c| shown(c).into_owned()).collect())
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -129,22 +143,31 @@ pub(crate) fn table(
         text.join("  ").trim_end().to_owned()
     };
     writeln!(out, "{}", line(&mut headers.iter().copied()))?;
-    for row in rows {
+    for row in &rows {
         writeln!(out, "{}", line(&mut row.iter().map(String::as_str)))?;
     }
     Ok(())
 }
 
+/// Prints `rows` under `headers` as CSV; with [`CsvCells::Safe`] a cell a spreadsheet would
+/// run as a formula gets a leading `'`.
 pub(crate) fn csv_out(
     out: &mut dyn Write,
     headers: &[&str],
     rows: &[Vec<String>],
+    cells: CsvCells,
 ) -> Result<(), CommandError> {
     let mut writer = csv::Writer::from_writer(out);
     let failed = |e: csv::Error| CommandError::failed(Exit::Other, e.to_string());
     writer.write_record(headers).map_err(failed)?;
     for row in rows {
-        writer.write_record(row).map_err(failed)?;
+        match cells {
+            CsvCells::Safe => {
+                writer.write_record(row.iter().map(|c| spreadsheet_cell(c).into_owned()))
+            }
+            CsvCells::Raw => writer.write_record(row),
+        }
+        .map_err(failed)?;
     }
     writer.flush().map_err(io)
 }

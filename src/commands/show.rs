@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::{CommandError, cell, io, json, open_store, table};
 use crate::cli::exit::Exit;
 use crate::config::Config;
+use crate::shown::shown;
 use crate::store::{Event, RecordRow};
 
 /// One record as `show --json` prints it: its row, then its history.
@@ -105,7 +106,7 @@ fn print(row: &RecordRow, history: &[Event], out: &mut dyn Write) -> std::io::Re
 /// One `name  value` line, `-` for no value.
 fn field(out: &mut dyn Write, name: &str, value: Option<impl Display>) -> std::io::Result<()> {
     match value {
-        Some(value) => writeln!(out, "{name:<16}{value}"),
+        Some(value) => writeln!(out, "{name:<16}{}", shown(&value.to_string())),
         None => writeln!(out, "{name:<16}-"),
     }
 }

@@ -57,12 +57,14 @@ json\t''"
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand failures" -l state -d 'Only `rejected`, only `failed`, or only `waiting` (invoices waiting for their customer)' -r
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand failures" -l since -d 'Only those changed since a time (`2024-03-01`, RFC 3339) or for a while (`24h`)' -r
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand failures" -l config -d 'The config file' -r -F
+complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand failures" -l raw -d 'CSV cells verbatim: without it, a cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`) gets a leading `\'`'
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand failures" -s h -l help -d 'Print help'
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand export" -l format -r -f -a "table\t''
 csv\t''
 json\t''"
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand export" -l config -d 'The config file' -r -F
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand export" -l fetch-missing -d 'Also customers that were already in BlueTape (409), asking BlueTape for the sign-up URL of each that has none yet'
+complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand export" -l raw -d 'CSV cells verbatim: without it, a cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`) gets a leading `\'`'
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand export" -s h -l help -d 'Print help'
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand retry" -l id -d 'Only this record (repeatable)' -r
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand retry" -l config -d 'The config file' -r -F

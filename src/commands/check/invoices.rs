@@ -97,7 +97,7 @@ pub(super) async fn check(
         writeln!(out, "invoices rejected, by reason:").map_err(io)?;
         let reasons = staged.rejections.iter().map(|(r, n)| (r.as_str(), *n));
         for line in advice::by_reason(reasons, &invoices.source) {
-            writeln!(out, "  {line}").map_err(io)?;
+            writeln!(out, "  {}", crate::shown::shown(&line)).map_err(io)?;
         }
     }
     if let Some(e) = source_error {
