@@ -415,3 +415,66 @@ async fn ticks_while_a_pass_runs_are_counted_on_it_and_logged_once() {
         run.stderr
     );
 }
+
+/// How long the daemon and `status` share the store (`BLUETAPE_SYNC_SOAK_SECONDS`, default 60).
+fn soak() -> Duration {
+    let seconds = std::env::var("BLUETAPE_SYNC_SOAK_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    Duration::from_secs(seconds)
+}
+
+#[tokio::test]
+async fn a_daemon_with_status_every_half_second_for_a_minute_keeps_the_store_whole() {
+    let fx = Fixture::with_config(&format!(
+        "{INVOICES}\n[schedule]\ncron = \"*/2 * * * * *\"\n"
+    ))
+    .await;
+    customers_and_invoices(&fx, 10);
+    fx.fake.set_delay(Duration::from_millis(20));
+    let daemon = Daemon::spawn(&fx, &["run"], &[]);
+    let started = Instant::now();
+    let mut written = 10;
+    let mut looks = 0;
+    let mut next_batch = Instant::now() + Duration::from_secs(5);
+    while started.elapsed() < soak() {
+        let run = fx.run(&["status", "--json"]).await;
+        looks += 1;
+        assert!(
+            run.code == 0 && !damaged(&run.stderr),
+            "status beside the daemon: {}",
+            run.stderr
+        );
+        serde_json::from_str::<serde_json::Value>(&run.stdout).expect("status --json");
+        assert!(!damaged(&daemon.log()), "{}", daemon.log());
+        if Instant::now() >= next_batch {
+            written += 10;
+            customers_and_invoices(&fx, written);
+            next_batch += Duration::from_secs(5);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let all = 2 * written;
+    assert!(
+        fx.wait_for(Duration::from_secs(120), |f| f.fake.request_count() >= all)
+            .await,
+        "{} of {all} sent:\n{}",
+        fx.fake.request_count(),
+        daemon.log()
+    );
+    daemon.terminate();
+    let run = daemon.wait(Duration::from_secs(60)).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!damaged(&run.stderr), "{}", run.stderr);
+    for i in 1..=written {
+        assert_eq!(fx.fake.posts(&format!("C{i:04}")), 1, "C{i:04} sent once");
+        assert_eq!(
+            fx.fake.invoice_posts(&format!("I{i:04}")),
+            1,
+            "I{i:04} sent once"
+        );
+    }
+    assert!(looks >= soak().as_secs() as usize, "only {looks} looks");
+    assert_eq!(integrity(&fx.store_path()), "ok");
+}
