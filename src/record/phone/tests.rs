@@ -71,7 +71,6 @@ fn plain_north_american_forms_take_the_direct_route() {
     ] {
         assert_eq!(nanp_us(other), None, "{other}");
     }
-    let gb = PhoneNormaliser::new(country::Id::GB);
     assert_eq!(plain_nanp("6265550100", country::Id::GB), None);
     assert_eq!(
         plain_nanp("+1 626 555 0100", country::Id::GB),
@@ -168,4 +167,49 @@ fn invalid_numbers_are_refused_not_mangled() {
     assert_eq!(us().normalise("626 555 01"), Err(PhoneError::Invalid));
     assert!(us().normalise("call me").is_err());
     assert!(us().normalise("").is_err());
+}
+
+/// A number with its own country code keeps that country's digits whatever the default
+/// country's national prefix (`1` in the US, `0` in Germany); answers are libphonenumber 9.0.33's.
+#[test]
+fn international_numbers_keep_their_country_and_digits() {
+    let de = PhoneNormaliser::new(country::Id::DE);
+    for (phones, input, e164) in [
+        (us(), "+4915123456789", "+4915123456789"),
+        (us(), "+49 1512 3456789", "+4915123456789"),
+        (us(), "011 49 1512 3456789", "+4915123456789"),
+        (us(), "(011) 49 1512 3456789", "+4915123456789"),
+        (us(), "tel:+49-1512-3456789", "+4915123456789"),
+        (us(), "+49 1512 3456789 ext. 12", "+4915123456789"),
+        (us(), "+8613123456789", "+8613123456789"),
+        (us(), "+8801812345678", "+8801812345678"),
+        (us(), "+800 1234 5678", "+80012345678"),
+        (us(), "011 39 06 6982 1234", "+390669821234"),
+        (de, "+39 06 6982 1234", "+390669821234"),
+        (de, "00 39 06 6982 1234", "+390669821234"),
+        (de, "0049 1512 3456789", "+4915123456789"),
+        (de, "+1 604 555 0100", "+16045550100"),
+        (
+            PhoneNormaliser::new(country::Id::GG),
+            "+44 1481 256789",
+            "+441481256789",
+        ),
+    ] {
+        assert_eq!(phones.normalise(input).as_deref(), Ok(e164), "{input}");
+    }
+}
+
+#[test]
+fn a_country_can_be_given_for_one_number() {
+    assert_eq!(
+        us().normalise_in("01512 3456789", country::Id::DE)
+            .as_deref(),
+        Ok("+4915123456789")
+    );
+    assert_eq!(us().normalise("01512 3456789"), Err(PhoneError::Invalid));
+    assert_eq!(
+        us().normalise_in("+1 626 555 0100", country::Id::DE)
+            .as_deref(),
+        Ok("+16265550100")
+    );
 }
