@@ -2,7 +2,10 @@
 //! table in `tests/fixtures/phones.tsv` is written by libphonenumber itself
 //! (`tests/phones/generate.py`, pinned to the metadata of the library the product uses).
 
+mod support;
+
 use bluetape_sync::record::phone::PhoneNormaliser;
+use support::{Fixture, HEADER};
 
 const TABLE: &str = include_str!("fixtures/phones.tsv");
 
@@ -44,4 +47,37 @@ fn every_region_in_every_form_reads_as_libphonenumber_reads_it() {
         wrong.len(),
         wrong.join("\n")
     );
+}
+
+/// Through the binary: German and Chinese mobiles from an export read with the default `US`
+/// reach BlueTape with their own country's digits, in every international form.
+#[tokio::test]
+async fn international_mobiles_reach_bluetape_with_their_own_digits() {
+    let fx = Fixture::new().await;
+    let cases = [
+        ("DE-E164", "+4915123456789", "+4915123456789"),
+        ("DE-INTL", "+49 1512 3456789", "+4915123456789"),
+        ("DE-IDD", "011 49 1512 3456789", "+4915123456789"),
+        ("CN-E164", "+8613123456789", "+8613123456789"),
+        ("CN-INTL", "+86 131 2345 6789", "+8613123456789"),
+        ("US-NATIONAL", "(626) 555-0100", "+16265550100"),
+    ];
+    let mut export = format!("{HEADER}\n");
+    for (id, phone, _) in cases {
+        export.push_str(&format!(
+            "{id},F,L,{id}@example.com,{phone},2024-03-01T00:00:00Z,\n"
+        ));
+    }
+    fx.write_export(&export);
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sent = fx.posted_bodies();
+    for (id, phone, e164) in cases {
+        assert_eq!(
+            sent.get(id).map(|body| &body["cellPhoneNumber"]),
+            Some(&serde_json::json!(e164)),
+            "{id}: {phone}"
+        );
+    }
+    assert_eq!(sent.len(), cases.len());
 }
