@@ -6,7 +6,7 @@ form, read with the region itself and with a foreign default country.
 Pinned to the metadata the Rust `phonenumber` crate carries (its version's `+9.0.33`):
 
     python3 -m venv /tmp/phones-venv
-    /tmp/phones-venv/bin/pip install phonenumbers==9.0.33
+    /tmp/phones-venv/bin/pip install -r tests/phones/requirements.txt
     /tmp/phones-venv/bin/python tests/phones/generate.py > tests/fixtures/phones.tsv
 """
 
@@ -36,7 +36,8 @@ def main():
     if phonenumbers.__version__ != PINNED:
         sys.exit(f"phonenumbers {phonenumbers.__version__} installed; the table needs {PINNED}")
     out = sys.stdout
-    out.write(f"# libphonenumber {PINNED} (Python phonenumbers=={PINNED}), written by tests/phones/generate.py.\n")
+    out.write(f"# libphonenumber {PINNED} (Python phonenumbers=={PINNED}), the metadata of the Rust crate\n")
+    out.write(f"# phonenumber 0.3.10+{PINNED}; written by tests/phones/generate.py.\n")
     out.write("# Every region's example mobile number; expected is libphonenumber's E.164, or - when it\n")
     out.write("# refuses the number. Columns: region, form, default country, written, expected.\n")
     out.write("region\tform\tdefault\twritten\texpected\n")

@@ -213,3 +213,25 @@ fn a_country_can_be_given_for_one_number() {
         Ok("+16265550100")
     );
 }
+
+/// Each country's own international dialling prefix, as libphonenumber 9.0.33 reads it.
+#[test]
+fn every_style_of_international_dialling_prefix_keeps_the_country() {
+    for (country, input, e164) in [
+        (country::Id::AU, "0011 49 1512 3456789", "+4915123456789"),
+        (country::Id::BR, "0021 49 1512 3456789", "+4915123456789"),
+        (country::Id::JP, "010 49 1512 3456789", "+4915123456789"),
+        (country::Id::RU, "810 49 1512 3456789", "+4915123456789"),
+        (country::Id::GB, "00 86 131 2345 6789", "+8613123456789"),
+        (country::Id::KR, "001 86 131 2345 6789", "+8613123456789"),
+        (country::Id::DE, "00 1 626 555 0100", "+16265550100"),
+        (country::Id::US, "011 1 626 555 0100", "+16265550100"),
+    ] {
+        let phones = PhoneNormaliser::new(country);
+        assert_eq!(
+            phones.normalise(input).as_deref(),
+            Ok(e164),
+            "{country:?} {input}"
+        );
+    }
+}
