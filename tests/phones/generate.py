@@ -21,6 +21,38 @@ PINNED = "9.0.33"
 FOREIGN = {"US": "011 ", "DE": "00 "}
 
 
+# Other ways of writing an international number: each country's own dialling prefix, a `+`
+# before it, a non-geographic code, a national prefix written after the country code.
+EDGES = [
+    ("AU", "0011 49 1512 3456789"),
+    ("BR", "0021 49 1512 3456789"),
+    ("JP", "010 49 1512 3456789"),
+    ("RU", "810 49 1512 3456789"),
+    ("KR", "001 86 131 2345 6789"),
+    ("GB", "00 86 131 2345 6789"),
+    ("DE", "00 1 626 555 0100"),
+    ("US", "011 1 626 555 0100"),
+    ("US", "(011) 49 1512 3456789"),
+    ("US", "+011 49 1512 3456789"),
+    ("DE", "+00 49 1512 3456789"),
+    ("US", "+00 49 1512 3456789"),
+    ("DE", "+0 1512 3456789"),
+    ("US", "++49 1512 3456789"),
+    ("RU", "+8103-1234-5678"),
+    ("RU", "+81 03-1234-5678"),
+    ("US", "+1626-555-0100"),
+    ("DE", "+1626-555-0100"),
+    ("US", "+800 1234 5678"),
+    ("DE", "+39 06 6982 1234"),
+    ("US", "011 39 06 6982 1234"),
+    ("GG", "+44 1481 256789"),
+    ("US", "tel:+49-1512-3456789"),
+    ("US", "+49 1512 3456789 ext. 12"),
+    ("US", "+44 (0) 7911 123456"),
+    ("US", "+11234567890"),
+]
+
+
 def expected(text, default):
     """libphonenumber's E.164 for `text` read with `default`, or `-` when it refuses it."""
     try:
@@ -65,6 +97,8 @@ def main():
                 continue
             seen.add((default, written))
             out.write(f"{region}\t{form}\t{default}\t{written}\t{expected(written, default)}\n")
+    for default, written in EDGES:
+        out.write(f"-\tedge\t{default}\t{written}\t{expected(written, default)}\n")
     out.write(f"# regions without an example mobile number (their example number is used): {' '.join(skipped) or 'none'}\n")
 
 

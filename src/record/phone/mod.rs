@@ -6,17 +6,18 @@
 //! country takes about 100 ms); every other form goes to the full library. Both routes give
 //! the same answer (property tests compare them).
 //!
-//! The library reads a number that carries its own country code (`+49 …`, `011 49 …`) with
-//! the national prefix of the default country, not of the number's: with `US` as default it
-//! takes the `1` of `+49 151 …` for the US trunk prefix and gives `+49 51 …`. Such a number is
-//! read again with its own country as default, which is what libphonenumber does.
+//! The crate departs from libphonenumber where a number carries its own country code (`+49 …`,
+//! `011 49 …`): it strips the default country's national prefix from it (with `US`, the `1` of
+//! `+49 151 …`, giving `+49 51 …`) and takes all the digits before the first separator for the
+//! code (`+1626-555-0100`). Such a number is read again from its `+` and digits, with its own
+//! country's national rules, as libphonenumber reads it; `tests/phones.rs` holds the result to
+//! libphonenumber's own answers for every region.
 
 mod nanp;
 #[cfg(test)]
 mod tests;
 
-use std::borrow::Cow;
-
+use phonenumber::PhoneNumber;
 use phonenumber::country::{self, Source};
 use phonenumber::metadata::DATABASE;
 
@@ -62,26 +63,62 @@ impl PhoneNormaliser {
 
 /// libphonenumber's E.164 for `text` read with `country` as default, or why it refuses it.
 fn library(text: &str, country: country::Id) -> Result<String, PhoneError> {
-    let text = text.trim();
-    let mut number =
-        phonenumber::parse(Some(country), text).map_err(|_| PhoneError::Unparseable)?;
-    let source = number.code().source();
-    if matches!(source, Source::Plus | Source::Idd) {
-        let home = home_region(number.code().value());
-        if home != Some(country) {
-            let text = match source {
-                Source::Idd => {
-                    Cow::Owned(idd_to_plus(text, country).ok_or(PhoneError::Unparseable)?)
-                }
-                _ => Cow::Borrowed(text),
-            };
-            number = phonenumber::parse(home, text).map_err(|_| PhoneError::Unparseable)?;
-        }
-    }
+    let number = read(text.trim(), country).ok_or(PhoneError::Unparseable)?;
     if !phonenumber::is_valid(&number) {
         return Err(PhoneError::Invalid);
     }
     Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// The number as libphonenumber reads it: the crate finds where the country code is, and a
+/// number that carries its own is read again with that country's national rules.
+fn read(text: &str, country: country::Id) -> Option<PhoneNumber> {
+    let number = phonenumber::parse(Some(country), text);
+    match number.as_ref().map(|n| n.code().source()) {
+        Ok(Source::Default | Source::Number) => number.ok(),
+        Ok(Source::Idd) => read_international(&idd_to_plus(text, country)?).ok(),
+        // With a `+`, the default country plays no part (the crate may still have failed on it).
+        Ok(Source::Plus) | Err(_) => match read_international(text) {
+            Err(phonenumber::ParseError::InvalidCountryCode) => {
+                // No country code after the `+`: libphonenumber reads the rest as dialled in
+                // `country`, which must then give one (`+011 49 …` from the US).
+                let bare = text.trim_start_matches(['+', '＋']);
+                if bare.len() == text.len() {
+                    return None;
+                }
+                let number = phonenumber::parse(Some(country), bare).ok()?;
+                match number.code().source() {
+                    Source::Idd => read_international(&idd_to_plus(bare, country)?).ok(),
+                    Source::Number => Some(number),
+                    _ => None,
+                }
+            }
+            read => read.ok(),
+        },
+    }
+}
+
+/// A number written with `+` and its country code, read with the national rules of the
+/// code's main country, as libphonenumber reads it whatever the default country.
+fn read_international(text: &str) -> Result<PhoneNumber, phonenumber::ParseError> {
+    match read_at_home(text) {
+        // The crate takes all the digits before the first separator for the country code
+        // (`+1626-555-0100`); libphonenumber takes the one country code they begin with.
+        Err(phonenumber::ParseError::InvalidCountryCode) if text.starts_with(['+', '＋']) => {
+            let (digits, tail) = leading_digits(text.trim_start_matches(['+', '＋']));
+            read_at_home(&format!("+{digits}{tail}"))
+        }
+        read => read,
+    }
+}
+
+/// `text` read with its country code's main country as the default.
+fn read_at_home(text: &str) -> Result<PhoneNumber, phonenumber::ParseError> {
+    let number = phonenumber::parse(None, text)?;
+    match home_region(number.code().value()) {
+        Some(home) => phonenumber::parse(Some(home), text),
+        None => Ok(number),
+    }
 }
 
 /// The region whose metadata libphonenumber reads a number of calling code `code` with: the
@@ -100,21 +137,25 @@ fn home_region(code: u16) -> Option<country::Id> {
 fn idd_to_plus(text: &str, country: country::Id) -> Option<String> {
     let idd = DATABASE.by_id(country.as_ref())?.international_prefix()?;
     let start = text.find(|c: char| c.is_ascii_digit())?;
+    let (digits, tail) = leading_digits(&text[start..]);
+    let prefix = idd.find(&digits).filter(|m| m.start() == 0)?;
+    Some(format!("+{}{tail}", &digits[prefix.end()..]))
+}
+
+/// The digits at the start of `text`, separators between them ignored, and what follows the
+/// last of them.
+fn leading_digits(text: &str) -> (String, &str) {
     let mut digits = String::new();
-    // Where in `text` each of `digits` ends.
-    let mut ends = Vec::new();
-    for (i, c) in text[start..].char_indices() {
+    let mut end = 0;
+    for (i, c) in text.char_indices() {
         match c {
             '0'..='9' => {
                 digits.push(c);
-                ends.push(start + i + 1);
+                end = i + 1;
             }
             ' ' | '-' | '.' | '(' | ')' | '/' => {}
             _ => break,
         }
     }
-    let prefix = idd.find(&digits).filter(|m| m.start() == 0)?;
-    let end = *ends.get(prefix.end().checked_sub(1)?)?;
-    let rest = text[end..].trim_start_matches([' ', '-', '.', '/']);
-    Some(format!("+{rest}"))
+    (digits, &text[end..])
 }

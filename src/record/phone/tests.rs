@@ -56,11 +56,12 @@ fn plain_north_american_forms_take_the_direct_route() {
         );
     }
     assert_eq!(nanp_us("+11234567890"), None, "starts with 1");
-    // The library reads the digits before the first dash as the calling code (1626).
+    // The crate's parser takes the digits before the first dash for the calling code (1626):
+    // left to the full route, which reads it as libphonenumber does.
     assert_eq!(nanp_us("+1626-555-0100"), None);
     assert_eq!(
-        us().normalise("+1626-555-0100"),
-        Err(PhoneError::Unparseable)
+        us().normalise("+1626-555-0100").as_deref(),
+        Ok("+16265550100")
     );
     assert_eq!(nanp_us("+1 200 555 0100"), Some(Err(PhoneError::Invalid)));
     for other in [
@@ -226,6 +227,12 @@ fn every_style_of_international_dialling_prefix_keeps_the_country() {
         (country::Id::KR, "001 86 131 2345 6789", "+8613123456789"),
         (country::Id::DE, "00 1 626 555 0100", "+16265550100"),
         (country::Id::US, "011 1 626 555 0100", "+16265550100"),
+        // A `+` before the prefix, or a country code that begins like the prefix (810 in Russia).
+        (country::Id::US, "+011 49 1512 3456789", "+4915123456789"),
+        (country::Id::DE, "+00 49 1512 3456789", "+4915123456789"),
+        (country::Id::US, "++49 1512 3456789", "+4915123456789"),
+        (country::Id::RU, "+8103-1234-5678", "+81312345678"),
+        (country::Id::RU, "+81 03-1234-5678", "+81312345678"),
     ] {
         let phones = PhoneNormaliser::new(country);
         assert_eq!(
@@ -234,4 +241,19 @@ fn every_style_of_international_dialling_prefix_keeps_the_country() {
             "{country:?} {input}"
         );
     }
+}
+
+/// A `+` followed by no country code, even once the default country's prefix is taken off,
+/// is refused (libphonenumber: "Could not interpret numbers after plus-sign").
+#[test]
+fn a_plus_without_a_country_code_is_refused() {
+    let de = PhoneNormaliser::new(country::Id::DE);
+    assert_eq!(
+        us().normalise("+00 49 1512 3456789"),
+        Err(PhoneError::Unparseable)
+    );
+    assert_eq!(
+        de.normalise("+0 1512 3456789"),
+        Err(PhoneError::Unparseable)
+    );
 }
