@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use bluetape_sync::record::phone::PhoneNormaliser;
 use support::{Fixture, HEADER};
 
@@ -13,6 +15,7 @@ const TABLE: &str = include_str!("fixtures/phones.tsv");
 fn every_region_in_every_form_reads_as_libphonenumber_reads_it() {
     let mut rows = 0;
     let mut wrong = Vec::new();
+    let mut forms: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (i, line) in TABLE
         .lines()
         .enumerate()
@@ -30,6 +33,15 @@ fn every_region_in_every_form_reads_as_libphonenumber_reads_it() {
             .parse()
             .unwrap_or_else(|_| panic!("phones.tsv line {}: unknown region {default}", i + 1));
         let got = PhoneNormaliser::new(default).normalise(written);
+        // The same number with its country given for it alone, as a per-record country would.
+        let given =
+            PhoneNormaliser::new(phonenumber::country::Id::US).normalise_in(written, default);
+        if given != got {
+            wrong.push(format!(
+                "{region} {form}: {written:?} gave {got:?} by default, {given:?} given"
+            ));
+        }
+        forms.entry(region).or_default().insert(form);
         let ok = match (expected, &got) {
             ("-", Err(_)) => true,
             (expected, Ok(got)) => got == expected,
@@ -41,6 +53,13 @@ fn every_region_in_every_form_reads_as_libphonenumber_reads_it() {
         rows += 1;
     }
     assert!(rows > 2000, "the table has only {rows} rows");
+    forms.remove("-");
+    assert_eq!(forms.len(), 245, "every region libphonenumber supports");
+    for (region, forms) in &forms {
+        for form in ["e164", "international", "national", "idd"] {
+            assert!(forms.contains(form), "{region} has no {form} row");
+        }
+    }
     assert!(
         wrong.is_empty(),
         "{} of {rows} rows differ:\n{}",
