@@ -50,9 +50,7 @@ impl ConfigError {
                 Ok(value) => {
                     // The variable's value is never echoed: it may be a secret set in the
                     // wrong variable.
-                    if !value.trim().is_empty() {
-                        problem = problem.replace(value.trim(), "(its value, not shown)");
-                    }
+                    problem = hide(&problem, value.trim());
                     format!(" (set by ${var})")
                 }
                 Err(_) => String::new(),
@@ -64,6 +62,31 @@ impl ConfigError {
             key: Some(key.to_owned()),
         }
     }
+}
+
+/// `message` with every whole occurrence of `value` (not one inside a longer word, as
+/// `quickbooks` in `quickbooks-online`) hidden.
+fn hide(message: &str, value: &str) -> String {
+    if value.is_empty() {
+        return message.to_owned();
+    }
+    let word = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '/');
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(value) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + value.len()..].chars().next();
+        let whole = !before.is_some_and(word) && !after.is_some_and(word);
+        out.push_str(&rest[..at]);
+        out.push_str(if whole {
+            "(its value, not shown)"
+        } else {
+            value
+        });
+        rest = &rest[at + value.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Keys without a default: `check` stands a placeholder in for them to go on looking.
@@ -333,6 +356,21 @@ fn config_dir(file: &Path) -> &Path {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_from_the_environment_is_hidden_only_where_it_stands_alone() {
+        assert_eq!(
+            hide(
+                "unknown preset `quickbooks`: use one of quickbooks-online, xero",
+                "quickbooks"
+            ),
+            "unknown preset `(its value, not shown)`: use one of quickbooks-online, xero"
+        );
+        assert_eq!(
+            hide("not a URL: sk-live-42 (relative URL)", "sk-live-42"),
+            "not a URL: (its value, not shown) (relative URL)"
+        );
+    }
     use crate::client::config::{PRODUCTION_URL, SANDBOX_URL};
     use std::time::Duration;
 

@@ -314,7 +314,7 @@ async fn an_unknown_preset_is_exit_78_naming_the_presets() {
     assert!(
         run.stderr.contains(
             "key `source.preset` (set by $BLUETAPE_SYNC__SOURCE__PRESET): unknown preset \
-             `quickbooks`: use one of quickbooks-online, xero, \
+             `(its value, not shown)`: use one of quickbooks-online, xero, \
              zoho-books, freshbooks, sage-intacct, myob"
         ),
         "{}",
