@@ -294,7 +294,7 @@ fn operator_command(
         Err(e) => return fail(Exit::Config, &e.to_string()),
     };
     logging::init(&config.log, &config.warnings);
-    name_the_store(&config.pass.store_path);
+    commands::name_the_store(&config.pass.store_path);
     let mut out = std::io::stdout().lock();
     let result = match command {
         Command::Status { json } => commands::status(&config, json, &mut out),
@@ -348,17 +348,6 @@ fn operator_command(
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e.exit_code(), &e.to_string()),
-    }
-}
-
-/// On a terminal, a command's first line names the store it reads (a copy or the wrong
-/// config would otherwise go unnoticed); scripts reading stdout never see it.
-fn name_the_store(store: &std::path::Path) {
-    if std::io::stderr().is_terminal() {
-        eprintln!(
-            "store: {}",
-            crate::shown::shown(&store.display().to_string())
-        );
     }
 }
 

@@ -58,6 +58,7 @@ pub async fn check(
         }
     };
     writeln!(out, "config {}: ok", config_path.display()).map_err(io)?;
+    super::name_the_store(&config.pass.store_path);
     for line in config.pass.source.describe() {
         writeln!(out, "{line}").map_err(io)?;
     }

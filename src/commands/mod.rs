@@ -18,6 +18,7 @@ use std::io::Write;
 use serde::Serialize;
 
 pub use self::check::{check, mask_email, mask_phone};
+
 pub use self::export::export;
 pub use self::failures::failures;
 pub use self::init::init;
@@ -69,6 +70,15 @@ pub(crate) fn open_store(config: &Config) -> Result<Option<Store>, CommandError>
 /// there is one yet: never created here.
 pub(crate) fn open_store_to_write(config: &Config) -> Result<Option<Store>, CommandError> {
     Ok(Store::open_existing(&config.pass.store_path)?)
+}
+
+/// On a terminal, a command names the store it reads first (a wrong config or a stale copy
+/// would otherwise go unnoticed); scripts reading stdout never see it.
+pub fn name_the_store(store: &std::path::Path) {
+    use std::io::IsTerminal as _;
+    if std::io::stderr().is_terminal() {
+        eprintln!("store: {}", shown(&store.display().to_string()));
+    }
 }
 
 /// A value as a table or CSV cell: empty when there is none.
