@@ -478,3 +478,32 @@ async fn a_daemon_with_status_every_half_second_for_a_minute_keeps_the_store_who
     assert!(looks >= soak().as_secs() as usize, "only {looks} looks");
     assert_eq!(integrity(&fx.store_path()), "ok");
 }
+
+#[tokio::test]
+async fn on_a_terminal_a_command_names_the_store_it_reads_first() {
+    let fx = Fixture::new().await;
+    fx.write_export(&support::export_of(1));
+    assert_eq!(fx.run(&["--once"]).await.code, 0);
+    // `script` gives the command a terminal, as an operator's shell would.
+    let command = format!(
+        "{} --config {} status",
+        env!("CARGO_BIN_EXE_bluetape-sync"),
+        fx.config_path().display()
+    );
+    let output = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("script (util-linux) runs the command on a terminal");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    let first = text.lines().next().unwrap_or_default();
+    assert_eq!(
+        first.trim_end(),
+        format!("store: {}", fx.store_path().display()),
+        "{text}"
+    );
+    // Without a terminal, stdout is only the command's own output.
+    let piped = fx.run(&["status"]).await;
+    assert!(!piped.stderr.contains("store: "), "{}", piped.stderr);
+}
