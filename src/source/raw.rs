@@ -251,6 +251,9 @@ pub struct RawRecord {
     /// In [`Kind::fields`] order.
     values: Vec<Option<String>>,
     pub lines: Vec<RawLine>,
+    /// A key the record holds twice (a JSON object), and the field it is read for (`id` when
+    /// none): the record is rejected naming it.
+    pub duplicate_key: Option<(Field, String)>,
 }
 
 impl RawRecord {
@@ -260,6 +263,7 @@ impl RawRecord {
             location,
             values: vec![None; kind.fields().len()],
             lines: Vec::new(),
+            duplicate_key: None,
         }
     }
 
