@@ -44,9 +44,9 @@ impl ByteSize {
 impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0;
-        if n % Self::MIB == 0 {
+        if n.is_multiple_of(Self::MIB) {
             write!(f, "{}MiB", n / Self::MIB)
-        } else if n % 1024 == 0 {
+        } else if n.is_multiple_of(1024) {
             write!(f, "{}KiB", n / 1024)
         } else {
             write!(f, "{n} bytes")
