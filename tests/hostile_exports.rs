@@ -283,7 +283,7 @@ async fn a_10_mb_line_is_a_broken_export_naming_the_line_and_the_key() {
         rejected
             .reason
             .as_deref()
-            .is_some_and(|r| r.starts_with("firstName: the request body would be")),
+            .is_some_and(|r| r.starts_with("firstName: the record's values take 10485")),
         "{rejected:?}"
     );
 
@@ -309,6 +309,40 @@ async fn a_10_mb_line_is_a_broken_export_naming_the_line_and_the_key() {
         m.run.stderr
     );
     assert!(fx.fake.received().is_empty());
+}
+
+#[tokio::test]
+async fn many_rows_just_under_the_limit_are_rejected_in_bounded_memory() {
+    let fx = Fixture::new().await;
+    // 200 rows of 1000 KiB: each within max_row_bytes, each far over what a body may hold.
+    let file = std::fs::File::create(fx.path("export.csv")).expect("create");
+    let mut out = std::io::BufWriter::new(file);
+    writeln!(out, "{HEADER}").expect("write");
+    let long = "x".repeat(1000 * 1024);
+    for i in 1..=200 {
+        writeln!(
+            out,
+            "C{i:04},{long},Lee,a@example.com,(626) 555-0100,2024-01-02,"
+        )
+        .expect("write");
+    }
+    write!(out, "{}", good_rows(201, 1)).expect("write");
+    out.flush().expect("flush");
+    drop(out);
+    let m = measured(&fx, &["--once"]).await;
+    m.assert_bounded("200 rows of 1000 KiB");
+    assert_eq!(m.run.code, 65, "{}", m.run.stderr);
+    assert_eq!(fx.posted_bodies().keys().collect::<Vec<_>>(), ["C0201"]);
+    let reason = fx
+        .record("C0001")
+        .expect("stored")
+        .reason
+        .unwrap_or_default();
+    assert!(
+        reason.starts_with("firstName: the record's values take 1024") && reason.contains("64 KiB"),
+        "{reason}"
+    );
+    std::fs::remove_file(fx.path("export.csv")).expect("remove");
 }
 
 #[tokio::test]

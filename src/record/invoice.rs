@@ -144,7 +144,7 @@ impl InvoiceReader {
             source_modified_date: format_api(modified),
             lines: self.lines(raw)?,
         };
-        super::values::check_size(&invoice, super::values::INVOICE_BODY_LIMIT, raw)?;
+        super::values::check_size(&invoice, raw)?;
         let standing = self
             .statuses
             .standing(raw.get(Field::Status), amount_due.is_zero());

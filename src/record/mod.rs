@@ -163,7 +163,7 @@ impl Normaliser {
             source_modified_date: format_api(modified),
             company_id: raw.get(Field::CompanyId).map(str::to_owned),
         };
-        values::check_size(&customer, values::CUSTOMER_BODY_LIMIT, raw)?;
+        values::check_size(&customer, raw)?;
         Ok(customer)
     }
 }
@@ -178,6 +178,8 @@ fn is_deliverable_email(email: &str) -> bool {
 
 /// A record's `sourceModifiedDate`, read with `parser`.
 fn modified(parser: &TimestampParser, raw: &RawRecord) -> Result<DateTime<Utc>, Rejection> {
+    // Its values were not kept: the date is not there to read.
+    values::check_oversized(raw)?;
     let text = required(raw, Field::SourceModifiedDate)?;
     parser
         .parse(text)

@@ -8,11 +8,6 @@ use serde::Serialize;
 use super::{Field, RawRecord, Rejection};
 use crate::source::{LineField, RawLine};
 
-/// The largest body of a customer BlueTape is sent.
-pub const CUSTOMER_BODY_LIMIT: usize = 64 * 1024;
-/// The largest body of an invoice, its lines included.
-pub const INVOICE_BODY_LIMIT: usize = 1024 * 1024;
-
 const CONTROL: &str = "holds a control character (only tab, CR and LF are allowed)";
 
 /// Whether `text` holds a NUL or another C0 control character other than tab, CR and LF.
@@ -21,8 +16,25 @@ fn has_control(text: &str) -> bool {
         .any(|b| b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n'))
 }
 
-/// The record's own values: its key written twice, its control characters, its id.
+/// A record whose values alone exceed what one body may hold, naming its longest field.
+pub(super) fn check_oversized(raw: &RawRecord) -> Result<(), Rejection> {
+    match raw.oversized() {
+        Some(oversized) => Err(Rejection::new(
+            oversized.longest,
+            format!(
+                "the record's values take {} bytes, over the {} KiB a request body to BlueTape \
+                 may hold; this is its longest field",
+                oversized.bytes,
+                raw.kind.body_limit() / 1024
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The record's own values: its size, its key written twice, its control characters, its id.
 pub(super) fn check(raw: &RawRecord) -> Result<(), Rejection> {
+    check_oversized(raw)?;
     if let Some((field, key)) = &raw.duplicate_key {
         return Err(Rejection::new(
             *field,
@@ -66,12 +78,9 @@ pub(super) fn line_rejection(index: usize, field: LineField, problem: String) ->
     )
 }
 
-/// Rejects a body longer than `limit` bytes, naming the record's longest field.
-pub(super) fn check_size(
-    body: &impl Serialize,
-    limit: usize,
-    raw: &RawRecord,
-) -> Result<(), Rejection> {
+/// Rejects a body longer than the record's kind may send, naming its longest field.
+pub(super) fn check_size(body: &impl Serialize, raw: &RawRecord) -> Result<(), Rejection> {
+    let limit = raw.kind.body_limit();
     let mut counted = Counter(0);
     // Counting cannot fail: a body that does not serialize is reported where it is written.
     if serde_json::to_writer(&mut counted, body).is_err() || counted.0 <= limit {
@@ -155,8 +164,17 @@ mod tests {
     fn a_body_over_the_limit_names_the_longest_field() {
         let raw = customer("C1", &"x".repeat(100));
         let body = serde_json::json!({"id": "C1", "firstName": "x".repeat(100)});
-        assert_eq!(check_size(&body, 1024, &raw), Ok(()));
-        let err = check_size(&body, 64, &raw).expect_err("too large");
+        assert_eq!(check_size(&body, &raw), Ok(()));
+        let raw = customer("C1", &"x".repeat(60 * 1024));
+        let mut body = serde_json::Map::new();
+        for key in ["id", "firstName", "lastName", "emailAddress"] {
+            body.insert(key.into(), "x".repeat(20 * 1024).into());
+        }
+        let err = check_size(&body, &raw).expect_err("too large");
         assert_eq!(err.field, Field::FirstName, "{err}");
+        let mut raw = customer("C1", "Ann");
+        raw.set(Field::LastName, &"x".repeat(65 * 1024));
+        let err = check(&raw).expect_err("oversized");
+        assert_eq!(err.field, Field::LastName, "{err}");
     }
 }

@@ -23,7 +23,7 @@ use super::{Item, Records, SourceError, open_regular, unreadable};
 type Input = BufReader<Text<File>>;
 
 /// Records waiting between the reader thread and the pass.
-const CHANNEL_RECORDS: usize = 1024;
+const CHANNEL_RECORDS: usize = 64;
 
 pub fn read(config: &SourceConfig, path: &Path) -> Result<Records, SourceError> {
     let file = open_regular(path)?;

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use self::config::{SourceConfig, SourceFormat};
-pub use self::raw::{Field, Kind, LineField, RawLine, RawRecord};
+pub use self::raw::{Field, Kind, LineField, Oversized, RawLine, RawRecord};
 
 /// A problem with an export file as a whole (a bad record is a rejection, not a
 /// `SourceError`).
