@@ -183,7 +183,6 @@ impl Budget {
     pub fn start(&self) {
         self.used.set(0);
         self.counting.set(true);
-        self.start_line.set(self.line.get());
     }
 
     /// Runs `skip` without counting what it reads: a value nobody maps.
@@ -211,18 +210,24 @@ impl<R: Read> Read for Metered<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         let budget = &self.budget;
-        let newlines = buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
-        budget.line.set(budget.line.get() + newlines);
-        if budget.counting.get() {
-            let used = budget.used.get() + n as u64;
-            budget.used.set(used);
-            if used > budget.limit.0 {
-                return Err(Broken::TooLong {
-                    line: budget.start_line.get(),
-                    limit: budget.limit,
+        for &byte in &buf[..n] {
+            // A record begins at its first byte that is not white space: its line is named.
+            if budget.counting.get() && (budget.used.get() > 0 || !byte.is_ascii_whitespace()) {
+                if budget.used.get() == 0 {
+                    budget.start_line.set(budget.line.get());
                 }
-                .error());
+                budget.used.set(budget.used.get() + 1);
             }
+            if byte == b'\n' {
+                budget.line.set(budget.line.get() + 1);
+            }
+        }
+        if budget.used.get() > budget.limit.0 {
+            return Err(Broken::TooLong {
+                line: budget.start_line.get(),
+                limit: budget.limit,
+            }
+            .error());
         }
         Ok(n)
     }
