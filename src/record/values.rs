@@ -36,9 +36,14 @@ pub(super) fn check_oversized(raw: &RawRecord) -> Result<(), Rejection> {
 pub(super) fn check(raw: &RawRecord) -> Result<(), Rejection> {
     check_oversized(raw)?;
     if let Some((field, key)) = &raw.duplicate_key {
+        // A key is the export's text too: a long one is cut, not stored whole.
+        let mut shown: String = key.chars().take(64).collect();
+        if shown.len() < key.len() {
+            shown.push('…');
+        }
         return Err(Rejection::new(
             *field,
-            format!("the record holds the key `{key}` twice: which value is meant is unknown"),
+            format!("the record holds the key `{shown}` twice: which value is meant is unknown"),
         ));
     }
     for field in raw.kind.fields() {
