@@ -104,6 +104,7 @@ impl InvoiceReader {
         raw: &RawRecord,
         modified: DateTime<Utc>,
     ) -> Result<ReadInvoice, Rejection> {
+        super::values::check(raw)?;
         let text = |field| required(raw, field).map(str::to_owned);
         let date = |field| {
             let text = required(raw, field)?;
@@ -143,6 +144,7 @@ impl InvoiceReader {
             source_modified_date: format_api(modified),
             lines: self.lines(raw)?,
         };
+        super::values::check_size(&invoice, raw)?;
         let standing = self
             .statuses
             .standing(raw.get(Field::Status), amount_due.is_zero());
@@ -171,9 +173,10 @@ impl InvoiceReader {
             .iter()
             .enumerate()
             .map(|(i, line)| {
-                read_line(line, inclusive).map_err(|(field, problem)| {
-                    Rejection::new(Field::Lines, format!("line {}: {field}: {problem}", i + 1))
-                })
+                super::values::check_line(line)
+                    .map_err(|(field, problem)| (field, problem.to_owned()))
+                    .and_then(|()| read_line(line, inclusive))
+                    .map_err(|(field, problem)| super::values::line_rejection(i, field, problem))
             })
             .collect()
     }

@@ -5,6 +5,7 @@ pub mod amount;
 pub mod invoice;
 pub mod phone;
 pub mod timestamp;
+mod values;
 
 use std::fmt;
 
@@ -137,6 +138,7 @@ impl Normaliser {
         raw: &RawRecord,
         modified: DateTime<Utc>,
     ) -> Result<Customer, Rejection> {
+        values::check(raw)?;
         let id = required(raw, Field::Id)?;
         let first_name = required(raw, Field::FirstName)?;
         let last_name = required(raw, Field::LastName)?;
@@ -152,7 +154,7 @@ impl Normaliser {
             .phones
             .normalise(phone)
             .map_err(|e| Rejection::new(Field::CellPhoneNumber, e))?;
-        Ok(Customer {
+        let customer = Customer {
             id: id.to_owned(),
             first_name: first_name.to_owned(),
             last_name: last_name.to_owned(),
@@ -160,7 +162,9 @@ impl Normaliser {
             cell_phone_number: phone,
             source_modified_date: format_api(modified),
             company_id: raw.get(Field::CompanyId).map(str::to_owned),
-        })
+        };
+        values::check_size(&customer, raw)?;
+        Ok(customer)
     }
 }
 
@@ -174,6 +178,8 @@ fn is_deliverable_email(email: &str) -> bool {
 
 /// A record's `sourceModifiedDate`, read with `parser`.
 fn modified(parser: &TimestampParser, raw: &RawRecord) -> Result<DateTime<Utc>, Rejection> {
+    // Its values were not kept: the date is not there to read.
+    values::check_oversized(raw)?;
     let text = required(raw, Field::SourceModifiedDate)?;
     parser
         .parse(text)

@@ -21,6 +21,9 @@ pub enum TimestampError {
     FormatMismatch,
     #[error("out of range")]
     OutOfRange,
+    /// Before 1900-01-01 or from 2200 on (the text as written: a date, never personal data).
+    #[error("not a plausible date: `{0}` is before 1900-01-01 or from 2200 on")]
+    Implausible(String),
 }
 
 const NAIVE_ISO: &[&str] = &[
@@ -39,6 +42,10 @@ const NAIVE_SLASH: &[&str] = &[
 ];
 const OFFSET_ISO: &[&str] = &["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"];
 
+/// 1900-01-01T00:00:00Z and 2200-01-01T00:00:00Z: modified dates outside are implausible.
+const PLAUSIBLE_FROM_MS: i64 = -2_208_988_800_000;
+const PLAUSIBLE_UNTIL_MS: i64 = 7_258_118_400_000;
+
 /// Reads timestamps in the forms SPEC §3 lists, or only `datetime_format` when one is set.
 #[derive(Debug, Clone)]
 pub struct TimestampParser {
@@ -51,11 +58,19 @@ impl TimestampParser {
         Self { timezone, format }
     }
 
+    /// A modified date: an instant, and a plausible one (a year 0001 or 9999 is a placeholder or
+    /// a typo, never when a record changed).
     pub fn parse(&self, text: &str) -> Result<DateTime<Utc>, TimestampError> {
-        Ok(match self.read(text)? {
+        let instant = match self.read(text)? {
             Written::Local(t) => self.localise(t),
             Written::Fixed(t) => t.with_timezone(&Utc),
-        })
+        };
+        if !(PLAUSIBLE_FROM_MS..PLAUSIBLE_UNTIL_MS).contains(&instant.timestamp_millis()) {
+            return Err(TimestampError::Implausible(
+                text.trim().chars().take(64).collect(),
+            ));
+        }
+        Ok(instant)
     }
 
     /// A calendar date (an invoice's, SPEC §9): a date or a date-time without an offset is the

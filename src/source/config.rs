@@ -14,6 +14,7 @@ use super::lines::LineSpecs;
 pub use super::mapping::{FieldMap, SourceFormat};
 use super::mapping::{FieldSource, FieldSpec};
 use super::presets::{Preset, PresetDefaults, SkipRule};
+use super::size::ByteSize;
 use super::{Field, Kind};
 use crate::setting::{SettingError, relative_to};
 
@@ -34,6 +35,7 @@ pub struct SourceSection {
     settle: Duration,
     #[serde(with = "humantime_serde")]
     lookback: Duration,
+    max_row_bytes: ByteSize,
     name: Option<String>,
     #[serde(with = "humantime_serde")]
     clock_skew: Duration,
@@ -59,6 +61,7 @@ impl Default for SourceSection {
             default_country: None,
             settle: Duration::from_secs(5),
             lookback: Duration::from_secs(3600),
+            max_row_bytes: ByteSize(ByteSize::MIB),
             name: None,
             clock_skew: Duration::from_secs(300),
             line_fields: BTreeMap::new(),
@@ -97,6 +100,9 @@ pub struct SourceConfig {
     pub default_country: phonenumber::country::Id,
     pub settle: Duration,
     pub lookback: Duration,
+    /// The longest CSV row or NDJSON line, or JSON record counting only its mapped values,
+    /// that is read: anything longer is a broken export, so memory never follows the file.
+    pub max_row_bytes: ByteSize,
     /// An invoice export's line fields.
     pub lines: Option<LineSpecs>,
     /// How far ahead of this host's clock a record may be dated before it counts as dated in
@@ -434,6 +440,7 @@ impl SourceSection {
             default_country,
             settle: self.settle,
             lookback: self.lookback,
+            max_row_bytes: self.max_row_bytes,
             lines: None,
             clock_skew: self.clock_skew,
         })

@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 
 use super::config::SourceConfig;
 use super::decode::{self, Text, Undecodable};
+use super::guard::{Broken, CsvGuard};
 use super::mapping::FieldSpec;
 use super::presets::SkipRule;
 use super::{Field, Kind, RawRecord};
-use super::{Item, OlderThan, SourceError, unreadable};
+use super::{Item, OlderThan, SourceError, open_regular, unreadable};
 
 /// Where a field's value is in a row.
 enum Columns {
@@ -25,7 +26,7 @@ enum Columns {
 pub struct CsvExport {
     kind: Kind,
     path: PathBuf,
-    reader: csv::Reader<Text<File>>,
+    reader: csv::Reader<CsvGuard<Text<File>>>,
     columns: Vec<(Field, Columns)>,
     /// The preset's rules for records left out, each with its column.
     skip: Vec<(SkipRule, usize)>,
@@ -44,11 +45,12 @@ pub struct CsvExport {
 impl CsvExport {
     pub fn open(config: &SourceConfig, path: &Path) -> Result<Self, SourceError> {
         let path = path.to_owned();
-        let mut file = File::open(&path).map_err(|e| unreadable(&path, e))?;
+        let mut file = open_regular(&path)?;
         let len = file.metadata().map_err(|e| unreadable(&path, e))?.len();
         let ends_with_newline =
             len == 0 || last_byte(&mut file).map_err(|e| unreadable(&path, e))? == Some(b'\n');
         let text = decode::open(file, config.encoding).map_err(|e| unreadable(&path, e))?;
+        let text = CsvGuard::new(text, config.delimiter, config.max_row_bytes);
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(config.delimiter)
             .flexible(true)
@@ -56,7 +58,7 @@ impl CsvExport {
             .from_reader(text);
         let headers = reader
             .byte_headers()
-            .map_err(|e| malformed(&path, &e, 1))?
+            .map_err(|e| malformed(&path, config.kind, &e, 1))?
             .clone();
         if headers.is_empty() {
             return Err(SourceError::Malformed {
@@ -189,7 +191,7 @@ impl Iterator for CsvExport {
                 Ok(false) => return None,
                 Ok(true) => {}
                 Err(e) => {
-                    let error = malformed(&self.path, &e, self.row + 1);
+                    let error = malformed(&self.path, self.kind, &e, self.row + 1);
                     return self.fail(error);
                 }
             }
@@ -248,8 +250,11 @@ impl Iterator for CsvExport {
 }
 
 /// A reading error: bad bytes for the encoding (in `row`), a broken file, or a CSV error.
-fn malformed(path: &Path, error: &csv::Error, row: u64) -> SourceError {
+fn malformed(path: &Path, kind: Kind, error: &csv::Error, row: u64) -> SourceError {
     if let csv::ErrorKind::Io(io) = error.kind() {
+        if let Some(broken) = Broken::inside(io) {
+            return broken.problem(path, kind);
+        }
         if let Some(bad) = Undecodable::inside(io) {
             return SourceError::Undecodable {
                 path: path.to_owned(),

@@ -1,11 +1,11 @@
 //! JSON exports (an array, or an object holding the array at `source.records_path`) and NDJSON.
-//! A reader thread parses the file streaming, one record in memory at a time, and hands the
-//! records over a bounded channel, so a file of any size is read in bounded memory and parsing
-//! runs beside the store's work.
+//! A reader thread parses the file streaming, one record in memory at a time, keeping only the
+//! values the config reads (see [`super::keep`]), and hands the records over a bounded channel,
+//! so a file of any size is read in bounded memory and parsing runs beside the store's work.
 
 use std::fmt;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{SyncSender, sync_channel};
 
@@ -14,20 +14,23 @@ use serde_json::Value;
 
 use super::config::{SourceConfig, SourceFormat};
 use super::decode::{self, Text, Undecodable};
+use super::guard::{Broken, Budget, Metered};
+use super::keep::{Keep, Reading};
 use super::{Field, RawRecord};
-use super::{Item, Records, SourceError, unreadable};
+use super::{Item, Records, SourceError, open_regular, unreadable};
 
 /// The export's text, checked UTF-8.
 type Input = BufReader<Text<File>>;
 
 /// Records waiting between the reader thread and the pass.
-const CHANNEL_RECORDS: usize = 1024;
+const CHANNEL_RECORDS: usize = 64;
 
 pub fn read(config: &SourceConfig, path: &Path) -> Result<Records, SourceError> {
-    let file = File::open(path).map_err(|e| unreadable(path, e))?;
+    let file = open_regular(path)?;
     let text = decode::open(file, config.encoding).map_err(|e| unreadable(path, e))?;
     let (tx, rx) = sync_channel(CHANNEL_RECORDS);
     let reader = RecordReader {
+        keep: Keep::for_config(config),
         config: config.clone(),
         path: path.to_owned(),
         tx,
@@ -43,6 +46,7 @@ pub fn read(config: &SourceConfig, path: &Path) -> Result<Records, SourceError> 
 
 struct RecordReader {
     config: SourceConfig,
+    keep: Keep,
     path: PathBuf,
     tx: SyncSender<Result<Item, SourceError>>,
     index: u64,
@@ -64,29 +68,35 @@ impl RecordReader {
     fn run(mut self, input: Input) {
         let result = match self.config.format {
             SourceFormat::Ndjson => self.read_lines(input),
-            _ => self.read_document(input),
+            _ => self.read_document(input).map_err(|e| self.problem(e)),
         };
         if let Err(error) = result
             && !self.stopped
         {
-            let error = self.problem(error);
             let _ = self.tx.send(Err(error));
+        }
+    }
+
+    /// A reading error, in the operator's terms.
+    fn io_problem(&self, io: std::io::Error) -> SourceError {
+        if let Some(broken) = Broken::inside(&io) {
+            return broken.problem(&self.path, self.config.kind);
+        }
+        match Undecodable::inside(&io) {
+            Some(bad) => SourceError::Undecodable {
+                path: self.path.clone(),
+                at: format!("line {}", bad.line),
+                encoding: bad.encoding,
+                advice: bad.advice(),
+            },
+            None => unreadable(&self.path, io),
         }
     }
 
     /// What went wrong, in the operator's terms.
     fn problem(&self, error: serde_json::Error) -> SourceError {
         if error.is_io() {
-            let io = std::io::Error::from(error);
-            return match Undecodable::inside(&io) {
-                Some(bad) => SourceError::Undecodable {
-                    path: self.path.clone(),
-                    at: format!("line {}", bad.line),
-                    encoding: bad.encoding,
-                    advice: bad.advice(),
-                },
-                None => unreadable(&self.path, io),
-            };
+            return self.io_problem(std::io::Error::from(error));
         }
         let at = match self.index {
             0 => format!("line {}", error.line()),
@@ -103,19 +113,60 @@ impl RecordReader {
         }
     }
 
-    fn read_lines(&mut self, input: Input) -> serde_json::Result<()> {
-        for value in serde_json::Deserializer::from_reader(input).into_iter::<Value>() {
-            self.emit(value?).map_err(de::Error::custom)?;
+    /// One record a line, each line no longer than `max_row_bytes`.
+    fn read_lines(&mut self, mut input: Input) -> Result<(), SourceError> {
+        let limit = self.config.max_row_bytes;
+        let mut line = Vec::new();
+        let mut number = 0;
+        loop {
+            line.clear();
+            let read = (&mut input)
+                .take(limit.0 + 1)
+                .read_until(b'\n', &mut line)
+                .map_err(|e| self.io_problem(e))?;
+            if read == 0 {
+                return Ok(());
+            }
+            number += 1;
+            if read as u64 > limit.0 && line.last() != Some(&b'\n') {
+                let broken = Broken::TooLong {
+                    line: number,
+                    limit,
+                };
+                return Err(broken.problem(&self.path, self.config.kind));
+            }
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let reading = Reading::new(None);
+            let mut de = serde_json::Deserializer::from_slice(&line);
+            let value = reading
+                .record(&self.keep, &mut de)
+                .and_then(|value| de.end().map(|()| value))
+                .map_err(|e| SourceError::Malformed {
+                    path: self.path.clone(),
+                    at: format!("line {number}"),
+                    detail: if e.is_eof() {
+                        "the line ends in the middle of the JSON (cut off, or still being written)"
+                            .into()
+                    } else {
+                        format!("{e}").replace(" at line 1 column", " at column")
+                    },
+                })?;
+            if self.emit(value, reading.duplicate.into_inner()).is_err() {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 
     fn read_document(&mut self, input: Input) -> serde_json::Result<()> {
-        let mut de = serde_json::Deserializer::from_reader(input);
+        let budget = Budget::new(self.config.max_row_bytes);
+        let mut de = serde_json::Deserializer::from_reader(Metered::new(input, budget.clone()));
         let path = self.config.records_path.clone();
         let found = AtPath {
             path: &path,
             reader: self,
+            budget: &budget,
         }
         .deserialize(&mut de)?;
         de.end()?;
@@ -129,8 +180,9 @@ impl RecordReader {
         Ok(())
     }
 
-    /// Maps one record and hands it to the pass.
-    fn emit(&mut self, value: Value) -> Result<(), Stopped> {
+    /// Maps one record and hands it to the pass; `duplicate` is a key one of its objects
+    /// holds twice.
+    fn emit(&mut self, value: Value, duplicate: Option<String>) -> Result<(), Stopped> {
         self.index += 1;
         let item = match self.config.skip.iter().find(|rule| rule.skips(&value)) {
             Some(rule) => Item::Skipped(rule.what),
@@ -147,6 +199,7 @@ impl RecordReader {
                         raw.lines = lines.read_json(list, &value);
                     }
                 }
+                raw.duplicate_key = duplicate.map(|key| (self.field_reading(&key), key));
                 Item::Record(raw)
             }
         };
@@ -155,6 +208,19 @@ impl RecordReader {
             Stopped
         })
     }
+
+    /// The field a record's key is read for, or `id` (the record's) for a key nobody maps.
+    fn field_reading(&self, key: &str) -> Field {
+        self.config
+            .specs
+            .iter()
+            .find(|(_, spec)| {
+                spec.parts()
+                    .flatten()
+                    .any(|path| path.steps().next().is_some_and(|(first, _)| first == key))
+            })
+            .map_or(Field::Id, |(field, _)| *field)
+    }
 }
 
 /// Walks down `path` (object keys) to the records array, skipping everything else unparsed
@@ -162,6 +228,7 @@ impl RecordReader {
 struct AtPath<'a> {
     path: &'a [String],
     reader: &'a mut RecordReader,
+    budget: &'a Budget,
 }
 
 impl<'de> DeserializeSeed<'de> for AtPath<'_> {
@@ -169,7 +236,7 @@ impl<'de> DeserializeSeed<'de> for AtPath<'_> {
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
         if self.path.is_empty() {
-            d.deserialize_any(RecordsVisitor(self.reader))
+            d.deserialize_any(RecordsVisitor(self.reader, self.budget))
         } else {
             d.deserialize_any(DescendVisitor(self))
         }
@@ -186,16 +253,25 @@ impl<'de> Visitor<'de> for DescendVisitor<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-        let AtPath { path, reader } = self.0;
+        let AtPath {
+            path,
+            reader,
+            budget,
+        } = self.0;
         let mut found = false;
-        while let Some(key) = map.next_key::<String>()? {
+        loop {
+            budget.start();
+            let Some(key) = map.next_key::<String>()? else {
+                break;
+            };
             if !found && key == path[0] {
                 found = map.next_value_seed(AtPath {
                     path: &path[1..],
                     reader: &mut *reader,
+                    budget,
                 })?;
             } else {
-                map.next_value::<IgnoredAny>()?;
+                budget.uncounted(|| map.next_value::<IgnoredAny>())?;
             }
         }
         Ok(found)
@@ -206,7 +282,7 @@ impl<'de> Visitor<'de> for DescendVisitor<'_> {
     }
 }
 
-struct RecordsVisitor<'a>(&'a mut RecordReader);
+struct RecordsVisitor<'a>(&'a mut RecordReader, &'a Budget);
 
 impl<'de> Visitor<'de> for RecordsVisitor<'_> {
     type Value = bool;
@@ -216,8 +292,20 @@ impl<'de> Visitor<'de> for RecordsVisitor<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
-        while let Some(value) = seq.next_element::<Value>()? {
-            self.0.emit(value).map_err(de::Error::custom)?;
+        let RecordsVisitor(reader, budget) = self;
+        loop {
+            budget.start();
+            let reading = Reading::new(Some(budget));
+            let seed = Record {
+                keep: &reader.keep,
+                reading: &reading,
+            };
+            let Some(value) = seq.next_element_seed(seed)? else {
+                break;
+            };
+            reader
+                .emit(value, reading.duplicate.into_inner())
+                .map_err(de::Error::custom)?;
         }
         Ok(true)
     }
@@ -227,163 +315,19 @@ impl<'de> Visitor<'de> for RecordsVisitor<'_> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::source::Field;
+/// One record of the array, read as [`Keep`] says.
+struct Record<'a, 'b> {
+    keep: &'a Keep,
+    reading: &'a Reading<'b>,
+}
 
-    fn read_all(text: &str, toml: &str) -> (Vec<Result<Item, SourceError>>, tempfile::TempDir) {
-        read_bytes(text.as_bytes(), toml)
-    }
+impl<'de> DeserializeSeed<'de> for Record<'_, '_> {
+    type Value = Value;
 
-    fn read_bytes(text: &[u8], toml: &str) -> (Vec<Result<Item, SourceError>>, tempfile::TempDir) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("export.json");
-        std::fs::write(&path, text).expect("write");
-        let toml = format!("path = \"export.json\"\n{toml}");
-        let config = crate::source::config::source_from_toml(&toml, &dir.path().join("c.toml"))
-            .expect("source config");
-        (read(&config, &path).expect("open").collect(), dir)
-    }
-
-    fn records(items: Vec<Result<Item, SourceError>>) -> Vec<RawRecord> {
-        items
-            .into_iter()
-            .filter_map(|i| match i.expect("no error") {
-                Item::Record(r) => Some(r),
-                Item::Skipped(_) | Item::Old(_) => None,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn an_array_at_a_nested_path_among_other_keys() {
-        let text = r#"{"time": "x", "QueryResponse": {"maxResults": 2, "Customer": [
-            {"Id": "1", "GivenName": "A", "Extra": {"deep": [1, 2, {"x": null}]}},
-            {"Id": 2, "GivenName": "B"}
-        ], "startPosition": 1}, "trailer": [1]}"#;
-        let toml = "format = \"json\"\nrecords_path = \"QueryResponse.Customer\"\n[fields]\nid = \"Id\"\nfirstName = \"GivenName\"\n";
-        let (items, _dir) = read_all(text, toml);
-        let records = records(items);
-        assert_eq!(records.len(), 2);
-        assert_eq!(records[1].get(Field::Id), Some("2"));
-        assert_eq!(records[1].get(Field::FirstName), Some("B"));
-        assert!(records[1].location.ends_with("record 2"));
-    }
-
-    #[test]
-    fn a_top_level_array_and_ndjson() {
-        let (items, _d) = read_all(r#"[{"id": "a"}, {"id": "b"}]"#, "format = \"json\"\n");
-        assert_eq!(records(items).len(), 2);
-        let (items, _d) = read_all(
-            "{\"id\": \"a\"}\n\n{\"id\": \"b\"}\n",
-            "format = \"ndjson\"\n",
-        );
-        assert_eq!(records(items).len(), 2);
-    }
-
-    #[test]
-    fn a_cut_off_file_ends_with_an_error_after_the_complete_records() {
-        let (items, _d) = read_all(
-            r#"[{"id": "a"}, {"id": "b"}, {"id": "c", "first"#,
-            "format = \"json\"\n",
-        );
-        let errors: Vec<_> = items.iter().filter(|i| i.is_err()).collect();
-        assert_eq!(errors.len(), 1);
-        let message = items
-            .last()
-            .expect("items")
-            .as_ref()
-            .expect_err("error")
-            .to_string();
-        assert!(message.contains("cut off"), "{message}");
-        let (items, _d) = read_all(
-            "{\"id\": \"a\"}\n{\"id\": \"b\", \"fi",
-            "format = \"ndjson\"\n",
-        );
-        assert!(items.last().expect("items").is_err());
-    }
-
-    #[test]
-    fn an_empty_or_missing_records_array_is_no_records() {
-        let toml = "format = \"json\"\nrecords_path = \"QueryResponse.Customer\"\n";
-        let (items, _d) = read_all(r#"{"QueryResponse": {}, "time": "t"}"#, toml);
-        assert!(items.is_empty());
-        let (items, _d) = read_all(r#"{"QueryResponse": {"Customer": null}}"#, toml);
-        assert!(items.is_empty());
-    }
-
-    #[test]
-    fn presets_skip_what_they_leave_out() {
-        let text = r#"{"Contacts": [
-            {"ContactID": "x1", "ContactStatus": "ACTIVE"},
-            {"ContactID": "x2", "ContactStatus": "ARCHIVED"}
-        ]}"#;
-        let (items, _d) = read_all(text, "preset = \"xero\"\n");
-        let skipped = items
-            .iter()
-            .filter(|i| matches!(i, Ok(Item::Skipped("archived"))))
-            .count();
-        assert_eq!(skipped, 1);
-        assert_eq!(records(items).len(), 1);
-    }
-
-    #[test]
-    fn json_in_the_encodings_windows_writes() {
-        let toml = "format = \"json\"\n[fields]\nfirstName = \"name\"\n";
-        // UTF-8 with a BOM.
-        let (items, _d) = read_bytes(
-            "\u{feff}[{\"id\": \"a\", \"name\": \"Renée\"}]".as_bytes(),
-            toml,
-        );
-        assert_eq!(records(items)[0].get(Field::FirstName), Some("Renée"));
-        // UTF-16LE with its BOM, whatever the setting.
-        let mut utf16 = vec![0xff, 0xfe];
-        utf16.extend(
-            "[{\"id\": \"a\", \"name\": \"Müller\"}]"
-                .encode_utf16()
-                .flat_map(u16::to_le_bytes),
-        );
-        let (items, _d) = read_bytes(&utf16, toml);
-        assert_eq!(records(items)[0].get(Field::FirstName), Some("Müller"));
-        // Windows-1252 bytes: a source problem naming the line and the encoding to try...
-        let latin =
-            b"[{\"id\": \"a\", \"name\": \"Ann\"},\n {\"id\": \"b\", \"name\": \"Ren\xe9e\"}]";
-        let (items, _d) = read_bytes(latin, toml);
-        let message = items
-            .last()
-            .expect("items")
-            .as_ref()
-            .expect_err("not UTF-8")
-            .to_string();
-        assert!(
-            message.contains("not UTF-8 at line 2: set source.encoding = \"windows-1252\"?"),
-            "{message}"
-        );
-        // ...which then reads it.
-        let toml = format!("encoding = \"windows-1252\"\n{toml}");
-        let (items, _d) = read_bytes(latin, &toml);
-        assert_eq!(records(items)[1].get(Field::FirstName), Some("Renée"));
-    }
-
-    #[test]
-    fn number_ids_are_sent_as_their_decimal_string() {
-        let (items, _d) = read_all(
-            r#"[{"id": 460000000026049}, {"id": 12345.0}, {"id": 7.5}, {"id": -3}]"#,
-            "format = \"json\"\n",
-        );
-        let ids: Vec<_> = records(items)
-            .iter()
-            .map(|r| r.get(Field::Id).map(str::to_owned))
-            .collect();
-        assert_eq!(
-            ids,
-            [
-                Some("460000000026049".into()),
-                Some("12345".into()),
-                Some("7.5".into()),
-                Some("-3".into())
-            ]
-        );
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        self.reading.record(self.keep, d)
     }
 }
+
+#[cfg(test)]
+mod tests;

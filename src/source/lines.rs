@@ -50,6 +50,11 @@ impl LineSpecs {
         Ok(Self { specs })
     }
 
+    /// Each line field's source, paths inside one line.
+    pub fn specs(&self) -> impl Iterator<Item = &FieldSpec> {
+        self.specs.iter().map(|(_, spec)| spec)
+    }
+
     /// The lines of a JSON record: the elements of the list at `list`.
     pub fn read_json(&self, list: &Path, record: &Value) -> Vec<RawLine> {
         list.items(record)

@@ -159,6 +159,15 @@ impl Path {
         parse_path(text, dotted)
     }
 
+    /// The keys it walks down, each with the field an array element is selected by, if any:
+    /// what a JSON record must keep for this path to be read.
+    pub fn steps(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.segments.iter().map(|segment| match segment {
+            Segment::Key(key) | Segment::Index(key, _) => (key.as_str(), None),
+            Segment::Select { key, field, .. } => (key.as_str(), Some(field.as_str())),
+        })
+    }
+
     /// The whole path as one name: a CSV column.
     pub fn column(&self) -> Option<&str> {
         match self.segments.as_slice() {
@@ -225,22 +234,11 @@ fn matches(item: &Value, field: &str, value: &str) -> bool {
     item.get(field).and_then(scalar).as_deref() == Some(value)
 }
 
-/// A JSON number as its decimal text: an integer as written (`460000000026049`), and a
-/// whole number written with a fraction (`12345.0`) as that integer, not `12345.0`.
-fn number(n: &serde_json::Number) -> String {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every whole f64 below it is exact
-    match n.as_f64() {
-        Some(f) if !n.is_i64() && !n.is_u64() && f.fract() == 0.0 && f.abs() < EXACT => {
-            format!("{}", f as i64)
-        }
-        _ => n.to_string(),
-    }
-}
-
 fn scalar(value: &Value) -> Option<Cow<'_, str>> {
     match value {
         Value::String(s) => Some(Cow::Borrowed(s)),
-        Value::Number(n) => Some(Cow::Owned(number(n))),
+        // Exactly as written (`arbitrary_precision`): `1e400`, `1.0` and `1` are three ids.
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
         Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
         Value::Null | Value::Array(_) | Value::Object(_) => None,
     }

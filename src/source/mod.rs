@@ -5,18 +5,21 @@ pub mod config;
 mod csv;
 pub mod decode;
 pub mod detect;
+mod guard;
 pub mod invoices;
 mod json;
+mod keep;
 pub mod lines;
 pub mod mapping;
 pub mod presets;
 mod raw;
+pub mod size;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use self::config::{SourceConfig, SourceFormat};
-pub use self::raw::{Field, Kind, LineField, RawLine, RawRecord};
+pub use self::raw::{Field, Kind, LineField, Oversized, RawLine, RawRecord};
 
 /// A problem with an export file as a whole (a bad record is a rejection, not a
 /// `SourceError`).
@@ -28,6 +31,8 @@ pub enum SourceError {
     NoMatch { pattern: PathBuf },
     #[error("source.path `{}` is not a valid pattern: {detail}", pattern.display())]
     BadPattern { pattern: PathBuf, detail: String },
+    #[error("source file {} is {what}, not a regular file: point the export's path at the file the accounting system writes; nothing was read", path.display())]
+    NotRegular { path: PathBuf, what: &'static str },
     #[error("cannot read source file {}: {error}", path.display())]
     Unreadable {
         path: PathBuf,
@@ -136,6 +141,9 @@ impl ExportFile {
                 error,
             },
         })?;
+        if let Some(what) = not_regular(&meta) {
+            return Err(SourceError::NotRegular { path, what });
+        }
         Ok(Self {
             len: meta.len(),
             modified: meta.modified().ok(),
@@ -180,6 +188,7 @@ pub fn discover(config: &SourceConfig, now: SystemTime) -> Result<Discovery, Sou
         let mut paths = glob::glob(&text)
             .map_err(|e| bad(e.to_string()))?
             .filter_map(Result::ok)
+            // A FIFO, socket, device or folder among the matches is not an export.
             .filter(|p| p.is_file())
             .collect::<Vec<_>>();
         if paths.is_empty() {
@@ -218,6 +227,55 @@ pub fn read(
         )),
         SourceFormat::Json | SourceFormat::Ndjson => json::read(config, &file.path),
     }
+}
+
+/// Opens an export file for reading: only a regular file. Opened without blocking, so a FIFO
+/// with no writer cannot hang the pass, and checked on the open descriptor, so a file swapped
+/// after a check by path is still caught. (`O_NONBLOCK` changes nothing for a regular file's
+/// reads, so it stays set.)
+pub fn open_regular(path: &Path) -> Result<std::fs::File, SourceError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| unreadable(path, e))?;
+    let meta = file.metadata().map_err(|e| unreadable(path, e))?;
+    match not_regular(&meta) {
+        Some(what) => Err(SourceError::NotRegular {
+            path: path.to_owned(),
+            what,
+        }),
+        None => Ok(file),
+    }
+}
+
+/// What a file that is not a regular file is, for the message; `None` for a regular file.
+fn not_regular(meta: &std::fs::Metadata) -> Option<&'static str> {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if kind.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if kind.is_socket() {
+            return Some("a socket");
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return Some("a device");
+        }
+    }
+    Some(if kind.is_dir() {
+        "a folder"
+    } else {
+        "not a file"
+    })
 }
 
 fn unreadable(path: &Path, error: std::io::Error) -> SourceError {

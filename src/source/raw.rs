@@ -54,6 +54,14 @@ impl Kind {
         }
     }
 
+    /// The largest request body BlueTape is sent for one record of this kind (SPEC §10).
+    pub fn body_limit(self) -> usize {
+        match self {
+            Kind::Customer => 64 * 1024,
+            Kind::Invoice => 1024 * 1024,
+        }
+    }
+
     /// The config section of its export: `source` or `invoices`.
     pub fn section(self) -> &'static str {
         match self {
@@ -241,6 +249,18 @@ impl RawLine {
     }
 }
 
+/// The longest id an oversized record keeps, so that its rejection is stored under it.
+const SHORT_ID: usize = 1024;
+
+/// A record whose values exceed what one request body may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Oversized {
+    pub longest: Field,
+    pub longest_bytes: usize,
+    /// All its values' bytes.
+    pub bytes: usize,
+}
+
 /// One record as read from the export: the mapped fields of its kind, trimmed, `None` when
 /// absent or empty, and an invoice's lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,6 +271,14 @@ pub struct RawRecord {
     /// In [`Kind::fields`] order.
     values: Vec<Option<String>>,
     pub lines: Vec<RawLine>,
+    /// Set once the values exceed what one request body may hold: the record cannot be sent,
+    /// so its values (but a short id) are not kept, and a file of such rows stays small.
+    oversized: Option<Oversized>,
+    /// The bytes of the values set so far.
+    bytes: usize,
+    /// A key the record holds twice (a JSON object), and the field it is read for (`id` when
+    /// none): the record is rejected naming it.
+    pub duplicate_key: Option<(Field, String)>,
 }
 
 impl RawRecord {
@@ -260,15 +288,56 @@ impl RawRecord {
             location,
             values: vec![None; kind.fields().len()],
             lines: Vec::new(),
+            oversized: None,
+            bytes: 0,
+            duplicate_key: None,
         }
     }
 
     /// Sets a field of the record's kind (another kind's field is not kept).
     pub fn set(&mut self, field: Field, value: &str) {
-        if let Some(slot) = field.slot(self.kind) {
-            let value = value.trim();
-            self.values[slot] = (!value.is_empty()).then(|| value.to_owned());
+        let Some(slot) = field.slot(self.kind) else {
+            return;
+        };
+        let value = value.trim();
+        self.bytes += value.len();
+        if self.oversized.is_none() && self.bytes > self.kind.body_limit() {
+            let held = self
+                .kind
+                .fields()
+                .iter()
+                .map(|f| (self.get(*f).map_or(0, str::len), *f));
+            let (longest_bytes, longest) = held
+                .chain([(value.len(), field)])
+                .max_by_key(|(len, _)| *len)
+                .unwrap_or((value.len(), field));
+            self.oversized = Some(Oversized {
+                longest,
+                longest_bytes,
+                bytes: 0,
+            });
+            for (place, kept) in self.values.iter_mut().enumerate() {
+                if place != 0 || kept.as_ref().is_some_and(|id| id.len() > SHORT_ID) {
+                    *kept = None;
+                }
+            }
         }
+        if let Some(oversized) = &mut self.oversized {
+            oversized.bytes = self.bytes;
+            if value.len() > oversized.longest_bytes {
+                oversized.longest = field;
+                oversized.longest_bytes = value.len();
+            }
+            if field != Field::Id || value.len() > SHORT_ID {
+                return;
+            }
+        }
+        self.values[slot] = (!value.is_empty()).then(|| value.to_owned());
+    }
+
+    /// Whether its values exceed what one request body may hold, and which is the longest.
+    pub fn oversized(&self) -> Option<Oversized> {
+        self.oversized
     }
 
     pub fn get(&self, field: Field) -> Option<&str> {
@@ -282,6 +351,9 @@ impl RawRecord {
         for value in &self.values {
             hasher.update(value.as_deref().unwrap_or("").as_bytes());
             hasher.update([0x1f]);
+        }
+        if let Some(oversized) = self.oversized {
+            hasher.update(format!("{oversized:?}").as_bytes());
         }
         for line in &self.lines {
             hasher.update([0x1e]);
@@ -320,5 +392,26 @@ mod tests {
         invoice.set(Field::AmountDue, " 1.10 ");
         assert_eq!(invoice.get(Field::FirstName), None);
         assert_eq!(invoice.get(Field::AmountDue), Some("1.10"));
+    }
+
+    #[test]
+    fn a_record_over_the_body_limit_keeps_only_a_short_id() {
+        let mut raw = RawRecord::new(Kind::Customer, "here".into());
+        raw.set(Field::Id, "C1");
+        raw.set(Field::FirstName, "Ann");
+        assert_eq!(raw.oversized(), None);
+        raw.set(Field::LastName, &"x".repeat(70 * 1024));
+        raw.set(Field::EmailAddress, "a@example.com");
+        assert_eq!(
+            raw.oversized(),
+            Some(Oversized {
+                longest: Field::LastName,
+                longest_bytes: 70 * 1024,
+                bytes: 70 * 1024 + 2 + 3 + 13
+            })
+        );
+        assert_eq!(raw.get(Field::Id), Some("C1"));
+        assert_eq!(raw.get(Field::FirstName), None);
+        assert_eq!(raw.get(Field::EmailAddress), None);
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use chrono::Datelike as _;
 
 #[test]
 fn stored_instants_show_in_the_api_form_and_out_of_range_as_nothing() {
@@ -57,7 +58,13 @@ mod plain_utc_agrees_with_chrono {
         }
         let parser = TimestampParser::new(chrono_tz::UTC, None);
         if let Ok(general) = DateTime::parse_from_rfc3339(text) {
-            prop_assert_eq!(parser.parse(text), Ok(general.with_timezone(&Utc)));
+            let general = general.with_timezone(&Utc);
+            let expected = if (1900..2200).contains(&general.year()) {
+                Ok(general)
+            } else {
+                Err(TimestampError::Implausible(text.to_owned()))
+            };
+            prop_assert_eq!(parser.parse(text), expected);
         }
         Ok(())
     }
@@ -292,4 +299,28 @@ fn a_ms_date_keeps_its_instant_whatever_its_offset() {
     ] {
         assert_eq!(utc.parse(bad), Err(TimestampError::Unrecognised), "{bad}");
     }
+}
+
+#[test]
+fn a_modified_date_before_1900_or_from_2200_is_implausible() {
+    let utc = TimestampParser::new(chrono_tz::UTC, None);
+    for text in [
+        "0001-01-01",
+        "9999-12-31T23:59:59Z",
+        "1899-12-31 23:59:59",
+        "2200-01-01",
+    ] {
+        assert_eq!(
+            utc.parse(text),
+            Err(TimestampError::Implausible(text.to_owned())),
+            "{text}"
+        );
+    }
+    for text in ["1900-01-01", "2199-12-31T23:59:59.999Z"] {
+        assert!(utc.parse(text).is_ok(), "{text}");
+    }
+    assert_eq!(
+        TimestampError::Implausible("0001-01-01".into()).to_string(),
+        "not a plausible date: `0001-01-01` is before 1900-01-01 or from 2200 on"
+    );
 }

@@ -2,7 +2,6 @@
 //! records array, the preset whose shape it has, which column holds each field, and the form
 //! of its dates, all from its first records. Reads no further than [`SAMPLE`] records.
 
-use std::fs::File;
 use std::io::{Cursor, Read};
 use std::path::Path;
 
@@ -13,9 +12,11 @@ pub use self::dates::{DateForm, date_form};
 use self::names::map_columns;
 use self::sample::{sample_csv, sample_json, sample_ndjson};
 use super::decode::{self, Undecodable};
+use super::guard::{Broken, CsvGuard};
 use super::mapping::{FieldMap, FieldSource, Path as FieldPath, SourceFormat};
 use super::presets::{Preset, PresetDefaults};
-use super::{Field, Kind, SourceError, unreadable};
+use super::size::ByteSize;
+use super::{Field, Kind, SourceError, open_regular, unreadable};
 
 mod dates;
 mod names;
@@ -25,6 +26,8 @@ mod sample;
 pub const SAMPLE: usize = 200;
 /// How much of the start of a file decides its encoding, format and delimiter.
 const HEAD: usize = 64 * 1024;
+/// How much of a file's text detection reads at most, so that memory never follows the file.
+const PREFIX: u64 = 8 * 1024 * 1024;
 
 /// What an export was found to be.
 #[derive(Debug, Clone)]
@@ -52,7 +55,7 @@ pub struct Detected {
 
 /// Reads the start of `path` and says what the export is.
 pub fn detect(path: &Path) -> Result<Detected, SourceError> {
-    let file = File::open(path).map_err(|e| unreadable(path, e))?;
+    let file = open_regular(path)?;
     let mut head = Vec::with_capacity(HEAD);
     file.try_clone()
         .map_err(|e| unreadable(path, e))?
@@ -69,9 +72,12 @@ pub fn detect(path: &Path) -> Result<Detected, SourceError> {
         .map_err(|e| problem(path, e))?;
     let first = start.iter().copied().find(|b| !b.is_ascii_whitespace());
     let whole = Cursor::new(start.clone()).chain(text);
+    // Rows are bounded as a pass bounds them; the whole read by the prefix.
+    let limit = ByteSize(ByteSize::MIB);
     let mut detected = match first {
         Some(b'[' | b'{') => {
             let ndjson = first == Some(b'{') && looks_like_ndjson(&start);
+            let whole = whole.take(PREFIX);
             let (records_path, records) = if ndjson {
                 sample_ndjson(whole)
             } else {
@@ -82,6 +88,7 @@ pub fn detect(path: &Path) -> Result<Detected, SourceError> {
         }
         _ => {
             let delimiter = guess_delimiter(&start);
+            let whole = CsvGuard::new(whole, delimiter, limit).take(PREFIX);
             let (header, rows) = sample_csv(whole, delimiter).map_err(|e| problem(path, e))?;
             from_csv(delimiter, header, &rows)
         }
@@ -91,6 +98,9 @@ pub fn detect(path: &Path) -> Result<Detected, SourceError> {
 }
 
 fn problem(path: &Path, error: std::io::Error) -> SourceError {
+    if let Some(broken) = Broken::inside(&error) {
+        return broken.problem(path, Kind::Customer);
+    }
     match Undecodable::inside(&error) {
         Some(bad) => SourceError::Undecodable {
             path: path.to_owned(),

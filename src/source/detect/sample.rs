@@ -37,10 +37,18 @@ fn csv_io(error: csv::Error) -> std::io::Error {
 }
 
 pub(super) fn sample_ndjson(input: impl Read) -> std::io::Result<(String, Vec<Value>)> {
-    let records = serde_json::Deserializer::from_reader(input)
+    let mut records = Vec::new();
+    for record in serde_json::Deserializer::from_reader(input)
         .into_iter::<Value>()
         .take(SAMPLE)
-        .collect::<Result<Vec<_>, _>>()?;
+    {
+        match record {
+            Ok(record) => records.push(record),
+            // The prefix ended inside a record: the records before are the sample.
+            Err(e) if e.is_eof() && !records.is_empty() => break,
+            Err(e) => return Err(e.into()),
+        }
+    }
     Ok((String::new(), records))
 }
 
@@ -59,6 +67,11 @@ pub(super) fn sample_json(input: impl Read) -> std::io::Result<(String, Vec<Valu
         // Enough records: the rest of the file is not read.
         Err(_) if found.records.len() >= SAMPLE => {}
         Err(e) if found.path.is_some() && e.is_eof() => {}
+        // The prefix ended inside the records array: the records before are the sample.
+        Err(e) if e.is_eof() && !found.pending.is_empty() => {
+            found.path = found.pending_path.take();
+            found.records = std::mem::take(&mut found.pending);
+        }
         Err(e) => return Err(e.into()),
     }
     Ok((found.path.unwrap_or_default(), found.records))
@@ -68,6 +81,9 @@ pub(super) fn sample_json(input: impl Read) -> std::io::Result<(String, Vec<Valu
 struct Found {
     path: Option<String>,
     records: Vec<Value>,
+    /// The records of the array being read, and its path.
+    pending: Vec<Value>,
+    pending_path: Option<String>,
 }
 
 struct Seek<'a> {
@@ -107,23 +123,26 @@ impl<'de> Visitor<'de> for Seek<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut records = Vec::new();
+        let found = self.found;
+        found.pending.clear();
+        found.pending_path = Some(self.path.join("."));
         while let Some(value) = seq.next_element::<Value>()? {
             if !value.is_object() {
                 // Not an array of records: leave it.
+                found.pending.clear();
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
                 return Ok(());
             }
-            records.push(value);
-            if records.len() >= SAMPLE {
-                self.found.path = Some(self.path.join("."));
-                self.found.records = records;
+            found.pending.push(value);
+            if found.pending.len() >= SAMPLE {
+                found.path = found.pending_path.take();
+                found.records = std::mem::take(&mut found.pending);
                 return Err(de::Error::custom("sampled"));
             }
         }
-        if !records.is_empty() || self.path.is_empty() {
-            self.found.path = Some(self.path.join("."));
-            self.found.records = records;
+        if !found.pending.is_empty() || self.path.is_empty() {
+            found.path = found.pending_path.take();
+            found.records = std::mem::take(&mut found.pending);
         }
         Ok(())
     }
