@@ -530,3 +530,43 @@ async fn years_0001_and_9999_are_rejected_as_implausible_dates() {
         );
     }
 }
+
+#[tokio::test]
+async fn many_large_valid_invoices_are_staged_in_bounded_memory() {
+    let fx = Fixture::with_config(
+        "\n[invoices]\npath = \"invoices.csv\"\nlookback = \"0s\"\nsettle = \"0s\"\n",
+    )
+    .await;
+    fx.write_export(&format!("{HEADER}\n{}", good_rows(1, 1)));
+    // 200 invoices of about 900 KiB each, every one within BlueTape's 1 MiB body: valid, so
+    // each is held with its body until it is stored.
+    let file = std::fs::File::create(fx.path("invoices.csv")).expect("create");
+    let mut out = std::io::BufWriter::new(file);
+    writeln!(
+        out,
+        "id,invoiceNumber,customerId,invoiceDate,dueDate,subTotal,taxAmount,totalAmount,\
+         amountDue,sourceModifiedDate,status,lines"
+    )
+    .expect("write");
+    let description = "x".repeat(900 * 1024);
+    for i in 1..=200 {
+        writeln!(
+            out,
+            "I{i:04},N-{i},C0001,2024-03-01,2024-03-31,10,0,10,10,2024-03-01T10:00:00Z,open,\
+             \"[{{\"\"description\"\":\"\"{description}\"\",\"\"unitAmount\"\":10,\"\"quantity\"\":1,\"\"subTotal\"\":10,\"\"taxAmount\"\":0,\"\"totalAmount\"\":10}}]\""
+        )
+        .expect("write");
+    }
+    out.flush().expect("flush");
+    drop(out);
+    let m = measured(&fx, &["--once", "--dry-run"]).await;
+    m.assert_bounded("200 invoices of 900 KiB");
+    assert_eq!(m.run.code, 0, "{}", m.run.stderr);
+    assert_eq!(
+        m.run.stdout.matches("would send invoice").count(),
+        200,
+        "{}",
+        m.run.stderr
+    );
+    std::fs::remove_file(fx.path("invoices.csv")).expect("remove");
+}

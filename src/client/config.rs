@@ -190,13 +190,14 @@ fn load_key(key_file: Option<&Path>) -> Result<(SecretString, Option<String>), S
             }
         },
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| match key_file {
+    let text = read_key_file(&path).map_err(|e| match key_file {
         // api.key_file's value is never printed: it may be the key itself, pasted in place of
         // a path.
         Some(_) => {
             let what = match e.kind() {
                 std::io::ErrorKind::NotFound => "names no file that exists",
                 std::io::ErrorKind::PermissionDenied => "names a file this user cannot read",
+                std::io::ErrorKind::InvalidInput => "names something that is not a file",
                 _ => "names a file that cannot be read",
             };
             format!(
@@ -218,6 +219,32 @@ fn load_key(key_file: Option<&Path>) -> Result<(SecretString, Option<String>), S
         ));
     }
     Ok((SecretString::from(key.to_owned()), open_to_others(&path)))
+}
+
+/// The most a key file is read: a key is a short line.
+const KEY_FILE_BYTES: u64 = 64 * 1024;
+
+/// A key file's text: a regular file only (opened without blocking, so a FIFO cannot hang the
+/// start), read up to [`KEY_FILE_BYTES`].
+fn read_key_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut text = String::new();
+    file.take(KEY_FILE_BYTES).read_to_string(&mut text)?;
+    Ok(text)
 }
 
 /// A warning when a key file can be read by its group or others.

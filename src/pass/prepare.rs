@@ -41,6 +41,11 @@ impl PreparedRecord {
             && self.raw.get(Field::Id).is_some()
     }
 
+    /// About how many bytes it holds: its raw values and its body.
+    pub(super) fn held_bytes(&self) -> usize {
+        self.raw.held_bytes() + self.body().map_or(0, str::len)
+    }
+
     pub(super) fn body(&self) -> Option<&str> {
         self.checked.as_ref().ok().map(|c| c.body.as_str())
     }
@@ -84,8 +89,13 @@ impl Quiet {
     }
 }
 
-/// How many prepared records go to the store at a time.
+/// How many prepared records go to the store at a time, at most.
 pub(super) const PREPARED_BATCH: usize = 256;
+
+/// How many bytes of prepared records go to the store at a time, at most: with records near
+/// BlueTape's body limits (an invoice may be 1 MiB), a count alone would let memory follow
+/// the export.
+pub(super) const PREPARED_BYTES: usize = 1024 * 1024;
 
 /// Reads and checks records: everything staging does that needs no store. It runs on a
 /// thread of its own, beside the one that writes the store.

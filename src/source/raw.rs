@@ -344,6 +344,17 @@ impl RawRecord {
         self.values[field.slot(self.kind)?].as_deref()
     }
 
+    /// About how many bytes of text the record holds (its values, its lines, its location):
+    /// what a pass counts to bound the records it holds at once.
+    pub fn held_bytes(&self) -> usize {
+        let text = |v: &Option<String>| v.as_ref().map_or(0, String::len);
+        let values: usize = self.values.iter().map(text).sum();
+        let lines: usize = (self.lines.iter())
+            .flat_map(|line| line.values.iter().map(text))
+            .sum();
+        values + lines + self.location.len()
+    }
+
     /// A digest of the record's content (its kind's fields), to notice a changed record that
     /// has no usable date.
     pub fn content_hash(&self) -> String {

@@ -275,6 +275,9 @@ impl QueueCursor {
         }
     }
 }
+/// The most bytes of bodies one page of the queue holds (after its first record).
+const QUEUE_PAGE_BYTES: usize = 1024 * 1024;
+
 pub(super) fn next_queue_page(
     conn: &Connection,
     source: &str,
@@ -317,26 +320,36 @@ pub(super) fn next_queue_page(
              LIMIT ?6"
             }
         })?;
-        let page = stmt
-            .query_map(
-                params![
-                    source,
-                    cursor.state.as_str(),
-                    after_ms,
-                    after_id,
-                    cursor.now_ms,
-                    limit as i64
-                ],
-                |r| {
-                    Ok(Queued {
-                        id: r.get(0)?,
-                        source_modified_ms: r.get(1)?,
-                        body: r.get(2)?,
-                        request,
-                    })
-                },
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = stmt.query_map(
+            params![
+                source,
+                cursor.state.as_str(),
+                after_ms,
+                after_id,
+                cursor.now_ms,
+                limit as i64
+            ],
+            |r| {
+                Ok(Queued {
+                    id: r.get(0)?,
+                    source_modified_ms: r.get(1)?,
+                    body: r.get(2)?,
+                    request,
+                })
+            },
+        )?;
+        // A page ends at `limit` records or [`QUEUE_PAGE_BYTES`] of bodies, whichever comes
+        // first (an invoice's body may be 1 MiB).
+        let mut page = Vec::new();
+        let mut bytes = 0;
+        for row in rows {
+            let queued = row?;
+            bytes += queued.body.len();
+            page.push(queued);
+            if bytes >= QUEUE_PAGE_BYTES {
+                break;
+            }
+        }
         if let Some(last) = page.last() {
             cursor.after = Some((last.source_modified_ms, last.id.clone()));
             return Ok(page);

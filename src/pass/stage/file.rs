@@ -7,7 +7,9 @@ use super::Staged;
 use crate::diff::invoice::{InvoiceDecision, decide_invoice};
 use crate::diff::{Decision, Incoming, RecordState, decide};
 use crate::pass::notices::record_line;
-use crate::pass::prepare::{PREPARED_BATCH, Prepared, PreparedRecord, Preparer, Quiet};
+use crate::pass::prepare::{
+    PREPARED_BATCH, PREPARED_BYTES, Prepared, PreparedRecord, Preparer, Quiet,
+};
 use crate::pass::progress::Progress;
 use crate::record::Field;
 use crate::source::{self, Kind, OlderThan, SourceError};
@@ -62,6 +64,7 @@ impl FileStaging<'_> {
             let producer = scope.spawn(move || {
                 let mut quiet = Quiet::default();
                 let mut batch = Vec::with_capacity(PREPARED_BATCH);
+                let mut batch_bytes = 0;
                 for item in records {
                     let prepared = item
                         .map_err(StageError::Source)
@@ -82,8 +85,10 @@ impl FileStaging<'_> {
                         Err(e) => Err(e),
                     };
                     let failed = record.is_err();
+                    batch_bytes += record.as_ref().map_or(0, |r| r.held_bytes());
                     batch.push(record);
-                    if failed || batch.len() == PREPARED_BATCH {
+                    if failed || batch.len() == PREPARED_BATCH || batch_bytes >= PREPARED_BYTES {
+                        batch_bytes = 0;
                         let full =
                             std::mem::replace(&mut batch, Vec::with_capacity(PREPARED_BATCH));
                         // After an error nothing more is read; if the store side stopped,
@@ -99,6 +104,7 @@ impl FileStaging<'_> {
             // Valid records wait here to be stored NEW_BATCH at a time; anything else that
             // touches the store goes after them, so the export's order is kept.
             let mut waiting: Vec<PreparedRecord> = Vec::with_capacity(NEW_BATCH);
+            let mut waiting_bytes = 0;
             for batch in prepared {
                 for item in batch {
                     staged.counts.read += 1;
@@ -108,11 +114,14 @@ impl FileStaging<'_> {
                         staged.counts.future += 1;
                     }
                     if record.batchable() {
+                        waiting_bytes += record.held_bytes();
                         waiting.push(*record);
-                        if waiting.len() == NEW_BATCH {
+                        if waiting.len() == NEW_BATCH || waiting_bytes >= PREPARED_BYTES {
+                            waiting_bytes = 0;
                             self.store_batch(&mut waiting, staged, newest)?;
                         }
                     } else {
+                        waiting_bytes = 0;
                         self.store_batch(&mut waiting, staged, newest)?;
                         self.store_record(*record, staged, newest)?;
                     }
