@@ -153,6 +153,16 @@ impl Sender {
                 outcome: answer.outcome.label(),
                 reason: answer.outcome.reason().map(redact),
             });
+            if let Outcome::Created {
+                sign_up_url: None, ..
+            } = &answer.outcome
+            {
+                warn!(
+                    id,
+                    "created, but its signUpUrl was not kept: not an https:// URL without \
+                     control characters"
+                );
+            }
             let unexpected = answer.is_unexpected();
             let outcome = match answer.outcome {
                 Outcome::Retry { reason, after } => {
