@@ -195,9 +195,20 @@ fn peak_kib(pid: u32) -> Option<u64> {
 /// so the last reading is the peak up to it). A run past [`MAX_RSS_KIB`] is killed at once, so
 /// a failure costs no more memory than the bound.
 async fn run_measured(fx: &Fixture, base_url: &str) -> (Run, u64, Duration) {
+    run_measured_with_env(fx, base_url, &[]).await
+}
+
+/// [`run_measured`] with more environment variables.
+async fn run_measured_with_env(
+    fx: &Fixture,
+    base_url: &str,
+    env: &[(&str, &str)],
+) -> (Run, u64, Duration) {
     let started = Instant::now();
+    let mut env = env.to_vec();
+    env.push(("BLUETAPE_SYNC__API__BASE_URL", base_url));
     let mut child = fx
-        .command(&["--once"], &[("BLUETAPE_SYNC__API__BASE_URL", base_url)])
+        .command(&["--once"], &env)
         .spawn()
         .expect("spawn bluetape-sync");
     let pid = child.id().expect("pid");
@@ -422,4 +433,70 @@ async fn a_name_that_does_not_resolve_is_named_and_transient() {
         run.stderr
     );
     assert_eq!(fx.record("C0001").expect("in the store").state, "failed");
+}
+
+/// A TLS server on 127.0.0.1 presenting `tests/fixtures/tls/other.pem`: a certificate for
+/// `other.example` from a test CA (`ca.pem`; the key is a test key for a name nobody owns).
+/// Returns its port and how many handshakes it was asked for.
+async fn tls_server() -> (u16, Arc<AtomicUsize>) {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let certs = CertificateDer::pem_file_iter(dir.join("other.pem"))
+        .expect("other.pem")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("a certificate");
+    let key = PrivateKeyDer::from_pem_file(dir.join("other.key")).expect("other.key");
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("a server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let handshakes = Arc::new(AtomicUsize::new(0));
+    let count = handshakes.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                // A client that trusts the name would be answered 201; this one must not get here.
+                if let Ok(mut tls) = acceptor.accept(stream).await {
+                    let mut buf = [0u8; 4096];
+                    let _ = tls.read(&mut buf).await;
+                    let _ = tls
+                        .write_all(b"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n")
+                        .await;
+                }
+            });
+        }
+    });
+    (port, handshakes)
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_name_stops_the_pass_naming_api_base_url() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(20));
+    let (port, handshakes) = tls_server().await;
+    let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/ca.pem");
+    let base_url = format!("https://127.0.0.1:{port}/genericBthubService");
+    // The test CA is the only one trusted, so the one fault is the name.
+    let env = [("SSL_CERT_FILE", ca.to_str().expect("utf-8"))];
+    let (run, _, elapsed) = run_measured_with_env(&fx, &base_url, &env).await;
+    assert!(elapsed < LIMIT);
+    assert_eq!(run.code, 78, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("TLS handshake with 127.0.0.1 failed")
+            && run.stderr.contains("not valid for name"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("api.base_url"), "{}", run.stderr);
+    let handshakes = handshakes.load(Ordering::SeqCst);
+    assert!((1..=4).contains(&handshakes), "{handshakes} handshakes");
+    assert_eq!(fx.count_in("pending"), 20, "nothing marked");
 }
