@@ -176,6 +176,22 @@ async fn a_half_sent_request_and_an_idle_connection_are_closed_after_5_s() {
     println!("half a request: closed after {waited:?}");
     assert!(waited >= IDLE - Duration::from_millis(500), "{waited:?}");
 
+    // A whole head, and a body that never comes.
+    let mut slow = TcpStream::connect(&listen).await.expect("connect");
+    slow.write_all(b"POST /metrics HTTP/1.1\r\nHost: metrics\r\nContent-Length: 100000\r\n\r\nab")
+        .await
+        .expect("write");
+    let started = Instant::now();
+    assert!(
+        closed_within(&mut slow, IDLE * 3).await,
+        "a request whose body never comes still open after {:?}",
+        started.elapsed()
+    );
+    println!(
+        "a body that never comes: closed after {:?}",
+        started.elapsed()
+    );
+
     // A whole request answered, then the kept-alive connection left idle.
     let mut idle = TcpStream::connect(&listen).await.expect("connect");
     idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: metrics\r\n\r\n")

@@ -220,8 +220,6 @@ impl Metrics {
 pub const MAX_CONNECTIONS: usize = 64;
 /// How long a connection may take to send a whole request head, or sit idle between requests.
 pub const IDLE: Duration = Duration::from_secs(5);
-/// The longest any one connection is kept, whatever it sends.
-const LIFETIME: Duration = Duration::from_secs(60);
 
 /// Serves `/metrics` and `/healthz` on `listen` until the process ends.
 pub async fn serve(listen: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<()> {
@@ -250,12 +248,13 @@ pub async fn serve(listen: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result
                     async move { Ok::<_, Infallible>(answer(&metrics, &req)) }
                 });
                 // hyper's header timeout also runs while a kept-alive connection waits for
-                // its next request, so it bounds a slow request head and an idle connection.
-                let connection = http1::Builder::new()
+                // its next request, so it bounds a slow request head and an idle connection;
+                // a body the service never reads closes the connection once it is answered.
+                let _ = http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(IDLE)
-                    .serve_connection(TokioIo::new(stream), service);
-                let _ = tokio::time::timeout(LIFETIME, connection).await;
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
                 drop(slot);
             });
         }
