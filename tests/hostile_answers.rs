@@ -22,7 +22,7 @@ const LIMIT: Duration = Duration::from_secs(90);
 /// What the raw server answers to every request.
 #[derive(Clone)]
 enum Script {
-    /// A 201 whose chunked body never ends.
+    /// A 201 (a 200 to a GET) whose chunked body never ends.
     EndlessChunked,
     /// A 201 announcing a 1 GiB body, written lazily for as long as the client reads.
     GiB,
@@ -124,20 +124,29 @@ async fn serve(
             .await?;
         return Ok(());
     }
-    while let Some((_, body)) = read_request(&mut stream).await? {
+    while let Some((head, body)) = read_request(&mut stream).await? {
         let id = serde_json::from_slice::<Value>(&body)
             .ok()
             .and_then(|v| v["id"].as_str().map(str::to_owned))
             .unwrap_or_default();
-        seen.lock().expect("requests").push(id.clone());
+        seen.lock()
+            .expect("requests")
+            .push(match head.strip_prefix("GET ") {
+                Some(rest) => format!("GET {}", rest.split(' ').next().unwrap_or_default()),
+                None => id.clone(),
+            });
         match &script {
             Script::EndlessChunked => {
-                stream
-                    .write_all(
-                        b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n\
-                          Transfer-Encoding: chunked\r\n\r\n",
-                    )
-                    .await?;
+                let status = if head.starts_with("GET ") {
+                    "200 OK"
+                } else {
+                    "201 Created"
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n\
+                     Transfer-Encoding: chunked\r\n\r\n"
+                );
+                stream.write_all(head.as_bytes()).await?;
                 let chunk = format!("10000\r\n{}\r\n", " ".repeat(0x10000));
                 loop {
                     stream.write_all(chunk.as_bytes()).await?;
@@ -204,13 +213,20 @@ async fn run_measured_with_env(
     base_url: &str,
     env: &[(&str, &str)],
 ) -> (Run, u64, Duration) {
+    command_measured(fx, &["--once"], base_url, env).await
+}
+
+/// The binary with `args`, measured as [`run_measured`] says.
+async fn command_measured(
+    fx: &Fixture,
+    args: &[&str],
+    base_url: &str,
+    env: &[(&str, &str)],
+) -> (Run, u64, Duration) {
     let started = Instant::now();
     let mut env = env.to_vec();
     env.push(("BLUETAPE_SYNC__API__BASE_URL", base_url));
-    let mut child = fx
-        .command(&["--once"], &env)
-        .spawn()
-        .expect("spawn bluetape-sync");
+    let mut child = fx.command(args, &env).spawn().expect("spawn bluetape-sync");
     let pid = child.id().expect("pid");
     let mut stdout = child.stdout.take().expect("stdout");
     let mut stderr = child.stderr.take().expect("stderr");
@@ -292,6 +308,39 @@ async fn an_endless_chunked_answer_is_cut_at_1_mib_and_retried() {
 #[tokio::test]
 async fn a_1_gib_answer_is_not_read_and_retried() {
     too_large_a_body(Script::GiB, "1 GiB Content-Length 201").await;
+}
+
+#[tokio::test]
+async fn an_endless_sign_up_answer_is_cut_at_1_mib() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(1));
+    // Already in BlueTape (409): created without a sign-up URL, which export can fetch.
+    let exists = r#"{"code":"409","reason":"Customer already exists."}"#.to_owned();
+    let first = RawServer::start(Script::Status(409, exists)).await;
+    let (run, _, _) = run_measured(&fx, &first.base_url("http")).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let endless = RawServer::start(Script::EndlessChunked).await;
+    let (run, peak, elapsed) = command_measured(
+        &fx,
+        &["export", "--fetch-missing"],
+        &endless.base_url("http"),
+        &[],
+    )
+    .await;
+    println!(
+        "endless chunked sign-up 200: peak RSS {:.1} MiB, {:.1}s",
+        peak as f64 / 1024.0,
+        elapsed.as_secs_f64()
+    );
+    assert!(peak <= MAX_RSS_KIB, "peak RSS {peak} KiB");
+    assert!(elapsed < LIMIT);
+    assert_eq!(run.code, 69, "{}", run.stderr);
+    assert!(run.stderr.contains("response too large"), "{}", run.stderr);
+    assert_eq!(
+        endless.posted(),
+        vec!["GET /genericBthubService/integration/customer/C0001/signup"]
+    );
+    assert_eq!(fx.record("C0001").expect("C0001").sign_up_url, None);
 }
 
 #[tokio::test]
