@@ -11,7 +11,8 @@ use serde::Deserialize;
 pub enum Outcome {
     Created {
         blue_tape_id: String,
-        sign_up_url: String,
+        /// `None` when BlueTape's was not an `https://` URL without control characters.
+        sign_up_url: Option<String>,
     },
     /// 409: already in BlueTape; success.
     Exists,
@@ -36,6 +37,9 @@ pub enum Outcome {
     /// 3xx: BlueTape is elsewhere; never followed (the key goes only to `api.base_url`), and
     /// the pass stops like 404.
     Redirected { reason: String },
+    /// A certificate or protocol error on the way to `api.base_url`: retrying cannot fix it,
+    /// and the pass stops like 404.
+    TlsFailed { reason: String },
     /// Try again later, after `after` when the server said so.
     Retry {
         reason: String,
@@ -58,6 +62,7 @@ impl Outcome {
             Outcome::Unauthorized { .. } => "unauthorized",
             Outcome::NotFound { .. } => "not found",
             Outcome::Redirected { .. } => "redirected",
+            Outcome::TlsFailed { .. } => "tls failed",
             Outcome::Retry { .. } => "retry",
         }
     }
@@ -71,6 +76,7 @@ impl Outcome {
             | Outcome::Unauthorized { reason }
             | Outcome::NotFound { reason }
             | Outcome::Redirected { reason }
+            | Outcome::TlsFailed { reason }
             | Outcome::Retry { reason, .. } => Some(reason),
             _ => None,
         }
@@ -131,7 +137,7 @@ pub fn classify(reply: Reply<'_>, now: SystemTime) -> Outcome {
         201 => match serde_json::from_slice::<CreatedBody>(body) {
             Ok(b) => Outcome::Created {
                 blue_tape_id: b.blue_tape_id,
-                sign_up_url: b.sign_up_url,
+                sign_up_url: Some(b.sign_up_url).filter(|url| is_safe_url(url)),
             },
             Err(_) => Outcome::Retry {
                 reason: "201 with a body that is not {blueTapeId, signUpUrl}".into(),
@@ -140,6 +146,9 @@ pub fn classify(reply: Reply<'_>, now: SystemTime) -> Outcome {
         },
         409 => Outcome::Exists,
         400 => Outcome::Rejected { reason: reason() },
+        413 => Outcome::Rejected {
+            reason: TOO_LARGE.into(),
+        },
         401 | 403 => Outcome::Unauthorized { reason: reason() },
         404 => Outcome::NotFound { reason: reason() },
         300..=399 => Outcome::Redirected {
@@ -150,6 +159,19 @@ pub fn classify(reply: Reply<'_>, now: SystemTime) -> Outcome {
             after: retry_after.and_then(|v| parse_retry_after(v, now)),
         },
     }
+}
+
+/// A 413's reason: the record, not the service, is the problem; sending it again cannot help.
+pub(crate) const TOO_LARGE: &str = "413: BlueTape refused the record as too large";
+
+/// A sign-up URL that may be handed to a customer, printed, or put in a spreadsheet: an
+/// `https://` URL, and not one control character (C0, DEL, C1) that a URL parser would drop.
+pub fn is_safe_url(url: &str) -> bool {
+    !url.chars().any(char::is_control)
+        && url
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        && url::Url::parse(url).is_ok_and(|u| u.scheme() == "https" && u.host().is_some())
 }
 
 /// "301 Moved Permanently -> <where>", or that the answer named nowhere.
@@ -260,7 +282,11 @@ pub fn classify_sign_up(reply: Reply<'_>) -> SignUp {
     } = reply;
     match status {
         200 => match serde_json::from_slice::<SignUpBody>(body) {
-            Ok(b) => SignUp::Url(b.sign_up_url),
+            Ok(b) if is_safe_url(&b.sign_up_url) => SignUp::Url(b.sign_up_url),
+            Ok(_) => SignUp::Unavailable(
+                "200 with a signUpUrl that is not an https:// URL without control characters"
+                    .into(),
+            ),
             Err(_) => SignUp::Unavailable("200 with a body that is not {signUpUrl}".into()),
         },
         404 => {

@@ -3,6 +3,7 @@
 
 pub mod answer;
 pub mod config;
+pub mod transport;
 
 use std::time::{Duration, SystemTime};
 
@@ -12,6 +13,10 @@ use url::Url;
 pub use self::answer::{Answer, Outcome, SignUp};
 use self::answer::{Reply, classify, classify_sign_up, classify_update, invoice};
 use self::config::ApiConfig;
+
+/// The most of an answer's body that is read: anything longer is not BlueTape's JSON, and
+/// reading it would let a server or a proxy decide how much memory the process takes.
+pub const MAX_BODY: usize = 1 << 20;
 
 /// The BlueTape integration API for one account.
 #[derive(Clone)]
@@ -110,18 +115,18 @@ impl BlueTapeClient {
         let url = self.customer_url(id, &["signup"]);
         let response = match self.execute(self.http.get(url.clone())).await {
             Ok(r) => r,
-            Err(e) => return SignUp::Unavailable(transport_reason(&e)),
+            Err(e) => return SignUp::Unavailable(self.failure(&e).reason),
         };
         let status = response.status().as_u16();
         let location = self.location(&url, &response);
-        match response.bytes().await {
+        match read_body(response).await {
             Ok(body) => classify_sign_up(Reply {
                 status,
                 retry_after: None,
                 location: location.as_deref(),
                 body: &body,
             }),
-            Err(e) => SignUp::Unavailable(transport_reason(&e)),
+            Err(e) => SignUp::Unavailable(self.body_failure(status, e)),
         }
     }
 
@@ -179,12 +184,20 @@ impl BlueTapeClient {
         let response = match self.execute(request).await {
             Ok(r) => r,
             Err(e) => {
+                let failure = self.failure(&e);
+                let outcome = if failure.fatal {
+                    Outcome::TlsFailed {
+                        reason: failure.reason,
+                    }
+                } else {
+                    Outcome::Retry {
+                        reason: failure.reason,
+                        after: None,
+                    }
+                };
                 return Answer {
                     status: None,
-                    outcome: Outcome::Retry {
-                        reason: transport_reason(&e),
-                        after: None,
-                    },
+                    outcome,
                 };
             }
         };
@@ -195,7 +208,7 @@ impl BlueTapeClient {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let location = self.location(&url, &response);
-        let outcome = match response.bytes().await {
+        let outcome = match read_body(response).await {
             Ok(body) => classify(
                 Reply {
                     status,
@@ -206,7 +219,7 @@ impl BlueTapeClient {
                 SystemTime::now(),
             ),
             Err(e) => Outcome::Retry {
-                reason: format!("{status} then {}", transport_reason(&e)),
+                reason: self.body_failure(status, e),
                 after: None,
             },
         };
@@ -215,6 +228,56 @@ impl BlueTapeClient {
             outcome,
         }
     }
+
+    /// A request that got no answer, named (SPEC §10).
+    fn failure(&self, e: &reqwest::Error) -> transport::Failure {
+        let host = self.base_url.host_str().unwrap_or_default();
+        let authority = match self.base_url.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        transport::name(&authority, e.is_connect(), e.is_timeout(), e)
+    }
+
+    /// An answer whose body could not be read whole, in words.
+    fn body_failure(&self, status: u16, e: BodyError) -> String {
+        match e {
+            BodyError::TooLarge => {
+                format!("response too large: {status} with a body over 1 MiB")
+            }
+            BodyError::Transport(e) if e.is_timeout() => {
+                format!("{status} then timed out (api.timeout) while reading the answer")
+            }
+            BodyError::Transport(_) => {
+                format!("{status} then connection dropped while reading the answer")
+            }
+        }
+    }
+}
+
+/// Why an answer's body was not read.
+enum BodyError {
+    /// Over [`MAX_BODY`]: the rest is left unread and the connection dropped with the response.
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+/// The body, at most [`MAX_BODY`] bytes of it, read a chunk at a time.
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY as u64)
+    {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// `url` with `segments` added to its path, each escaped.
@@ -232,19 +295,6 @@ fn join(base: &Url, path: &str) -> Url {
     let joined = format!("{}/{}", base.path().trim_end_matches('/'), path);
     url.set_path(&joined);
     url
-}
-
-/// A transport failure in words, without the URL's query or any header.
-fn transport_reason(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out (api.timeout)".into()
-    } else if e.is_connect() {
-        "could not connect".into()
-    } else if e.is_body() || e.is_decode() {
-        "connection dropped while reading the answer".into()
-    } else {
-        "connection failed before an answer".into()
-    }
 }
 
 #[cfg(test)]

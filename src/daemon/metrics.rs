@@ -14,10 +14,11 @@ use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::Deserialize;
 use tokio::net::TcpListener;
-use tracing::{info, warn};
+use tokio::sync::Semaphore;
+use tracing::{debug, info, warn};
 
 use crate::pass::{PassOutcome, PassReport, RequestCounts};
 use crate::record::timestamp::now_ms;
@@ -218,13 +219,30 @@ impl Metrics {
     }
 }
 
+/// Connections served at once; more are closed as soon as they are accepted, so the endpoint
+/// can never take the descriptors a pass needs.
+pub const MAX_CONNECTIONS: usize = 64;
+/// How long a connection may take to send a whole request head, or sit idle between requests.
+pub const IDLE: Duration = Duration::from_secs(5);
+
 /// Serves `/metrics` and `/healthz` on `listen` until the process ends.
 pub async fn serve(listen: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<()> {
     let listener = TcpListener::bind(listen).await?;
     info!(%listen, "metrics at /metrics, health at /healthz");
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors, most likely: wait rather than spin on the error.
+                    debug!("metrics: cannot accept a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                drop(stream);
                 continue;
             };
             let metrics = Arc::clone(&metrics);
@@ -233,9 +251,15 @@ pub async fn serve(listen: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result
                     let metrics = Arc::clone(&metrics);
                     async move { Ok::<_, Infallible>(answer(&metrics, &req)) }
                 });
+                // hyper's header timeout also runs while a kept-alive connection waits for
+                // its next request, so it bounds a slow request head and an idle connection;
+                // a body the service never reads closes the connection once it is answered.
                 let _ = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(IDLE)
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
+                drop(slot);
             });
         }
     });

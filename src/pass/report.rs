@@ -14,6 +14,8 @@ pub enum StopReason {
     EndpointNotFound(String),
     /// A 3xx: BlueTape answered from somewhere else; never followed.
     Redirected(String),
+    /// A certificate or protocol error reaching `api.base_url`: no retry can fix it.
+    TlsFailed(String),
     /// `retry.stop_after` records in a row exhausted their retries.
     Unavailable(String),
     /// SIGTERM/SIGINT.
@@ -31,6 +33,7 @@ impl std::fmt::Display for StopReason {
             StopReason::EndpointNotFound(reason) | StopReason::Redirected(reason) => {
                 write!(f, "BlueTape answered {reason}")
             }
+            StopReason::TlsFailed(reason) => f.write_str(reason),
             StopReason::Unavailable(reason) => {
                 write!(f, "the BlueTape API keeps failing (last answer: {reason})")
             }
@@ -161,7 +164,9 @@ impl PassReport {
     pub fn outcome(&self) -> PassOutcome {
         match &self.stop {
             Some(StopReason::Unauthorized(_)) => return PassOutcome::Unauthorized,
-            Some(StopReason::EndpointNotFound(_)) => return PassOutcome::EndpointNotFound,
+            Some(StopReason::EndpointNotFound(_) | StopReason::TlsFailed(_)) => {
+                return PassOutcome::EndpointNotFound;
+            }
             Some(StopReason::Redirected(_)) => return PassOutcome::Redirected,
             Some(StopReason::Shutdown) => return PassOutcome::Interrupted,
             Some(StopReason::Unavailable(_) | StopReason::StoreFailed) | None => {}
@@ -270,6 +275,11 @@ impl PassReport {
             (PassOutcome::EndpointNotFound, Some(StopReason::EndpointNotFound(reason))) => format!(
                 "BlueTape answered {reason} for {}: check api.base_url and api.account_id; \
                  {queued} stay queued",
+                self.endpoint
+            ),
+            (PassOutcome::EndpointNotFound, Some(StopReason::TlsFailed(reason))) => format!(
+                "{reason}: check api.base_url ({}), retrying cannot fix this; {queued} stay \
+                 queued and nothing was marked",
                 self.endpoint
             ),
             (PassOutcome::Redirected, Some(StopReason::Redirected(reason))) => format!(

@@ -53,7 +53,7 @@ impl RetryPolicy {
                 sign_up_url,
             } => Next::Record(SendResult::Created {
                 blue_tape_id,
-                sign_up_url,
+                sign_up_url: sign_up_url.unwrap_or_default(),
             }),
             Outcome::Exists => Next::Record(SendResult::Exists),
             Outcome::Updated { blue_tape_id } => Next::Record(SendResult::Updated { blue_tape_id }),
@@ -73,6 +73,7 @@ impl RetryPolicy {
             Outcome::NotFound { .. } if update => Next::Recreate,
             Outcome::NotFound { reason } => Next::Stop(StopReason::EndpointNotFound(reason)),
             Outcome::Redirected { reason } => Next::Stop(StopReason::Redirected(reason)),
+            Outcome::TlsFailed { reason } => Next::Stop(StopReason::TlsFailed(reason)),
             Outcome::Retry { reason, .. } if attempt >= self.max_attempts => {
                 Next::Record(SendResult::Failed {
                     reason,
@@ -132,7 +133,7 @@ mod tests {
                 1,
                 Outcome::Created {
                     blue_tape_id: "b".into(),
-                    sign_up_url: "u".into(),
+                    sign_up_url: Some("u".into()),
                 },
                 false,
                 Next::Record(SendResult::Created {
@@ -188,6 +189,16 @@ mod tests {
                 },
                 true,
                 Next::Stop(StopReason::Redirected(reason("301"))),
+            ),
+            (
+                1,
+                Outcome::TlsFailed {
+                    reason: reason("TLS handshake with h failed: x"),
+                },
+                false,
+                Next::Stop(StopReason::TlsFailed(reason(
+                    "TLS handshake with h failed: x",
+                ))),
             ),
             // Invoices: created by any 2xx, cancelled, refused, or waiting for their customer
             // no earlier than max_backoff later, on the first attempt.

@@ -164,6 +164,20 @@ impl Sender {
                 outcome: answer.outcome.label(),
                 reason: answer.outcome.reason().map(redact),
             });
+            if let Outcome::Created {
+                sign_up_url: None, ..
+            } = &answer.outcome
+            {
+                record_line!(
+                    self.progress.notices,
+                    "sign-up URLs dropped",
+                    warn!(
+                        id,
+                        "created, but its signUpUrl was not kept: not an https:// URL without \
+                         control characters"
+                    )
+                );
+            }
             let unexpected = answer.is_unexpected();
             let outcome = match answer.outcome {
                 Outcome::Retry { reason, after } => {

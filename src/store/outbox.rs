@@ -148,7 +148,11 @@ fn record_result(tx: &Transaction<'_>, source: &str, r: &SendRecord) -> rusqlite
         } => (
             "state = 'created', done_at_ms = ?5, reason = NULL, next_attempt_ms = NULL,
              update_pending = 0, blue_tape_id = ?6, sign_up_url = ?7",
-            vec![Some(blue_tape_id), Some(sign_up_url)],
+            // An empty URL is one the client did not keep: none, not "".
+            vec![
+                Some(blue_tape_id),
+                Some(sign_up_url.as_str()).filter(|u| !u.is_empty()),
+            ],
         ),
         SendResult::Exists => (
             "state = 'exists', done_at_ms = COALESCE(done_at_ms, ?5), reason = NULL,

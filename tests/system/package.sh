@@ -244,6 +244,7 @@ nothing_started() {
 check "installing enables no unit" nothing_enabled
 check "installing starts no unit" nothing_started
 check "systemd knows the units after install" unit_is bluetape-sync@any.service LoadState loaded
+check "the daemons may hold 16384 descriptors" unit_is bluetape-sync@any.service LimitNOFILE 16384
 
 # --- The main account -------------------------------------------------------------------------
 # config NAME ACCOUNT EXPORT: a config for one account, its export read by the watch and at

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use serde::Deserialize;
 
-use super::{Outcome, Reply, classify, error_reason};
+use super::{Outcome, Reply, TOO_LARGE, classify, error_reason};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -80,6 +80,10 @@ pub fn classify_update(reply: Reply<'_>, now: SystemTime) -> Outcome {
         400 => Outcome::Refused {
             reason: error_reason(reply.status, reply.body),
         },
+        // Too large a change to an invoice BlueTape has: refused like a 400, not rejected.
+        413 => Outcome::Refused {
+            reason: TOO_LARGE.into(),
+        },
         409 => Outcome::Retry {
             reason: error_reason(reply.status, reply.body),
             after: None,
@@ -103,6 +107,9 @@ pub fn classify_cancel(reply: Reply<'_>, now: SystemTime) -> Outcome {
         }
         400 => Outcome::Refused {
             reason: error_reason(reply.status, reply.body),
+        },
+        413 => Outcome::Refused {
+            reason: TOO_LARGE.into(),
         },
         _ => classify(reply, now),
     }
@@ -184,6 +191,13 @@ mod tests {
                     after: None,
                 },
             ),
+            (
+                413,
+                b"<html>Request Entity Too Large</html>",
+                Outcome::Rejected {
+                    reason: TOO_LARGE.into(),
+                },
+            ),
         ];
         for (status, body, expected) in cases {
             assert_eq!(
@@ -235,6 +249,13 @@ mod tests {
                     after: None,
                 },
             ),
+            (
+                413,
+                b"",
+                Outcome::Refused {
+                    reason: TOO_LARGE.into(),
+                },
+            ),
         ];
         for (status, body, expected) in cases {
             assert_eq!(
@@ -279,6 +300,13 @@ mod tests {
                 b"",
                 Outcome::Unauthorized {
                     reason: "403 Forbidden".into(),
+                },
+            ),
+            (
+                413,
+                b"",
+                Outcome::Refused {
+                    reason: TOO_LARGE.into(),
                 },
             ),
         ];

@@ -13,7 +13,43 @@ fn every_response_class() {
             created,
             Outcome::Created {
                 blue_tape_id: "fb56".into(),
-                sign_up_url: "https://x/s?id=1".into(),
+                sign_up_url: Some("https://x/s?id=1".into()),
+            },
+        ),
+        // Created all the same, without a URL that is not https:// or carries a control
+        // character.
+        (
+            201,
+            None,
+            br#"{"blueTapeId":"fb56","signUpUrl":"http://x/s?id=1"}"#,
+            Outcome::Created {
+                blue_tape_id: "fb56".into(),
+                sign_up_url: None,
+            },
+        ),
+        (
+            201,
+            None,
+            br#"{"blueTapeId":"fb56","signUpUrl":"https://x/s?id=1\u001b[2J"}"#,
+            Outcome::Created {
+                blue_tape_id: "fb56".into(),
+                sign_up_url: None,
+            },
+        ),
+        (
+            413,
+            None,
+            br#"{"code":"413","reason":"Payload Too Large"}"#,
+            Outcome::Rejected {
+                reason: "413: BlueTape refused the record as too large".into(),
+            },
+        ),
+        (
+            413,
+            None,
+            b"<html>too big</html>",
+            Outcome::Rejected {
+                reason: "413: BlueTape refused the record as too large".into(),
             },
         ),
         (
@@ -199,6 +235,29 @@ fn only_an_unlisted_transient_answer_is_unexpected() {
 }
 
 #[test]
+fn only_https_urls_without_control_characters_are_safe() {
+    let cases = [
+        ("https://www.bluetape.com/signup?id=C1", true),
+        ("HTTPS://www.bluetape.com/signup", true),
+        ("http://www.bluetape.com/signup?id=C1", false),
+        ("javascript:alert(1)", false),
+        ("//www.bluetape.com/signup", false),
+        ("https://www.bluetape.com/sign\nup", false),
+        ("https://www.bluetape.com/sign\u{0}up", false),
+        ("https://www.bluetape.com/signup\r\nSet-Cookie: x", false),
+        ("https://www.bluetape.com/signup\tx", false),
+        ("https://www.bluetape.com/signup\u{1b}[2J", false),
+        ("https://www.bluetape.com/signup\u{7f}", false),
+        ("https://www.bluetape.com/signup\u{85}", false),
+        ("https://", false),
+        ("", false),
+    ];
+    for (url, safe) in cases {
+        assert_eq!(is_safe_url(url), safe, "{url:?}");
+    }
+}
+
+#[test]
 fn sign_up_answers() {
     assert_eq!(
         classify_sign_up(reply(200, br#"{"signUpUrl":"https://x/s?id=1"}"#)),
@@ -227,6 +286,16 @@ fn sign_up_answers() {
         classify_sign_up(reply(503, b"")),
         SignUp::Unavailable(_)
     ));
+    for body in [
+        br#"{"signUpUrl":"http://x/s?id=1"}"#.as_slice(),
+        br#"{"signUpUrl":"https://x/s?id=1\u0007"}"#,
+    ] {
+        assert!(
+            matches!(classify_sign_up(reply(200, body)), SignUp::Unavailable(_)),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
 }
 
 #[test]
@@ -263,6 +332,12 @@ fn update_answers() {
         classify_update(reply(400, b""), now),
         Outcome::Rejected { .. }
     ));
+    assert_eq!(
+        classify_update(reply(413, b""), now),
+        Outcome::Rejected {
+            reason: TOO_LARGE.into()
+        }
+    );
 }
 
 #[test]
