@@ -193,6 +193,8 @@ async fn tls_to_a_plain_http_port_stops_the_pass_naming_api_base_url() {
     let connections = server.connections.load(Ordering::SeqCst);
     assert!((1..=4).contains(&connections), "{connections} connections");
     assert_eq!(fx.count_in("pending"), 20, "nothing marked");
+    let outcome = fx.passes().last().expect("the pass").0.clone();
+    assert_eq!(outcome, "tls_failed");
 }
 
 #[tokio::test]

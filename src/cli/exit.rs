@@ -50,9 +50,10 @@ impl From<PassOutcome> for Exit {
             PassOutcome::Rejected => Exit::Rejected,
             PassOutcome::Unavailable => Exit::Unavailable,
             PassOutcome::Unauthorized => Exit::Unauthorized,
-            PassOutcome::EndpointNotFound | PassOutcome::Redirected | PassOutcome::SourceError => {
-                Exit::Config
-            }
+            PassOutcome::EndpointNotFound
+            | PassOutcome::Redirected
+            | PassOutcome::TlsFailed
+            | PassOutcome::SourceError => Exit::Config,
         }
     }
 }

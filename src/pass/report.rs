@@ -132,6 +132,9 @@ pub enum PassOutcome {
     EndpointNotFound,
     /// A 3xx, not followed.
     Redirected,
+    /// The TLS handshake failed (a certificate for another name, https to a plain port):
+    /// retrying cannot fix it.
+    TlsFailed,
     /// The export, or part of it, could not be read.
     SourceError,
     /// Asked to stop: what was in flight was recorded, the rest stays queued.
@@ -148,6 +151,7 @@ impl PassOutcome {
             PassOutcome::Unauthorized => "unauthorized",
             PassOutcome::EndpointNotFound => "endpoint_not_found",
             PassOutcome::Redirected => "redirected",
+            PassOutcome::TlsFailed => "tls_failed",
             PassOutcome::SourceError => "source_error",
             PassOutcome::Interrupted => "interrupted",
         }
@@ -164,9 +168,8 @@ impl PassReport {
     pub fn outcome(&self) -> PassOutcome {
         match &self.stop {
             Some(StopReason::Unauthorized(_)) => return PassOutcome::Unauthorized,
-            Some(StopReason::EndpointNotFound(_) | StopReason::TlsFailed(_)) => {
-                return PassOutcome::EndpointNotFound;
-            }
+            Some(StopReason::EndpointNotFound(_)) => return PassOutcome::EndpointNotFound,
+            Some(StopReason::TlsFailed(_)) => return PassOutcome::TlsFailed,
             Some(StopReason::Redirected(_)) => return PassOutcome::Redirected,
             Some(StopReason::Shutdown) => return PassOutcome::Interrupted,
             Some(StopReason::Unavailable(_) | StopReason::StoreFailed) | None => {}
@@ -277,7 +280,7 @@ impl PassReport {
                  {queued} stay queued",
                 self.endpoint
             ),
-            (PassOutcome::EndpointNotFound, Some(StopReason::TlsFailed(reason))) => format!(
+            (PassOutcome::TlsFailed, Some(StopReason::TlsFailed(reason))) => format!(
                 "{reason}: check api.base_url ({}), retrying cannot fix this; {queued} stay \
                  queued and nothing was marked",
                 self.endpoint

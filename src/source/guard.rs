@@ -103,40 +103,64 @@ impl<R: Read> CsvGuard<R> {
     }
 
     fn watch(&mut self, bytes: &[u8]) -> io::Result<()> {
-        for &byte in bytes {
-            let terminator = byte == b'\n' || byte == b'\r';
-            self.state = match (self.state, byte) {
-                (State::StartField, b'"') => {
-                    self.quote_line = self.line;
-                    State::Quoted
-                }
-                (State::Quoted, b'"') => State::QuoteInQuoted,
-                (State::Quoted, _) => State::Quoted,
-                (State::QuoteInQuoted, b'"') => State::Quoted,
-                (State::StartField | State::InField | State::QuoteInQuoted, _)
-                    if byte == self.delimiter || terminator =>
-                {
-                    State::StartField
-                }
-                (State::StartField | State::InField | State::QuoteInQuoted, _) => State::InField,
-            };
-            if byte == b'\n' {
-                self.line += 1;
+        let mut rest = bytes;
+        while let Some((&byte, after)) = rest.split_first() {
+            // Inside a field, jump to the next byte that can change anything: most of a file.
+            let plain = match self.state {
+                State::Quoted => memchr::memchr2(b'"', b'\n', rest),
+                State::InField => memchr::memchr3(self.delimiter, b'\n', b'\r', rest),
+                State::StartField | State::QuoteInQuoted => Some(0),
             }
-            if terminator && self.state == State::StartField {
-                self.row_bytes = 0;
-                self.row_line = self.line;
+            .unwrap_or(rest.len());
+            if plain > 0 {
+                self.row_bytes += plain as u64;
+                self.check_row()?;
+                rest = &rest[plain..];
                 continue;
             }
-            self.row_bytes += 1;
-            if self.row_bytes > self.limit.0 {
-                let line = self.row_line;
-                return Err(Broken::TooLong {
-                    line,
-                    limit: self.limit,
-                }
-                .error());
+            self.step(byte)?;
+            rest = after;
+        }
+        Ok(())
+    }
+
+    /// One byte that may end a field, a row or quotes.
+    fn step(&mut self, byte: u8) -> io::Result<()> {
+        let terminator = byte == b'\n' || byte == b'\r';
+        self.state = match (self.state, byte) {
+            (State::StartField, b'"') => {
+                self.quote_line = self.line;
+                State::Quoted
             }
+            (State::Quoted, b'"') => State::QuoteInQuoted,
+            (State::Quoted, _) => State::Quoted,
+            (State::QuoteInQuoted, b'"') => State::Quoted,
+            (State::StartField | State::InField | State::QuoteInQuoted, _)
+                if byte == self.delimiter || terminator =>
+            {
+                State::StartField
+            }
+            (State::StartField | State::InField | State::QuoteInQuoted, _) => State::InField,
+        };
+        if byte == b'\n' {
+            self.line += 1;
+        }
+        if terminator && self.state == State::StartField {
+            self.row_bytes = 0;
+            self.row_line = self.line;
+            return Ok(());
+        }
+        self.row_bytes += 1;
+        self.check_row()
+    }
+
+    fn check_row(&self) -> io::Result<()> {
+        if self.row_bytes > self.limit.0 {
+            return Err(Broken::TooLong {
+                line: self.row_line,
+                limit: self.limit,
+            }
+            .error());
         }
         Ok(())
     }
@@ -194,42 +218,82 @@ impl Budget {
     }
 }
 
-/// A JSON export's text, counted against its [`Budget`].
+/// A JSON export's text, buffered and counted against its [`Budget`]. It is its own buffer:
+/// the JSON parser reads one byte at a time, so each layer between it and the file costs a
+/// call per byte.
 pub struct Metered<R> {
     inner: R,
     budget: Rc<Budget>,
+    buffer: Box<[u8]>,
+    at: usize,
+    filled: usize,
 }
 
 impl<R: Read> Metered<R> {
     pub fn new(inner: R, budget: Rc<Budget>) -> Self {
-        Self { inner, budget }
+        Self {
+            inner,
+            budget,
+            buffer: vec![0; 256 * 1024].into_boxed_slice(),
+            at: 0,
+            filled: 0,
+        }
     }
 }
 
-impl<R: Read> Read for Metered<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let budget = &self.budget;
-        for &byte in &buf[..n] {
-            // A record begins at its first byte that is not white space: its line is named.
-            if budget.counting.get() && (budget.used.get() > 0 || !byte.is_ascii_whitespace()) {
-                if budget.used.get() == 0 {
-                    budget.start_line.set(budget.line.get());
-                }
-                budget.used.set(budget.used.get() + 1);
-            }
-            if byte == b'\n' {
-                budget.line.set(budget.line.get() + 1);
-            }
+impl<R: Read> Metered<R> {
+    /// Reads the next chunk of the file; false at its end.
+    #[cold]
+    #[inline(never)]
+    fn refill(&mut self) -> io::Result<bool> {
+        self.filled = self.inner.read(&mut self.buffer)?;
+        self.at = 0;
+        Ok(self.filled > 0)
+    }
+
+    /// Counts one byte read against the budget.
+    #[inline]
+    fn count(&self, byte: u8) -> io::Result<()> {
+        let budget = &*self.budget;
+        if byte == b'\n' {
+            budget.line.set(budget.line.get() + 1);
         }
-        if budget.used.get() > budget.limit.0 {
+        // A record begins at its first byte that is not white space: its line is named.
+        if !budget.counting.get() || (budget.used.get() == 0 && byte.is_ascii_whitespace()) {
+            return Ok(());
+        }
+        if budget.used.get() == 0 {
+            let line = budget.line.get() - u64::from(byte == b'\n');
+            budget.start_line.set(line);
+        }
+        let used = budget.used.get() + 1;
+        budget.used.set(used);
+        if used > budget.limit.0 {
             return Err(Broken::TooLong {
                 line: budget.start_line.get(),
                 limit: budget.limit,
             }
             .error());
         }
-        Ok(n)
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Metered<R> {
+    /// One byte at a time, as the JSON parser asks for them.
+    #[inline]
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let Some(slot) = out.first_mut() else {
+            return Ok(0);
+        };
+        if self.at == self.filled && !self.refill()? {
+            return Ok(0);
+        }
+        let byte = self.buffer[self.at];
+        self.at += 1;
+        self.count(byte)?;
+        *slot = byte;
+        Ok(1)
     }
 }
 

@@ -20,35 +20,48 @@ use super::{Field, RawRecord};
 use super::{Item, Records, SourceError, open_regular, unreadable};
 
 /// The export's text, checked UTF-8.
-type Input = BufReader<Text<File>>;
+type Input = Text<File>;
 
-/// Records waiting between the reader thread and the pass.
-const CHANNEL_RECORDS: usize = 64;
+/// Batches of records waiting between the reader thread and the pass.
+const CHANNEL_BATCHES: usize = 4;
+
+/// Records go to the pass in batches of at most this many, or of [`BATCH_BYTES`]: one wake-up
+/// of the pass a batch, not one a record.
+const BATCH_RECORDS: usize = 64;
+const BATCH_BYTES: usize = 1024 * 1024;
+
+/// What the reader thread hands to the pass at once.
+type Batch = Vec<Result<Item, SourceError>>;
 
 pub fn read(config: &SourceConfig, path: &Path) -> Result<Records, SourceError> {
     let file = open_regular(path)?;
     let text = decode::open(file, config.encoding).map_err(|e| unreadable(path, e))?;
-    let (tx, rx) = sync_channel(CHANNEL_RECORDS);
+    let (tx, rx) = sync_channel(CHANNEL_BATCHES);
     let reader = RecordReader {
         keep: Keep::for_config(config),
         config: config.clone(),
         path: path.to_owned(),
         tx,
+        batch: Vec::with_capacity(BATCH_RECORDS),
+        batch_bytes: 0,
         index: 0,
         stopped: false,
     };
     std::thread::Builder::new()
         .name("export-reader".into())
-        .spawn(move || reader.run(BufReader::with_capacity(256 * 1024, text)))
+        .spawn(move || reader.run(text))
         .map_err(|e| unreadable(path, e))?;
-    Ok(Box::new(rx.into_iter()))
+    Ok(Box::new(rx.into_iter().flatten()))
 }
 
 struct RecordReader {
     config: SourceConfig,
     keep: Keep,
     path: PathBuf,
-    tx: SyncSender<Result<Item, SourceError>>,
+    tx: SyncSender<Batch>,
+    /// Records read and not yet handed over, and their bytes.
+    batch: Batch,
+    batch_bytes: usize,
     index: u64,
     /// The pass stopped listening: parsing stopped on purpose, there is nothing to report.
     stopped: bool,
@@ -67,14 +80,28 @@ impl fmt::Display for Stopped {
 impl RecordReader {
     fn run(mut self, input: Input) {
         let result = match self.config.format {
-            SourceFormat::Ndjson => self.read_lines(input),
+            SourceFormat::Ndjson => self.read_lines(BufReader::with_capacity(256 * 1024, input)),
             _ => self.read_document(input).map_err(|e| self.problem(e)),
         };
-        if let Err(error) = result
-            && !self.stopped
-        {
-            let _ = self.tx.send(Err(error));
+        if self.stopped || self.flush().is_err() {
+            return;
         }
+        if let Err(error) = result {
+            let _ = self.tx.send(vec![Err(error)]);
+        }
+    }
+
+    /// Hands the records read so far to the pass.
+    fn flush(&mut self) -> Result<(), Stopped> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_RECORDS));
+        self.batch_bytes = 0;
+        self.tx.send(batch).map_err(|_| {
+            self.stopped = true;
+            Stopped
+        })
     }
 
     /// A reading error, in the operator's terms.
@@ -114,7 +141,7 @@ impl RecordReader {
     }
 
     /// One record a line, each line no longer than `max_row_bytes`.
-    fn read_lines(&mut self, mut input: Input) -> Result<(), SourceError> {
+    fn read_lines(&mut self, mut input: BufReader<Input>) -> Result<(), SourceError> {
         let limit = self.config.max_row_bytes;
         let mut line = Vec::new();
         let mut number = 0;
@@ -203,10 +230,14 @@ impl RecordReader {
                 Item::Record(raw)
             }
         };
-        self.tx.send(Ok(item)).map_err(|_| {
-            self.stopped = true;
-            Stopped
-        })
+        if let Item::Record(raw) = &item {
+            self.batch_bytes += raw.held_bytes();
+        }
+        self.batch.push(Ok(item));
+        if self.batch.len() >= BATCH_RECORDS || self.batch_bytes >= BATCH_BYTES {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     /// The field a record's key is read for, or `id` (the record's) for a key nobody maps.

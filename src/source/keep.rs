@@ -4,7 +4,9 @@
 //! in a kept object is noticed.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashSet, HashSetExt as _};
 use std::fmt;
 
 use serde::Deserialize as _;
@@ -132,6 +134,7 @@ impl<'de> Visitor<'de> for Node<'_, '_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        // Every record's keys are hashed: a fast, randomly seeded hash.
         let mut seen = HashSet::new();
         let mut object = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
