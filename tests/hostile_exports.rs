@@ -5,125 +5,38 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
-use support::{Fixture, HEADER, Run, row};
+use support::measured::Measured;
+use support::{Fixture, HEADER, row};
 
-/// The most memory the binary may hold on any input.
-const MAX_RSS_KIB: u64 = 128 * 1024;
 /// A generous bound on any one run.
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// A run, the peak resident memory seen while it ran (`VmHWM`), and how long it took.
-struct Measured {
-    run: Run,
-    peak_kib: u64,
-    took: Duration,
-}
-
-impl Measured {
-    fn assert_bounded(&self, case: &str) {
-        println!(
-            "{case}: peak RSS {:.1} MiB in {:.1?}",
-            self.peak_kib as f64 / 1024.0,
-            self.took
-        );
-        assert!(self.peak_kib > 0, "{case}: no memory figure was read");
-        assert!(
-            self.peak_kib < MAX_RSS_KIB,
-            "{case}: peak RSS {} KiB, over 128 MiB",
-            self.peak_kib
-        );
-    }
-}
-
-/// Runs the binary with `args` (after `--config`, unless it is `init`), reading its peak RSS
-/// from `/proc/<pid>/status` until it exits; killed and failed after [`LIMIT`].
+/// Runs the binary with `args` (after `--config`, unless it is `init`), measured for its peak
+/// RSS; a run past [`LIMIT`] fails the test.
 async fn measured(fx: &Fixture, args: &[&str]) -> Measured {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_bluetape-sync"));
-    if args.first() != Some(&"init") {
-        cmd.arg("--config").arg(fx.config_path());
-    }
-    cmd.args(args)
-        .env_remove("BLUETAPE_API_KEY")
-        .env_remove("BLUETAPE_SYNC_CONFIG")
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    tokio::task::spawn_blocking(move || run_measured(cmd))
-        .await
-        .expect("measuring thread")
-}
-
-fn run_measured(mut cmd: std::process::Command) -> Measured {
-    let started = Instant::now();
-    let mut child = cmd.spawn().expect("spawn bluetape-sync");
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut text);
-            }
-            String::from_utf8_lossy(&text).into_owned()
-        })
+    let mut command = if args.first() == Some(&"init") {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_bluetape-sync"));
+        command
+            .args(args)
+            .env_remove("BLUETAPE_API_KEY")
+            .env_remove("BLUETAPE_SYNC_CONFIG")
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        command
+    } else {
+        fx.command(args, &[])
     };
-    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
-    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak_kib = 0;
-    let mut killed = false;
-    let mut timed_out = false;
-    let status = loop {
-        // Read before reaping: once the child is reaped its status is gone.
-        if let Some(kib) = std::fs::read_to_string(&status_file)
-            .ok()
-            .and_then(|s| vm_hwm_kib(&s))
-        {
-            peak_kib = peak_kib.max(kib);
-        }
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        // Far over the bound: stopped before it takes the machine's memory.
-        if peak_kib > 4 * MAX_RSS_KIB && !killed {
-            let _ = child.kill();
-            killed = true;
-            println!("killed at {peak_kib} KiB of RSS");
-        }
-        if started.elapsed() > LIMIT && !killed {
-            let _ = child.kill();
-            killed = true;
-            timed_out = true;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let took = started.elapsed();
-    let run = Run {
-        code: status.code().unwrap_or(-1),
-        stdout: stdout.join().expect("stdout"),
-        stderr: stderr.join().expect("stderr"),
-    };
-    assert!(
-        !timed_out,
-        "still running after {LIMIT:?}, killed; stderr:\n{}",
-        run.stderr
-    );
-    Measured {
-        run,
-        peak_kib,
-        took,
-    }
-}
-
-fn vm_hwm_kib(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    command.stdin(Stdio::null());
+    support::measured::measured(command, LIMIT).await
 }
 
 /// Writes `name` in the fixture's directory from `chunks` pieces made by `chunk`, without
@@ -163,14 +76,9 @@ fn customer(id: serde_json::Value) -> serde_json::Value {
 async fn a_fifo_as_the_export_is_refused_at_once_and_a_glob_skips_one() {
     let fx = Fixture::new().await;
     mkfifo(&fx.path("export.csv"));
-    let started = Instant::now();
     let m = measured(&fx, &["--once"]).await;
     assert_eq!(m.run.code, 78, "{}", m.run.stderr);
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "took {:?}",
-        started.elapsed()
-    );
+    assert!(m.took < Duration::from_secs(30), "took {:?}", m.took);
     assert!(m.run.stderr.contains("export.csv"), "{}", m.run.stderr);
     assert!(m.run.stderr.contains("FIFO"), "{}", m.run.stderr);
     assert!(fx.fake.received().is_empty());

@@ -4,16 +4,15 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+pub use crate::support::measured::MAX_RSS_KIB;
+use crate::support::measured::measured;
 use crate::support::{Fixture, Run};
-
-/// Peak RSS any run may reach, whatever the server sends (SPEC §10).
-pub const MAX_RSS_KIB: u64 = 128 * 1024;
 /// A run against any of these servers ends well within this.
 pub const LIMIT: Duration = Duration::from_secs(90);
 
@@ -233,16 +232,8 @@ pub async fn tls_server() -> (u16, Arc<AtomicUsize>) {
     (port, handshakes)
 }
 
-/// The peak RSS (`VmHWM`) of `pid` so far, in KiB; `None` once it has gone.
-fn peak_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// `run --once` against `base_url`, with `VmHWM` read every 5 ms while it runs (it only grows,
-/// so the last reading is the peak up to it). A run past [`MAX_RSS_KIB`] is killed at once, so
-/// a failure costs no more memory than the bound.
+/// `run --once` against `base_url`, measured for its peak RSS (see [`measured`]); a run past
+/// [`LIMIT`] fails the test.
 pub async fn run_measured(fx: &Fixture, base_url: &str) -> (Run, u64, Duration) {
     run_measured_with_env(fx, base_url, &[]).await
 }
@@ -263,42 +254,8 @@ pub async fn command_measured(
     base_url: &str,
     env: &[(&str, &str)],
 ) -> (Run, u64, Duration) {
-    let started = Instant::now();
     let mut env = env.to_vec();
     env.push(("BLUETAPE_SYNC__API__BASE_URL", base_url));
-    let mut child = fx.command(args, &env).spawn().expect("spawn bluetape-sync");
-    let pid = child.id().expect("pid");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out = tokio::spawn(async move {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text).await;
-        text
-    });
-    let err = tokio::spawn(async move {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text).await;
-        text
-    });
-    let mut peak = 0;
-    let status = loop {
-        if let Some(kib) = peak_kib(pid) {
-            peak = peak.max(kib);
-        }
-        if peak > MAX_RSS_KIB || started.elapsed() > LIMIT {
-            let _ = child.start_kill();
-            break child.wait().await.expect("wait");
-        }
-        tokio::select! {
-            status = child.wait() => break status.expect("wait"),
-            () = tokio::time::sleep(Duration::from_millis(5)) => {}
-        }
-    };
-    let elapsed = started.elapsed();
-    let run = Run {
-        code: status.code().unwrap_or(-1),
-        stdout: out.await.expect("stdout"),
-        stderr: err.await.expect("stderr"),
-    };
-    (run, peak, elapsed)
+    let m = measured(fx.command(args, &env), LIMIT).await;
+    (m.run, m.peak_kib, m.took)
 }

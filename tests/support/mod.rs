@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fake;
+pub mod measured;
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
