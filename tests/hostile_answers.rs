@@ -261,3 +261,19 @@ async fn a_certificate_for_another_name_stops_the_pass_naming_api_base_url() {
     assert!((1..=4).contains(&handshakes), "{handshakes} handshakes");
     assert_eq!(fx.count_in("pending"), 20, "nothing marked");
 }
+
+#[tokio::test]
+async fn check_online_stops_on_a_tls_failure_too() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(1));
+    let server = RawServer::start(Script::Plain).await;
+    let (run, _, _) =
+        command_measured(&fx, &["check", "--online"], &server.base_url("https"), &[]).await;
+    assert_eq!(run.code, 78, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("TLS handshake with 127.0.0.1 failed")
+            && run.stderr.contains("check api.base_url"),
+        "{}",
+        run.stderr
+    );
+}

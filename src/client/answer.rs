@@ -261,6 +261,8 @@ pub enum SignUp {
     WrongEndpoint(String),
     /// A 3xx, never followed: `api.base_url` is not where BlueTape answers.
     Redirected(String),
+    /// The TLS handshake failed: `api.base_url` is wrong, and retrying cannot fix it.
+    TlsFailed(String),
     /// Anything transient.
     Unavailable(String),
 }

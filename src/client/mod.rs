@@ -115,7 +115,13 @@ impl BlueTapeClient {
         let url = self.customer_url(id, &["signup"]);
         let response = match self.execute(self.http.get(url.clone())).await {
             Ok(r) => r,
-            Err(e) => return SignUp::Unavailable(self.failure(&e).reason),
+            Err(e) => {
+                let failure = self.failure(&e);
+                return match failure.fatal {
+                    true => SignUp::TlsFailed(failure.reason),
+                    false => SignUp::Unavailable(failure.reason),
+                };
+            }
         };
         let status = response.status().as_u16();
         let location = self.location(&url, &response);

@@ -4,7 +4,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{CommandError, advice, io, redirected, table, unauthorized, wrong_endpoint};
+use super::{
+    CommandError, advice, io, redirected, table, tls_failed, unauthorized, wrong_endpoint,
+};
 use crate::cli::exit::Exit;
 use crate::client::{BlueTapeClient, SignUp};
 use crate::config::Config;
@@ -135,6 +137,7 @@ pub async fn check(
             SignUp::Unauthorized(reason) => return Err(unauthorized(&reason)),
             SignUp::WrongEndpoint(reason) => return Err(wrong_endpoint(&reason, &client)),
             SignUp::Redirected(reason) => return Err(redirected(&reason)),
+            SignUp::TlsFailed(reason) => return Err(tls_failed(&reason)),
             SignUp::Unavailable(reason) => {
                 return Err(CommandError::failed(
                     Exit::Unavailable,

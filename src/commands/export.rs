@@ -4,7 +4,7 @@ use std::io::Write;
 
 use super::{
     CommandError, CsvCells, Format, cell, listing, open_store, open_store_to_write, redirected,
-    unauthorized, wrong_endpoint,
+    tls_failed, unauthorized, wrong_endpoint,
 };
 use crate::cli::exit::Exit;
 use crate::client::{BlueTapeClient, SignUp};
@@ -49,6 +49,7 @@ pub async fn export(
                     return Err(wrong_endpoint(&reason, &client));
                 }
                 SignUp::Redirected(reason) => return Err(redirected(&reason)),
+                SignUp::TlsFailed(reason) => return Err(tls_failed(&reason)),
                 SignUp::Unavailable(reason) => {
                     unavailable += 1;
                     tracing::warn!(id = %row.id, "no sign-up URL this time: {reason}");

@@ -201,6 +201,14 @@ pub(crate) fn wrong_endpoint(reason: &str, client: &BlueTapeClient) -> CommandEr
     )
 }
 
+/// No TLS session with `api.base_url`: exit 78, retrying cannot fix it.
+pub(crate) fn tls_failed(reason: &str) -> CommandError {
+    CommandError::failed(
+        Exit::Config,
+        format!("{reason}: check api.base_url; retrying cannot fix this"),
+    )
+}
+
 /// BlueTape answered from elsewhere: exit 78, never followed.
 pub(crate) fn redirected(reason: &str) -> CommandError {
     CommandError::failed(
