@@ -217,7 +217,7 @@ async fn a_disk_that_fills_while_sending_says_what_was_kept_and_re_sends_within_
     let store = fx.path("filling-disk/state.db");
     let env = [("BLUETAPE_SYNC__STORE__PATH", store.to_str().expect("utf-8"))];
     fx.write_export(&export_of(400));
-    fx.fake.set_delay(Duration::from_millis(5));
+    fx.fake.set_delay(Duration::from_millis(10));
     let pass = fx.spawn_with_env(&["--once"], &env);
     assert!(
         fx.wait_for(Duration::from_secs(60), |f| f.fake.request_count() >= 50)

@@ -72,8 +72,8 @@ const COMMANDS: &[&[&str]] = &[
 async fn operator_commands_in_a_loop_never_break_a_pass_or_the_store() {
     let fx = Fixture::with_config(INVOICES).await;
     customers_and_invoices(&fx, 150);
-    // 300 requests at 10 ms each, 4 at a time: the pass sends for about a second.
-    fx.fake.set_delay(Duration::from_millis(10));
+    // 300 requests at 30 ms each, 4 at a time: the pass sends for about 2 s.
+    fx.fake.set_delay(Duration::from_millis(30));
     let mut pass = fx.spawn(&["--once"]);
     let mut rounds = 0;
     let mut ran = 0;
@@ -146,7 +146,7 @@ async fn a_pass_keeps_its_sqlite_lock_on_the_store_from_start_to_end() {
     // A first pass makes the store; the second sends 200 records for about a second.
     assert_eq!(fx.run(&["--once"]).await.code, 0);
     customers_and_invoices(&fx, 200);
-    fx.fake.set_delay(Duration::from_millis(10));
+    fx.fake.set_delay(Duration::from_millis(20));
     let store = std::fs::canonicalize(fx.store_path()).expect("store");
     let mut pass = fx.spawn(&["--once"]);
     let pid = pass.id().expect("pid");
