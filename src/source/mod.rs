@@ -162,6 +162,7 @@ impl ExportFile {
     /// Written to within `settle` of `now` (probably still being written): how long until it
     /// has been still for `settle`.
     fn settles_in(&self, settle: Duration, now: SystemTime) -> Option<Duration> {
+        // A time ahead of `now` is another machine's clock (a network mount): it says nothing.
         let age = now.duration_since(self.modified?).ok()?;
         settle.checked_sub(age).filter(|left| !left.is_zero())
     }
@@ -204,6 +205,9 @@ pub fn discover(config: &SourceConfig, now: SystemTime) -> Result<Discovery, Sou
     let mut discovery = Discovery::default();
     for path in paths {
         let file = ExportFile::stat(path)?;
+        // The clock read after the file: a write between the two would otherwise look like a
+        // time ahead of the clock, and the file like one that has settled.
+        let now = now.max(SystemTime::now());
         match file.settles_in(config.settle, now) {
             Some(left) => {
                 discovery.settles_in = discovery.settles_in.max(Some(left));
