@@ -2,7 +2,7 @@
 //! export, works out which customers are new, and creates each of them in BlueTape once.
 //!
 //! The record's path: [`source`] -> [`record`] -> [`diff`] -> [`store`] -> [`client`], driven
-//! by [`sync::run_pass`]; [`cli`] is the command line.
+//! by [`pass::run_pass`]; [`cli`] is the command line.
 
 pub mod cli;
 pub mod client;
