@@ -475,3 +475,39 @@ async fn excel_unicode_text_is_read_by_its_bom_and_its_tabs_are_named() {
                "sourceModifiedDate": "2024-03-02T00:00:00.000Z"})
     );
 }
+
+#[tokio::test]
+async fn a_json_false_in_a_text_field_is_absent_so_fallbacks_apply() {
+    // As Odoo writes every empty field: `false`.
+    let fx = Fixture::with_export(
+        "export.json",
+        "format = \"json\"\n[source.fields]\ncellPhoneNumber = \"mobile | phone\"\n",
+    )
+    .await;
+    let record = |id: &str,
+                  email: serde_json::Value,
+                  mobile: serde_json::Value,
+                  phone: serde_json::Value| {
+        json!({"id": id, "firstName": "Ann", "lastName": "Lee", "emailAddress": email,
+               "mobile": mobile, "phone": phone, "sourceModifiedDate": "2024-03-01T00:00:00Z"})
+    };
+    let export = json!([
+        record(
+            "P-1",
+            json!("ann@example.com"),
+            json!(false),
+            json!("(626) 555-0100")
+        ),
+        record("P-2", json!(false), json!(null), json!("(626) 555-0101")),
+        record("P-3", json!("cy@example.com"), json!(false), json!(false)),
+    ]);
+    fx.write_export(&export.to_string());
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 65, "{}", run.stderr);
+    let bodies = fx.posted_bodies();
+    assert_eq!(bodies["P-1"]["cellPhoneNumber"], "+16265550100");
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let reason = |id: &str| fx.record(id).expect("stored").reason.unwrap_or_default();
+    assert_eq!(reason("P-2"), "emailAddress: missing");
+    assert_eq!(reason("P-3"), "cellPhoneNumber: missing");
+}

@@ -217,7 +217,7 @@ impl RecordReader {
                 let location = format!("{} record {}", self.path.display(), self.index);
                 let mut raw = RawRecord::new(self.config.kind, location);
                 for (field, spec) in &self.config.specs {
-                    if let Some(text) = spec.resolve(|p| p.lookup(&value)) {
+                    if let Some(text) = spec.resolve(|p| p.lookup_text(&value)) {
                         raw.set(*field, &text);
                     }
                     if *field == Field::Lines

@@ -74,7 +74,7 @@ impl LineSpecs {
     fn read_line(&self, item: &Value) -> RawLine {
         let mut line = RawLine::default();
         for (field, spec) in &self.specs {
-            if let Some(text) = spec.resolve(|path| path.lookup(item)) {
+            if let Some(text) = spec.resolve(|path| path.lookup_text(item)) {
                 line.set(*field, &text);
             }
         }

@@ -176,13 +176,28 @@ impl Path {
         }
     }
 
-    /// The value at this path in a JSON record, as text (numbers and booleans too).
+    /// The value at this path in a JSON record, as text (numbers and booleans too), as a rule
+    /// compares it (`Active` `false`).
     pub fn lookup<'v>(&self, record: &'v Value) -> Option<Cow<'v, str>> {
+        scalar(self.value(record)?)
+    }
+
+    /// The value at this path as a field's text: a JSON `false` is absent, as `null` is (Odoo
+    /// writes `false` for every empty field), so "else" fallbacks apply and a reason says
+    /// `missing`, never that "false" is not a phone number.
+    pub fn lookup_text<'v>(&self, record: &'v Value) -> Option<Cow<'v, str>> {
+        match self.value(record)? {
+            Value::Bool(false) => None,
+            value => scalar(value),
+        }
+    }
+
+    fn value<'v>(&self, record: &'v Value) -> Option<&'v Value> {
         let mut at = record;
         for segment in &self.segments {
             at = segment.step(at)?;
         }
-        scalar(at)
+        Some(at)
     }
 
     /// The list at this path in a JSON record (an invoice's lines): the array's elements, or
