@@ -236,6 +236,18 @@ async fn retry_then_a_pass_sends_exactly_the_retried_records() {
     let unknown = fx.run(&["retry", "--id", "NOPE"]).await;
     assert_eq!(unknown.code, 1);
     assert!(unknown.stderr.contains("NOPE"), "{}", unknown.stderr);
+
+    // A known id beside an unknown one is queued, and one error line says both: no success
+    // line before it.
+    let both = fx.run(&["retry", "--id", "C0001", "--id", "NOPE"]).await;
+    assert_eq!(both.code, 1, "{}", both.stderr);
+    assert_eq!(both.stdout, "", "no success line");
+    assert_eq!(
+        both.stderr.trim(),
+        "error: no such id in the store: NOPE (of the others, 1 queued again, 0 to be read \
+         again from the export: the next pass sends them)"
+    );
+    assert_eq!(fx.record("C0001").expect("C0001").state, "pending");
 }
 
 #[tokio::test]

@@ -107,7 +107,8 @@ async fn bad_request_rejects_one_record_and_the_rest_go_through() {
     assert!(run.stderr.contains("C0003"), "{}", run.stderr);
     assert!(!run.stderr.contains("C0003@example.com"), "{}", run.stderr);
     assert!(
-        run.stderr.contains("error: 1 records were rejected"),
+        run.stderr
+            .contains("error: 1 record was rejected in this pass"),
         "{}",
         run.stderr
     );

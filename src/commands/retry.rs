@@ -87,18 +87,21 @@ pub fn retry(
     for source in read_again {
         store.set_setting(source, FULL_NEXT_PASS, "retry")?;
     }
-    writeln!(
-        out,
-        "{queued} queued again, {reread} to be read again from the export: the next pass sends them"
-    )
-    .map_err(io)?;
+    let done = format!(
+        "{queued} queued again, {reread} to be read again from the export: the next pass sends \
+         them"
+    );
+    // One line either way: an unknown id is the error, and the line says what was done too.
     if !unknown.is_empty() {
         return Err(CommandError::failed(
             Exit::Other,
-            format!("no such id in the store: {}", unknown.join(", ")),
+            format!(
+                "no such id in the store: {} (of the others, {done})",
+                unknown.join(", ")
+            ),
         ));
     }
-    Ok(())
+    writeln!(out, "{done}").map_err(io)
 }
 
 /// Forgets `id` in every kind that has it (a customer and an invoice may share an id).

@@ -158,6 +158,14 @@ impl PassOutcome {
     }
 }
 
+/// `1 customer`, `3 customers`: a count that agrees with its noun.
+fn counted(n: u64, one: &str, many: &str) -> String {
+    match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}
+
 impl std::fmt::Display for PassOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.label())
@@ -204,12 +212,16 @@ impl PassReport {
     /// What stays queued, as the problem line says it: `3 customers`, or with invoices
     /// `3 customers and 2 invoices`.
     fn queued_records(&self) -> String {
-        let customers = self.left_pending + self.left_failed;
+        let customers = counted(
+            self.left_pending + self.left_failed,
+            "customer",
+            "customers",
+        );
         match &self.invoices {
-            None => format!("{customers} customers"),
+            None => customers,
             Some(i) => format!(
-                "{customers} customers and {} invoices",
-                i.left_pending + i.left_failed
+                "{customers} and {}",
+                counted(i.left_pending + i.left_failed, "invoice", "invoices")
             ),
         }
     }
@@ -298,14 +310,17 @@ impl PassReport {
                  queued: they are sent on the next pass"
             ),
             (PassOutcome::Unavailable, _) => format!(
-                "{} records failed and {queued} are still queued because the BlueTape API was \
-                 unavailable: they are retried on the next pass",
-                self.failed()
+                "{} failed and {queued} stay queued because the BlueTape API was unavailable: \
+                 they are retried on the next pass",
+                counted(self.failed(), "record", "records")
             ),
             (PassOutcome::Rejected, _) => format!(
-                "{} records were rejected in this pass: the warnings above name each id and field; \
-                 fix them in the accounting system and they are sent once their modified date changes",
-                self.rejected()
+                "{} rejected in this pass: the warnings above name each id and field; fix them \
+                 in the accounting system and they are sent once their modified date changes",
+                match self.rejected() {
+                    1 => "1 record was".to_owned(),
+                    n => format!("{n} records were"),
+                }
             ),
             (outcome, _) => format!("the pass ended {outcome}"),
         };
