@@ -511,3 +511,18 @@ async fn a_json_false_in_a_text_field_is_absent_so_fallbacks_apply() {
     assert_eq!(reason("P-2"), "emailAddress: missing");
     assert_eq!(reason("P-3"), "cellPhoneNumber: missing");
 }
+
+#[tokio::test]
+async fn an_email_field_with_several_addresses_sends_the_first_valid_one() {
+    let fx = Fixture::new().await;
+    fx.write_export(&format!(
+        "{}\nM-1,Ann,Lee,\"ann@example.com, billing@example.com\",(626) 555-0100,2024-03-01T00:00:00Z,\n\
+         M-2,Bo,Ray,not-an-address; bo@example.com,(626) 555-0101,2024-03-01T00:00:00Z,\n",
+        support::HEADER
+    ));
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let bodies = fx.posted_bodies();
+    assert_eq!(bodies["M-1"]["emailAddress"], "ann@example.com");
+    assert_eq!(bodies["M-2"]["emailAddress"], "bo@example.com");
+}

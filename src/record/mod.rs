@@ -142,13 +142,8 @@ impl Normaliser {
         let id = required(raw, Field::Id)?;
         let first_name = required(raw, Field::FirstName)?;
         let last_name = required(raw, Field::LastName)?;
-        let email = required(raw, Field::EmailAddress)?;
-        if !is_deliverable_email(email) {
-            return Err(Rejection::new(
-                Field::EmailAddress,
-                "not a valid email address",
-            ));
-        }
+        let email = first_deliverable_email(required(raw, Field::EmailAddress)?)
+            .ok_or_else(|| Rejection::new(Field::EmailAddress, "not a valid email address"))?;
         let phone = required(raw, Field::CellPhoneNumber)?;
         let phone = self
             .phones
@@ -166,6 +161,18 @@ impl Normaliser {
         values::check_size(&customer, raw)?;
         Ok(customer)
     }
+}
+
+/// The address to send: the field itself, or, where it holds several separated by `,` or `;`
+/// (as QuickBooks allows), the first of them that is deliverable.
+fn first_deliverable_email(field: &str) -> Option<&str> {
+    if is_deliverable_email(field) {
+        return Some(field);
+    }
+    field
+        .split([',', ';'])
+        .map(str::trim)
+        .find(|one| is_deliverable_email(one))
 }
 
 /// RFC 5321 syntax, and a domain with a dot: BlueTape sends invitations to it.
@@ -303,6 +310,21 @@ mod tests {
             if !value.trim().is_empty() {
                 assert!(!err.to_string().contains(value.trim()), "{err}");
             }
+        }
+    }
+
+    #[test]
+    fn a_field_of_several_addresses_sends_the_first_deliverable_one() {
+        let cases = [
+            ("ada@example.com", Some("ada@example.com")),
+            ("ada@example.com, bob@example.com", Some("ada@example.com")),
+            ("ada@example.com;bob@example.com", Some("ada@example.com")),
+            ("not-an-address; bob@example.com", Some("bob@example.com")),
+            ("ada@localhost, ", None),
+            (";,", None),
+        ];
+        for (field, expected) in cases {
+            assert_eq!(first_deliverable_email(field), expected, "{field}");
         }
     }
 
