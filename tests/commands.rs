@@ -565,3 +565,25 @@ async fn forget_asks_and_then_the_record_is_treated_as_new() {
     );
     assert_eq!(fx.record("C0001").expect("C0001").state, "exists");
 }
+
+#[tokio::test]
+async fn check_waits_for_an_export_still_being_written_instead_of_reading_nothing() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(3));
+    // Written a moment ago: within source.settle, as right after the export job ran.
+    let run = fx
+        .run_with_env(&["check"], &[("BLUETAPE_SYNC__SOURCE__SETTLE", "2s")])
+        .await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("export: read 3, would queue 3"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("export changed within source.settle (2s): waiting for it to settle"),
+        "{}",
+        run.stdout
+    );
+}

@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{
-    CommandError, advice, io, redirected, table, tls_failed, unauthorized, wrong_endpoint,
+    CommandError, advice, io, pass_failed, redirected, table, tls_failed, unauthorized,
+    wrong_endpoint,
 };
 use crate::cli::exit::Exit;
 use crate::client::{BlueTapeClient, SignUp};
@@ -64,9 +65,10 @@ pub async fn check(
     for line in config.pass.source.describe() {
         writeln!(out, "{line}").map_err(io)?;
     }
+    say_if_unsettled(&config.pass.source, out)?;
     let (staged, source_error) = crate::pass::inspect(&config.pass)
         .await
-        .map_err(|e| CommandError::failed(Exit::Other, e.to_string()))?;
+        .map_err(pass_failed)?;
     if !staged.samples.is_empty() {
         writeln!(
             out,
@@ -151,6 +153,27 @@ pub async fn check(
     } else {
         Exit::Ok
     })
+}
+
+/// Says that the export is still being written, before the read waits for it to settle.
+pub(crate) fn say_if_unsettled(
+    source: &crate::source::config::SourceConfig,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let Ok(discovery) = crate::source::discover(source, std::time::SystemTime::now()) else {
+        return Ok(());
+    };
+    if let Some(left) = discovery.settles_in {
+        writeln!(
+            out,
+            "export changed within {}.settle ({:?}): waiting for it to settle ({:.1}s)",
+            source.kind.section(),
+            source.settle,
+            left.as_secs_f64()
+        )
+        .map_err(io)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -201,6 +201,16 @@ pub(crate) fn wrong_endpoint(reason: &str, client: &BlueTapeClient) -> CommandEr
     )
 }
 
+/// A pass-like read that could not run: an export still being written after 12 ×
+/// `source.settle` is exit 75, as for `--once`.
+pub(crate) fn pass_failed(e: crate::pass::PassError) -> CommandError {
+    let code = match e {
+        crate::pass::PassError::StillChanging { .. } => Exit::Locked,
+        _ => Exit::Other,
+    };
+    CommandError::failed(code, e.to_string())
+}
+
 /// No TLS session with `api.base_url`: exit 78, retrying cannot fix it.
 pub(crate) fn tls_failed(reason: &str) -> CommandError {
     CommandError::failed(

@@ -324,7 +324,7 @@ async fn blocking<T: Send + 'static>(
 /// Waits, saying so, until every file of the export has been still for `source.settle`; an
 /// error when one is still changing after [`SETTLE_WAITS`] × `source.settle`. Problems with
 /// the export itself are left for the pass to report.
-async fn wait_to_settle(
+pub(super) async fn wait_to_settle(
     config: &SourceConfig,
     mut shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
 ) -> Result<(), PassError> {

@@ -40,6 +40,8 @@ async fn inspect_lane(
     lane: Lane,
     keep_ids: bool,
 ) -> Result<(Staged, Option<SourceError>), PassError> {
+    // An export still being written is waited for, as `--once` does, never read as empty.
+    super::wait_to_settle(&lane.source, std::pin::pin!(std::future::pending::<()>())).await?;
     let path = config.store_path.clone();
     let result = blocking(move || -> Result<_, PassError> {
         let mut store = Store::snapshot(&path)?;

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use serde_json::Value;
 
-use super::super::{CommandError, advice, io, open_store, table};
+use super::super::{CommandError, advice, io, open_store, pass_failed, table};
 use crate::cli::exit::Exit;
 use crate::config::Config;
 use crate::diff::RecordState;
@@ -27,9 +27,10 @@ pub(super) async fn check(
     for line in invoices.source.describe() {
         writeln!(out, "{line}").map_err(io)?;
     }
+    super::say_if_unsettled(&invoices.source, out)?;
     let Some((staged, source_error)) = crate::pass::inspect_invoices(&config.pass)
         .await
-        .map_err(|e| CommandError::failed(Exit::Other, e.to_string()))?
+        .map_err(pass_failed)?
     else {
         return Ok(0);
     };
