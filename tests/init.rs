@@ -416,3 +416,56 @@ async fn init_recognises_invoice_exports_and_its_config_sends_them_after_their_c
         assert_eq!(posted, sent, "{preset}");
     }
 }
+
+#[tokio::test]
+async fn init_writes_the_store_path_of_the_user_running_it() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let export = dir.path().join("customers.csv");
+    std::fs::write(&export, support::export_of(2)).expect("export");
+    std::fs::set_permissions(&export, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let binary = env!("CARGO_BIN_EXE_bluetape-sync");
+    // A copy another user can run wherever the checkout is.
+    let copy = dir.path().join("bluetape-sync");
+    std::fs::copy(binary, &copy).expect("copy the binary");
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path_line = |stdout: &[u8]| -> String {
+        String::from_utf8_lossy(stdout)
+            .lines()
+            .find(|l| l.starts_with("path = \"") && l.contains("state.db"))
+            .unwrap_or_else(|| panic!("no store path in:\n{}", String::from_utf8_lossy(stdout)))
+            .to_owned()
+    };
+    // An ordinary user: its own state folder, never /var/lib.
+    let as_nobody = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&copy)
+        .arg("init")
+        .arg(&export)
+        .env_remove("STATE_DIRECTORY")
+        .env_remove("XDG_STATE_HOME")
+        .env("HOME", "/nonexistent-home")
+        .output()
+        .expect("setpriv (util-linux) runs init as another user; this test needs root");
+    assert!(
+        as_nobody.status.success(),
+        "{}",
+        String::from_utf8_lossy(&as_nobody.stderr)
+    );
+    assert_eq!(
+        path_line(&as_nobody.stdout),
+        "path = \"/nonexistent-home/.local/state/bluetape-sync/state.db\""
+    );
+    // Under systemd, the unit's state directory.
+    let service = std::process::Command::new(binary)
+        .arg("init")
+        .arg(&export)
+        .env("STATE_DIRECTORY", "/var/lib/private/bluetape-sync")
+        .output()
+        .expect("init");
+    assert_eq!(
+        path_line(&service.stdout),
+        "path = \"/var/lib/private/bluetape-sync/state.db\""
+    );
+}

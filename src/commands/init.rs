@@ -52,6 +52,7 @@ pub fn init(export: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
     let config = source_from_toml(&source.keys, &path).map_err(|e| failed(&e))?;
     let mut text = header(&path, &detected);
     text.push_str(API);
+    text.push_str(&store_section());
     text.push_str(&source.text);
     text.push_str(&unused_columns(&detected));
     let missing: Vec<&str> = REQUIRED
@@ -93,6 +94,18 @@ account_id = ""
 # systemd credential `bluetape-api-key` (see the README).
 # key_file = "/etc/bluetape-sync/api.key"
 "#;
+
+/// `[store]` with the path the user running `init` would get by default, written out so that
+/// every command run with this config reads the same store.
+pub(super) fn store_section() -> String {
+    let path = crate::store::config::default_store_path();
+    format!(
+        "\n[store]\n# Where this config keeps what was sent (created on the first pass). A service \
+         keeps it in its\n# state directory: as the unit runs it, leave the key out, or set \
+         /var/lib/bluetape-sync/state.db.\npath = {}\n",
+        quoted(&path.display().to_string())
+    )
+}
 
 fn header(path: &Path, detected: &Detected) -> String {
     let mut text = format!(

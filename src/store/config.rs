@@ -48,14 +48,23 @@ impl StoreSection {
     }
 }
 
-fn default_store_path() -> PathBuf {
-    match std::env::var_os("STATE_DIRECTORY") {
+/// Where the store is when `store.path` is not set: systemd's state directory for a service,
+/// `/var/lib/bluetape-sync` for root, else the user's own state folder, so that a trial run as
+/// an ordinary user never touches `/var/lib`.
+pub fn default_store_path() -> PathBuf {
+    if let Some(dirs) = std::env::var_os("STATE_DIRECTORY") {
         // systemd may pass several directories separated by ':'; the first is ours.
-        Some(dirs) => {
-            let dirs = dirs.to_string_lossy().into_owned();
-            let first = dirs.split(':').next().unwrap_or_default();
-            Path::new(first).join("state.db")
-        }
-        None => PathBuf::from("/var/lib/bluetape-sync/state.db"),
+        let dirs = dirs.to_string_lossy().into_owned();
+        let first = dirs.split(':').next().unwrap_or_default();
+        return Path::new(first).join("state.db");
     }
+    if rustix::process::geteuid().is_root() {
+        return PathBuf::from("/var/lib/bluetape-sync/state.db");
+    }
+    let state_home = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from(".local/state"));
+    state_home.join("bluetape-sync/state.db")
 }

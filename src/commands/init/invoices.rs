@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{API, FirstRecords, quoted};
+use super::{API, FirstRecords, quoted, store_section};
 use crate::record::invoice::InvoiceReader;
 use crate::source::Field;
 use crate::source::config::{invoices_from_toml, source_from_toml};
@@ -40,6 +40,7 @@ pub(super) fn config(
         detected.encoding.name(),
     );
     text.push_str(API);
+    text.push_str(&store_section());
     let preset_line = format!("preset = {}", quoted(preset.name()));
     let path_line = format!("path = {}", quoted(&customers.display().to_string()));
     let _ = write!(
