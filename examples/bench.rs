@@ -357,7 +357,7 @@ fn child(args: &[String]) -> Result<(), Error> {
                     at_ms: 0,
                     result: SendResult::Created {
                         blue_tape_id: format!("bt-{i}"),
-                        sign_up_url: format!("https://www.bluetape.com/signup?id={i}"),
+                        sign_up_url: Some(format!("https://www.bluetape.com/signup?id={i}")),
                     },
                     history: Vec::new(),
                 })

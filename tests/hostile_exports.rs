@@ -139,12 +139,11 @@ async fn a_200_mb_header_is_a_broken_export_read_in_bounded_memory() {
     std::fs::remove_file(fx.path("export.csv")).expect("remove");
 }
 
-#[tokio::test]
-async fn a_10_mb_line_is_a_broken_export_naming_the_line_and_the_key() {
-    let fx = Fixture::new().await;
+/// Four good rows around `C9999`, whose first name is 10 MB: line 4.
+fn write_with_a_10_mb_name(fx: &Fixture) {
     let long = "x".repeat(1024 * 1024);
     write_lazily(
-        &fx,
+        fx,
         "export.csv",
         &format!("{HEADER}\n{}C9999,", good_rows(1, 2)),
         10,
@@ -154,6 +153,12 @@ async fn a_10_mb_line_is_a_broken_export_naming_the_line_and_the_key() {
             good_rows(3, 2)
         ),
     );
+}
+
+#[tokio::test]
+async fn a_10_mb_line_is_a_broken_export_naming_the_line_and_the_key() {
+    let fx = Fixture::new().await;
+    write_with_a_10_mb_name(&fx);
     let m = measured(&fx, &["--once"]).await;
     m.assert_bounded("10 MB CSV row");
     assert_eq!(m.run.code, 78, "{}", m.run.stderr);
@@ -172,17 +177,7 @@ async fn a_10_mb_line_is_a_broken_export_naming_the_line_and_the_key() {
     // Raised, the same file is read: the long name is then one customer's problem (a body
     // over 64 KiB), not the file's.
     let fx = Fixture::with_config("max_row_bytes = \"16MiB\"").await;
-    write_lazily(
-        &fx,
-        "export.csv",
-        &format!("{HEADER}\n{}C9999,", good_rows(1, 2)),
-        10,
-        &long,
-        &format!(
-            ",Lee,a@example.com,(626) 555-0100,2024-01-02,\n{}",
-            good_rows(3, 2)
-        ),
-    );
+    write_with_a_10_mb_name(&fx);
     let m = measured(&fx, &["--once"]).await;
     assert_eq!(m.run.code, 65, "{}", m.run.stderr);
     assert_eq!(fx.posted_bodies().len(), 4);
@@ -203,7 +198,7 @@ async fn a_10_mb_line_is_a_broken_export_naming_the_line_and_the_key() {
         "export.ndjson",
         &format!("{good}\n{{\"id\": \"N2\", \"note\": \""),
         10,
-        &long,
+        &"x".repeat(1024 * 1024),
         "\"}\n",
     );
     let m = measured(&fx, &["--once"]).await;

@@ -267,11 +267,8 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            let code = match e {
-                PassError::StillChanging { .. } => Exit::Locked,
-                _ => Exit::Other,
-            };
-            fail(code, &e.to_string())
+            let e = commands::pass_failed(e);
+            fail(e.exit_code(), &e.to_string())
         }
     }
 }

@@ -228,19 +228,9 @@ const KEY_FILE_BYTES: u64 = 64 * 1024;
 /// start), read up to [`KEY_FILE_BYTES`].
 fn read_key_file(path: &Path) -> std::io::Result<String> {
     use std::io::Read as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    let file = options.open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
+    let (file, what) = crate::source::open_without_blocking(path)?;
+    if let Some(what) = what {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, what));
     }
     let mut text = String::new();
     file.take(KEY_FILE_BYTES).read_to_string(&mut text)?;

@@ -18,7 +18,6 @@ use std::io::Write;
 use serde::Serialize;
 
 pub use self::check::{check, mask_email, mask_phone};
-
 pub use self::export::export;
 pub use self::failures::failures;
 pub use self::init::init;
@@ -203,7 +202,7 @@ pub(crate) fn wrong_endpoint(reason: &str, client: &BlueTapeClient) -> CommandEr
 
 /// A pass-like read that could not run: an export still being written after 12 ×
 /// `source.settle` is exit 75, as for `--once`.
-pub(crate) fn pass_failed(e: crate::pass::PassError) -> CommandError {
+pub fn pass_failed(e: crate::pass::PassError) -> CommandError {
     let code = match e {
         crate::pass::PassError::StillChanging { .. } => Exit::Locked,
         _ => Exit::Other,

@@ -24,7 +24,7 @@ use tracing::{info, warn};
 use self::config::PassConfig;
 use self::progress::{Progress, Reporter};
 use crate::client::BlueTapeClient;
-use crate::record::timestamp::now_ms;
+use crate::record::timestamp::{duration_ms, now_ms};
 use crate::source;
 use crate::source::config::SourceConfig;
 use crate::store::{Store, StoreError};
@@ -181,8 +181,7 @@ pub async fn run_pass(
     if let Some(rest) = run.progress.notices.rest() {
         warn!("{rest}");
     }
-    let keep_ms = i64::try_from(config.keep_history.as_millis()).unwrap_or(i64::MAX);
-    if let Err(e) = store.prune_history(now_ms().saturating_sub(keep_ms)) {
+    if let Err(e) = store.prune_history(now_ms().saturating_sub(duration_ms(config.keep_history))) {
         warn!("cannot prune the store's history (store.keep_history): {e}");
     }
     info!(

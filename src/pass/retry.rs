@@ -53,7 +53,7 @@ impl RetryPolicy {
                 sign_up_url,
             } => Next::Record(SendResult::Created {
                 blue_tape_id,
-                sign_up_url: sign_up_url.unwrap_or_default(),
+                sign_up_url,
             }),
             Outcome::Exists => Next::Record(SendResult::Exists),
             Outcome::Updated { blue_tape_id } => Next::Record(SendResult::Updated { blue_tape_id }),
@@ -138,7 +138,7 @@ mod tests {
                 false,
                 Next::Record(SendResult::Created {
                     blue_tape_id: "b".into(),
-                    sign_up_url: "u".into(),
+                    sign_up_url: Some("u".into()),
                 }),
             ),
             (2, Outcome::Exists, false, Next::Record(SendResult::Exists)),

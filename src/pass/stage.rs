@@ -10,7 +10,7 @@ use super::PassOptions;
 use super::lane::Lane;
 use super::prepare::Preparer;
 use super::progress::Progress;
-use crate::record::timestamp::now_ms;
+use crate::record::timestamp::{duration_ms, now_ms};
 use crate::source::{self, Kind, SourceError};
 use crate::store::{FULL_NEXT_PASS, PassCounts, Store, StoreError};
 
@@ -92,7 +92,7 @@ pub(super) fn stage(
         }
     };
     let watermark = store.watermark(&config.name)?;
-    let lookback_ms = i64::try_from(config.lookback.as_millis()).unwrap_or(i64::MAX);
+    let lookback_ms = duration_ms(config.lookback);
     // `retry` or `forget` asked for a full read, so the records they reset are seen again.
     let full = options.full || store.setting(&config.name, FULL_NEXT_PASS)?.is_some();
     let now = now_ms();
@@ -106,8 +106,7 @@ pub(super) fn stage(
                 _ => None,
             },
             now,
-            future_after: now
-                .saturating_add(i64::try_from(config.clock_skew.as_millis()).unwrap_or(i64::MAX)),
+            future_after: now.saturating_add(duration_ms(config.clock_skew)),
         },
         progress,
     };

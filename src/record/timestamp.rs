@@ -207,6 +207,11 @@ pub fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
+/// A setting's duration in the store's milliseconds (one too long for them is as long as can be).
+pub fn duration_ms(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// An instant as the store keeps it (milliseconds since the epoch), shown to people and in
 /// JSON in the API's form; a value outside chrono's range shows as nothing (JSON `null`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -238,6 +238,21 @@ pub fn read(
 /// after a check by path is still caught. (`O_NONBLOCK` changes nothing for a regular file's
 /// reads, so it stays set.)
 pub fn open_regular(path: &Path) -> Result<std::fs::File, SourceError> {
+    match open_without_blocking(path).map_err(|e| unreadable(path, e))? {
+        (_, Some(what)) => Err(SourceError::NotRegular {
+            path: path.to_owned(),
+            what,
+        }),
+        (file, None) => Ok(file),
+    }
+}
+
+/// A file opened for reading without blocking, and what it is by its open descriptor: `None`
+/// for a regular file, else its kind in words (`a FIFO (named pipe)`). For any file a
+/// program reads that someone else may have put a FIFO or a device in place of.
+pub fn open_without_blocking(
+    path: &Path,
+) -> std::io::Result<(std::fs::File, Option<&'static str>)> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -245,15 +260,9 @@ pub fn open_regular(path: &Path) -> Result<std::fs::File, SourceError> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.custom_flags(libc::O_NONBLOCK);
     }
-    let file = options.open(path).map_err(|e| unreadable(path, e))?;
-    let meta = file.metadata().map_err(|e| unreadable(path, e))?;
-    match not_regular(&meta) {
-        Some(what) => Err(SourceError::NotRegular {
-            path: path.to_owned(),
-            what,
-        }),
-        None => Ok(file),
-    }
+    let file = options.open(path)?;
+    let what = not_regular(&file.metadata()?);
+    Ok((file, what))
 }
 
 /// What a file that is not a regular file is, for the message; `None` for a regular file.

@@ -35,8 +35,8 @@ pub struct StoreConfig {
 }
 
 impl StoreSection {
-    /// The store's path: as configured (relative to `config_dir`), else in systemd's state
-    /// directory, else `/var/lib/bluetape-sync/state.db`.
+    /// The store's path: as configured (relative to `config_dir`), else
+    /// [`default_store_path`].
     pub fn validate(self, config_dir: &Path) -> StoreConfig {
         StoreConfig {
             path: self

@@ -210,7 +210,7 @@ mod tests {
                         "C1",
                         SendResult::Created {
                             blue_tape_id: "b".into(),
-                            sign_up_url: "u".into(),
+                            sign_up_url: Some("u".into()),
                         },
                     ),
                     answer(

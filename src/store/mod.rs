@@ -312,7 +312,7 @@ mod tests {
         assert_eq!(page[0].body, body("B"));
         let created = SendResult::Created {
             blue_tape_id: "bt-B".into(),
-            sign_up_url: "https://s/B".into(),
+            sign_up_url: Some("https://s/B".into()),
         };
         store
             .record_results(SOURCE, &[result("B", created)])
@@ -329,7 +329,7 @@ mod tests {
         let mut store = queued(&["A"]);
         let created = SendResult::Created {
             blue_tape_id: "bt-A".into(),
-            sign_up_url: "https://s/A".into(),
+            sign_up_url: Some("https://s/A".into()),
         };
         store
             .record_results(SOURCE, &[result("A", created)])

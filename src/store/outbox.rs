@@ -40,7 +40,8 @@ pub struct Queued {
 pub enum SendResult {
     Created {
         blue_tape_id: String,
-        sign_up_url: String,
+        /// `None` when BlueTape sent none that is safe to keep.
+        sign_up_url: Option<String>,
     },
     Exists,
     /// An update was accepted (202).
@@ -148,11 +149,7 @@ fn record_result(tx: &Transaction<'_>, source: &str, r: &SendRecord) -> rusqlite
         } => (
             "state = 'created', done_at_ms = ?5, reason = NULL, next_attempt_ms = NULL,
              update_pending = 0, blue_tape_id = ?6, sign_up_url = ?7",
-            // An empty URL is one the client did not keep: none, not "".
-            vec![
-                Some(blue_tape_id),
-                Some(sign_up_url.as_str()).filter(|u| !u.is_empty()),
-            ],
+            vec![Some(blue_tape_id), sign_up_url.as_deref()],
         ),
         SendResult::Exists => (
             "state = 'exists', done_at_ms = COALESCE(done_at_ms, ?5), reason = NULL,
@@ -279,6 +276,7 @@ impl QueueCursor {
         }
     }
 }
+
 /// The most bytes of bodies one page of the queue holds (after its first record).
 const QUEUE_PAGE_BYTES: usize = 1024 * 1024;
 
