@@ -70,7 +70,7 @@ async fn explicit_keys_override_the_preset_and_dry_run_shows_the_mapping() {
         "{mapping:?}"
     );
     assert!(
-        mapping.contains(&"  archived records are skipped"),
+        mapping.contains(&"  left out: archived (ContactStatus equals ARCHIVED)"),
         "{mapping:?}"
     );
     assert_eq!(fx.fake.request_count(), 0);

@@ -90,7 +90,7 @@ fn read_all(config: &Config) -> (Vec<RawRecord>, Vec<String>) {
         for item in items {
             match item {
                 Ok(Item::Record(raw)) => records.push(raw),
-                Ok(Item::Skipped(_) | Item::Old(_)) => {}
+                Ok(Item::LeftOut { .. } | Item::Old(_)) => {}
                 Err(e) => {
                     errors.push(e.to_string());
                     break;

@@ -12,7 +12,9 @@ use crate::cli::exit::Exit;
 use crate::client::{BlueTapeClient, SignUp};
 use crate::config::Config;
 use crate::record::Customer;
+use crate::pass::Staged;
 use crate::shown::shown;
+use crate::source::config::SourceConfig;
 
 mod invoices;
 
@@ -110,6 +112,7 @@ pub async fn check(
         staged.counts.read, staged.counts.new, staged.counts.rejected, staged.skipped, staged.counts.inactive, staged.counts.changed_upstream
     )
     .map_err(io)?;
+    left_out_by_rule(&staged, &config.pass.source, out).map_err(io)?;
     if !staged.rejections.is_empty() {
         writeln!(out, "rejected, by reason:").map_err(io)?;
         let reasons = staged.rejections.iter().map(|(r, n)| (r.as_str(), *n));
@@ -187,4 +190,22 @@ mod tests {
         assert_eq!(mask_phone("+11234567890"), "+1******7890");
         assert_eq!(mask_phone("+447911123456"), "+4*******3456");
     }
+}
+
+/// How many records each leave-out rule left out, every rule listed (one that leaves out
+/// nothing may be written wrong).
+fn left_out_by_rule(
+    staged: &Staged,
+    source: &SourceConfig,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    if source.leave_out.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "left out, by rule ({}.leave_out):", source.kind.section())?;
+    for (n, rule) in source.leave_out.iter().enumerate() {
+        let count = staged.left_out.get(n).copied().unwrap_or(0);
+        writeln!(out, "  {count:>6}  {}", shown(&rule.label()))?;
+    }
+    Ok(())
 }

@@ -383,7 +383,7 @@ impl FirstRecords {
         for item in crate::source::read(config, &file, None)?.take(detect::SAMPLE) {
             let raw = match item? {
                 Item::Record(raw) => raw,
-                Item::Skipped(_) | Item::Old(_) => {
+                Item::LeftOut { .. } | Item::Old(_) => {
                     left_out += 1;
                     continue;
                 }

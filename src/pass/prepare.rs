@@ -14,8 +14,9 @@ use crate::store::StoreError;
 /// One record read and checked, ready for the store.
 pub(super) enum Prepared {
     Record(Box<PreparedRecord>),
-    /// Left out by the preset's rule: an inactive or archived customer, a bill.
-    Inactive,
+    /// Left out by the export's rule number `rule`: an inactive or archived customer, a bill;
+    /// with its id when a queued record of it may need withdrawing.
+    LeftOut { rule: usize, id: Option<String> },
     /// Older than the watermark minus lookback, with its date.
     Old(i64),
 }
@@ -64,12 +65,13 @@ impl PreparedRecord {
 }
 
 /// What the reading thread counted without sending on: records older than the watermark
-/// minus lookback, and inactive ones.
+/// minus lookback, and left-out ones.
 #[derive(Debug, Default)]
 pub(super) struct Quiet {
     pub(super) read: u64,
     pub(super) skipped: u64,
-    pub(super) inactive: u64,
+    /// Left out, by rule.
+    pub(super) left_out: Vec<u64>,
     pub(super) newest: Option<i64>,
     /// Counted but not yet shown in the progress.
     pub(super) unreported: u64,
@@ -112,7 +114,7 @@ impl Preparer<'_> {
     pub(super) fn prepare(&self, item: Item) -> Result<Prepared, StoreError> {
         let raw = match item {
             Item::Record(raw) => raw,
-            Item::Skipped(_) => return Ok(Prepared::Inactive),
+            Item::LeftOut { rule, id } => return Ok(Prepared::LeftOut { rule, id }),
             Item::Old(ms) => return Ok(Prepared::Old(ms)),
         };
         // Without a modified date, a record is dated when this version was first seen, and a

@@ -22,6 +22,8 @@ pub struct Staged {
     /// Read, new, rejected locally, changed upstream, inactive (for invoices: left out).
     pub counts: PassCounts,
     pub skipped: u64,
+    /// Left out, by the lane's rule (`check` shows each).
+    pub left_out: Vec<u64>,
     pub would_send: u64,
     /// Rejections in this read, by reason.
     pub rejections: std::collections::BTreeMap<String, u64>,

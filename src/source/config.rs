@@ -13,7 +13,8 @@ use super::invoices::StatusRules;
 use super::lines::LineSpecs;
 pub use super::mapping::{FieldMap, SourceFormat};
 use super::mapping::{FieldSource, FieldSpec};
-use super::presets::{Preset, PresetDefaults, SkipRule};
+use super::leave_out::{self, Rule, RuleText};
+use super::presets::{Preset, PresetDefaults};
 use super::size::ByteSize;
 use super::{Field, Kind};
 use crate::setting::{SettingError, relative_to};
@@ -39,10 +40,12 @@ pub struct SourceSection {
     name: Option<String>,
     #[serde(with = "humantime_serde")]
     clock_skew: Duration,
+    leave_out: Vec<RuleText>,
     // [invoices] only:
     line_fields: BTreeMap<String, FieldSource>,
     draft_statuses: Option<Vec<String>>,
     void_statuses: Option<Vec<String>>,
+    paid_statuses: Option<Vec<String>>,
     updates: Option<bool>,
 }
 
@@ -64,9 +67,11 @@ impl Default for SourceSection {
             max_row_bytes: ByteSize(ByteSize::MIB),
             name: None,
             clock_skew: Duration::from_secs(300),
+            leave_out: Vec::new(),
             line_fields: BTreeMap::new(),
             draft_statuses: None,
             void_statuses: None,
+            paid_statuses: None,
             updates: None,
         }
     }
@@ -90,8 +95,9 @@ pub struct SourceConfig {
     pub specs: Vec<(Field, FieldSpec)>,
     /// Where each field's source was set: `config`, `preset`, or `default`.
     pub origins: Vec<&'static str>,
-    /// Records the preset leaves out (QuickBooks' inactive, Xero's archived customers).
-    pub skip: Vec<SkipRule>,
+    /// Records left out: the preset's rules (QuickBooks' inactive, Xero's archived
+    /// customers), then the config's `leave_out`.
+    pub leave_out: Vec<Rule>,
     pub delimiter: u8,
     /// The encoding of files without a BOM.
     pub encoding: &'static Encoding,
@@ -160,8 +166,8 @@ impl SourceConfig {
             };
             lines.push(format!("  {:<19} <- {from}", field.api_name()));
         }
-        for skip in &self.skip {
-            lines.push(format!("  {} records are skipped", skip.what));
+        for rule in &self.leave_out {
+            lines.push(format!("  left out: {}", rule.label()));
         }
         lines
     }
@@ -175,7 +181,7 @@ impl SourceConfig {
             self.format,
             self.records_path,
             self.specs,
-            self.skip,
+            self.leave_out,
             self.delimiter,
             self.encoding.name(),
             self.timezone,
@@ -215,6 +221,7 @@ impl SourceSection {
             ("line_fields", !self.line_fields.is_empty()),
             ("draft_statuses", self.draft_statuses.is_some()),
             ("void_statuses", self.void_statuses.is_some()),
+            ("paid_statuses", self.paid_statuses.is_some()),
             ("updates", self.updates.is_some()),
         ];
         if let Some((key, _)) = only_invoices.iter().find(|(_, set)| *set) {
@@ -268,6 +275,7 @@ impl SourceSection {
         let statuses = StatusRules {
             draft: self.draft_statuses.take().unwrap_or(preset_statuses.draft),
             void: self.void_statuses.take().unwrap_or(preset_statuses.void),
+            paid: self.paid_statuses.take().unwrap_or(preset_statuses.paid),
             ..preset_statuses
         };
         let updates = self.updates.unwrap_or(true);
@@ -331,13 +339,14 @@ impl SourceSection {
         let dotted = format != SourceFormat::Csv;
         let (preset_fields, left_out, preset_zone, preset_country) = match preset {
             Some(p) => (p.fields, p.left_out, p.timezone, p.default_country),
-            None => (FieldMap::default(), &[][..], None, None),
+            None => (FieldMap::default(), Vec::new(), None, None),
         };
-        let skip = left_out
-            .iter()
-            .map(|rule| rule.resolve(dotted))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| err("preset", &e))?;
+        let leave_out = leave_out::resolve(&left_out, &self.leave_out, dotted).map_err(
+            |(n, problem)| match n {
+                Some(n) => err("leave_out", &format!("rule {n}: {problem}")),
+                None => err("preset", &format!("its rule for records it leaves out: {problem}")),
+            },
+        )?;
         let configured = FieldMap::named(kind, self.fields)
             .map_err(|(name, problem)| err(&format!("fields.{name}"), &problem))?;
         let origins = kind
@@ -432,7 +441,7 @@ impl SourceSection {
             fields,
             specs,
             origins,
-            skip,
+            leave_out,
             delimiter,
             encoding,
             timezone,

@@ -11,7 +11,7 @@ use super::config::SourceConfig;
 use super::decode::{self, Text, Undecodable};
 use super::guard::{Broken, CsvGuard};
 use super::mapping::FieldSpec;
-use super::presets::SkipRule;
+use super::leave_out::{Cell, Test};
 use super::{Field, Kind, RawRecord};
 use super::{Item, OlderThan, SourceError, open_regular, unreadable};
 
@@ -28,8 +28,10 @@ pub struct CsvExport {
     path: PathBuf,
     reader: csv::Reader<CsvGuard<Text<File>>>,
     columns: Vec<(Field, Columns)>,
-    /// The preset's rules for records left out, each with its column.
-    skip: Vec<(SkipRule, usize)>,
+    /// The rules for records left out, each with its number and its columns.
+    leave_out: Vec<(usize, Test<usize>)>,
+    /// The id's column, for a left-out record.
+    id_column: Option<usize>,
     header_len: usize,
     len: u64,
     ends_with_newline: bool,
@@ -114,17 +116,37 @@ impl CsvExport {
             };
             columns.push((*field, source));
         }
-        let skip = config
-            .skip
-            .iter()
-            .filter_map(|rule| Some((rule.clone(), find(rule.path.column()?)?)))
-            .collect();
+        let mut leave_out = Vec::with_capacity(config.leave_out.len());
+        for (n, rule) in config.leave_out.iter().enumerate() {
+            let column = |path: &super::mapping::Path| {
+                let name = path.column().unwrap_or_default();
+                find(name).ok_or_else(|| name.to_owned())
+            };
+            match rule.test.try_map(&column) {
+                Ok(test) => leave_out.push((n, test)),
+                // A preset's rule for a column this export does not write has nothing to do.
+                Err(_) if rule.preset_says.is_some() => {}
+                Err(column) => {
+                    return Err(SourceError::MissingRuleColumn {
+                        path,
+                        section: config.kind.section(),
+                        rule: rule.label(),
+                        column,
+                    });
+                }
+            }
+        }
+        let id_column = columns.iter().find_map(|(field, source)| match source {
+            Columns::One(index) if *field == Field::Id => Some(*index),
+            _ => None,
+        });
         Ok(Self {
             kind: config.kind,
             path,
             reader,
             columns,
-            skip,
+            leave_out,
+            id_column,
             header_len: headers.len(),
             len,
             ends_with_newline,
@@ -216,13 +238,20 @@ impl Iterator for CsvExport {
                 // The text is checked UTF-8, and cells end at ASCII delimiters.
                 std::str::from_utf8(bytes).ok()
             };
-            if let Some((rule, _)) = self.skip.iter().find(|(r, i)| r.skips_value(cell(*i))) {
-                return Some(Ok(Item::Skipped(rule.what)));
+            let older = self.older.as_ref().and_then(|(older, column)| {
+                let ms = cell(*column).and_then(|text| (older.date)(text))?;
+                (ms < older.threshold_ms).then_some(ms)
+            });
+            let looked_up = |index: &usize| cell(*index).map_or(Cell::Absent, |t| Cell::Text(t.into()));
+            if let Some((rule, _)) = self.leave_out.iter().find(|(_, test)| test.matches(&looked_up)) {
+                // An old record was handled by an earlier pass: nothing of it to withdraw.
+                let id = match older {
+                    Some(_) => None,
+                    None => self.id_column.and_then(cell).map(str::to_owned),
+                };
+                return Some(Ok(Item::LeftOut { rule: *rule, id }));
             }
-            if let Some((older, column)) = &self.older
-                && let Some(ms) = cell(*column).and_then(|text| (older.date)(text))
-                && ms < older.threshold_ms
-            {
+            if let Some(ms) = older {
                 return Some(Ok(Item::Old(ms)));
             }
             let mut raw = RawRecord::new(
@@ -280,19 +309,25 @@ mod tests {
     use super::*;
 
     /// Reads `bytes` as `export.csv` with the `[source]` keys in `toml`.
-    fn try_read(bytes: &[u8], toml: &str) -> Result<Vec<RawRecord>, SourceError> {
+    fn try_read_items(bytes: &[u8], toml: &str) -> Result<Vec<Item>, SourceError> {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("export.csv");
         std::fs::write(&path, bytes).expect("write");
         let text = format!("path = \"export.csv\"\nsettle = \"0s\"\n{toml}");
         let config = crate::source::config::source_from_toml(&text, &dir.path().join("c.toml"))
             .expect("source config");
-        CsvExport::open(&config, &path)?
-            .map(|item| match item? {
-                Item::Record(r) => Ok(r),
+        CsvExport::open(&config, &path)?.collect()
+    }
+
+    fn try_read(bytes: &[u8], toml: &str) -> Result<Vec<RawRecord>, SourceError> {
+        let items = try_read_items(bytes, toml)?;
+        Ok(items
+            .into_iter()
+            .map(|item| match item {
+                Item::Record(r) => r,
                 other => panic!("CSV skips nothing here, got {other:?}"),
             })
-            .collect()
+            .collect())
     }
 
     fn read(bytes: &[u8], toml: &str) -> Vec<RawRecord> {
@@ -442,7 +477,51 @@ companyId = "Company"
         };
         assert_eq!(first.get(Field::FirstName), Some("Ann"));
         assert_eq!(first.get(Field::CellPhoneNumber), Some("626 555 0100"));
-        assert!(matches!(items[1], Item::Skipped("inactive")), "{items:?}");
+        assert!(
+            matches!(&items[1], Item::LeftOut { rule: 0, id: Some(id) } if id == "C2"),
+            "{items:?}"
+        );
+    }
+
+    #[test]
+    fn a_config_rule_reads_its_columns_and_one_without_its_column_is_an_error() {
+        let toml = "[[leave_out]]\nfield = \"Inactive\"\nequals = [\"Yes\"]\n\
+                    [[leave_out]]\nall = [ { field = \"Type\", equals = [\"Vendor\"] }, \
+                    { field = \"Inactive\", not_equals = [\"Yes\"] } ]\n";
+        let header = format!("{HEADER},Inactive,Type");
+        let text = format!(
+            "{header}\nC1,A,B,a@b.co,1,2,No,Customer\nC2,A,B,a@b.co,1,2,yes,Customer\n\
+             C3,A,B,a@b.co,1,2,No,vendor\nC4,A,B,a@b.co,1,2,,Vendor\n"
+        );
+        let items = try_read_items(text.as_bytes(), toml).expect("read");
+        let left_out: Vec<(usize, Option<String>)> = items
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::LeftOut { rule, id } => Some((rule, id)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            left_out,
+            [
+                (0, Some("C2".to_owned())),
+                (1, Some("C3".to_owned())),
+                (1, Some("C4".to_owned()))
+            ]
+        );
+        let err = try_read_items(format!("{HEADER}\nC1,A,B,a@b.co,1,2\n").as_bytes(), toml)
+            .expect_err("no Inactive column");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "source file {}: no column `Inactive` for the source.leave_out rule `Inactive \
+                 equals Yes` in the header row: set the rule's `field` to the export's column name",
+                match &err {
+                    SourceError::MissingRuleColumn { path, .. } => path.display().to_string(),
+                    other => panic!("{other:?}"),
+                }
+            )
+        );
     }
 
     #[test]

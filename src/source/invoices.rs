@@ -24,20 +24,21 @@ pub struct StatusRules {
     pub paid: Vec<String>,
     /// A status beginning with this is void (QuickBooks' "Voided" note).
     pub void_prefix: Option<&'static str>,
-    /// Nothing due means paid (QuickBooks' Balance).
+    /// Nothing due means paid (SPEC §12: true for every export).
     pub paid_when_nothing_due: bool,
 }
 
 impl Default for StatusRules {
-    /// `draft_statuses` and `void_statuses` as SPEC §9 sets them.
+    /// `draft_statuses`, `void_statuses` and `paid_statuses` as SPEC §9 and §12 set them: an
+    /// invoice with nothing due is paid, whatever the export.
     fn default() -> Self {
         let owned = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect();
         Self {
             draft: owned(&["draft"]),
             void: owned(&["void", "voided", "deleted", "cancelled", "canceled"]),
-            paid: Vec::new(),
+            paid: owned(&["paid", "paid in full", "closed"]),
             void_prefix: None,
-            paid_when_nothing_due: false,
+            paid_when_nothing_due: true,
         }
     }
 }
@@ -78,12 +79,16 @@ mod tests {
             (Some("Draft"), Standing::Draft),
             (Some(" VOIDED "), Standing::Void),
             (Some("canceled"), Standing::Void),
-            (Some("Paid"), Standing::Open),
+            (Some("Paid In Full"), Standing::Paid),
+            (Some("closed"), Standing::Paid),
             (Some("Sent"), Standing::Open),
             (None, Standing::Open),
         ] {
-            assert_eq!(rules.standing(status, true), standing, "{status:?}");
+            assert_eq!(rules.standing(status, false), standing, "{status:?}");
         }
+        // Nothing due: paid elsewhere, whatever the status says.
+        assert_eq!(rules.standing(Some("Open"), true), Standing::Paid);
+        assert_eq!(rules.standing(None, true), Standing::Paid);
     }
 
     #[test]

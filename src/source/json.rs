@@ -211,8 +211,14 @@ impl RecordReader {
     /// holds twice.
     fn emit(&mut self, value: Value, duplicate: Option<String>) -> Result<(), Stopped> {
         self.index += 1;
-        let item = match self.config.skip.iter().find(|rule| rule.skips(&value)) {
-            Some(rule) => Item::Skipped(rule.what),
+        let left_out = (self.config.leave_out.iter()).position(|rule| rule.leaves_out(&value));
+        let item = match left_out {
+            Some(rule) => {
+                let id = (self.config.specs.iter())
+                    .find(|(field, _)| *field == Field::Id)
+                    .and_then(|(_, spec)| spec.resolve(|p| p.lookup_text(&value)));
+                Item::LeftOut { rule, id }
+            }
             None => {
                 let location = format!("{} record {}", self.path.display(), self.index);
                 let mut raw = RawRecord::new(self.config.kind, location);

@@ -44,8 +44,8 @@ impl Keep {
                 }
             }
         }
-        for rule in &config.skip {
-            keep.walk(&rule.path).whole = true;
+        for path in config.leave_out.iter().flat_map(|rule| rule.test.places()) {
+            keep.walk(path).whole = true;
         }
         keep
     }

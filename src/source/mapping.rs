@@ -192,7 +192,7 @@ impl Path {
         }
     }
 
-    fn value<'v>(&self, record: &'v Value) -> Option<&'v Value> {
+    pub(super) fn value<'v>(&self, record: &'v Value) -> Option<&'v Value> {
         let mut at = record;
         for segment in &self.segments {
             at = segment.step(at)?;

@@ -11,6 +11,7 @@ mod json;
 mod keep;
 pub mod lines;
 pub mod mapping;
+pub mod leave_out;
 pub mod presets;
 mod raw;
 pub mod size;
@@ -48,6 +49,14 @@ pub enum SourceError {
         /// else the mapping.
         advice: String,
     },
+    #[error("source file {}: no column `{column}` for the {section}.leave_out rule `{rule}` in the header row: set the rule's `field` to the export's column name", path.display())]
+    MissingRuleColumn {
+        path: PathBuf,
+        /// `source` or `invoices`.
+        section: &'static str,
+        rule: String,
+        column: String,
+    },
     #[error("source file {}: not {} at {at}: {advice}; none of its records were taken", path.display(), encoding.name())]
     Undecodable {
         path: PathBuf,
@@ -68,8 +77,10 @@ pub enum SourceError {
 #[derive(Debug)]
 pub enum Item {
     Record(RawRecord),
-    /// Left out by the preset's rule (an inactive or archived customer); names what it is.
-    Skipped(&'static str),
+    /// Left out by the export's rule number `rule` (an inactive or archived customer, a
+    /// bill), with its id where it has one and it may not have been handled yet (a queued
+    /// record the export now leaves out is withdrawn).
+    LeftOut { rule: usize, id: Option<String> },
     /// Modified before [`OlderThan::threshold_ms`] (then in ms): handled by an earlier pass,
     /// so not read any further.
     Old(i64),

@@ -5,11 +5,10 @@
 use std::fmt;
 
 use chrono_tz::Tz;
-use serde_json::Value;
 
-use self::Values::OneOf;
 use super::Field;
-use super::mapping::{FieldMap, FieldSource, Path, SourceFormat};
+use super::leave_out::{PresetRule, RuleText};
+use super::mapping::{FieldMap, FieldSource, SourceFormat};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
@@ -27,75 +26,13 @@ pub enum Preset {
     Myob,
 }
 
-/// Records a preset leaves out, counted as "inactive" (customers) or "left out" (invoices):
-/// those whose value at `path` is one of `values`, or none of them (compared as written,
-/// strings without regard to case).
-#[derive(Debug, Clone, Copy)]
-pub struct LeftOut {
-    pub path: &'static str,
-    pub values: Values,
-    /// How the log and the README name such records.
-    pub what: &'static str,
-}
-
-impl LeftOut {
-    /// The rule, its path read as the format reads paths (`dotted` for JSON).
-    pub fn resolve(self, dotted: bool) -> Result<SkipRule, String> {
-        let path = Path::parse(self.path, dotted)
-            .map_err(|e| format!("its rule for {} records: {e}", self.what))?;
-        Ok(SkipRule {
-            path,
-            values: self.values,
-            what: self.what,
-        })
-    }
-}
-
-/// Which values a [`LeftOut`] rule leaves out.
-#[derive(Debug, Clone, Copy)]
-pub enum Values {
-    OneOf(&'static [&'static str]),
-    /// Any value but these, and no value (Xero's invoices that are not `ACCREC`: bills).
-    NoneOf(&'static [&'static str]),
-}
-
-/// A [`LeftOut`] rule ready to read records.
-#[derive(Debug, Clone)]
-pub struct SkipRule {
-    pub path: Path,
-    values: Values,
-    /// How the log and the README name such records.
-    pub what: &'static str,
-}
-
-impl SkipRule {
-    /// Whether a record whose value at the rule's path is `value` is left out.
-    pub fn skips_value(&self, value: Option<&str>) -> bool {
-        let listed = |values: &[&str]| {
-            value.is_some_and(|v| {
-                values
-                    .iter()
-                    .any(|want| want.eq_ignore_ascii_case(v.trim()))
-            })
-        };
-        match self.values {
-            Values::OneOf(values) => listed(values),
-            Values::NoneOf(values) => !listed(values),
-        }
-    }
-
-    /// Whether a JSON record is left out.
-    pub fn skips(&self, record: &Value) -> bool {
-        self.skips_value(self.path.lookup(record).as_deref())
-    }
-}
-
 /// What a preset fills in.
 pub struct PresetDefaults {
     pub format: SourceFormat,
     pub records_path: &'static str,
     pub fields: FieldMap,
-    pub left_out: &'static [LeftOut],
+    /// Records it leaves out, counted as "inactive" (customers) or "left out" (invoices).
+    pub left_out: Vec<PresetRule>,
     /// The zone of the export's naive dates, unless `source.timezone` is set.
     pub timezone: Option<Tz>,
     /// Where national phone numbers are from, unless `source.default_country` is set.
@@ -109,6 +46,11 @@ pub struct UnknownPreset(pub String);
 
 fn one(path: &str) -> FieldSource {
     FieldSource::from(path)
+}
+
+/// A preset's rule for records it leaves out, and what it calls them.
+pub(super) fn left_out(what: &'static str, rule: RuleText) -> PresetRule {
+    PresetRule { what, rule }
 }
 
 impl Preset {
@@ -207,11 +149,15 @@ impl Preset {
                     (Field::SourceModifiedDate, one("MetaData.LastUpdatedTime")),
                     // companyId: a CompanyName is not a BlueTape company id, mapped only on purpose.
                 ]),
-                left_out: &[LeftOut {
-                    path: "Active",
-                    values: OneOf(&["false"]),
-                    what: "inactive",
-                }],
+                left_out: vec![
+                    left_out("inactive", RuleText::equals("Active", &["false"])),
+                    // Jobs: a customer's projects, not a second person.
+                    left_out("sub-customer (job)", RuleText::equals("Job", &["true"])),
+                    left_out(
+                        "sub-customer (job)",
+                        RuleText::is_blank("ParentRef.value", false),
+                    ),
+                ],
                 timezone: None,
                 default_country: None,
             },
@@ -244,11 +190,16 @@ impl Preset {
                         ),
                         (Field::SourceModifiedDate, one("UpdatedDateUTC")),
                     ]),
-                    left_out: &[LeftOut {
-                        path: "ContactStatus",
-                        values: OneOf(&["ARCHIVED"]),
-                        what: "archived",
-                    }],
+                    left_out: vec![
+                        left_out("archived", RuleText::equals("ContactStatus", &["ARCHIVED"])),
+                        left_out(
+                            "supplier",
+                            RuleText::all(vec![
+                                RuleText::equals("IsSupplier", &["true"]),
+                                RuleText::equals("IsCustomer", &["false"]),
+                            ]),
+                        ),
+                    ],
                     timezone: None,
                     default_country: None,
                 }
@@ -264,17 +215,9 @@ impl Preset {
                     (Field::CellPhoneNumber, one("mobile | phone")),
                     (Field::SourceModifiedDate, one("last_modified_time")),
                 ]),
-                left_out: &[
-                    LeftOut {
-                        path: "contact_type",
-                        values: OneOf(&["vendor"]),
-                        what: "vendor",
-                    },
-                    LeftOut {
-                        path: "status",
-                        values: OneOf(&["inactive"]),
-                        what: "inactive",
-                    },
+                left_out: vec![
+                    left_out("vendor", RuleText::equals("contact_type", &["vendor"])),
+                    left_out("inactive", RuleText::equals("status", &["inactive"])),
                 ],
                 timezone: None,
                 default_country: None,
@@ -293,11 +236,7 @@ impl Preset {
                     ),
                     (Field::SourceModifiedDate, one("updated")),
                 ]),
-                left_out: &[LeftOut {
-                    path: "vis_state",
-                    values: OneOf(&["1", "2"]),
-                    what: "deleted or archived",
-                }],
+                left_out: vec![left_out("deleted or archived", RuleText::equals("vis_state", &["1", "2"]))],
                 timezone: Some(chrono_tz::America::New_York),
                 default_country: None,
             },
@@ -315,11 +254,7 @@ impl Preset {
                     ),
                     (Field::SourceModifiedDate, one("WHENMODIFIED")),
                 ]),
-                left_out: &[LeftOut {
-                    path: "STATUS",
-                    values: OneOf(&["inactive"]),
-                    what: "inactive",
-                }],
+                left_out: vec![left_out("inactive", RuleText::equals("STATUS", &["inactive"]))],
                 timezone: None,
                 default_country: None,
             },
@@ -344,11 +279,7 @@ impl Preset {
                         ),
                         (Field::SourceModifiedDate, one("LastModified")),
                     ]),
-                    left_out: &[LeftOut {
-                        path: "IsActive",
-                        values: OneOf(&["false"]),
-                        what: "inactive",
-                    }],
+                    left_out: vec![left_out("inactive", RuleText::equals("IsActive", &["false"]))],
                     timezone: None,
                     default_country: Some("AU"),
                 }

@@ -94,6 +94,7 @@ pub(super) async fn check(
         c.read, c.new, c.rejected, staged.skipped, c.inactive, c.changed_upstream
     )
     .map_err(io)?;
+    super::left_out_by_rule(&staged, &invoices.source, out).map_err(io)?;
     if !staged.rejections.is_empty() {
         writeln!(out, "invoices rejected, by reason:").map_err(io)?;
         let reasons = staged.rejections.iter().map(|(r, n)| (r.as_str(), *n));

@@ -15,6 +15,13 @@ use crate::record::Field;
 use crate::source::{self, Kind, OlderThan, SourceError};
 use crate::store::{NEW_BATCH, NewRecord, Staging, StoreError};
 
+/// What crosses from the reading thread to the store's: a record to decide, or the id of a
+/// left-out one whose queued version, if any, is withdrawn.
+enum Ready {
+    Record(Box<PreparedRecord>),
+    Withdraw(String),
+}
+
 /// Why staging a file stopped: the store failed (the pass stops), or the file could not be
 /// read (it is rolled back; the pass goes on).
 pub(super) enum StageError {
@@ -59,10 +66,13 @@ impl FileStaging<'_> {
         let progress = self.progress;
         std::thread::scope(|scope| {
             let (batches, prepared) = std::sync::mpsc::sync_channel(4);
-            // The reading thread: records with nothing to store (old, inactive) are only
-            // counted there; the others cross to this thread in batches.
+            // The reading thread: records with nothing to store (old, left out and handled)
+            // are only counted there; the others cross to this thread in batches.
             let producer = scope.spawn(move || {
-                let mut quiet = Quiet::default();
+                let mut quiet = Quiet {
+                    left_out: vec![0; preparer.lane.source.leave_out.len()],
+                    ..Quiet::default()
+                };
                 let mut batch = Vec::with_capacity(PREPARED_BATCH);
                 let mut batch_bytes = 0;
                 for item in records {
@@ -70,22 +80,32 @@ impl FileStaging<'_> {
                         .map_err(StageError::Source)
                         .and_then(|item| preparer.prepare(item).map_err(StageError::Store));
                     let record = match prepared {
-                        Ok(Prepared::Record(record)) => Ok(record),
+                        Ok(Prepared::Record(record)) => Ok(Ready::Record(record)),
                         Ok(Prepared::Old(ms)) => {
                             quiet.count(progress);
                             quiet.skipped += 1;
                             quiet.newest = quiet.newest.max(Some(ms));
                             continue;
                         }
-                        Ok(Prepared::Inactive) => {
+                        Ok(Prepared::LeftOut { rule, id }) => {
                             quiet.count(progress);
-                            quiet.inactive += 1;
-                            continue;
+                            if let Some(n) = quiet.left_out.get_mut(rule) {
+                                *n += 1;
+                            }
+                            match id {
+                                // Its queued version, if any, is withdrawn on the store's side.
+                                Some(id) => Ok(Ready::Withdraw(id)),
+                                None => continue,
+                            }
                         }
                         Err(e) => Err(e),
                     };
                     let failed = record.is_err();
-                    batch_bytes += record.as_ref().map_or(0, |r| r.held_bytes());
+                    batch_bytes += match &record {
+                        Ok(Ready::Record(r)) => r.held_bytes(),
+                        Ok(Ready::Withdraw(id)) => id.len(),
+                        Err(_) => 0,
+                    };
                     batch.push(record);
                     if failed || batch.len() == PREPARED_BATCH || batch_bytes >= PREPARED_BYTES {
                         batch_bytes = 0;
@@ -107,9 +127,18 @@ impl FileStaging<'_> {
             let mut waiting_bytes = 0;
             for batch in prepared {
                 for item in batch {
+                    let record = match item? {
+                        Ready::Record(record) => record,
+                        Ready::Withdraw(id) => {
+                            // Counted as read on the reading thread; the export's order kept.
+                            waiting_bytes = 0;
+                            self.store_batch(&mut waiting, staged, newest)?;
+                            self.withdraw(&id)?;
+                            continue;
+                        }
+                    };
                     staged.counts.read += 1;
                     progress.read_one();
-                    let record = item?;
                     if record.future {
                         staged.counts.future += 1;
                     }
@@ -135,10 +164,32 @@ impl FileStaging<'_> {
             quiet.finish(progress);
             staged.counts.read += quiet.read;
             staged.skipped += quiet.skipped;
-            staged.counts.inactive += quiet.inactive;
+            staged.counts.inactive += quiet.left_out.iter().sum::<u64>();
+            if staged.left_out.len() < quiet.left_out.len() {
+                staged.left_out.resize(quiet.left_out.len(), 0);
+            }
+            for (total, n) in staged.left_out.iter_mut().zip(&quiet.left_out) {
+                *total += n;
+            }
             *newest = (*newest).max(quiet.newest);
             Ok(())
         })
+    }
+
+    /// Withdraws a record the export now leaves out, if it waits to be sent and never was.
+    fn withdraw(&self, id: &str) -> Result<(), StageError> {
+        if self.staging.withdraw(id)? {
+            record_line!(
+                self.progress.notices,
+                "withdrawn",
+                info!(
+                    id,
+                    "{} withdrawn before it was sent: the export now leaves it out",
+                    self.noun()
+                )
+            );
+        }
+        Ok(())
     }
 
     /// Stores the waiting valid records: the new ones in one go, then each whose id the
@@ -295,15 +346,8 @@ impl FileStaging<'_> {
         let decision = match decision {
             InvoiceDecision::Plain(decision) => decision,
             InvoiceDecision::LeftOut { withdraw } => {
-                if withdraw && staging.withdraw(id)? {
-                    record_line!(
-                        self.progress.notices,
-                        "withdrawn",
-                        info!(
-                            id,
-                            "invoice withdrawn before it was sent: the export now leaves it out"
-                        )
-                    );
+                if withdraw {
+                    self.withdraw(id)?;
                 }
                 staged.counts.inactive += 1;
                 return Ok(());

@@ -45,7 +45,12 @@ fn read_all(config: &InvoicesConfig) -> (Vec<Read>, Vec<String>) {
                     })
                     .map_err(|e| e.to_string()),
             ),
-            Item::Skipped(what) => left_out.push(what.to_owned()),
+            Item::LeftOut { rule, .. } => left_out.push(
+                source.leave_out[rule]
+                    .preset_says
+                    .unwrap_or("a config rule")
+                    .to_owned(),
+            ),
             Item::Old(_) => unreachable!("no threshold"),
         }
     }

@@ -4,7 +4,8 @@
 use super::super::invoices::StatusRules;
 use super::super::mapping::{FieldMap, FieldSource, SourceFormat};
 use super::super::{Field, LineField};
-use super::{LeftOut, Preset, PresetDefaults, Values};
+use super::super::leave_out::RuleText;
+use super::{Preset, PresetDefaults, left_out};
 
 /// What a preset fills in for its invoice export.
 pub struct InvoicePresetDefaults {
@@ -52,7 +53,7 @@ impl Preset {
                         (Field::Status, one("PrivateNote")),
                         (Field::Lines, one("Line[DetailType=SalesItemLineDetail]")),
                     ]),
-                    left_out: &[],
+                    left_out: vec![],
                     timezone: None,
                     default_country: None,
                 },
@@ -92,11 +93,7 @@ impl Preset {
                         (Field::Lines, one("LineItems")),
                         (Field::LineAmounts, one("LineAmountTypes")),
                     ]),
-                    left_out: &[LeftOut {
-                        path: "Type",
-                        values: Values::NoneOf(&["ACCREC"]),
-                        what: "bill",
-                    }],
+                    left_out: vec![left_out("bill", RuleText::not_equals("Type", &["ACCREC"]))],
                     timezone: None,
                     default_country: None,
                 },
@@ -112,7 +109,7 @@ impl Preset {
                     void: vec!["VOIDED".into(), "DELETED".into()],
                     paid: vec!["PAID".into()],
                     void_prefix: None,
-                    paid_when_nothing_due: false,
+                    paid_when_nothing_due: true,
                 },
             }),
             Preset::ZohoBooks | Preset::Freshbooks | Preset::SageIntacct | Preset::Myob => None,

@@ -62,18 +62,10 @@ fn every_preset_is_written_right() {
                     .unwrap_or_else(|e| panic!("{preset:?} {field}: {e}"));
             }
         }
-        for rule in defaults.left_out {
-            rule.resolve(dotted)
-                .unwrap_or_else(|e| panic!("{preset:?}: {e}"));
-        }
+        crate::source::leave_out::resolve(&defaults.left_out, &[], dotted)
+            .unwrap_or_else(|(_, e)| panic!("{preset:?}: {e}"));
         assert_eq!(preset.name().parse::<Preset>(), Ok(preset));
     }
-    let broken = LeftOut {
-        path: "Phones[PhoneType=",
-        values: super::Values::OneOf(&["x"]),
-        what: "broken",
-    };
-    assert!(broken.resolve(true).is_err());
 }
 
 #[test]
@@ -90,15 +82,15 @@ fn an_unknown_preset_names_the_presets_there_are() {
 /// A rule compares the value as written: `false`, `1`, and strings without regard to case.
 #[test]
 fn left_out_rules_compare_the_value_as_written() {
-    let rules = |preset: Preset| -> Vec<SkipRule> {
-        preset
-            .defaults()
-            .left_out
+    let left_out = |preset: Preset, record: serde_json::Value| {
+        let rules = crate::source::leave_out::resolve(&preset.defaults().left_out, &[], true)
+            .expect("rules");
+        rules
             .iter()
-            .map(|r| r.resolve(true).expect("rule"))
-            .collect()
+            .find(|r| r.leaves_out(&record))
+            .and_then(|r| r.preset_says)
     };
-    let skipped = |preset: Preset, record: Value| rules(preset).iter().any(|r| r.skips(&record));
+    let skipped = |preset: Preset, record| left_out(preset, record).is_some();
     assert!(skipped(Preset::QuickbooksOnline, json!({"Active": false})));
     assert!(!skipped(Preset::QuickbooksOnline, json!({"Active": true})));
     assert!(!skipped(Preset::QuickbooksOnline, json!({})));
@@ -122,15 +114,30 @@ fn left_out_rules_compare_the_value_as_written() {
     assert!(!skipped(Preset::Freshbooks, json!({"vis_state": 0})));
     assert!(skipped(Preset::Myob, json!({"IsActive": false})));
     assert!(!skipped(Preset::Myob, json!({"IsActive": true})));
-}
-
-#[test]
-fn quickbooks_leaves_out_inactive_customers_only() {
-    let [rule] = Preset::QuickbooksOnline.defaults().left_out else {
-        panic!("one rule");
+    // Xero's suppliers that are no customer; QuickBooks' jobs.
+    let xero = |supplier: bool, customer: bool| {
+        left_out(
+            Preset::Xero,
+            json!({"ContactStatus": "ACTIVE", "IsSupplier": supplier, "IsCustomer": customer}),
+        )
     };
-    let rule = rule.resolve(true).expect("a rule");
-    assert!(rule.skips(&json!({"Active": false})));
-    assert!(!rule.skips(&json!({"Active": true})));
-    assert!(!rule.skips(&json!({})));
+    assert_eq!(xero(true, false), Some("supplier"));
+    assert_eq!(xero(true, true), None);
+    assert_eq!(xero(false, false), None);
+    let job = Some("sub-customer (job)");
+    assert_eq!(
+        left_out(Preset::QuickbooksOnline, json!({"Active": true, "Job": true})),
+        job
+    );
+    assert_eq!(
+        left_out(
+            Preset::QuickbooksOnline,
+            json!({"Active": true, "ParentRef": {"value": "58"}})
+        ),
+        job
+    );
+    assert_eq!(
+        left_out(Preset::QuickbooksOnline, json!({"Active": true, "Job": false})),
+        None
+    );
 }
