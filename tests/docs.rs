@@ -45,3 +45,40 @@ fn every_subcommand_and_flag_is_in_the_man_page_and_completions() {
         }
     }
 }
+
+/// The README lists each preset's leave-out rules exactly as the preset has them.
+#[test]
+fn the_readme_lists_every_preset_s_leave_out_rules() {
+    use bluetape_sync::source::presets::Preset;
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .expect("README");
+    let mut missing = Vec::new();
+    for preset in Preset::ALL {
+        let mut rules: Vec<String> = Vec::new();
+        let mut add =
+            |section: &str, rules_of: Vec<bluetape_sync::source::leave_out::PresetRule>| {
+                for rule in rules_of {
+                    rules.push(format!(
+                        "`{}` ({}{})",
+                        rule.rule.to_inline_toml(),
+                        section,
+                        rule.what
+                    ));
+                }
+            };
+        add("", preset.defaults().left_out);
+        if let Some(invoices) = preset.invoice_defaults() {
+            add("invoices: ", invoices.export.left_out);
+        }
+        let row = format!("| `{}` | {} |", preset.name(), rules.join("<br>"));
+        if !readme.contains(&row) {
+            missing.push(row);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "README's table of the presets' rules lacks:\n{}",
+        missing.join("\n")
+    );
+}

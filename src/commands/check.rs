@@ -11,8 +11,8 @@ use super::{
 use crate::cli::exit::Exit;
 use crate::client::{BlueTapeClient, SignUp};
 use crate::config::Config;
-use crate::record::Customer;
 use crate::pass::Staged;
+use crate::record::Customer;
 use crate::shown::shown;
 use crate::source::config::SourceConfig;
 
@@ -179,6 +179,28 @@ pub(crate) fn say_if_unsettled(
     Ok(())
 }
 
+/// How many records each leave-out rule left out, every rule listed (one that leaves out
+/// nothing may be written wrong).
+fn left_out_by_rule(
+    staged: &Staged,
+    source: &SourceConfig,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    if source.leave_out.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "left out, by rule ({}.leave_out):",
+        source.kind.section()
+    )?;
+    for (n, rule) in source.leave_out.iter().enumerate() {
+        let count = staged.left_out.get(n).copied().unwrap_or(0);
+        writeln!(out, "  {count:>6}  {}", shown(&rule.label()))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,22 +212,4 @@ mod tests {
         assert_eq!(mask_phone("+11234567890"), "+1******7890");
         assert_eq!(mask_phone("+447911123456"), "+4*******3456");
     }
-}
-
-/// How many records each leave-out rule left out, every rule listed (one that leaves out
-/// nothing may be written wrong).
-fn left_out_by_rule(
-    staged: &Staged,
-    source: &SourceConfig,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
-    if source.leave_out.is_empty() {
-        return Ok(());
-    }
-    writeln!(out, "left out, by rule ({}.leave_out):", source.kind.section())?;
-    for (n, rule) in source.leave_out.iter().enumerate() {
-        let count = staged.left_out.get(n).copied().unwrap_or(0);
-        writeln!(out, "  {count:>6}  {}", shown(&rule.label()))?;
-    }
-    Ok(())
 }

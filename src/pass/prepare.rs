@@ -16,7 +16,10 @@ pub(super) enum Prepared {
     Record(Box<PreparedRecord>),
     /// Left out by the export's rule number `rule`: an inactive or archived customer, a bill;
     /// with its id when a queued record of it may need withdrawing.
-    LeftOut { rule: usize, id: Option<String> },
+    LeftOut {
+        rule: usize,
+        id: Option<String>,
+    },
     /// Older than the watermark minus lookback, with its date.
     Old(i64),
 }

@@ -10,10 +10,10 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 use super::invoices::StatusRules;
+use super::leave_out::{self, Rule, RuleText};
 use super::lines::LineSpecs;
 pub use super::mapping::{FieldMap, SourceFormat};
 use super::mapping::{FieldSource, FieldSpec};
-use super::leave_out::{self, Rule, RuleText};
 use super::presets::{Preset, PresetDefaults};
 use super::size::ByteSize;
 use super::{Field, Kind};
@@ -344,7 +344,10 @@ impl SourceSection {
         let leave_out = leave_out::resolve(&left_out, &self.leave_out, dotted).map_err(
             |(n, problem)| match n {
                 Some(n) => err("leave_out", &format!("rule {n}: {problem}")),
-                None => err("preset", &format!("its rule for records it leaves out: {problem}")),
+                None => err(
+                    "preset",
+                    &format!("its rule for records it leaves out: {problem}"),
+                ),
             },
         )?;
         let configured = FieldMap::named(kind, self.fields)

@@ -86,6 +86,11 @@ impl RuleText {
         format!("[[{section}.leave_out]]\n{}\n", self.inline_keys("\n"))
     }
 
+    /// The rule as an inline table: `{ field = "Active", equals = ["false"] }`.
+    pub fn to_inline_toml(&self) -> String {
+        format!("{{ {} }}", self.inline_keys(", "))
+    }
+
     fn inline_keys(&self, separator: &str) -> String {
         let quote = |s: &str| toml_string(s);
         let list = |values: &[String]| {
@@ -109,10 +114,7 @@ impl RuleText {
             keys.push(format!("is_blank = {blank}"));
         }
         if let Some(parts) = &self.all {
-            let parts: Vec<String> = parts
-                .iter()
-                .map(|p| format!("{{ {} }}", p.inline_keys(", ")))
-                .collect();
+            let parts: Vec<String> = parts.iter().map(RuleText::to_inline_toml).collect();
             keys.push(format!("all = [ {} ]", parts.join(", ")));
         }
         keys.join(separator)
@@ -399,8 +401,12 @@ mod tests {
         assert!(rank.leaves_out(&json!({"customer_rank": 0})));
         assert!(!rank.leaves_out(&json!({"customer_rank": 2})));
         let blocked = rule(RuleText::is_blank("blocked", false), true);
-        for blank in [json!({}), json!({"blocked": null}), json!({"blocked": false}),
-                      json!({"blocked": " "})] {
+        for blank in [
+            json!({}),
+            json!({"blocked": null}),
+            json!({"blocked": false}),
+            json!({"blocked": " "}),
+        ] {
             assert!(!blocked.leaves_out(&blank), "{blank}");
         }
         assert!(blocked.leaves_out(&json!({"blocked": "All"})));
@@ -445,7 +451,11 @@ mod tests {
             ..RuleText::default()
         };
         assert!(problem(no_field).1.contains("`field` is missing"));
-        assert!(problem(RuleText::all(Vec::new())).1.contains("`all` is empty"));
+        assert!(
+            problem(RuleText::all(Vec::new()))
+                .1
+                .contains("`all` is empty")
+        );
     }
 
     #[test]
@@ -479,8 +489,8 @@ mod tests {
             what: "inactive",
             rule: RuleText::equals("Active", &["false"]),
         }];
-        let rules = resolve(&preset, &[RuleText::equals("Active", &["FALSE"])], true)
-            .expect("valid");
+        let rules =
+            resolve(&preset, &[RuleText::equals("Active", &["FALSE"])], true).expect("valid");
         assert_eq!(rules.len(), 1);
         assert_eq!(rules[0].label(), "inactive (Active equals false)");
     }

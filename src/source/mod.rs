@@ -9,9 +9,9 @@ mod guard;
 pub mod invoices;
 mod json;
 mod keep;
+pub mod leave_out;
 pub mod lines;
 pub mod mapping;
-pub mod leave_out;
 pub mod presets;
 mod raw;
 pub mod size;
@@ -80,7 +80,10 @@ pub enum Item {
     /// Left out by the export's rule number `rule` (an inactive or archived customer, a
     /// bill), with its id where it has one and it may not have been handled yet (a queued
     /// record the export now leaves out is withdrawn).
-    LeftOut { rule: usize, id: Option<String> },
+    LeftOut {
+        rule: usize,
+        id: Option<String>,
+    },
     /// Modified before [`OlderThan::threshold_ms`] (then in ms): handled by an earlier pass,
     /// so not read any further.
     Old(i64),

@@ -152,11 +152,8 @@ impl Preset {
                 left_out: vec![
                     left_out("inactive", RuleText::equals("Active", &["false"])),
                     // Jobs: a customer's projects, not a second person.
-                    left_out("sub-customer (job)", RuleText::equals("Job", &["true"])),
-                    left_out(
-                        "sub-customer (job)",
-                        RuleText::is_blank("ParentRef.value", false),
-                    ),
+                    left_out("job", RuleText::equals("Job", &["true"])),
+                    left_out("job", RuleText::is_blank("ParentRef.value", false)),
                 ],
                 timezone: None,
                 default_country: None,
@@ -236,7 +233,10 @@ impl Preset {
                     ),
                     (Field::SourceModifiedDate, one("updated")),
                 ]),
-                left_out: vec![left_out("deleted or archived", RuleText::equals("vis_state", &["1", "2"]))],
+                left_out: vec![left_out(
+                    "deleted or archived",
+                    RuleText::equals("vis_state", &["1", "2"]),
+                )],
                 timezone: Some(chrono_tz::America::New_York),
                 default_country: None,
             },
@@ -254,7 +254,10 @@ impl Preset {
                     ),
                     (Field::SourceModifiedDate, one("WHENMODIFIED")),
                 ]),
-                left_out: vec![left_out("inactive", RuleText::equals("STATUS", &["inactive"]))],
+                left_out: vec![left_out(
+                    "inactive",
+                    RuleText::equals("STATUS", &["inactive"]),
+                )],
                 timezone: None,
                 default_country: None,
             },
@@ -279,7 +282,10 @@ impl Preset {
                         ),
                         (Field::SourceModifiedDate, one("LastModified")),
                     ]),
-                    left_out: vec![left_out("inactive", RuleText::equals("IsActive", &["false"]))],
+                    left_out: vec![left_out(
+                        "inactive",
+                        RuleText::equals("IsActive", &["false"]),
+                    )],
                     timezone: None,
                     default_country: Some("AU"),
                 }

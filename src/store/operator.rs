@@ -24,7 +24,16 @@ pub struct PassEntry {
     /// Created, exists, updated, cancelled, waiting (after the pass), rejected, failed and
     /// left out (`inactive`) invoices; absent when the pass counted none.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub invoices: Option<PassCounts>,
+    pub invoices: Option<InvoicePassCounts>,
+}
+
+/// A pass's invoice counts, with left-out invoices under the name the summary line gives them
+/// (`left_out`) as well as the customers' (`inactive`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvoicePassCounts {
+    #[serde(flatten)]
+    pub counts: PassCounts,
+    pub left_out: u64,
 }
 
 /// A rejected, failed or waiting record, as `failures` lists it.
@@ -277,7 +286,11 @@ impl Store {
                         inactive: r.get(21)?,
                         ..PassCounts::default()
                     })
-                    .filter(|counts| *counts != PassCounts::default()),
+                    .filter(|counts| *counts != PassCounts::default())
+                    .map(|counts| InvoicePassCounts {
+                        left_out: counts.inactive,
+                        counts,
+                    }),
                 })
             })
             .map_err(|e| self.err(e))?;

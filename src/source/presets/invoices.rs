@@ -2,9 +2,9 @@
 //! queries. The other systems have none yet; their invoices are mapped by hand.
 
 use super::super::invoices::StatusRules;
+use super::super::leave_out::RuleText;
 use super::super::mapping::{FieldMap, FieldSource, SourceFormat};
 use super::super::{Field, LineField};
-use super::super::leave_out::RuleText;
 use super::{Preset, PresetDefaults, left_out};
 
 /// What a preset fills in for its invoice export.
