@@ -153,6 +153,10 @@ struct PassArgs {
     /// Compare every record with the store, ignoring the watermark, for this pass.
     #[arg(long)]
     full: bool,
+    /// The mapping now reads ids from another field: send every record under its new id
+    /// (each is created again in BlueTape), and remember the new field.
+    #[arg(long)]
+    accept_new_ids: bool,
 }
 
 /// The command line's definition, for the man page and the shell completions.
@@ -211,10 +215,10 @@ pub fn main() -> ExitCode {
     logging::init(&config.log, &config.warnings);
     let progress_bar = config.log.progress_bar();
     if !once {
-        if pass.dry_run || pass.full {
+        if pass.dry_run || pass.full || pass.accept_new_ids {
             return fail(
                 Exit::Other,
-                "--dry-run and --full apply to one pass: add --once",
+                "--dry-run, --full and --accept-new-ids apply to one pass: add --once",
             );
         }
         let daemon = config.into_daemon();
@@ -230,6 +234,7 @@ pub fn main() -> ExitCode {
             Err(e) => {
                 let code = match &e {
                     DaemonError::Locked(e) => lock_exit(e),
+                    DaemonError::Pass(PassError::IdFieldChanged { .. }) => Exit::Config,
                     _ => Exit::Other,
                 };
                 fail(code, &e.to_string())
@@ -241,6 +246,7 @@ pub fn main() -> ExitCode {
         full: pass.full,
         wait_to_settle: true,
         progress_bar,
+        accept_new_ids: pass.accept_new_ids,
     };
     // One process per store; a dry run changes nothing and takes no lock.
     let _lock = match options.dry_run {
@@ -370,6 +376,7 @@ fn merge(a: PassArgs, b: PassArgs) -> PassArgs {
     PassArgs {
         dry_run: a.dry_run || b.dry_run,
         full: a.full || b.full,
+        accept_new_ids: a.accept_new_ids || b.accept_new_ids,
     }
 }
 

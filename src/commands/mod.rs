@@ -205,6 +205,7 @@ pub(crate) fn wrong_endpoint(reason: &str, client: &BlueTapeClient) -> CommandEr
 pub fn pass_failed(e: crate::pass::PassError) -> CommandError {
     let code = match e {
         crate::pass::PassError::StillChanging { .. } => Exit::Locked,
+        crate::pass::PassError::IdFieldChanged { .. } => Exit::Config,
         _ => Exit::Other,
     };
     CommandError::failed(code, e.to_string())

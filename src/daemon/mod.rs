@@ -54,6 +54,8 @@ pub enum DaemonError {
     Locked(#[from] LockError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Pass(#[from] PassError),
     #[error("cannot start the schedule: {0}")]
     Schedule(String),
     #[error("cannot listen on metrics.listen {listen}: {error}")]
@@ -72,7 +74,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     let _lock = InstanceLock::acquire(&config.pass.store_path)?;
-    drop(Store::open(&config.pass.store_path)?);
+    // The id guard before the first pass: a daemon whose mapping would create every record
+    // again stops at once (exit 78) rather than fail pass after pass.
+    crate::pass::check_id_fields(&Store::open(&config.pass.store_path)?, &config.pass)?;
     let config = Arc::new(config);
     let (tick_tx, mut ticks) = mpsc::channel(16);
     let mut schedule = Schedule::start(&config.schedule, tick_tx)

@@ -3,6 +3,7 @@
 //! `run --once` and the daemon both call [`run_pass`].
 
 pub mod config;
+mod ids;
 mod lane;
 mod notices;
 pub mod pace;
@@ -49,6 +50,9 @@ pub struct PassOptions {
     pub wait_to_settle: bool,
     /// Show progress as a bar (a terminal showing text logs) instead of a line every 10 s.
     pub progress_bar: bool,
+    /// Ids now read from another field than the store's records were sent with: send under
+    /// the new ids (`--accept-new-ids`), instead of stopping.
+    pub accept_new_ids: bool,
 }
 
 /// How many times `source.settle` a pass that waits for the export gives it to settle.
@@ -83,6 +87,19 @@ pub enum PassError {
         /// Records sent whose answer is not: they may be sent again (and answered 409).
         unkept: u64,
     },
+    #[error(
+        "{what} ids are now read from `{new}` ({key}), but this store's {what}s were sent with \
+         ids from `{old}`: a pass would send every {what} again under new ids, creating each \
+         twice in BlueTape; nothing was read or sent. Set {key} back to `{old}`, or if the new \
+         ids are the ones BlueTape should have, run `bluetape-sync run --once --accept-new-ids` \
+         once"
+    )]
+    IdFieldChanged {
+        what: &'static str,
+        key: String,
+        old: String,
+        new: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -100,6 +117,12 @@ fn results_not_kept(error: &StoreError, kept: u64, unkept: u64) -> String {
         ),
         false => format!("{error}: {what}"),
     }
+}
+
+/// Whether every kind's ids are read from the field its stored records were sent with
+/// ([`PassError::IdFieldChanged`] if not). Changes nothing.
+pub fn check_id_fields(store: &Store, config: &PassConfig) -> Result<(), PassError> {
+    ids::IdFields::of(config).check(store)
 }
 
 /// Runs one pass. `shutdown` resolving stops it gracefully: no new request starts, answers to
@@ -131,6 +154,11 @@ pub async fn run_pass(
     }
 
     let store = Store::open(&config.store_path)?;
+    let rekeyed = ids::IdFields::of(config).keep(&store, options.accept_new_ids)?;
+    let options = PassOptions {
+        full: options.full || rekeyed,
+        ..options
+    };
     let pass = store.begin_pass(customers.name(), options.full, now_ms())?;
     info!(pass, source = %config.source.path.display(), full = options.full, "pass started");
 

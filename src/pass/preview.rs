@@ -43,8 +43,10 @@ async fn inspect_lane(
     // An export still being written is waited for, as `--once` does, never read as empty.
     super::wait_to_settle(&lane.source, std::pin::pin!(std::future::pending::<()>())).await?;
     let path = config.store_path.clone();
+    let ids = super::ids::IdFields::of(config);
     let result = blocking(move || -> Result<_, PassError> {
         let mut store = Store::snapshot(&path)?;
+        ids.check(&store)?;
         let options = PassOptions::default();
         Ok(stage(
             &mut store,
@@ -69,8 +71,12 @@ pub(super) async fn dry_run(
     endpoint: String,
 ) -> Result<PassReport, PassError> {
     let path = config.store_path.clone();
+    let ids = super::ids::IdFields::of(config);
     let result = blocking(move || -> Result<_, PassError> {
         let mut store = Store::snapshot(&path)?;
+        if !options.accept_new_ids {
+            ids.check(&store)?;
+        }
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for line in customers.source.describe() {
             let _ = writeln!(out, "{line}");

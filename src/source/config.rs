@@ -141,6 +141,28 @@ impl SourceConfig {
         self.fields.get(Field::SourceModifiedDate).is_none()
     }
 
+    /// The field ids are read from, as resolved: a preset's default and the same mapping
+    /// written out are one field (`Id`, `AccountNumber | *ContactName`).
+    pub fn id_field(&self) -> String {
+        let source = self
+            .fields
+            .get(Field::Id)
+            .cloned()
+            .unwrap_or_else(|| FieldSource::from(Field::Id.api_name()));
+        let parts = match &source {
+            FieldSource::One(one) => std::slice::from_ref(one),
+            FieldSource::Parts(parts) => parts.as_slice(),
+        };
+        let parts: Vec<String> = parts
+            .iter()
+            .map(|part| {
+                let alternatives: Vec<&str> = part.split('|').map(str::trim).collect();
+                alternatives.join(" | ")
+            })
+            .collect();
+        parts.join(" + ")
+    }
+
     /// The effective mapping, for `--dry-run`: a line per field and what is left out.
     pub fn describe(&self) -> Vec<String> {
         let format = match self.format {

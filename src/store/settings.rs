@@ -43,4 +43,15 @@ impl Store {
             .map_err(|e| self.err(e))?;
         Ok(())
     }
+
+    /// Whether the store holds any record of the kind kept under `source`.
+    pub fn has_records(&self, source: &str) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM records WHERE source = ?1)",
+                [source],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
 }

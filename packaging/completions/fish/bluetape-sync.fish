@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_bluetape_sync_global_optspecs
-    string join \n config= once dry-run full h/help V/version
+    string join \n config= once dry-run full accept-new-ids h/help V/version
 end
 
 function __fish_bluetape_sync_needs_command
@@ -28,6 +28,7 @@ complete -c bluetape-sync -n "__fish_bluetape_sync_needs_command" -l config -d '
 complete -c bluetape-sync -n "__fish_bluetape_sync_needs_command" -l once -d 'One pass, then exit (same as `run --once`)'
 complete -c bluetape-sync -n "__fish_bluetape_sync_needs_command" -l dry-run -d 'Read, validate and diff, print what would be sent; send nothing, change nothing'
 complete -c bluetape-sync -n "__fish_bluetape_sync_needs_command" -l full -d 'Compare every record with the store, ignoring the watermark, for this pass'
+complete -c bluetape-sync -n "__fish_bluetape_sync_needs_command" -l accept-new-ids -d 'The mapping now reads ids from another field: send every record under its new id (each is created again in BlueTape), and remember the new field'
 complete -c bluetape-sync -n "__fish_bluetape_sync_needs_command" -s h -l help -d 'Print help'
 complete -c bluetape-sync -n "__fish_bluetape_sync_needs_command" -s V -l version -d 'Print version'
 complete -c bluetape-sync -n "__fish_bluetape_sync_needs_command" -f -a "run" -d 'Sync on the schedule; with --once, one pass and exit'
@@ -44,6 +45,7 @@ complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand run" -l conf
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand run" -l once -d 'One pass, then exit'
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand run" -l dry-run -d 'Read, validate and diff, print what would be sent; send nothing, change nothing'
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand run" -l full -d 'Compare every record with the store, ignoring the watermark, for this pass'
+complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand run" -l accept-new-ids -d 'The mapping now reads ids from another field: send every record under its new id (each is created again in BlueTape), and remember the new field'
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand run" -s h -l help -d 'Print help'
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand check" -l config -d 'The config file' -r -F
 complete -c bluetape-sync -n "__fish_bluetape_sync_using_subcommand check" -l online -d 'Also ask BlueTape whether it accepts the key (GET .../integration/customer/bluetape-sync-check/signup, which changes nothing)'
