@@ -294,7 +294,8 @@ async fn myob_preset_reads_the_location_1_address_and_australian_numbers() {
             .expect("stored")
             .reason
             .as_deref(),
-        Some("firstName: missing")
+        // A company card: no person to invite.
+        Some("firstName: no contact person")
     );
 }
 

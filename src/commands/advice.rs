@@ -98,6 +98,18 @@ fn advice(rejection: &Rejection, source: &SourceConfig) -> (String, String) {
                 source.default_country.as_ref()
             ),
         ),
+        Field::FirstName if rejection.problem == crate::record::names::NO_CONTACT_PERSON => (
+            "have no contact person (an organisation's name alone, or no name)".into(),
+            format!(
+                "{}: BlueTape invites a person{}",
+                in_system("add one"),
+                match source.fields.get(Field::FullName) {
+                    Some(_) => "",
+                    None =>
+                        ", or map source.fields.fullName to a column with a person's whole name",
+                }
+            ),
+        ),
         Field::EmailAddress if !rejection.is_missing() => (
             "have an email address that is not valid".into(),
             in_system("correct it"),
@@ -131,6 +143,9 @@ fn noun(field: Field) -> &'static str {
         Field::Status => "status",
         Field::Lines => "lines",
         Field::LineAmounts => "line amount type",
+        Field::DisplayName => "display name",
+        Field::FullName => "whole name",
+        Field::Country => "country",
     }
 }
 

@@ -2,7 +2,9 @@
 //! or a rejection naming the field and what is wrong with it (never the value itself).
 
 pub mod amount;
+pub mod country;
 pub mod invoice;
+pub mod names;
 pub mod phone;
 pub mod timestamp;
 mod values;
@@ -140,19 +142,20 @@ impl Normaliser {
     ) -> Result<Customer, Rejection> {
         values::check(raw)?;
         let id = required(raw, Field::Id)?;
-        let first_name = required(raw, Field::FirstName)?;
-        let last_name = required(raw, Field::LastName)?;
+        let (first_name, last_name) = names::person_name(raw)?;
         let email = first_deliverable_email(required(raw, Field::EmailAddress)?)
             .ok_or_else(|| Rejection::new(Field::EmailAddress, "not a valid email address"))?;
         let phone = required(raw, Field::CellPhoneNumber)?;
-        let phone = self
-            .phones
-            .normalise(phone)
-            .map_err(|e| Rejection::new(Field::CellPhoneNumber, e))?;
+        // A country of the record's own wins over source.default_country.
+        let phone = match raw.get(Field::Country).and_then(country::country_id) {
+            Some(country) => self.phones.normalise_in(phone, country),
+            None => self.phones.normalise(phone),
+        }
+        .map_err(|e| Rejection::new(Field::CellPhoneNumber, e))?;
         let customer = Customer {
             id: id.to_owned(),
-            first_name: first_name.to_owned(),
-            last_name: last_name.to_owned(),
+            first_name: first_name.into_owned(),
+            last_name: last_name.into_owned(),
             email_address: email.to_owned(),
             cell_phone_number: phone,
             source_modified_date: format_api(modified),

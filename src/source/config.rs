@@ -41,6 +41,7 @@ pub struct SourceSection {
     #[serde(with = "humantime_serde")]
     clock_skew: Duration,
     leave_out: Vec<RuleText>,
+    organisation: Option<RuleText>,
     // [invoices] only:
     line_fields: BTreeMap<String, FieldSource>,
     draft_statuses: Option<Vec<String>>,
@@ -68,6 +69,7 @@ impl Default for SourceSection {
             name: None,
             clock_skew: Duration::from_secs(300),
             leave_out: Vec::new(),
+            organisation: None,
             line_fields: BTreeMap::new(),
             draft_statuses: None,
             void_statuses: None,
@@ -98,6 +100,8 @@ pub struct SourceConfig {
     /// Records left out: the preset's rules (QuickBooks' inactive, Xero's archived
     /// customers), then the config's `leave_out`.
     pub leave_out: Vec<Rule>,
+    /// What marks a record as an organisation's (`source.organisation`, or the preset's).
+    pub organisation: Option<Rule>,
     pub delimiter: u8,
     /// The encoding of files without a BOM.
     pub encoding: &'static Encoding,
@@ -184,6 +188,10 @@ impl SourceConfig {
                         .to_owned()
                 }
                 None if *field == Field::CompanyId => "companyId if present".to_owned(),
+                // Read only where mapped.
+                None if matches!(field, Field::DisplayName | Field::FullName | Field::Country) => {
+                    continue;
+                }
                 None => format!("{} (default)", field.api_name()),
             };
             lines.push(format!("  {:<19} <- {from}", field.api_name()));
@@ -203,7 +211,7 @@ impl SourceConfig {
             self.format,
             self.records_path,
             self.specs,
-            self.leave_out,
+            (&self.leave_out, &self.organisation),
             self.delimiter,
             self.encoding.name(),
             self.timezone,
@@ -229,7 +237,10 @@ impl SourceConfig {
             | Field::TaxAmount
             | Field::Status
             | Field::Lines
-            | Field::LineAmounts => self.fields.get(field).is_some(),
+            | Field::LineAmounts
+            | Field::DisplayName
+            | Field::FullName
+            | Field::Country => self.fields.get(field).is_some(),
             _ => true,
         }
     }
@@ -273,6 +284,9 @@ impl SourceSection {
         let err = |key: &str, problem: &str| SettingError::new(format!("invoices.{key}"), problem);
         if self.default_country.is_some() {
             return Err(err("default_country", "invoices have no phone numbers"));
+        }
+        if self.organisation.is_some() {
+            return Err(err("organisation", "applies only to [source]"));
         }
         let preset = self.preset_name(Kind::Invoice)?;
         let invoice_preset = match preset {
@@ -372,6 +386,23 @@ impl SourceSection {
                 ),
             },
         )?;
+        let organisation = match (
+            &self.organisation,
+            preset_name
+                .filter(|_| kind == Kind::Customer)
+                .and_then(Preset::organisation),
+        ) {
+            (Some(rule), _) => Some(
+                Rule::single(rule, None, dotted)
+                    .map_err(|problem| err("organisation", &problem))?,
+            ),
+            (None, Some(rule)) => Some(
+                Rule::single(&rule, Some("organisation"), dotted).map_err(|problem| {
+                    err("preset", &format!("its organisation rule: {problem}"))
+                })?,
+            ),
+            (None, None) => None,
+        };
         let configured = FieldMap::named(kind, self.fields)
             .map_err(|(name, problem)| err(&format!("fields.{name}"), &problem))?;
         let origins = kind
@@ -467,6 +498,7 @@ impl SourceSection {
             specs,
             origins,
             leave_out,
+            organisation,
             delimiter,
             encoding,
             timezone,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::config::SourceConfig;
 use super::decode::{self, Text, Undecodable};
 use super::guard::{Broken, CsvGuard};
-use super::leave_out::{Cell, Test};
+use super::leave_out::{Cell, Rule, Test};
 use super::mapping::FieldSpec;
 use super::{Field, Kind, RawRecord};
 use super::{Item, OlderThan, SourceError, open_regular, unreadable};
@@ -32,6 +32,8 @@ pub struct CsvExport {
     leave_out: Vec<(usize, Test<usize>)>,
     /// The id's column, for a left-out record.
     id_column: Option<usize>,
+    /// What marks a record as an organisation's, with its columns.
+    organisation: Option<Test<usize>>,
     header_len: usize,
     len: u64,
     ends_with_newline: bool,
@@ -116,26 +118,32 @@ impl CsvExport {
             };
             columns.push((*field, source));
         }
+        let column = |path: &super::mapping::Path| {
+            let name = path.column().unwrap_or_default();
+            find(name).ok_or_else(|| name.to_owned())
+        };
+        // A preset's rule for a column this export does not write has nothing to do; a
+        // config's is a mistake to name.
+        let columns_of = |rule: &Rule, key: &str| match rule.test.try_map(&column) {
+            Ok(test) => Ok(Some(test)),
+            Err(_) if rule.preset_says.is_some() => Ok(None),
+            Err(column) => Err(SourceError::MissingRuleColumn {
+                path: path.clone(),
+                key: format!("{}.{key}", config.kind.section()),
+                rule: rule.label(),
+                column,
+            }),
+        };
         let mut leave_out = Vec::with_capacity(config.leave_out.len());
         for (n, rule) in config.leave_out.iter().enumerate() {
-            let column = |path: &super::mapping::Path| {
-                let name = path.column().unwrap_or_default();
-                find(name).ok_or_else(|| name.to_owned())
-            };
-            match rule.test.try_map(&column) {
-                Ok(test) => leave_out.push((n, test)),
-                // A preset's rule for a column this export does not write has nothing to do.
-                Err(_) if rule.preset_says.is_some() => {}
-                Err(column) => {
-                    return Err(SourceError::MissingRuleColumn {
-                        path,
-                        section: config.kind.section(),
-                        rule: rule.label(),
-                        column,
-                    });
-                }
+            if let Some(test) = columns_of(rule, "leave_out")? {
+                leave_out.push((n, test));
             }
         }
+        let organisation = match &config.organisation {
+            Some(rule) => columns_of(rule, "organisation")?,
+            None => None,
+        };
         let id_column = columns.iter().find_map(|(field, source)| match source {
             Columns::One(index) if *field == Field::Id => Some(*index),
             _ => None,
@@ -147,6 +155,7 @@ impl CsvExport {
             columns,
             leave_out,
             id_column,
+            organisation,
             header_len: headers.len(),
             len,
             ends_with_newline,
@@ -263,6 +272,10 @@ impl Iterator for CsvExport {
                 self.kind,
                 format!("{} row {}", self.path.display(), self.row),
             );
+            raw.organisation = self
+                .organisation
+                .as_ref()
+                .is_some_and(|test| test.matches(&looked_up));
             for (field, source) in &self.columns {
                 let value = match source {
                     Columns::One(index) => cell(*index).map(Cow::Borrowed),

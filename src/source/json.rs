@@ -233,6 +233,8 @@ impl RecordReader {
                     }
                 }
                 raw.duplicate_key = duplicate.map(|key| (self.field_reading(&key), key));
+                raw.organisation =
+                    (self.config.organisation.as_ref()).is_some_and(|rule| rule.leaves_out(&value));
                 Item::Record(raw)
             }
         };

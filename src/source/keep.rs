@@ -44,7 +44,8 @@ impl Keep {
                 }
             }
         }
-        for path in config.leave_out.iter().flat_map(|rule| rule.test.places()) {
+        let rules = config.leave_out.iter().chain(&config.organisation);
+        for path in rules.flat_map(|rule| rule.test.places()) {
             keep.walk(path).whole = true;
         }
         keep

@@ -328,7 +328,20 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// Whether a JSON record is left out by this rule.
+    /// One rule of its own (`source.organisation`), resolved as [`resolve`] does.
+    pub fn single(
+        text: &RuleText,
+        preset_says: Option<&'static str>,
+        dotted: bool,
+    ) -> Result<Self, String> {
+        Ok(Self {
+            test: text.resolve(dotted)?,
+            text: text.clone(),
+            preset_says,
+        })
+    }
+
+    /// Whether a JSON record matches this rule (is left out, for a leave-out rule).
     pub fn leaves_out(&self, record: &Value) -> bool {
         self.test.matches(&|path: &Path| Cell::at(path, record))
     }

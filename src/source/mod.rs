@@ -49,11 +49,11 @@ pub enum SourceError {
         /// else the mapping.
         advice: String,
     },
-    #[error("source file {}: no column `{column}` for the {section}.leave_out rule `{rule}` in the header row: set the rule's `field` to the export's column name", path.display())]
+    #[error("source file {}: no column `{column}` for the {key} rule `{rule}` in the header row: set the rule's `field` to the export's column name", path.display())]
     MissingRuleColumn {
         path: PathBuf,
-        /// `source` or `invoices`.
-        section: &'static str,
+        /// `source.leave_out`, `source.organisation`.
+        key: String,
         rule: String,
         column: String,
     },

@@ -74,6 +74,19 @@ impl Preset {
         }
     }
 
+    /// What marks a record as an organisation's, when the export says (its whole name is then
+    /// never split into a person's).
+    pub fn organisation(self) -> Option<RuleText> {
+        match self {
+            Preset::QuickbooksOnline
+            | Preset::Xero
+            | Preset::ZohoBooks
+            | Preset::Freshbooks
+            | Preset::SageIntacct
+            | Preset::Myob => None,
+        }
+    }
+
     /// The accounting system's name, as its users know it.
     pub fn system(self) -> &'static str {
         match self {
@@ -127,7 +140,13 @@ impl Preset {
             (_, Id) => "the record's id",
             (_, SourceModifiedDate) => "the record's last-modified date",
             (_, CompanyId) => "the customer's company id",
-            (_, _) => "the invoice",
+            (_, DisplayName | FullName) => "the customer's name",
+            (_, Country) => "the customer's address (country)",
+            (
+                _,
+                InvoiceNumber | CustomerId | InvoiceDate | DueDate | ExpirationDate | SubTotal
+                | TaxAmount | TotalAmount | AmountDue | Status | Lines | LineAmounts,
+            ) => "the invoice",
         }
     }
 

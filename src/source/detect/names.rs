@@ -15,6 +15,15 @@ fn names(field: Field) -> &'static [&'static str] {
         Field::SourceModifiedDate => MODIFIED,
         // Only a column that is plainly a BlueTape company id.
         Field::CompanyId => &["companyid", "bluetapecompanyid"],
+        Field::DisplayName => DISPLAY_NAMES,
+        // Only a column plainly a person's whole name: a customer's `Name` may be a company's.
+        Field::FullName => &[
+            "fullname",
+            "contactname",
+            "contactperson",
+            "contactfullname",
+        ],
+        Field::Country => COUNTRIES,
         // Invoices' exports are recognised by their preset only.
         _ => &[],
     }
@@ -34,6 +43,16 @@ const FIRST_NAMES: &[&str] = &[
 #[rustfmt::skip]
 const LAST_NAMES: &[&str] = &[
     "lastname", "lname", "familyname", "surname", "last", "contactlastname",
+];
+#[rustfmt::skip]
+const DISPLAY_NAMES: &[&str] = &[
+    "displayname", "customername", "name", "companyname", "company", "clientname",
+    "accountname",
+];
+#[rustfmt::skip]
+const COUNTRIES: &[&str] = &[
+    "country", "countrycode", "billingcountry", "billtocountry", "pocountry", "sacountry",
+    "countryid", "billingaddresscountry", "addresscountry",
 ];
 #[rustfmt::skip]
 const EMAILS: &[&str] = &[
@@ -164,7 +183,18 @@ mod tests {
                 "FIRST NAME",
                 "Surname"
             ]),
-            ["Customer_ID", "FIRST NAME", "Surname", "E-MAIL", "", "", ""]
+            [
+                "Customer_ID",
+                "FIRST NAME",
+                "Surname",
+                "E-MAIL",
+                "",
+                "",
+                "",
+                "",
+                "",
+                ""
+            ]
         );
         // A mobile and a general phone: the mobile, else the phone; a phone alone is taken.
         assert_eq!(mapped(&["Phone", "Mobile"])[4], "Mobile | Phone");
@@ -181,5 +211,8 @@ mod tests {
             "CompanyId"
         );
         assert_eq!(mapped(&["Company", "Company Name"])[6], "");
+        // The name the system shows, a person's whole name, and the country.
+        let all = mapped(&["Name", "Contact Name", "Bill to Country", "Company Name"]);
+        assert_eq!(all[7..], ["Name", "Contact Name", "Bill to Country"]);
     }
 }
