@@ -27,8 +27,8 @@ pub struct SourceSection {
     records_path: Option<String>,
     preset: Option<String>,
     fields: BTreeMap<String, FieldSource>,
-    delimiter: String,
-    encoding: String,
+    delimiter: Option<String>,
+    encoding: Option<String>,
     timezone: Option<String>,
     datetime_format: Option<String>,
     default_country: Option<String>,
@@ -58,8 +58,8 @@ impl Default for SourceSection {
             records_path: None,
             preset: None,
             fields: BTreeMap::new(),
-            delimiter: ",".into(),
-            encoding: "utf-8".into(),
+            delimiter: None,
+            encoding: None,
             timezone: None,
             datetime_format: None,
             default_country: None,
@@ -115,6 +115,10 @@ pub struct SourceConfig {
     pub max_row_bytes: ByteSize,
     /// An invoice export's line fields.
     pub lines: Option<LineSpecs>,
+    /// The header row's first cell, when rows before it are not the export's (IIF's `!CUST`).
+    pub header_tag: Option<&'static str>,
+    /// Phone cells as Xero's CSV writes them: country, area and number, space-separated.
+    pub phone_parts: bool,
     /// How far ahead of this host's clock a record may be dated before it counts as dated in
     /// the future (it is sent, but never moves the watermark).
     pub clock_skew: Duration,
@@ -373,11 +377,10 @@ impl SourceSection {
             .map(str::to_owned)
             .collect();
         let dotted = format != SourceFormat::Csv;
-        let (preset_fields, left_out, preset_zone, preset_country) = match preset {
-            Some(p) => (p.fields, p.left_out, p.timezone, p.default_country),
-            None => (FieldMap::default(), Vec::new(), None, None),
-        };
-        let leave_out = leave_out::resolve(&left_out, &self.leave_out, dotted).map_err(
+        let preset = preset.unwrap_or_else(|| PresetDefaults::base(format, ""));
+        let (preset_fields, preset_zone, preset_country) =
+            (preset.fields, preset.timezone, preset.default_country);
+        let leave_out = leave_out::resolve(&preset.left_out, &self.leave_out, dotted).map_err(
             |(n, problem)| match n {
                 Some(n) => err("leave_out", &format!("rule {n}: {problem}")),
                 None => err(
@@ -388,9 +391,7 @@ impl SourceSection {
         )?;
         let organisation = match (
             &self.organisation,
-            preset_name
-                .filter(|_| kind == Kind::Customer)
-                .and_then(Preset::organisation),
+            preset.organisation.filter(|_| kind == Kind::Customer),
         ) {
             (Some(rule), _) => Some(
                 Rule::single(rule, None, dotted)
@@ -435,7 +436,11 @@ impl SourceSection {
             }
         };
         let path = relative_to(config_dir, path);
-        let delimiter = match self.delimiter.as_str() {
+        let preset_delimiter = preset.delimiter.map(|d| char::from(d).to_string());
+        let delimiter = match (self.delimiter.or(preset_delimiter))
+            .as_deref()
+            .unwrap_or(",")
+        {
             "\\t" | "tab" | "\t" => b'\t',
             d if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
             _ => {
@@ -445,7 +450,10 @@ impl SourceSection {
                 ));
             }
         };
-        let encoding = Encoding::for_label_no_replacement(self.encoding.trim().as_bytes())
+        let encoding = (self.encoding.as_deref())
+            .or(preset.encoding)
+            .unwrap_or("utf-8");
+        let encoding = Encoding::for_label_no_replacement(encoding.trim().as_bytes())
             .ok_or_else(|| {
                 err(
                     "encoding",
@@ -475,7 +483,9 @@ impl SourceSection {
                     "not an ISO 3166 two-letter country code (e.g. `US`)",
                 )
             })?;
-        if let Some(format) = &self.datetime_format
+        let datetime_format = (self.datetime_format)
+            .or_else(|| preset.datetime_format.map(str::to_owned));
+        if let Some(format) = &datetime_format
             && chrono::format::StrftimeItems::new(format).parse().is_err()
         {
             return Err(err("datetime_format", "not a valid strftime format"));
@@ -502,7 +512,9 @@ impl SourceSection {
             delimiter,
             encoding,
             timezone,
-            datetime_format: self.datetime_format,
+            datetime_format,
+            header_tag: preset.header_tag,
+            phone_parts: preset.phone_parts,
             default_country,
             settle: self.settle,
             lookback: self.lookback,

@@ -37,6 +37,41 @@ pub struct PresetDefaults {
     pub timezone: Option<Tz>,
     /// Where national phone numbers are from, unless `source.default_country` is set.
     pub default_country: Option<&'static str>,
+    /// How the export writes naive dates when none of the usual forms fits, unless
+    /// `source.datetime_format` is set.
+    pub datetime_format: Option<&'static str>,
+    /// The encoding of files without a BOM, unless `source.encoding` is set.
+    pub encoding: Option<&'static str>,
+    /// The CSV delimiter, unless `source.delimiter` is set.
+    pub delimiter: Option<u8>,
+    /// The header row is the one whose first cell is this, and records are the rows whose
+    /// first cell is it without the `!` (QuickBooks Desktop's IIF: `!CUST` and `CUST`).
+    pub header_tag: Option<&'static str>,
+    /// Phone cells written as Xero's CSV writes them: country, area and number, each
+    /// possibly empty, separated by single spaces.
+    pub phone_parts: bool,
+    /// What marks a record as an organisation's (its whole name is never split).
+    pub organisation: Option<RuleText>,
+}
+
+impl PresetDefaults {
+    /// A preset of `format` with nothing filled in yet, the base of each.
+    pub fn base(format: SourceFormat, records_path: &'static str) -> Self {
+        Self {
+            format,
+            records_path,
+            fields: FieldMap::default(),
+            left_out: Vec::new(),
+            timezone: None,
+            default_country: None,
+            datetime_format: None,
+            encoding: None,
+            delimiter: None,
+            header_tag: None,
+            phone_parts: false,
+            organisation: None,
+        }
+    }
 }
 
 /// An unknown preset name, with the names there are.
@@ -71,19 +106,6 @@ impl Preset {
             Preset::Freshbooks => "freshbooks",
             Preset::SageIntacct => "sage-intacct",
             Preset::Myob => "myob",
-        }
-    }
-
-    /// What marks a record as an organisation's, when the export says (its whole name is then
-    /// never split into a person's).
-    pub fn organisation(self) -> Option<RuleText> {
-        match self {
-            Preset::QuickbooksOnline
-            | Preset::Xero
-            | Preset::ZohoBooks
-            | Preset::Freshbooks
-            | Preset::SageIntacct
-            | Preset::Myob => None,
         }
     }
 
@@ -176,6 +198,7 @@ impl Preset {
                 ],
                 timezone: None,
                 default_country: None,
+                ..PresetDefaults::base(SourceFormat::Csv, "")
             },
             Preset::Xero => {
                 let mobile = "Phones[PhoneType=MOBILE]";
@@ -218,6 +241,7 @@ impl Preset {
                     ],
                     timezone: None,
                     default_country: None,
+                    ..PresetDefaults::base(SourceFormat::Csv, "")
                 }
             }
             Preset::ZohoBooks => PresetDefaults {
@@ -237,6 +261,7 @@ impl Preset {
                 ],
                 timezone: None,
                 default_country: None,
+                ..PresetDefaults::base(SourceFormat::Csv, "")
             },
             Preset::Freshbooks => PresetDefaults {
                 format: SourceFormat::Json,
@@ -258,6 +283,7 @@ impl Preset {
                 )],
                 timezone: Some(chrono_tz::America::New_York),
                 default_country: None,
+                ..PresetDefaults::base(SourceFormat::Csv, "")
             },
             Preset::SageIntacct => PresetDefaults {
                 format: SourceFormat::Csv,
@@ -279,6 +305,7 @@ impl Preset {
                 )],
                 timezone: None,
                 default_country: None,
+                ..PresetDefaults::base(SourceFormat::Csv, "")
             },
             Preset::Myob => {
                 let address = "Addresses[Location=1]";
@@ -307,6 +334,7 @@ impl Preset {
                     )],
                     timezone: None,
                     default_country: Some("AU"),
+                    ..PresetDefaults::base(SourceFormat::Csv, "")
                 }
             }
         }

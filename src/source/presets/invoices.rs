@@ -56,6 +56,7 @@ impl Preset {
                     left_out: vec![],
                     timezone: None,
                     default_country: None,
+                    ..PresetDefaults::base(SourceFormat::Json, "")
                 },
                 lines: &[
                     (LineField::Description, "Description"),
@@ -96,6 +97,7 @@ impl Preset {
                     left_out: vec![left_out("bill", RuleText::not_equals("Type", &["ACCREC"]))],
                     timezone: None,
                     default_country: None,
+                    ..PresetDefaults::base(SourceFormat::Json, "")
                 },
                 lines: &[
                     (LineField::Description, "Description"),
