@@ -94,6 +94,7 @@ async fn main() -> Result<(), Error> {
 
 /// Builds the binary with the profile this demo was built with, and returns its path.
 async fn build_binary() -> Result<PathBuf, Error> {
+    println!("Building the binary itself: cargo build --bin bluetape-sync");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(cargo);
     build.args([
@@ -106,7 +107,12 @@ async fn build_binary() -> Result<PathBuf, Error> {
         build.arg("--release");
     }
     build.current_dir(env!("CARGO_MANIFEST_DIR"));
-    let output = build.stderr(Stdio::inherit()).output().await?;
+    // Cargo's progress to the terminal; its messages, read below, from stdout.
+    let child = build
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let output = child.wait_with_output().await?;
     if !output.status.success() {
         return Err("cargo build --bin bluetape-sync failed".into());
     }
@@ -145,10 +151,12 @@ fn write_demo_folder(from: &Path, demo: &Path, base_url: &str) -> Result<PathBuf
 /// date), and a new customer with an invoice.
 fn change_exports(demo: &Path) -> Result<(), Error> {
     let export = demo.join("sample-export.csv");
-    let text = std::fs::read_to_string(&export)?.replace(
-        "(123) 456-7890,2024-03-03 11:00:00",
-        "(626) 555-0105,2024-03-05 09:00:00",
-    );
+    let text = std::fs::read_to_string(&export)?;
+    let wrong = "(123) 456-7890,2024-03-03 11:00:00";
+    if !text.contains(wrong) {
+        return Err(format!("config/sample-export.csv has no `{wrong}` to fix").into());
+    }
+    let text = text.replace(wrong, "(626) 555-0105,2024-03-05 09:00:00");
     let text = text
         + "CUST-1008,Frances,Allen,frances.allen@example.com,(626) 555-0108,2024-03-05 10:00:00,\n";
     std::fs::write(&export, text)?;
