@@ -107,6 +107,15 @@ async fn get_metrics(listen: &str) -> Option<String> {
 
 #[tokio::test]
 async fn a_thousand_idle_connections_neither_starve_a_pass_nor_stay_open() {
+    // This test holds the 1,000 connections: its soft RLIMIT_NOFILE (often 1024 for a user) up
+    // to the hard one, as any user may.
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let hard = getrlimit(Resource::Nofile).maximum;
+    let raised = Rlimit {
+        current: hard,
+        maximum: hard,
+    };
+    setrlimit(Resource::Nofile, raised).expect("RLIMIT_NOFILE");
     let fx = Fixture::new().await;
     let (daemon, listen) = daemon(&fx).await;
     let pid = daemon.pid();

@@ -41,6 +41,7 @@ async fn a_damaged_store_is_a_clear_error_and_nothing_is_sent() {
 }
 
 #[tokio::test]
+#[ignore = "needs root: mounts a 512 KB tmpfs to fill the disk"]
 async fn a_full_disk_keeps_nothing_half_written() {
     let fx = Fixture::new().await;
     let disk = Tmpfs::mount(&fx.path("small-disk"), "size=512k,mode=0755");
@@ -72,6 +73,7 @@ async fn a_full_disk_keeps_nothing_half_written() {
 }
 
 #[tokio::test]
+#[ignore = "needs root: mounts a tmpfs and remounts it read-only"]
 async fn a_read_only_store_is_a_clear_error_until_it_is_writable_again() {
     let fx = Fixture::new().await;
     let disk = Tmpfs::mount(&fx.path("ro-disk"), "size=8m,mode=0755");
@@ -211,6 +213,7 @@ fn kept_and_unkept(stderr: &str) -> (u64, u64) {
 }
 
 #[tokio::test]
+#[ignore = "needs root: mounts a 16 MB tmpfs to fill the disk mid-pass"]
 async fn a_disk_that_fills_while_sending_says_what_was_kept_and_re_sends_within_the_bound() {
     let fx = Fixture::new().await;
     let disk = Tmpfs::mount(&fx.path("filling-disk"), "size=16m,mode=0755");
@@ -260,6 +263,7 @@ async fn a_disk_that_fills_while_sending_says_what_was_kept_and_re_sends_within_
 }
 
 #[tokio::test]
+#[ignore = "needs root: mounts a tmpfs and remounts it read-only"]
 async fn a_store_on_a_read_only_file_system_can_be_inspected() {
     let fx = Fixture::new().await;
     let disk = Tmpfs::mount(&fx.path("ro-reads"), "size=8m,mode=0755");
