@@ -245,6 +245,10 @@ impl SourceConfig {
             | Field::DisplayName
             | Field::FullName
             | Field::Country => self.fields.get(field).is_some(),
+            // With a whole name mapped, names default to it.
+            Field::FirstName | Field::LastName => {
+                self.fields.get(field).is_some() || self.fields.get(Field::FullName).is_none()
+            }
             _ => true,
         }
     }
@@ -272,7 +276,7 @@ impl SourceSection {
         let resolving = Resolving {
             kind: Kind::Customer,
             preset,
-            defaults: preset.map(Preset::defaults),
+            defaults: preset.map(|p| p.defaults_for(self.format)),
             timezone: Tz::UTC,
         };
         self.resolve(resolving, config_dir)
@@ -453,8 +457,8 @@ impl SourceSection {
         let encoding = (self.encoding.as_deref())
             .or(preset.encoding)
             .unwrap_or("utf-8");
-        let encoding = Encoding::for_label_no_replacement(encoding.trim().as_bytes())
-            .ok_or_else(|| {
+        let encoding =
+            Encoding::for_label_no_replacement(encoding.trim().as_bytes()).ok_or_else(|| {
                 err(
                     "encoding",
                     "not an encoding label (e.g. `utf-8`, `windows-1252`, `iso-8859-1`)",
@@ -483,8 +487,8 @@ impl SourceSection {
                     "not an ISO 3166 two-letter country code (e.g. `US`)",
                 )
             })?;
-        let datetime_format = (self.datetime_format)
-            .or_else(|| preset.datetime_format.map(str::to_owned));
+        let datetime_format =
+            (self.datetime_format).or_else(|| preset.datetime_format.map(str::to_owned));
         if let Some(format) = &datetime_format
             && chrono::format::StrftimeItems::new(format).parse().is_err()
         {

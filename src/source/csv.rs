@@ -38,8 +38,13 @@ pub struct CsvExport {
     len: u64,
     ends_with_newline: bool,
     record: csv::ByteRecord,
-    /// The spreadsheet row of the last record read: the header is row 1.
+    /// The spreadsheet row of the last record read: the header is row 1 (or, after other
+    /// blocks, the row of its tag).
     row: u64,
+    /// Only rows whose first cell is this are records (IIF's `CUST`).
+    row_tag: Option<Vec<u8>>,
+    /// Phone cells are Xero's country, area and number, split before any trimming.
+    phone_parts: bool,
     failed: bool,
     /// Records older than this, with their date in one column, are skipped after reading
     /// just that column: an unchanged export is read at close to the parser's speed.
@@ -58,12 +63,21 @@ impl CsvExport {
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(config.delimiter)
             .flexible(true)
+            .has_headers(config.header_tag.is_none())
             .buffer_capacity(256 * 1024)
             .from_reader(text);
-        let headers = reader
-            .byte_headers()
-            .map_err(|e| malformed(&path, config.kind, &e, 1))?
-            .clone();
+        let (headers, header_row) = match config.header_tag {
+            None => {
+                let headers = reader.byte_headers();
+                (
+                    headers
+                        .map_err(|e| malformed(&path, config.kind, &e, 1))?
+                        .clone(),
+                    1,
+                )
+            }
+            Some(tag) => tagged_header(&mut reader, tag, &path, config.kind)?,
+        };
         if headers.is_empty() {
             return Err(SourceError::Malformed {
                 path,
@@ -160,7 +174,11 @@ impl CsvExport {
             len,
             ends_with_newline,
             record: csv::ByteRecord::new(),
-            row: 1,
+            row: header_row,
+            row_tag: config
+                .header_tag
+                .map(|tag| tag.trim_start_matches('!').as_bytes().to_vec()),
+            phone_parts: config.phone_parts,
             failed: false,
             older: None,
         })
@@ -202,6 +220,56 @@ fn missing_column_advice(header: &[String], delimiter: u8, field: Field) -> Stri
     }
 }
 
+/// The header row of a file whose header is the row tagged `tag` (IIF's `!CUST`, after the
+/// `!HDR` and dictionary blocks), and its row number.
+fn tagged_header<R: std::io::Read>(
+    reader: &mut csv::Reader<R>,
+    tag: &str,
+    path: &Path,
+    kind: Kind,
+) -> Result<(csv::ByteRecord, u64), SourceError> {
+    let mut record = csv::ByteRecord::new();
+    let mut row = 0;
+    loop {
+        row += 1;
+        match reader.read_byte_record(&mut record) {
+            Ok(true) if record.get(0).map(<[u8]>::trim_ascii) == Some(tag.as_bytes()) => {
+                return Ok((record, row));
+            }
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(SourceError::Malformed {
+                    path: path.to_owned(),
+                    at: format!("row {row}"),
+                    detail: format!("no `{tag}` header row: is this the export the preset reads?"),
+                });
+            }
+            Err(e) => return Err(malformed(path, kind, &e, row)),
+        }
+    }
+}
+
+/// A phone as Xero's CSV writes it, `44  7911123456` (country, area, number, each possibly
+/// empty, one space between), as a number to read: `+44 7911123456`. A cell of another shape
+/// is read as written.
+fn phone_from_parts(cell: &[u8]) -> Option<Cow<'_, str>> {
+    let text = std::str::from_utf8(cell).ok()?;
+    let mut parts = text.splitn(3, ' ');
+    let joined = match (parts.next(), parts.next(), parts.next()) {
+        (Some(country), Some(area), Some(number))
+            if country.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            let national = format!("{} {}", area.trim(), number.trim());
+            match country.is_empty() {
+                true => national.trim().to_owned(),
+                false => format!("+{country} {}", national.trim()),
+            }
+        }
+        _ => text.trim().to_owned(),
+    };
+    (!joined.is_empty()).then_some(Cow::Owned(joined))
+}
+
 fn last_byte(file: &mut File) -> std::io::Result<Option<u8>> {
     file.seek(SeekFrom::End(-1))?;
     let mut byte = [0u8; 1];
@@ -230,6 +298,12 @@ impl Iterator for CsvExport {
             // A line of empty fields is not a record. (Cells are trimmed as they are read, not
             // by the reader: trimming a whole row costs a copy of it.)
             if self.record.iter().all(|cell| cell.trim_ascii().is_empty()) {
+                continue;
+            }
+            // Another block's row (IIF's `ENDCUST`, a dictionary) is not a record.
+            if let Some(tag) = &self.row_tag
+                && self.record.get(0).map(<[u8]>::trim_ascii) != Some(tag.as_slice())
+            {
                 continue;
             }
             // A short last row in a file that does not end with a newline was cut off.
@@ -277,13 +351,18 @@ impl Iterator for CsvExport {
                 .as_ref()
                 .is_some_and(|test| test.matches(&looked_up));
             for (field, source) in &self.columns {
+                let parts = self.phone_parts && *field == Field::CellPhoneNumber;
+                let value_at = |index: usize| match parts {
+                    true => self.record.get(index).and_then(phone_from_parts),
+                    false => cell(index).map(Cow::Borrowed),
+                };
                 let value = match source {
-                    Columns::One(index) => cell(*index).map(Cow::Borrowed),
+                    Columns::One(index) => value_at(*index),
                     Columns::Spec(spec, indexes) => spec
                         .resolve(|path| {
                             let column = path.column()?;
                             let (_, index) = indexes.iter().find(|(name, _)| name == column)?;
-                            cell(*index).map(Cow::Borrowed)
+                            value_at(*index)
                         })
                         .map(Cow::Owned),
                 };

@@ -24,6 +24,20 @@ pub enum Preset {
     SageIntacct,
     /// MYOB AccountRight's `GET /Contact/Customer`: `{"Items": [...], "Count": n}`.
     Myob,
+    /// Xero's "Export contacts" CSV.
+    XeroCsv,
+    /// Zoho Books' contacts export CSV.
+    ZohoBooksCsv,
+    /// NetSuite saved searches as CSV (customers; invoices as `[invoices]`).
+    Netsuite,
+    /// QuickBooks Desktop's customer list as IIF.
+    QuickbooksDesktop,
+    /// Sage 50 US `CUSTOMER.CSV`.
+    Sage50Us,
+    /// Business Central API v2.0 customers: `{"value": [...]}`.
+    BusinessCentral,
+    /// Odoo's `res.partner`: JSON-RPC `search_read`, or the list view's CSV export.
+    Odoo,
 }
 
 /// What a preset fills in.
@@ -89,13 +103,20 @@ pub(super) fn left_out(what: &'static str, rule: RuleText) -> PresetRule {
 }
 
 impl Preset {
-    pub const ALL: [Preset; 6] = [
+    pub const ALL: [Preset; 13] = [
         Preset::QuickbooksOnline,
         Preset::Xero,
         Preset::ZohoBooks,
         Preset::Freshbooks,
         Preset::SageIntacct,
         Preset::Myob,
+        Preset::XeroCsv,
+        Preset::ZohoBooksCsv,
+        Preset::Netsuite,
+        Preset::QuickbooksDesktop,
+        Preset::Sage50Us,
+        Preset::BusinessCentral,
+        Preset::Odoo,
     ];
 
     pub fn name(self) -> &'static str {
@@ -106,6 +127,13 @@ impl Preset {
             Preset::Freshbooks => "freshbooks",
             Preset::SageIntacct => "sage-intacct",
             Preset::Myob => "myob",
+            Preset::XeroCsv => "xero-csv",
+            Preset::ZohoBooksCsv => "zoho-books-csv",
+            Preset::Netsuite => "netsuite",
+            Preset::QuickbooksDesktop => "quickbooks-desktop",
+            Preset::Sage50Us => "sage-50-us",
+            Preset::BusinessCentral => "business-central",
+            Preset::Odoo => "odoo",
         }
     }
 
@@ -118,6 +146,13 @@ impl Preset {
             Preset::Freshbooks => "FreshBooks",
             Preset::SageIntacct => "Sage Intacct",
             Preset::Myob => "MYOB",
+            Preset::XeroCsv => "Xero",
+            Preset::ZohoBooksCsv => "Zoho Books",
+            Preset::Netsuite => "NetSuite",
+            Preset::QuickbooksDesktop => "QuickBooks Desktop",
+            Preset::Sage50Us => "Sage 50",
+            Preset::BusinessCentral => "Business Central",
+            Preset::Odoo => "Odoo",
         }
     }
 
@@ -130,6 +165,9 @@ impl Preset {
     /// that follows a rejection.
     pub fn where_to_edit(self, field: Field) -> &'static str {
         use Field::*;
+        if let Some(place) = self.export_where_to_edit(field) {
+            return place;
+        }
         match (self, field) {
             (Preset::QuickbooksOnline, CellPhoneNumber) => "the customer's Mobile (or Phone)",
             (Preset::QuickbooksOnline, EmailAddress) => "the customer's Email",
@@ -169,12 +207,28 @@ impl Preset {
                 InvoiceNumber | CustomerId | InvoiceDate | DueDate | ExpirationDate | SubTotal
                 | TaxAmount | TotalAmount | AmountDue | Status | Lines | LineAmounts,
             ) => "the invoice",
+            // Each clicked export's own places are above (`export_where_to_edit`).
+            (_, CellPhoneNumber | EmailAddress | FirstName | LastName) => "the customer's record",
         }
     }
 
     /// What the preset fills in.
     pub fn defaults(self) -> PresetDefaults {
+        self.defaults_for(None)
+    }
+
+    /// What the preset fills in for an export of `format`, when the config names one (Odoo
+    /// writes JSON-RPC answers and CSV list exports).
+    pub fn defaults_for(self, format: Option<SourceFormat>) -> PresetDefaults {
         match self {
+            Preset::XeroCsv => exports::xero_csv(),
+            Preset::ZohoBooksCsv => exports::zoho_books_csv(),
+            Preset::Netsuite => exports::netsuite(),
+            Preset::QuickbooksDesktop => exports::quickbooks_desktop(),
+            Preset::Sage50Us => exports::sage_50_us(),
+            Preset::BusinessCentral => exports::business_central(),
+            Preset::Odoo if format == Some(SourceFormat::Csv) => exports::odoo_csv(),
+            Preset::Odoo => exports::odoo_json(),
             Preset::QuickbooksOnline => PresetDefaults {
                 format: SourceFormat::Json,
                 records_path: "QueryResponse.Customer",
@@ -359,6 +413,7 @@ impl fmt::Display for Preset {
     }
 }
 
+mod exports;
 mod invoices;
 pub use self::invoices::InvoicePresetDefaults;
 

@@ -114,7 +114,17 @@ impl Preset {
                     paid_when_nothing_due: true,
                 },
             }),
-            Preset::ZohoBooks | Preset::Freshbooks | Preset::SageIntacct | Preset::Myob => None,
+            Preset::Netsuite => Some(super::exports::netsuite_invoices()),
+            Preset::ZohoBooks
+            | Preset::Freshbooks
+            | Preset::SageIntacct
+            | Preset::Myob
+            | Preset::XeroCsv
+            | Preset::ZohoBooksCsv
+            | Preset::QuickbooksDesktop
+            | Preset::Sage50Us
+            | Preset::BusinessCentral
+            | Preset::Odoo => None,
         }
     }
 }

@@ -74,7 +74,8 @@ fn an_unknown_preset_names_the_presets_there_are() {
     assert_eq!(
         error.to_string(),
         "unknown preset `quickbooks`: use one of quickbooks-online, xero, zoho-books, \
-         freshbooks, sage-intacct, myob"
+         freshbooks, sage-intacct, myob, xero-csv, zoho-books-csv, netsuite, quickbooks-desktop, \
+         sage-50-us, business-central, odoo"
     );
     assert_eq!("Zoho-Books".parse::<Preset>(), Ok(Preset::ZohoBooks));
 }
