@@ -67,9 +67,21 @@ fn the_readme_lists_every_preset_s_leave_out_rules() {
                     ));
                 }
             };
-        add("", preset.defaults().left_out);
+        let json = preset.defaults().left_out;
+        let csv = preset
+            .defaults_for(Some(bluetape_sync::source::mapping::SourceFormat::Csv))
+            .left_out;
+        let csv_only: Vec<_> = (csv.iter())
+            .filter(|c| !json.iter().any(|j| j.rule == c.rule))
+            .cloned()
+            .collect();
+        add("", json);
+        add("CSV export: ", csv_only);
         if let Some(invoices) = preset.invoice_defaults() {
             add("invoices: ", invoices.export.left_out);
+        }
+        if rules.is_empty() {
+            rules.push("none".to_owned());
         }
         let row = format!("| `{}` | {} |", preset.name(), rules.join("<br>"));
         if !readme.contains(&row) {
