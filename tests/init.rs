@@ -474,3 +474,106 @@ async fn init_writes_the_store_path_of_the_user_running_it() {
         "path = \"/var/lib/private/bluetape-sync/state.db\""
     );
 }
+
+/// The exports a bookkeeper can click (SPEC §12): `init` names each one's preset from the
+/// file's shape, says where ids come from (and warns where they can change), prints the
+/// preset's leave-out rules, proposes the country of national numbers, and its config sends
+/// what the preset sends.
+#[tokio::test]
+async fn init_recognises_the_exports_a_bookkeeper_can_click() {
+    // (fixture, preset, what the config must say, customers sent)
+    let cases: [(&str, &str, &[&str], usize); 8] = [
+        (
+            "xero-contacts.csv",
+            "xero-csv",
+            &[
+                "WARNING: Xero's CSV exports no id that never changes",
+                "default_country = \"GB\"",
+            ],
+            5,
+        ),
+        (
+            "zoho-books-contacts.csv",
+            "zoho-books-csv",
+            &["vendor: { field = \"Contact Type\", equals = [\"vendor\"] }"],
+            4,
+        ),
+        (
+            "netsuite-customers.csv",
+            "netsuite",
+            &[
+                "# Ids: `Internal ID`, which NetSuite never changes",
+                "default_country = \"US\"",
+            ],
+            5,
+        ),
+        (
+            "quickbooks-desktop-customers.iif",
+            "quickbooks-desktop",
+            &[
+                "# Ids: `REFNUM`",
+                "job: { field = \"NAME\", contains = \":\" }",
+            ],
+            5,
+        ),
+        (
+            "sage-50-us-customers.csv",
+            "sage-50-us",
+            &[
+                "WARNING: Sage 50's Customer ID can be changed",
+                "encoding = \"windows-1252\"",
+            ],
+            4,
+        ),
+        (
+            "business-central-customers.json",
+            "business-central",
+            &["blocked: { field = \"blocked\", is_blank = false }"],
+            4,
+        ),
+        (
+            "odoo-partners.json",
+            "odoo",
+            &["default_country = \"GB\""],
+            5,
+        ),
+        ("odoo-contacts.csv", "odoo", &["format = \"csv\""], 5),
+    ];
+    for (fixture, preset, says, sent) in cases {
+        let fx = Fixture::new().await;
+        fx.copy_fixture(&format!("exports/{fixture}"), fixture);
+        let run = init(&fx, fixture).await;
+        assert_eq!(run.code, 0, "{fixture}: {}", run.stderr);
+        assert!(
+            run.stdout.contains(&format!("preset = \"{preset}\"")),
+            "{fixture}: {}",
+            run.stdout
+        );
+        for said in says {
+            assert!(
+                run.stdout.contains(said),
+                "{fixture}: no `{said}` in\n{}",
+                run.stdout
+            );
+        }
+        let pass = pass_with(&fx, &run.stdout, fixture).await;
+        assert_eq!(pass.code, 65, "{fixture}: {}", pass.stderr);
+        assert_eq!(
+            pass.count("created"),
+            sent as u64,
+            "{fixture}: {}",
+            pass.stderr
+        );
+    }
+    // A NetSuite invoice search: the invoice preset, with the customers' search beside it.
+    let fx = Fixture::new().await;
+    fx.copy_fixture("exports/netsuite-invoices.csv", "invoices.csv");
+    let run = init(&fx, "invoices.csv").await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("NetSuite's invoice export"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("customers.csv"), "{}", run.stdout);
+}

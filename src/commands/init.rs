@@ -16,6 +16,7 @@ use crate::source::detect::{self, DateForm, Detected};
 use crate::source::{ExportFile, Field, Item, Kind, RawRecord};
 
 mod invoices;
+mod notes;
 
 /// How many records are shown as they would be sent.
 const SHOWN: usize = 3;
@@ -140,6 +141,14 @@ struct SourceText {
     keys: String,
 }
 
+fn format_name(format: SourceFormat) -> &'static str {
+    match format {
+        SourceFormat::Csv => "csv",
+        SourceFormat::Json => "json",
+        SourceFormat::Ndjson => "ndjson",
+    }
+}
+
 pub(super) fn quoted(value: &str) -> String {
     // A JSON string is a valid TOML basic string.
     serde_json::Value::from(value).to_string()
@@ -190,13 +199,17 @@ fn source_section(path: &Path, detected: &Detected) -> SourceText {
     );
     if let Some(preset) = detected.preset {
         source.key(format!("preset = {}", quoted(preset.name())), "");
+        if preset.defaults().format != detected.format {
+            source.key(
+                format!("format = {}", quoted(format_name(detected.format))),
+                "",
+            );
+        }
     } else {
-        let format = match detected.format {
-            SourceFormat::Csv => "csv",
-            SourceFormat::Json => "json",
-            SourceFormat::Ndjson => "ndjson",
-        };
-        source.key(format!("format = {}", quoted(format)), "");
+        source.key(
+            format!("format = {}", quoted(format_name(detected.format))),
+            "",
+        );
         if !detected.records_path.is_empty() {
             source.key(
                 format!("records_path = {}", quoted(&detected.records_path)),
@@ -249,18 +262,23 @@ fn source_section(path: &Path, detected: &Detected) -> SourceText {
         )),
         None => {}
     }
-    if detected.preset.is_none() {
-        source.key(
-            "default_country = \"US\"".into(),
-            "the country of phone numbers written without +country",
-        );
-    }
+    let (country, why) = notes::default_country(detected.preset, detected);
+    source.key(
+        format!("default_country = {}", quoted(&country)),
+        &format!("phone numbers without +country: {why}"),
+    );
     let mut fields = Lines::default();
     if detected.preset.is_none() {
         fields_section(detected, &mut fields);
     }
     let mut text = String::from("\n[source]\n");
+    if let Some(note) = detected.preset.and_then(|p| notes::ids(p, detected)) {
+        text.push_str(&note);
+    }
     text.push_str(&source.text());
+    if let Some(preset) = detected.preset {
+        text.push_str(&notes::left_out(preset, detected.format, "source"));
+    }
     let mut keys = source.keys;
     if !fields.printed.is_empty() {
         text.push_str("\n[source.fields]\n");

@@ -23,6 +23,7 @@ pub(super) fn config(
     let system = preset.system();
     let customers = match preset {
         Preset::Xero => "contacts.json",
+        Preset::Netsuite => "customers.csv",
         _ => "customers.json",
     };
     let customers = path.with_file_name(customers);
@@ -56,6 +57,7 @@ pub(super) fn config(
         quoted(&path.display().to_string())
     );
     let _ = write!(text, "\n[invoices]\n{invoice_keys}");
+    text.push_str(&super::notes::left_out(preset, detected.format, "invoices"));
     let customers_config = source_from_toml(&source_keys, path)?;
     let invoices = invoices_from_toml(&invoice_keys, &customers_config, path)?;
     text.push_str(&samples(&invoices)?);

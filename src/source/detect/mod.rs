@@ -22,6 +22,9 @@ mod dates;
 mod names;
 mod sample;
 
+/// The header tag of an IIF file's customer list.
+const IIF_CUSTOMERS: &str = "!CUST";
+
 /// How many records detection reads at most.
 pub const SAMPLE: usize = 200;
 /// How much of the start of a file decides its encoding, format and delimiter.
@@ -51,6 +54,10 @@ pub struct Detected {
     pub dates: Option<DateForm>,
     /// How many records were sampled.
     pub sampled: usize,
+    /// The sampled phone numbers and countries (where a column holds them), for the country
+    /// of numbers written without `+country`.
+    pub phones: Vec<String>,
+    pub countries: Vec<String>,
 }
 
 /// Reads the start of `path` and says what the export is.
@@ -86,10 +93,18 @@ pub fn detect(path: &Path) -> Result<Detected, SourceError> {
             .map_err(|e| problem(path, e))?;
             from_json(ndjson, records_path, &records)
         }
+        // QuickBooks Desktop's IIF: tab-separated blocks, each headed by a `!` row.
+        Some(b'!') => {
+            let whole = CsvGuard::new(whole, b'\t', limit).take(PREFIX);
+            let tag = Some(IIF_CUSTOMERS);
+            let (header, rows) = sample_csv(whole, b'\t', tag).map_err(|e| problem(path, e))?;
+            from_csv(b'\t', header, &rows)
+        }
         _ => {
             let delimiter = guess_delimiter(&start);
             let whole = CsvGuard::new(whole, delimiter, limit).take(PREFIX);
-            let (header, rows) = sample_csv(whole, delimiter).map_err(|e| problem(path, e))?;
+            let (header, rows) =
+                sample_csv(whole, delimiter, None).map_err(|e| problem(path, e))?;
             from_csv(delimiter, header, &rows)
         }
     };
@@ -234,20 +249,31 @@ fn flatten(value: &Value, prefix: &str, depth: usize, out: &mut Vec<String>) {
 
 fn from_csv(delimiter: u8, header: Vec<String>, rows: &[Vec<String>]) -> Detected {
     let has = |name: &str| header.iter().any(|h| h.eq_ignore_ascii_case(name));
-    let preset = Preset::ALL.into_iter().find(|p| {
-        let d = p.defaults();
+    // A preset whose every mapped column's first choice is in the header.
+    let shaped = |d: &PresetDefaults, kind: Kind| {
         d.format == SourceFormat::Csv
-            && Kind::Customer
-                .fields()
-                .iter()
-                .all(|f| match d.fields.get(*f) {
-                    Some(FieldSource::One(source)) => source
-                        .split('|')
-                        .next()
-                        .is_some_and(|first| has(first.trim())),
-                    _ => true,
-                })
-    });
+            && kind.fields().iter().all(|f| match d.fields.get(*f) {
+                Some(FieldSource::One(source)) => source
+                    .split('|')
+                    .next()
+                    .is_some_and(|first| has(first.trim())),
+                _ => true,
+            })
+    };
+    let customers = Preset::ALL
+        .into_iter()
+        .find(|p| shaped(&p.defaults_for(Some(SourceFormat::Csv)), Kind::Customer))
+        .map(|p| (p, Kind::Customer));
+    let invoices = || {
+        Preset::ALL
+            .into_iter()
+            .find(|p| {
+                p.invoice_defaults()
+                    .is_some_and(|d| shaped(&d.export, Kind::Invoice))
+            })
+            .map(|p| (p, Kind::Invoice))
+    };
+    let preset = customers.or_else(invoices);
     let lookup = |column: &str| -> Vec<String> {
         let Some(index) = header.iter().position(|h| h == column) else {
             return Vec::new();
@@ -259,12 +285,13 @@ fn from_csv(delimiter: u8, header: Vec<String>, rows: &[Vec<String>]) -> Detecte
     let mut detected = finish(
         SourceFormat::Csv,
         String::new(),
-        preset.map(|p| (p, Kind::Customer)),
+        preset,
         header.clone(),
         rows.len(),
         lookup,
     );
     detected.delimiter = delimiter;
+    detected.kind = preset.map_or(Kind::Customer, |(_, kind)| kind);
     detected
 }
 
@@ -281,15 +308,25 @@ fn finish(
         None => map_columns(&columns),
     };
     let preset_fields = |(p, kind): (Preset, Kind)| match kind {
-        Kind::Customer => Some(p.defaults().fields),
+        Kind::Customer => Some(p.defaults_for(Some(format)).fields),
         Kind::Invoice => p.invoice_defaults().map(|d| d.export.fields),
     };
-    let date_column = match preset {
-        Some(found) => {
-            preset_fields(found).and_then(|fields| fields.get(Field::SourceModifiedDate).cloned())
-        }
-        None => fields.get(Field::SourceModifiedDate).cloned(),
+    let mapped = match preset {
+        Some(found) => preset_fields(found).unwrap_or_default(),
+        None => fields.clone(),
     };
+    let date_column = mapped.get(Field::SourceModifiedDate).cloned();
+    // Every column a field may come from (`Mobile | Phone`: both), sampled.
+    let values_of = |field: Field| -> Vec<String> {
+        let Some(FieldSource::One(source)) = mapped.get(field) else {
+            return Vec::new();
+        };
+        source
+            .split('|')
+            .flat_map(|column| values(column.trim()))
+            .collect()
+    };
+    let (phones, countries) = (values_of(Field::CellPhoneNumber), values_of(Field::Country));
     // A preset's date field may have alternatives: the first path is the one sampled.
     let dates = match date_column {
         Some(FieldSource::One(column)) => {
@@ -310,6 +347,8 @@ fn finish(
         reasons,
         dates,
         sampled,
+        phones,
+        countries,
     }
 }
 

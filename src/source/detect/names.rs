@@ -31,7 +31,7 @@ fn names(field: Field) -> &'static [&'static str] {
 
 #[rustfmt::skip]
 const IDS: &[&str] = &[
-    "id", "customerid", "customerno", "customernumber", "customercode", "customerref", "custid",
+    "internalid", "id", "customerid", "customerno", "customernumber", "customercode", "customerref", "custid",
     "custno", "accountno", "accountnumber", "accountid", "accountcode", "clientid", "clientno",
     "clientnumber", "contactid", "debtorid", "debtorno", "debtorcode", "externalid", "uid",
     "recordid",

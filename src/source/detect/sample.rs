@@ -10,23 +10,41 @@ use super::SAMPLE;
 
 pub(super) type Rows = (Vec<String>, Vec<Vec<String>>);
 
-pub(super) fn sample_csv(input: impl Read, delimiter: u8) -> std::io::Result<Rows> {
+/// The header and first rows; with `tag` (IIF's `!CUST`), the header is the row whose first
+/// cell is the tag, and the rows those whose first cell is the tag without its `!`.
+pub(super) fn sample_csv(
+    input: impl Read,
+    delimiter: u8,
+    tag: Option<&str>,
+) -> std::io::Result<Rows> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
+        .has_headers(false)
         .from_reader(input);
-    let header = reader
-        .headers()
-        .map_err(csv_io)?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
-        .collect();
+    let cells = |record: &csv::StringRecord| -> Vec<String> {
+        record
+            .iter()
+            .map(|c| c.trim_start_matches('\u{feff}').trim().to_owned())
+            .collect()
+    };
+    let mut header = None;
     let mut rows = Vec::new();
-    for record in reader.records().take(SAMPLE) {
+    for record in reader.records() {
         let record = record.map_err(csv_io)?;
-        rows.push(record.iter().map(|c| c.trim().to_owned()).collect());
+        let first = record.get(0).map(str::trim);
+        match (&header, tag) {
+            (None, None) => header = Some(cells(&record)),
+            (None, Some(tag)) if first == Some(tag) => header = Some(cells(&record)),
+            (None, Some(_)) => {}
+            (Some(_), Some(tag)) if first != Some(tag.trim_start_matches('!')) => {}
+            (Some(_), _) => rows.push(cells(&record)),
+        }
+        if rows.len() == SAMPLE {
+            break;
+        }
     }
-    Ok((header, rows))
+    Ok((header.unwrap_or_default(), rows))
 }
 
 fn csv_io(error: csv::Error) -> std::io::Error {
