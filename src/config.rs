@@ -207,7 +207,7 @@ fn set_aside(tree: &mut Option<config::Value>, key: &str) {
 
 impl FileConfig {
     fn validate(self, file: &Path) -> Result<Config, ConfigError> {
-        let dir = config_dir(file);
+        let dir = &config_dir(file);
         let in_file = |e: SettingError| ConfigError::setting(file, e);
         let api = self.api.validate(dir).map_err(in_file)?;
         let retry = self.retry.validate().map_err(in_file)?;
@@ -243,9 +243,18 @@ impl FileConfig {
     }
 }
 
-/// The folder relative paths in `file` are taken from.
-fn config_dir(file: &Path) -> &Path {
-    file.parent().unwrap_or(Path::new("."))
+/// The folder relative paths in `file` are taken from, as an absolute path: a bare
+/// `--config config.toml` has the working directory as its folder, and every path taken from
+/// it (the export's folder the daemon watches, the store) stays right whatever the working
+/// directory does later.
+fn config_dir(file: &Path) -> PathBuf {
+    let folder = file.parent().unwrap_or(Path::new("."));
+    let folder = if folder.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        folder
+    };
+    std::path::absolute(folder).unwrap_or_else(|_| folder.to_owned())
 }
 
 #[cfg(test)]

@@ -242,3 +242,48 @@ async fn a_new_invoice_in_its_own_folder_is_sent_without_a_tick() {
     assert_eq!(fx.fake.invoice_creations("I1"), 1);
     daemon.stop().await;
 }
+
+/// A bare `--config config.toml`, run from the config's folder, with the export's path
+/// relative to it (SPEC §12): the watch sees the export's folder, and a new customer goes
+/// without waiting for a tick.
+#[tokio::test]
+async fn a_bare_relative_config_is_watched_from_its_own_folder() {
+    let fx = Fixture::new().await;
+    fx.write_export(&export_of(2));
+    let log = std::fs::File::create(fx.path("daemon.log")).expect("log file");
+    let mut daemon = tokio::process::Command::new(env!("CARGO_BIN_EXE_bluetape-sync"))
+        .current_dir(fx.dir.path())
+        .args(["--config", "config.toml", "run"])
+        .env_remove("BLUETAPE_SYNC_CONFIG")
+        .env_remove("STATE_DIRECTORY")
+        .env_remove("RUST_LOG")
+        .env(YEARLY.0, YEARLY.1)
+        .env(SETTLE.0, SETTLE.1)
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let read_log = || std::fs::read_to_string(fx.path("daemon.log")).unwrap_or_default();
+    assert!(
+        fx.wait_for(LIMIT, |f| f.fake.created_ids().len() == 2)
+            .await,
+        "the start-up pass: {}",
+        read_log()
+    );
+    assert!(
+        fx.wait_for(LIMIT, |_| read_log()
+            .contains("watching the export's folder"))
+            .await,
+        "{}",
+        read_log()
+    );
+    replace(&fx, "export.csv", &with_rows(2, &["NEW-1".into()]));
+    assert!(
+        fx.wait_for(LIMIT, |f| f.fake.creations("NEW-1") == 1).await,
+        "a new customer is sent without a tick: {}",
+        read_log()
+    );
+    let _ = daemon.start_kill();
+    let _ = daemon.wait().await;
+}
