@@ -85,7 +85,7 @@ async fn main() -> Result<(), Error> {
     demo_run.run(&["failures"]).await?;
 
     println!(
-        "\nThe store stays in {}: try `{bin} --config {cfg} show --id CUST-1006` or `... export`.\n\
+        "\nThe store stays in {}: try `{bin} --config {cfg} show CUST-1006` (an id, an email or a name) or `... export`.\n\
          For your own export: `{bin} init YOUR-EXPORT.csv > config.toml` (see the README).",
         shown(&demo)
     );

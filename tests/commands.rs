@@ -587,3 +587,74 @@ async fn check_waits_for_an_export_still_being_written_instead_of_reading_nothin
         run.stdout
     );
 }
+
+/// `failures` and `show` name each record as the accounting system shows it, and `show VALUE`
+/// finds records by id, email or that name (SPEC §12).
+#[tokio::test]
+async fn failures_and_show_name_records_and_show_finds_them_by_email_or_name() {
+    let fx = Fixture::new().await;
+    fx.write_export(&format!(
+        "{HEADER}\n{}\nC2,Jane,Doe,not-an-email,(626) 555-0100,2024-03-01T10:00:01Z,\n\
+         C3,Jane,Doe,jane.doe@example.com,(626) 555-0101,2024-03-01T10:00:02Z,\n",
+        row("C1", "2024-03-01T10:00:00Z")
+    ));
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 65, "{}", run.stderr);
+
+    let table = fx.run(&["failures"]).await;
+    let line = (table.stdout.lines())
+        .find(|l| l.starts_with("C2"))
+        .unwrap_or_else(|| panic!("{}", table.stdout));
+    assert!(
+        line.split_whitespace().take(3).eq(["C2", "Jane", "Doe"]),
+        "the name beside the id: {line}"
+    );
+    let csv = fx.run(&["failures", "--format", "csv"]).await;
+    let mut lines = csv.stdout.lines();
+    assert!(
+        lines.next().is_some_and(|h| h.ends_with(",kind,name")),
+        "{}",
+        csv.stdout
+    );
+    assert!(
+        lines
+            .next()
+            .is_some_and(|l| l.ends_with(",customer,Jane Doe")),
+        "{}",
+        csv.stdout
+    );
+
+    // By email, in any case.
+    let by_email = fx.run(&["show", "c1@EXAMPLE.com"]).await;
+    assert_eq!(by_email.code, 0, "{}", by_email.stderr);
+    assert!(
+        by_email
+            .stdout
+            .starts_with("id              C1\nname            FirstC1 LastC1\n"),
+        "{}",
+        by_email.stdout
+    );
+    // By name: both Jane Does are listed.
+    let by_name = fx.run(&["show", "jane doe", "--json"]).await;
+    assert_eq!(by_name.code, 0, "{}", by_name.stderr);
+    let found: Vec<Value> = serde_json::from_str(&by_name.stdout).expect("JSON");
+    let ids: Vec<&str> = found.iter().filter_map(|r| r["id"].as_str()).collect();
+    assert_eq!(ids, ["C2", "C3"]);
+    assert_eq!(found[0]["name"], "Jane Doe");
+    // By id, as --id does.
+    let by_id = fx.run(&["show", "C3"]).await;
+    assert!(
+        by_id.stdout.starts_with("id              C3\n"),
+        "{}",
+        by_id.stdout
+    );
+    // Nothing: exit 1, saying what was looked for.
+    let none = fx.run(&["show", "nobody@example.com"]).await;
+    assert_eq!(none.code, 1);
+    assert!(
+        none.stderr
+            .contains("no customer with the id, email or name \"nobody@example.com\" in the store"),
+        "{}",
+        none.stderr
+    );
+}

@@ -116,10 +116,14 @@ enum Command {
         /// The export file.
         export: PathBuf,
     },
-    /// One customer's state, BlueTape ids, reason and history.
+    /// A record's state, name, BlueTape ids, reason and history: by its id, email or name as
+    /// the accounting system shows it (`show jane@example.com`), or by its exact id (`--id`).
     Show {
+        /// An id, an email address or a name.
+        #[arg(required_unless_present = "id", conflicts_with = "id")]
+        value: Option<String>,
         #[arg(long)]
-        id: String,
+        id: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -345,7 +349,13 @@ fn operator_command(
             }
             commands::forget(&config, &id, &mut out)
         }
-        Command::Show { id, json } => commands::show(&config, &id, json, &mut out),
+        Command::Show { value, id, json } => {
+            let wanted = match (id, value) {
+                (Some(id), _) => commands::Wanted::Id(id),
+                (None, value) => commands::Wanted::Any(value.unwrap_or_default()),
+            };
+            commands::show(&config, &wanted, json, &mut out)
+        }
         Command::Run { .. } | Command::Check { .. } | Command::Init { .. } => Ok(()),
     };
     match result {

@@ -29,7 +29,10 @@ pub fn failures(
     }
     // Most recently changed first, whatever their kind.
     rows.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
-    let headers = [
+    // The name beside the id on a terminal; last in CSV and JSON, so readers of the columns
+    // before it keep theirs.
+    let name_second = format == Format::Table;
+    let mut headers = vec![
         "id",
         "state",
         "reason",
@@ -39,8 +42,9 @@ pub fn failures(
         "next_attempt",
         "kind",
     ];
+    headers.insert(if name_second { 1 } else { headers.len() }, "name");
     let cells = |f: &FailureEntry| {
-        vec![
+        let mut cells = vec![
             f.id.clone(),
             f.state.to_string(),
             cell(f.reason.as_ref()),
@@ -49,7 +53,10 @@ pub fn failures(
             cell(f.last_status),
             cell(f.next_attempt),
             f.kind.clone(),
-        ]
+        ];
+        let at = if name_second { 1 } else { cells.len() };
+        cells.insert(at, cell(f.name.as_ref()));
+        cells
     };
     listing(
         out,

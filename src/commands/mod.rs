@@ -22,7 +22,7 @@ pub use self::export::export;
 pub use self::failures::failures;
 pub use self::init::init;
 pub use self::retry::{RetrySelection, forget, retry};
-pub use self::show::show;
+pub use self::show::{Wanted, show};
 pub use self::status::status;
 use crate::cli::exit::Exit;
 use crate::client::BlueTapeClient;

@@ -1,5 +1,6 @@
-//! `show --id`: one record's state, BlueTape's ids, the reason, and its history; a customer
-//! and an invoice sharing the id are both shown.
+//! `show VALUE` and `show --id ID`: a record's state, name, BlueTape's ids, the reason, and
+//! its history; found by id, email or name (every match is shown), or by its exact id (a
+//! customer and an invoice sharing the id are both shown).
 
 use std::fmt::Display;
 use std::io::Write;
@@ -20,9 +21,20 @@ struct Shown {
     history: Vec<Event>,
 }
 
+/// What `show` looks for.
+pub enum Wanted {
+    /// An exact id (`--id`).
+    Id(String),
+    /// An id, an email address or a name, in any case.
+    Any(String),
+}
+
+/// How many records `show VALUE` lists at most, per kind.
+const MATCHES: u32 = 20;
+
 pub fn show(
     config: &Config,
-    id: &str,
+    wanted: &Wanted,
     json_out: bool,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
@@ -31,21 +43,30 @@ pub fn show(
         None => "customer",
     };
     let not_found = || {
-        CommandError::failed(
-            Exit::Other,
-            format!(
+        let message = match wanted {
+            Wanted::Id(id) => format!(
                 "no {what} {id} in the store: it was never read from the export, or is older than the watermark (try run --once --full)"
             ),
-        )
+            Wanted::Any(value) => format!(
+                "no {what} with the id, email or name {value:?} in the store: it was never read from the export, or is older than the watermark (try run --once --full)"
+            ),
+        };
+        CommandError::failed(Exit::Other, message)
     };
     let store = open_store(config)?.ok_or_else(not_found)?;
     // A customer and an invoice may share an id: every kind that has it is shown.
     let invoices = config.pass.invoices.as_ref().map(|i| &i.source.name);
     let mut shown = Vec::new();
     for source in std::iter::once(&config.pass.source.name).chain(invoices) {
-        if let Some(row) = store.record(source, id)? {
-            let history = store.events(source, id)?;
-            shown.push(Shown { row, history });
+        let ids = match wanted {
+            Wanted::Id(id) => vec![id.clone()],
+            Wanted::Any(value) => store.find(source, value, MATCHES)?,
+        };
+        for id in ids {
+            if let Some(row) = store.record(source, &id)? {
+                let history = store.events(source, &id)?;
+                shown.push(Shown { row, history });
+            }
         }
     }
     if json_out {
@@ -69,6 +90,7 @@ pub fn show(
 
 fn print(row: &RecordRow, history: &[Event], out: &mut dyn Write) -> std::io::Result<()> {
     field(out, "id", Some(&row.id))?;
+    field(out, "name", row.name.as_ref())?;
     field(out, "kind", Some(&row.kind))?;
     field(out, "state", Some(row.state))?;
     field(out, "modified", row.source_modified)?;

@@ -363,6 +363,25 @@ impl RawRecord {
 
     /// A digest of the record's content (its kind's fields), to notice a changed record that
     /// has no usable date.
+    /// How the accounting system shows the record, for finding it: a customer's display
+    /// name, else its first and last name, else its whole name; an invoice's number.
+    pub fn shown_name(&self) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
+        match self.kind {
+            Kind::Invoice => self.get(Field::InvoiceNumber).map(Cow::Borrowed),
+            Kind::Customer => self
+                .get(Field::DisplayName)
+                .map(Cow::Borrowed)
+                .or_else(
+                    || match (self.get(Field::FirstName), self.get(Field::LastName)) {
+                        (Some(first), Some(last)) => Some(Cow::Owned(format!("{first} {last}"))),
+                        (one, other) => one.or(other).map(Cow::Borrowed),
+                    },
+                )
+                .or_else(|| self.get(Field::FullName).map(Cow::Borrowed)),
+        }
+    }
+
     pub fn content_hash(&self) -> String {
         let mut hasher = Sha256::new();
         for (field, value) in self.kind.fields().iter().zip(&self.values) {

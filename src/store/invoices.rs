@@ -184,10 +184,18 @@ mod tests {
         {
             let staging = store.staging("default", pass, 10).expect("staging");
             for id in ["C1", "C2", "C3"] {
-                staging.queue_new(id, 1000, "{}", None).expect("customer");
+                staging
+                    .queue_new(id, 1000, "{}", None, Default::default())
+                    .expect("customer");
             }
             staging
-                .reject_new("C4", Some(1000), "cellPhoneNumber: missing", "h")
+                .reject_new(
+                    "C4",
+                    Some(1000),
+                    "cellPhoneNumber: missing",
+                    "h",
+                    Default::default(),
+                )
                 .expect("rejected customer");
             staging.commit().expect("commit");
         }
@@ -195,7 +203,7 @@ mod tests {
             let staging = store.staging("invoices", pass, 10).expect("staging");
             for (id, customer) in [("I1", "C1"), ("I2", "C2"), ("I4", "C4"), ("I9", "C9")] {
                 staging
-                    .queue_new(id, 1000, &invoice(id, customer), None)
+                    .queue_new(id, 1000, &invoice(id, customer), None, Default::default())
                     .expect("invoice");
             }
             staging.mark_invoices(pass).expect("mark");
@@ -311,10 +319,10 @@ mod tests {
         {
             let staging = store.staging("invoices", pass, 10).expect("staging");
             staging
-                .queue_new("I1", 1000, &invoice("I1", "C1"), None)
+                .queue_new("I1", 1000, &invoice("I1", "C1"), None, Default::default())
                 .expect("queue");
             staging
-                .queue_new("I2", 1000, &invoice("I2", "C1"), None)
+                .queue_new("I2", 1000, &invoice("I2", "C1"), None, Default::default())
                 .expect("queue");
             staging.commit().expect("commit");
         }

@@ -26,7 +26,7 @@ pub use self::outbox::{
 };
 pub use self::passes::{KEPT_PASSES, PassCounts};
 pub use self::settings::{DAEMON_NEXT_PASS, DAEMON_PID, FULL_NEXT_PASS};
-pub use self::staging::{NEW_BATCH, NewRecord, Staging};
+pub use self::staging::{Label, NEW_BATCH, NewRecord, Staging};
 use crate::diff::RecordState;
 use crate::record::timestamp::Millis;
 
@@ -279,7 +279,11 @@ mod tests {
         let staging = store.staging(SOURCE, pass, 10).expect("staging");
         for (i, id) in ids.iter().enumerate() {
             let ms = 1000 * (i as i64 + 1);
-            assert!(staging.queue_new(id, ms, &body(id), None).expect("queue"));
+            assert!(
+                staging
+                    .queue_new(id, ms, &body(id), None, Default::default())
+                    .expect("queue")
+            );
         }
         staging
             .set_watermark(1000 * ids.len() as i64)
@@ -438,7 +442,7 @@ mod tests {
             let staging = store.staging(SOURCE, pass, 30).expect("staging");
             assert!(
                 staging
-                    .queue_new("B", 5000, &body("B"), None)
+                    .queue_new("B", 5000, &body("B"), None, Default::default())
                     .expect("queue")
             );
             staging.set_watermark(5000).expect("watermark");

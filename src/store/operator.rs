@@ -40,6 +40,9 @@ pub struct InvoicePassCounts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FailureEntry {
     pub id: String,
+    /// How the accounting system shows it (a display name, first and last name, an invoice's
+    /// number), when the export had one.
+    pub name: Option<String>,
     /// `customer` or `invoice`.
     pub kind: String,
     pub state: RecordState,
@@ -107,6 +110,8 @@ fn is_zero(n: &u64) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecordRow {
     pub id: String,
+    /// How the accounting system shows it, when the export had a name.
+    pub name: Option<String>,
     /// `customer` or `invoice`.
     pub kind: String,
     pub state: RecordState,
@@ -159,7 +164,7 @@ impl Store {
             .query_row(
                 "SELECT id, state, source_modified_ms, reason, attempts, last_status,
                         next_attempt_ms, blue_tape_id, sign_up_url, body, kind, refused,
-                        refused_reason
+                        refused_reason, name
                  FROM records WHERE source = ?1 AND id = ?2",
                 [source, id],
                 |r| {
@@ -177,11 +182,32 @@ impl Store {
                         kind: r.get(10)?,
                         refused: r.get(11)?,
                         refused_reason: r.get(12)?,
+                        name: r.get(13)?,
                     })
                 },
             )
             .optional()
             .map_err(|e| self.err(e))
+    }
+
+    /// The ids of records whose id, email or name (as the export wrote them, any case) is
+    /// `value`, at most `limit` of them.
+    pub fn find(&self, source: &str, value: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM records
+                 WHERE source = ?1
+                   AND (id = ?2 OR email = ?2 COLLATE NOCASE OR name = ?2 COLLATE NOCASE
+                        OR (email IS NULL
+                            AND json_extract(body, '$.emailAddress') = ?2 COLLATE NOCASE))
+                 ORDER BY id LIMIT ?3",
+            )
+            .map_err(|e| self.err(e))?;
+        let ids = stmt
+            .query_map(params![source, value.trim(), limit], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        ids.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// How many records carry the refused flag `what` (`update` or `cancel`).
@@ -309,7 +335,7 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT id, state, reason, source_modified_ms, attempts, last_status,
-                        next_attempt_ms, updated_at_ms, kind
+                        next_attempt_ms, updated_at_ms, kind, name
                  FROM records
                  WHERE source = ?1 AND state IN ('rejected', 'failed', 'waiting')
                    AND (?2 IS NULL OR state = ?2) AND updated_at_ms >= ?3
@@ -334,6 +360,7 @@ impl Store {
                         next_attempt: millis_at(r, 6)?,
                         updated_at: millis_at(r, 7)?,
                         kind: r.get(8)?,
+                        name: r.get(9)?,
                     })
                 },
             )

@@ -14,23 +14,25 @@ use crate::diff::{RecordState, Stored};
 pub const NEW_BATCH: usize = 64;
 
 /// [`Staging::queue_new_batch`]'s insert: ?1 to ?3 are the source, the pass and the time, then
-/// four parameters for each record.
+/// six parameters for each record.
 static QUEUE_NEW_BATCH: LazyLock<String> = LazyLock::new(|| {
     let rows = (0..NEW_BATCH)
         .map(|k| {
-            let p = 4 + 4 * k;
+            let p = 4 + 6 * k;
             format!(
-                "(?1, ?{p}, 'pending', ?{}, ?{}, ?2, ?2, ?3, ?{})",
+                "(?1, ?{p}, 'pending', ?{}, ?{}, ?2, ?2, ?3, ?{}, ?{}, ?{})",
                 p + 1,
                 p + 2,
-                p + 3
+                p + 3,
+                p + 4,
+                p + 5
             )
         })
         .collect::<Vec<_>>()
         .join(", ");
     format!(
         "INSERT INTO records (source, id, state, source_modified_ms, body, first_seen_pass,
-                              staged_pass, updated_at_ms, content_hash)
+                              staged_pass, updated_at_ms, content_hash, name, email)
          VALUES {rows}
          ON CONFLICT (source, id) DO NOTHING
          RETURNING id"
@@ -38,13 +40,15 @@ static QUEUE_NEW_BATCH: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// A record read in this pass, then what to do when its id is stored already: ?1 source, ?2 id,
-/// ?3 state, ?4 source_modified_ms, ?5 body, ?6 content_hash, ?7 reason, ?8 the pass, ?9 now.
+/// ?3 state, ?4 source_modified_ms, ?5 body, ?6 content_hash, ?7 reason, ?8 the pass, ?9 now,
+/// ?10 name, ?11 email.
 macro_rules! insert_record {
     ($on_conflict:literal) => {
         concat!(
             "INSERT INTO records (source, id, state, source_modified_ms, body, content_hash,
-                                  reason, first_seen_pass, staged_pass, updated_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9) ",
+                                  reason, first_seen_pass, staged_pass, updated_at_ms, name,
+                                  email)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11) ",
             $on_conflict
         )
     };
@@ -60,7 +64,8 @@ const INSERT_OR_REPLACE: &str = insert_record!(
         body = excluded.body, content_hash = excluded.content_hash, reason = excluded.reason,
         attempts = 0, next_attempt_ms = NULL,
         last_status = CASE excluded.state WHEN 'rejected' THEN NULL ELSE last_status END,
-        staged_pass = excluded.staged_pass, updated_at_ms = excluded.updated_at_ms"
+        staged_pass = excluded.staged_pass, updated_at_ms = excluded.updated_at_ms,
+        name = excluded.name, email = excluded.email"
 );
 
 /// What to do when the id is already stored.
@@ -71,9 +76,18 @@ enum Conflict {
     Replace,
 }
 
+/// How a bookkeeper finds a record: the name the accounting system shows, and a customer's
+/// email as the export writes it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Label<'a> {
+    pub name: Option<&'a str>,
+    pub email: Option<&'a str>,
+}
+
 /// One record as staging writes it.
 struct Row<'a> {
     id: &'a str,
+    label: Label<'a>,
     state: RecordState,
     modified_ms: Option<i64>,
     body: Option<&'a str>,
@@ -87,9 +101,11 @@ impl<'a> Row<'a> {
         modified_ms: i64,
         body: &'a str,
         content_hash: Option<&'a str>,
+        label: Label<'a>,
     ) -> Self {
         Self {
             id,
+            label,
             state: RecordState::Pending,
             modified_ms: Some(modified_ms),
             body: Some(body),
@@ -103,9 +119,11 @@ impl<'a> Row<'a> {
         modified_ms: Option<i64>,
         reason: &'a str,
         content_hash: &'a str,
+        label: Label<'a>,
     ) -> Self {
         Self {
             id,
+            label,
             state: RecordState::Rejected,
             modified_ms,
             body: None,
@@ -132,6 +150,7 @@ pub struct NewRecord<'a> {
     pub body: &'a str,
     /// When its date is when it was first seen.
     pub content_hash: Option<&'a str>,
+    pub label: Label<'a>,
 }
 
 /// The staging transaction of one pass: dropped without `commit`, it changes nothing.
@@ -240,8 +259,9 @@ impl Staging<'_> {
         modified_ms: i64,
         body: &str,
         content_hash: Option<&str>,
+        label: Label<'_>,
     ) -> Result<bool, StoreError> {
-        let row = Row::pending(id, modified_ms, body, content_hash);
+        let row = Row::pending(id, modified_ms, body, content_hash, label);
         self.insert(&row, Conflict::Keep)
     }
 
@@ -252,7 +272,7 @@ impl Staging<'_> {
         if batch.len() != NEW_BATCH {
             return batch
                 .iter()
-                .map(|r| self.queue_new(r.id, r.modified_ms, r.body, r.content_hash))
+                .map(|r| self.queue_new(r.id, r.modified_ms, r.body, r.content_hash, r.label))
                 .collect();
         }
         let mut values: Vec<&dyn rusqlite::ToSql> = vec![&self.source, &self.pass, &self.now_ms];
@@ -262,6 +282,8 @@ impl Staging<'_> {
                 &r.modified_ms,
                 &r.body,
                 &r.content_hash,
+                &r.label.name,
+                &r.label.email,
             ]);
         }
         let inserted = self
@@ -300,8 +322,9 @@ impl Staging<'_> {
         modified_ms: Option<i64>,
         reason: &str,
         content_hash: &str,
+        label: Label<'_>,
     ) -> Result<bool, StoreError> {
-        let row = Row::rejected(id, modified_ms, reason, content_hash);
+        let row = Row::rejected(id, modified_ms, reason, content_hash, label);
         self.insert(&row, Conflict::Keep)
     }
 
@@ -313,8 +336,9 @@ impl Staging<'_> {
         modified_ms: i64,
         body: &str,
         content_hash: Option<&str>,
+        label: Label<'_>,
     ) -> Result<(), StoreError> {
-        let row = Row::pending(id, modified_ms, body, content_hash);
+        let row = Row::pending(id, modified_ms, body, content_hash, label);
         self.insert(&row, Conflict::Replace).map(drop)
     }
 
@@ -325,8 +349,9 @@ impl Staging<'_> {
         modified_ms: Option<i64>,
         reason: &str,
         content_hash: &str,
+        label: Label<'_>,
     ) -> Result<(), StoreError> {
-        let row = Row::rejected(id, modified_ms, reason, content_hash);
+        let row = Row::rejected(id, modified_ms, reason, content_hash, label);
         self.insert(&row, Conflict::Replace).map(drop)
     }
 
@@ -348,7 +373,9 @@ impl Staging<'_> {
                 row.content_hash,
                 row.reason,
                 self.pass,
-                self.now_ms
+                self.now_ms,
+                row.label.name,
+                row.label.email
             ],
         )? == 1;
         if written {

@@ -12,8 +12,17 @@ use crate::pass::prepare::{
 };
 use crate::pass::progress::Progress;
 use crate::record::Field;
+use crate::record::RawRecord;
 use crate::source::{self, Kind, OlderThan, SourceError};
-use crate::store::{NEW_BATCH, NewRecord, Staging, StoreError};
+use crate::store::{Label, NEW_BATCH, NewRecord, Staging, StoreError};
+
+/// How a bookkeeper finds `raw`: `name` (its [`RawRecord::shown_name`]) and its email.
+fn label<'a>(raw: &'a RawRecord, name: Option<&'a str>) -> Label<'a> {
+    Label {
+        name,
+        email: raw.get(Field::EmailAddress),
+    }
+}
 
 /// What crosses from the reading thread to the store's: a record to decide, or the id of a
 /// left-out one whose queued version, if any, is withdrawn.
@@ -203,17 +212,21 @@ impl FileStaging<'_> {
         if waiting.is_empty() {
             return Ok(());
         }
+        let names: Vec<_> = waiting.iter().map(|r| r.raw.shown_name()).collect();
         let batch: Vec<NewRecord<'_>> = waiting
             .iter()
-            .map(|r| NewRecord {
+            .zip(&names)
+            .map(|(r, name)| NewRecord {
                 id: r.raw.get(Field::Id).unwrap_or_default(),
                 modified_ms: r.modified_ms.unwrap_or_default(),
                 body: r.body().unwrap_or_default(),
                 content_hash: r.content_hash.as_deref().filter(|_| r.by_content),
+                label: label(&r.raw, name.as_deref()),
             })
             .collect();
         let new = self.staging.queue_new_batch(&batch)?;
         drop(batch);
+        drop(names);
         for (record, new) in waiting.drain(..).zip(new) {
             *newest = (*newest).max(record.dated());
             if new {
@@ -251,9 +264,11 @@ impl FileStaging<'_> {
         if let Err(rejection) = &record.checked {
             let reason = rejection.to_string();
             let hash = record.content_hash.as_deref().unwrap_or_default();
+            let name = record.raw.shown_name();
+            let label = label(&record.raw, name.as_deref());
             if self
                 .staging
-                .reject_new(id, record.modified_ms, &reason, hash)?
+                .reject_new(id, record.modified_ms, &reason, hash, label)?
             {
                 record_line!(
                     self.progress.notices,
@@ -368,6 +383,8 @@ impl FileStaging<'_> {
         if decision != Decision::Unchanged {
             self.say_if_future(&record);
         }
+        let name = raw.shown_name();
+        let label = label(raw, name.as_deref());
         match (decision, &record.checked) {
             (Decision::Queue, Ok(_)) => {
                 let body = body.unwrap_or_default();
@@ -376,6 +393,7 @@ impl FileStaging<'_> {
                     modified_ms.unwrap_or_default(),
                     body,
                     hash.filter(|_| by_content),
+                    label,
                 )?;
                 staged.counts.new += 1;
             }
@@ -385,6 +403,7 @@ impl FileStaging<'_> {
                     modified_ms,
                     &rejection.to_string(),
                     hash.unwrap_or_default(),
+                    label,
                 )?;
                 staged.counts.rejected += 1;
                 *staged.rejections.entry(rejection.to_string()).or_default() += 1;
