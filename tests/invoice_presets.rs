@@ -186,3 +186,72 @@ async fn xero_sends_sales_invoices_only_and_cancels_a_voided_one_once() {
         .count();
     assert_eq!(cancels, 1, "one cancel request in all");
 }
+
+/// QuickBooks' sub-customers (jobs, SPEC §12) are never sent as customers; an invoice billed
+/// to one goes to BlueTape under its top-level customer, through any depth of jobs; an invoice
+/// billed to a job the customer export does not have waits, naming it.
+#[tokio::test]
+async fn quickbooks_jobs_are_not_customers_and_their_invoices_go_under_the_top_level_customer() {
+    let fx = Fixture::new().await;
+    let mut customers = fixture("quickbooks-online-customers.json");
+    let list = customers["QueryResponse"]["Customer"]
+        .as_array_mut()
+        .expect("customers");
+    let person = list[1].clone();
+    list.truncate(1);
+    list[0] = person.clone();
+    list[0]["Id"] = json!("58");
+    // A job of 58, and a job of that job.
+    let mut job = person.clone();
+    job["Id"] = json!("60");
+    job["Job"] = json!(true);
+    job["ParentRef"] = json!({"value": "58"});
+    job["DisplayName"] = json!("Bill's Windsurf Shop:Kitchen");
+    list.push(job.clone());
+    job["Id"] = json!("61");
+    job["ParentRef"] = json!({"value": "60"});
+    job["Job"] = json!(true);
+    list.push(job);
+    write(&fx, "customers.json", &customers);
+    let mut invoices = fixture("quickbooks-online-invoices.json");
+    let bills = invoices["QueryResponse"]["Invoice"]
+        .as_array_mut()
+        .expect("invoices");
+    bills.truncate(1);
+    let template = bills[0].clone();
+    bills.clear();
+    for (id, customer) in [("140", "60"), ("141", "61"), ("142", "58"), ("143", "77")] {
+        let mut bill = template.clone();
+        bill["Id"] = json!(id);
+        bill["CustomerRef"] = json!({"value": customer});
+        bills.push(bill);
+    }
+    write(&fx, "invoices.json", &invoices);
+    let example = "config/examples/quickbooks-online-invoices.toml";
+
+    let run = run(&fx, example, "customers*.json", "invoices.json").await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let customers_sent: Vec<String> = (fx.fake.received().iter())
+        .filter(|r| r.is_customer())
+        .filter_map(|r| r.id().map(str::to_owned))
+        .collect();
+    assert_eq!(customers_sent, ["58"], "jobs are not customers");
+    assert_eq!(run.count("inactive"), 2, "two jobs left out");
+    for invoice in ["140", "141", "142"] {
+        let body = fx.fake.invoice(invoice).unwrap_or_else(|| panic!("{invoice} not sent"));
+        assert_eq!(body["customerId"], "58", "{invoice} under the top-level customer");
+    }
+    assert!(fx.fake.invoice("143").is_none());
+    assert!(
+        run.invoice_summary()
+            .starts_with("invoices: created 3, exists 0, updated 0, cancelled 0, waiting 1"),
+        "{}",
+        run.invoice_summary()
+    );
+    let failures = fx.run_example(example, "customers*.json", &["failures", "--format", "json"]).await;
+    assert!(
+        failures.stdout.contains("customer 77 is not in the customer export"),
+        "{}",
+        failures.stdout
+    );
+}

@@ -146,6 +146,7 @@ fn noun(field: Field) -> &'static str {
         Field::DisplayName => "display name",
         Field::FullName => "whole name",
         Field::Country => "country",
+        Field::ParentId => "parent customer",
     }
 }
 

@@ -21,6 +21,9 @@ pub(super) struct Lane {
     pub(super) source: SourceConfig,
     /// Send records BlueTape has that changed since as updates.
     pub(super) updates: bool,
+    /// The store name of the customers an invoice is sent after (and whose sub-customers'
+    /// invoices go under their top-level customer).
+    pub(super) customers: Option<String>,
     checker: Checker,
 }
 
@@ -45,15 +48,18 @@ impl Lane {
             checker: Checker::Customers(Normaliser::for_source(&config.source)),
             source: config.source.clone(),
             updates: config.sync.updates,
+            customers: None,
         }
     }
 
-    pub(super) fn invoices(config: &InvoicesConfig) -> Self {
+    /// The invoices' lane, after the customers kept under `customers`.
+    pub(super) fn invoices(config: &InvoicesConfig, customers: &str) -> Self {
         Self {
             kind: Kind::Invoice,
             checker: Checker::Invoices(InvoiceReader::new(config)),
             source: config.source.clone(),
             updates: config.updates,
+            customers: Some(customers.to_owned()),
         }
     }
 

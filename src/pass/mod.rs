@@ -145,7 +145,7 @@ pub async fn run_pass(
         }
     }
     let customers = Lane::customers(config);
-    let invoices = config.invoices.as_ref().map(Lane::invoices);
+    let invoices = (config.invoices.as_ref()).map(|i| Lane::invoices(i, &config.source.name));
     let client = BlueTapeClient::new(&config.api)?;
     let endpoint = client.create_url().to_string();
 

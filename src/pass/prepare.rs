@@ -19,6 +19,7 @@ pub(super) enum Prepared {
     LeftOut {
         rule: usize,
         id: Option<String>,
+        parent: Option<String>,
     },
     /// Older than the watermark minus lookback, with its date.
     Old(i64),
@@ -117,7 +118,9 @@ impl Preparer<'_> {
     pub(super) fn prepare(&self, item: Item) -> Result<Prepared, StoreError> {
         let raw = match item {
             Item::Record(raw) => raw,
-            Item::LeftOut { rule, id } => return Ok(Prepared::LeftOut { rule, id }),
+            Item::LeftOut { rule, id, parent } => {
+                return Ok(Prepared::LeftOut { rule, id, parent });
+            }
             Item::Old(ms) => return Ok(Prepared::Old(ms)),
         };
         // Without a modified date, a record is dated when this version was first seen, and a

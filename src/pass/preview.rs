@@ -29,7 +29,7 @@ pub async fn inspect_invoices(
 ) -> Result<Option<(Staged, Option<SourceError>)>, PassError> {
     match &config.invoices {
         Some(invoices) => Ok(Some(
-            inspect_lane(config, Lane::invoices(invoices), false).await?,
+            inspect_lane(config, Lane::invoices(invoices, &config.source.name), false).await?,
         )),
         None => Ok(None),
     }

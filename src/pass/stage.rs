@@ -180,8 +180,8 @@ pub(super) fn stage(
     if complete && full {
         staging.clear_setting(FULL_NEXT_PASS)?;
     }
-    if lane.kind == Kind::Invoice {
-        staging.mark_invoices(pass)?;
+    if let (Kind::Invoice, Some(customers)) = (lane.kind, &lane.customers) {
+        staging.mark_invoices(pass, customers)?;
     }
     match mode {
         StageMode::Commit => staging.commit()?,

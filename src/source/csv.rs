@@ -30,8 +30,9 @@ pub struct CsvExport {
     columns: Vec<(Field, Columns)>,
     /// The rules for records left out, each with its number and its columns.
     leave_out: Vec<(usize, Test<usize>)>,
-    /// The id's column, for a left-out record.
+    /// The id's and the parent's columns, for a left-out record.
     id_column: Option<usize>,
+    parent_column: Option<usize>,
     /// What marks a record as an organisation's, with its columns.
     organisation: Option<Test<usize>>,
     header_len: usize,
@@ -158,10 +159,13 @@ impl CsvExport {
             Some(rule) => columns_of(rule, "organisation")?,
             None => None,
         };
-        let id_column = columns.iter().find_map(|(field, source)| match source {
-            Columns::One(index) if *field == Field::Id => Some(*index),
-            _ => None,
-        });
+        let column_of = |wanted: Field| {
+            columns.iter().find_map(|(field, source)| match source {
+                Columns::One(index) if *field == wanted => Some(*index),
+                _ => None,
+            })
+        };
+        let (id_column, parent_column) = (column_of(Field::Id), column_of(Field::ParentId));
         Ok(Self {
             kind: config.kind,
             path,
@@ -169,6 +173,7 @@ impl CsvExport {
             columns,
             leave_out,
             id_column,
+            parent_column,
             organisation,
             header_len: headers.len(),
             len,
@@ -337,7 +342,12 @@ impl Iterator for CsvExport {
                     Some(_) => None,
                     None => self.id_column.and_then(cell).map(str::to_owned),
                 };
-                return Some(Ok(Item::LeftOut { rule: *rule, id }));
+                let parent = self.parent_column.and_then(cell).map(str::to_owned);
+                return Some(Ok(Item::LeftOut {
+                    rule: *rule,
+                    id,
+                    parent,
+                }));
             }
             if let Some(ms) = older {
                 return Some(Ok(Item::Old(ms)));

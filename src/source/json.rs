@@ -214,10 +214,17 @@ impl RecordReader {
         let left_out = (self.config.leave_out.iter()).position(|rule| rule.leaves_out(&value));
         let item = match left_out {
             Some(rule) => {
-                let id = (self.config.specs.iter())
-                    .find(|(field, _)| *field == Field::Id)
-                    .and_then(|(_, spec)| spec.resolve(|p| p.lookup_text(&value)));
-                Item::LeftOut { rule, id }
+                let read = |wanted: Field| {
+                    (self.config.specs.iter())
+                        .find(|(field, _)| *field == wanted)
+                        .and_then(|(_, spec)| spec.resolve(|p| p.lookup_text(&value)))
+                };
+                let parent = (self.config.fields.get(Field::ParentId)).and(read(Field::ParentId));
+                Item::LeftOut {
+                    rule,
+                    id: read(Field::Id),
+                    parent,
+                }
             }
             None => {
                 let location = format!("{} record {}", self.path.display(), self.index);

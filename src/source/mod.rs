@@ -83,6 +83,8 @@ pub enum Item {
     LeftOut {
         rule: usize,
         id: Option<String>,
+        /// The customer it belongs to, for a sub-customer (`parentId`).
+        parent: Option<String>,
     },
     /// Modified before [`OlderThan::threshold_ms`] (then in ms): handled by an earlier pass,
     /// so not read any further.

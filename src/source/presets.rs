@@ -202,6 +202,7 @@ impl Preset {
             (_, CompanyId) => "the customer's company id",
             (_, DisplayName | FullName) => "the customer's name",
             (_, Country) => "the customer's address (country)",
+            (_, ParentId) => "the sub-customer's parent",
             (
                 _,
                 InvoiceNumber | CustomerId | InvoiceDate | DueDate | ExpirationDate | SubTotal
@@ -242,6 +243,8 @@ impl Preset {
                         one("Mobile.FreeFormNumber | PrimaryPhone.FreeFormNumber"),
                     ),
                     (Field::SourceModifiedDate, one("MetaData.LastUpdatedTime")),
+                    (Field::DisplayName, one("DisplayName")),
+                    (Field::ParentId, one("ParentRef.value")),
                     // companyId: a CompanyName is not a BlueTape company id, mapped only on purpose.
                 ]),
                 left_out: vec![

@@ -29,6 +29,7 @@ impl Kind {
                 Field::DisplayName,
                 Field::FullName,
                 Field::Country,
+                Field::ParentId,
             ],
             Kind::Invoice => &[
                 Field::Id,
@@ -113,11 +114,14 @@ pub enum Field {
     FullName,
     /// The customer's country, for its phone number when written without `+country` (not sent).
     Country,
+    /// The customer a sub-customer (a job) belongs to: its invoices go to BlueTape under the
+    /// top-level customer (not sent).
+    ParentId,
 }
 
 impl Field {
     /// Every field of every kind.
-    pub const ALL: [Field; 22] = [
+    pub const ALL: [Field; 23] = [
         Field::Id,
         Field::FirstName,
         Field::LastName,
@@ -140,6 +144,7 @@ impl Field {
         Field::DisplayName,
         Field::FullName,
         Field::Country,
+        Field::ParentId,
     ];
 
     /// The API's name of the field, as in `[source.fields]` and `[invoices.fields]`.
@@ -167,6 +172,7 @@ impl Field {
             Field::DisplayName => "displayName",
             Field::FullName => "fullName",
             Field::Country => "country",
+            Field::ParentId => "parentId",
         }
     }
 
@@ -179,7 +185,10 @@ impl Field {
     /// Read only where mapped, and then only to help with the fields sent: a record without
     /// it hashes as it did before the field existed.
     fn only_when_mapped(self) -> bool {
-        matches!(self, Field::DisplayName | Field::FullName | Field::Country)
+        matches!(
+            self,
+            Field::DisplayName | Field::FullName | Field::Country | Field::ParentId
+        )
     }
 }
 

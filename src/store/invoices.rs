@@ -18,11 +18,42 @@ pub struct Hold {
 
 impl Staging<'_> {
     /// Marks the records this staging wrote as invoices, with the customer each names.
-    pub fn mark_invoices(&self, pass: i64) -> Result<(), StoreError> {
+    pub fn mark_invoices(&self, pass: i64, customers: &str) -> Result<(), StoreError> {
         self.execute(
             "UPDATE records SET kind = 'invoice', customer_id = json_extract(body, '$.customerId')
              WHERE source = ?1 AND (staged_pass = ?2 OR changed_pass = ?2)",
             params![self.source, pass],
+        )?;
+        // An invoice billed to a sub-customer (a job) goes under its top-level customer: the
+        // first in its chain of parents that has none (a chain that loops stops after 32).
+        self.execute(
+            "WITH RECURSIVE chain (job, up, depth) AS (
+                 SELECT id, parent_id, 1 FROM parents WHERE source = ?3
+                 UNION ALL
+                 SELECT chain.job, p.parent_id, chain.depth + 1
+                 FROM chain JOIN parents p ON p.source = ?3 AND p.id = chain.up
+                 WHERE chain.depth < 32
+             ),
+             top (job, customer) AS (
+                 SELECT job, up FROM chain
+                 WHERE NOT EXISTS (SELECT 1 FROM parents p WHERE p.source = ?3 AND p.id = chain.up)
+             )
+             UPDATE records SET customer_id = top.customer,
+                 body = json_set(body, '$.customerId', top.customer)
+             FROM top
+             WHERE records.source = ?1 AND (records.staged_pass = ?2 OR records.changed_pass = ?2)
+               AND records.customer_id = top.job",
+            params![self.source, pass, customers],
+        )
+    }
+
+    /// Keeps the customer a left-out sub-customer (a job) belongs to.
+    pub fn set_parent(&self, id: &str, parent: &str) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO parents (source, id, parent_id) VALUES (?1, ?2, ?3)
+             ON CONFLICT (source, id) DO UPDATE SET parent_id = excluded.parent_id
+             WHERE parent_id IS NOT excluded.parent_id",
+            params![self.source, id, parent],
         )
     }
 
@@ -206,7 +237,7 @@ mod tests {
                     .queue_new(id, 1000, &invoice(id, customer), None, Default::default())
                     .expect("invoice");
             }
-            staging.mark_invoices(pass).expect("mark");
+            staging.mark_invoices(pass, "default").expect("mark");
             staging.commit().expect("commit");
         }
         // C1 is created; C2's create failed; C3 never was anything to an invoice.

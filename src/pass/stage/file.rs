@@ -25,10 +25,10 @@ fn label<'a>(raw: &'a RawRecord, name: Option<&'a str>) -> Label<'a> {
 }
 
 /// What crosses from the reading thread to the store's: a record to decide, or the id of a
-/// left-out one whose queued version, if any, is withdrawn.
+/// left-out one: its queued version, if any, is withdrawn, and a sub-customer's parent kept.
 enum Ready {
     Record(Box<PreparedRecord>),
-    Withdraw(String),
+    LeftOut { id: String, parent: Option<String> },
 }
 
 /// Why staging a file stopped: the store failed (the pass stops), or the file could not be
@@ -96,14 +96,14 @@ impl FileStaging<'_> {
                             quiet.newest = quiet.newest.max(Some(ms));
                             continue;
                         }
-                        Ok(Prepared::LeftOut { rule, id }) => {
+                        Ok(Prepared::LeftOut { rule, id, parent }) => {
                             quiet.count(progress);
                             if let Some(n) = quiet.left_out.get_mut(rule) {
                                 *n += 1;
                             }
                             match id {
                                 // Its queued version, if any, is withdrawn on the store's side.
-                                Some(id) => Ok(Ready::Withdraw(id)),
+                                Some(id) => Ok(Ready::LeftOut { id, parent }),
                                 None => continue,
                             }
                         }
@@ -112,7 +112,7 @@ impl FileStaging<'_> {
                     let failed = record.is_err();
                     batch_bytes += match &record {
                         Ok(Ready::Record(r)) => r.held_bytes(),
-                        Ok(Ready::Withdraw(id)) => id.len(),
+                        Ok(Ready::LeftOut { id, .. }) => id.len(),
                         Err(_) => 0,
                     };
                     batch.push(record);
@@ -138,11 +138,15 @@ impl FileStaging<'_> {
                 for item in batch {
                     let record = match item? {
                         Ready::Record(record) => record,
-                        Ready::Withdraw(id) => {
+                        Ready::LeftOut { id, parent } => {
                             // Counted as read on the reading thread; the export's order kept.
                             waiting_bytes = 0;
                             self.store_batch(&mut waiting, staged, newest)?;
                             self.withdraw(&id)?;
+                            // A sub-customer's invoices go under its top-level customer.
+                            if let Some(parent) = parent {
+                                self.staging.set_parent(&id, &parent)?;
+                            }
                             continue;
                         }
                     };

@@ -56,7 +56,11 @@ impl SourceConfig {
                 }
                 None if *field == Field::CompanyId => "companyId if present".to_owned(),
                 // Read only where mapped.
-                None if matches!(field, Field::DisplayName | Field::FullName | Field::Country) => {
+                None if matches!(
+                    field,
+                    Field::DisplayName | Field::FullName | Field::Country | Field::ParentId
+                ) =>
+                {
                     continue;
                 }
                 None => format!("{} (default)", field.api_name()),
@@ -107,7 +111,8 @@ impl SourceConfig {
             | Field::LineAmounts
             | Field::DisplayName
             | Field::FullName
-            | Field::Country => self.fields.get(field).is_some(),
+            | Field::Country
+            | Field::ParentId => self.fields.get(field).is_some(),
             // With a whole name mapped, names default to it.
             Field::FirstName | Field::LastName => {
                 self.fields.get(field).is_some() || self.fields.get(Field::FullName).is_none()

@@ -170,7 +170,7 @@ fn left_out_rules_read_their_column_dots_and_all() {
     assert_eq!(first.get(Field::FirstName), Some("Ann"));
     assert_eq!(first.get(Field::CellPhoneNumber), Some("626 555 0100"));
     assert!(
-        matches!(&items[1], Item::LeftOut { rule: 0, id: Some(id) } if id == "C2"),
+        matches!(&items[1], Item::LeftOut { rule: 0, id: Some(id), .. } if id == "C2"),
         "{items:?}"
     );
 }
@@ -189,7 +189,7 @@ fn a_config_rule_reads_its_columns_and_one_without_its_column_is_an_error() {
     let left_out: Vec<(usize, Option<String>)> = items
         .into_iter()
         .filter_map(|i| match i {
-            Item::LeftOut { rule, id } => Some((rule, id)),
+            Item::LeftOut { rule, id, .. } => Some((rule, id)),
             _ => None,
         })
         .collect();

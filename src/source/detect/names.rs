@@ -193,6 +193,7 @@ mod tests {
                 "",
                 "",
                 "",
+                "",
                 ""
             ]
         );
@@ -213,6 +214,6 @@ mod tests {
         assert_eq!(mapped(&["Company", "Company Name"])[6], "");
         // The name the system shows, a person's whole name, and the country.
         let all = mapped(&["Name", "Contact Name", "Bill to Country", "Company Name"]);
-        assert_eq!(all[7..], ["Name", "Contact Name", "Bill to Country"]);
+        assert_eq!(all[7..10], ["Name", "Contact Name", "Bill to Country"]);
     }
 }

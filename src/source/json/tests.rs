@@ -92,7 +92,7 @@ fn presets_skip_what_they_leave_out() {
     let skipped = items
         .iter()
         .filter_map(|i| match i {
-            Ok(Item::LeftOut { rule: 0, id }) => id.clone(),
+            Ok(Item::LeftOut { rule: 0, id, .. }) => id.clone(),
             _ => None,
         })
         .collect::<Vec<_>>();
