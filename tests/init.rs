@@ -577,3 +577,44 @@ async fn init_recognises_the_exports_a_bookkeeper_can_click() {
     );
     assert!(run.stdout.contains("customers.csv"), "{}", run.stdout);
 }
+
+/// An invoice export no preset knows (SPEC §12): `init` sees an invoice number and amounts
+/// and no person's name, maps each invoice field from its column under `[invoices]`, and its
+/// config sends the open invoice after its customer and never the paid one.
+#[tokio::test]
+async fn init_maps_a_generic_invoice_export() {
+    let fx = Fixture::new().await;
+    fx.write_file(
+        "invoices.csv",
+        "Invoice No,Customer ID,Invoice Date,Due Date,Net,Tax,Total,Balance,Status,Last Modified\n\
+         INV-1,C1,2024-03-01,2024-03-31,100.00,20.00,120.00,120.00,Open,2024-03-01 10:00:00\n\
+         INV-2,C2,2024-03-02,2024-04-01,50.00,10.00,60.00,0.00,Paid,2024-03-02 10:00:00\n",
+    );
+    fx.write_file(
+        "customers.csv",
+        &format!(
+            "{}\n{}\n{}\n",
+            support::HEADER,
+            support::row("C1", "2024-03-01T09:00:00Z"),
+            support::row("C2", "2024-03-01T09:00:01Z")
+        ),
+    );
+    let run = init(&fx, "invoices.csv").await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    for line in [
+        "[invoices]",
+        "[invoices.fields]",
+        "invoiceNumber = \"Invoice No\"",
+        "amountDue = \"Balance\"",
+        "id = \"Invoice No\"",
+    ] {
+        assert!(run.stdout.contains(line), "no `{line}` in\n{}", run.stdout);
+    }
+    assert!(!run.stdout.contains("firstName"), "{}", run.stdout);
+    let pass = pass_with(&fx, &run.stdout, "customers.csv").await;
+    assert_eq!(pass.code, 0, "{}", pass.stderr);
+    let invoice = fx.fake.invoice("INV-1").expect("INV-1 sent");
+    assert_eq!(invoice["customerId"], "C1");
+    assert_eq!(invoice["totalAmount"].to_string(), "120");
+    assert!(fx.fake.invoice("INV-2").is_none(), "paid: never created");
+}

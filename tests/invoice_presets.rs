@@ -238,8 +238,14 @@ async fn quickbooks_jobs_are_not_customers_and_their_invoices_go_under_the_top_l
     assert_eq!(customers_sent, ["58"], "jobs are not customers");
     assert_eq!(run.count("inactive"), 2, "two jobs left out");
     for invoice in ["140", "141", "142"] {
-        let body = fx.fake.invoice(invoice).unwrap_or_else(|| panic!("{invoice} not sent"));
-        assert_eq!(body["customerId"], "58", "{invoice} under the top-level customer");
+        let body = fx
+            .fake
+            .invoice(invoice)
+            .unwrap_or_else(|| panic!("{invoice} not sent"));
+        assert_eq!(
+            body["customerId"], "58",
+            "{invoice} under the top-level customer"
+        );
     }
     assert!(fx.fake.invoice("143").is_none());
     assert!(
@@ -248,9 +254,17 @@ async fn quickbooks_jobs_are_not_customers_and_their_invoices_go_under_the_top_l
         "{}",
         run.invoice_summary()
     );
-    let failures = fx.run_example(example, "customers*.json", &["failures", "--format", "json"]).await;
+    let failures = fx
+        .run_example(
+            example,
+            "customers*.json",
+            &["failures", "--format", "json"],
+        )
+        .await;
     assert!(
-        failures.stdout.contains("customer 77 is not in the customer export"),
+        failures
+            .stdout
+            .contains("customer 77 is not in the customer export"),
         "{}",
         failures.stdout
     );

@@ -29,6 +29,25 @@ const REQUIRED: [Field; 5] = [
     Field::CellPhoneNumber,
 ];
 
+/// The fields an invoice cannot be sent without.
+const REQUIRED_INVOICE: [Field; 7] = [
+    Field::Id,
+    Field::InvoiceNumber,
+    Field::CustomerId,
+    Field::InvoiceDate,
+    Field::DueDate,
+    Field::TotalAmount,
+    Field::AmountDue,
+];
+
+/// The fields a record of `kind` cannot be sent without.
+fn required(kind: Kind) -> &'static [Field] {
+    match kind {
+        Kind::Customer => &REQUIRED,
+        Kind::Invoice => &REQUIRED_INVOICE,
+    }
+}
+
 /// Prints the config for `export`; exit 78 (after printing it) naming the fields no column
 /// was found for.
 pub fn init(export: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
@@ -49,7 +68,15 @@ pub fn init(export: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
         out.write_all(text.as_bytes()).map_err(io)?;
         return out.flush().map_err(io);
     }
-    let source = source_section(&path, &detected);
+    if detected.kind == Kind::Invoice {
+        let section = source_section(&path, &detected, Kind::Invoice);
+        let (text, missing) = invoices::generic(&path, &detected, &section.text, &section.keys)
+            .map_err(|e| failed(&e))?;
+        out.write_all(text.as_bytes()).map_err(io)?;
+        out.flush().map_err(io)?;
+        return not_found(&missing, "invoices");
+    }
+    let source = source_section(&path, &detected, Kind::Customer);
     let config = source_from_toml(&source.keys, &path).map_err(|e| failed(&e))?;
     let mut text = header(&path, &detected);
     text.push_str(API);
@@ -73,14 +100,19 @@ pub fn init(export: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
     }
     out.write_all(text.as_bytes()).map_err(io)?;
     out.flush().map_err(io)?;
+    not_found(&missing, "source")
+}
+
+/// Exit 78 naming the fields no column was found for, after the config was printed.
+fn not_found(missing: &[&str], section: &str) -> Result<(), CommandError> {
     if missing.is_empty() {
         return Ok(());
     }
     Err(CommandError::failed(
         Exit::Config,
         format!(
-            "no column found for {}: set source.fields.{} in the printed config (marked NOT FOUND) \
-             to the export's column",
+            "no column found for {}: set {section}.fields.{} in the printed config (marked NOT \
+             FOUND) to the export's column",
             missing.join(", "),
             missing[0]
         ),
@@ -191,7 +223,8 @@ impl Lines {
 
 const NAIVE: &str = "the dates have no zone: name the one they are written in";
 
-fn source_section(path: &Path, detected: &Detected) -> SourceText {
+/// The section reading the export of `kind`: `[source]`, or `[invoices]`.
+fn source_section(path: &Path, detected: &Detected, kind: Kind) -> SourceText {
     let mut source = Lines::default();
     source.key(
         format!("path = {}", quoted(&path.display().to_string())),
@@ -262,16 +295,19 @@ fn source_section(path: &Path, detected: &Detected) -> SourceText {
         )),
         None => {}
     }
-    let (country, why) = notes::default_country(detected.preset, detected);
-    source.key(
-        format!("default_country = {}", quoted(&country)),
-        &format!("phone numbers without +country: {why}"),
-    );
+    if kind == Kind::Customer {
+        let (country, why) = notes::default_country(detected.preset, detected);
+        source.key(
+            format!("default_country = {}", quoted(&country)),
+            &format!("phone numbers without +country: {why}"),
+        );
+    }
     let mut fields = Lines::default();
     if detected.preset.is_none() {
-        fields_section(detected, &mut fields);
+        fields_section(detected, kind, &mut fields);
     }
-    let mut text = String::from("\n[source]\n");
+    let section = kind.section();
+    let mut text = format!("\n[{section}]\n");
     if let Some(note) = detected.preset.and_then(|p| notes::ids(p, detected)) {
         text.push_str(&note);
     }
@@ -281,7 +317,7 @@ fn source_section(path: &Path, detected: &Detected) -> SourceText {
     }
     let mut keys = source.keys;
     if !fields.printed.is_empty() {
-        text.push_str("\n[source.fields]\n");
+        let _ = write!(text, "\n[{section}.fields]\n");
         text.push_str(&fields.text());
         keys.push_str("[fields]\n");
         keys.push_str(&fields.keys);
@@ -289,8 +325,8 @@ fn source_section(path: &Path, detected: &Detected) -> SourceText {
     SourceText { text, keys }
 }
 
-fn fields_section(detected: &Detected, fields: &mut Lines) {
-    for &field in Kind::Customer.fields() {
+fn fields_section(detected: &Detected, kind: Kind, fields: &mut Lines) {
+    for &field in kind.fields() {
         let name = field.api_name();
         let why = detected
             .reasons
@@ -299,17 +335,17 @@ fn fields_section(detected: &Detected, fields: &mut Lines) {
             .map_or("", |(_, why)| why.as_str());
         match detected.fields.get(field) {
             Some(source) => fields.key(format!("{name} = {}", quoted(&source.to_string())), why),
-            None if REQUIRED.contains(&field) => fields.comment(format!(
-                "# {name} = \"\"  # NOT FOUND: set it to the column with the customer's {name}"
+            None if required(kind).contains(&field) => fields.comment(format!(
+                "# {name} = \"\"  # NOT FOUND: set it to the column with the {kind}'s {name}"
             )),
-            None if field == Field::SourceModifiedDate => fields.comment(
-                "# sourceModifiedDate: no date column; each customer is dated when first seen, \
+            None if field == Field::SourceModifiedDate => fields.comment(format!(
+                "# sourceModifiedDate: no date column; each {kind} is dated when first seen, \
                  and a changed one is found by its content."
-                    .into(),
-            ),
-            None => fields.comment(format!(
+            )),
+            None if field == Field::CompanyId => fields.comment(format!(
                 "# {name}: not mapped; map a column only if it holds BlueTape's company ids."
             )),
+            None => fields.comment(format!("# {name}: not mapped (optional).")),
         }
     }
 }

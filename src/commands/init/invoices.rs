@@ -96,3 +96,52 @@ fn samples(
         }
     })
 }
+
+/// The config for an invoice export no preset knows, each field mapped from its column, with
+/// its first invoices as comments (when every required field was found); and the required
+/// fields no column was found for.
+pub(super) fn generic(
+    path: &Path,
+    detected: &Detected,
+    section: &str,
+    keys: &str,
+) -> Result<(String, Vec<&'static str>), Box<dyn std::error::Error>> {
+    let customers = path.with_file_name("customers.csv");
+    let mut text = format!(
+        "# bluetape-sync config for {}, written by `bluetape-sync init` from its first {} records.\n\
+         # The file is an invoice export (an invoice number and amounts, no person's name): each\n\
+         # field is mapped from its column as [invoices]. Invoices go to BlueTape after their\n\
+         # customers, so [source] names the customer export: run `bluetape-sync init` on it and\n\
+         # put its [source] here.\n\
+         # Encoding: {}.\n",
+        path.display(),
+        detected.sampled,
+        detected.encoding.name(),
+    );
+    text.push_str(API);
+    text.push_str(&store_section());
+    let path_line = format!("path = {}", quoted(&customers.display().to_string()));
+    let _ = write!(
+        text,
+        "\n[source]\n{path_line:<40} # SET: the customer export (`bluetape-sync init` maps it)\n"
+    );
+    text.push_str(section);
+    let missing: Vec<&'static str> = super::REQUIRED_INVOICE
+        .iter()
+        .filter(|f| detected.fields.get(**f).is_none())
+        .map(|f| f.api_name())
+        .collect();
+    if missing.is_empty() {
+        let customers_config = source_from_toml(&format!("{path_line}\n"), path)?;
+        let invoices = invoices_from_toml(keys, &customers_config, path)?;
+        text.push_str(&samples(&invoices)?);
+    } else {
+        let _ = writeln!(
+            text,
+            "\n# Invoices are shown as they would be sent once {} {} mapped.",
+            missing.join(", "),
+            if missing.len() == 1 { "is" } else { "are" }
+        );
+    }
+    Ok((text, missing))
+}

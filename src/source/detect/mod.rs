@@ -9,7 +9,7 @@ use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 use serde_json::Value;
 
 pub use self::dates::{DateForm, date_form};
-use self::names::map_columns;
+use self::names::{looks_like_invoices, map_columns};
 use self::sample::{sample_csv, sample_json, sample_ndjson};
 use super::decode::{self, Undecodable};
 use super::guard::{Broken, CsvGuard};
@@ -222,9 +222,7 @@ fn from_json(ndjson: bool, records_path: String, records: &[Value]) -> Detected 
             .filter_map(|r| Some(path.as_ref()?.lookup(r)?.into_owned()))
             .collect()
     };
-    let mut detected = finish(format, records_path, found, columns, records.len(), lookup);
-    detected.kind = found.map_or(Kind::Customer, |(_, kind)| kind);
-    detected
+    finish(format, records_path, found, columns, records.len(), lookup)
 }
 
 /// Scalar keys as dotted paths, nested objects included (arrays are left to a mapping).
@@ -291,7 +289,6 @@ fn from_csv(delimiter: u8, header: Vec<String>, rows: &[Vec<String>]) -> Detecte
         lookup,
     );
     detected.delimiter = delimiter;
-    detected.kind = preset.map_or(Kind::Customer, |(_, kind)| kind);
     detected
 }
 
@@ -303,9 +300,15 @@ fn finish(
     sampled: usize,
     values: impl Fn(&str) -> Vec<String>,
 ) -> Detected {
+    // Without a preset, an invoice export is told by its columns.
+    let kind = match preset {
+        Some((_, kind)) => kind,
+        None if looks_like_invoices(&columns) => Kind::Invoice,
+        None => Kind::Customer,
+    };
     let (fields, reasons) = match preset {
         Some(_) => (FieldMap::default(), Vec::new()),
-        None => map_columns(&columns),
+        None => map_columns(&columns, kind),
     };
     let preset_fields = |(p, kind): (Preset, Kind)| match kind {
         Kind::Customer => Some(p.defaults_for(Some(format)).fields),
@@ -341,7 +344,7 @@ fn finish(
         delimiter: b',',
         records_path,
         preset: preset.map(|(p, _)| p),
-        kind: Kind::Customer,
+        kind,
         columns,
         fields,
         reasons,

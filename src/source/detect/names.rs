@@ -5,7 +5,10 @@ use super::super::{Field, Kind};
 
 /// Names of each field's column in real exports, compared with case, spaces, `_`, `-` and
 /// other punctuation ignored; the better names first.
-fn names(field: Field) -> &'static [&'static str] {
+fn names(kind: Kind, field: Field) -> &'static [&'static str] {
+    if kind == Kind::Invoice {
+        return invoice_names(field);
+    }
     match field {
         Field::Id => IDS,
         Field::FirstName => FIRST_NAMES,
@@ -24,9 +27,45 @@ fn names(field: Field) -> &'static [&'static str] {
             "contactfullname",
         ],
         Field::Country => COUNTRIES,
-        // Invoices' exports are recognised by their preset only.
         _ => &[],
     }
+}
+
+/// An invoice export's columns, as [`names`].
+#[rustfmt::skip]
+fn invoice_names(field: Field) -> &'static [&'static str] {
+    match field {
+        Field::Id => &["invoiceid", "internalid", "id", "transactionid", "documentid", "txnid"],
+        Field::InvoiceNumber => &[
+            "invoicenumber", "invoiceno", "documentnumber", "docnumber", "number", "invoicenum",
+            "refnumber", "invoice",
+        ],
+        Field::CustomerId => &[
+            "customerid", "customerinternalid", "customerno", "customernumber", "customercode",
+            "accountno", "accountnumber", "clientid", "contactid", "customerref", "debtorno",
+        ],
+        Field::InvoiceDate => &["invoicedate", "date", "txndate", "documentdate", "issuedate"],
+        Field::DueDate => &["duedate", "paymentdue", "due", "dateDue"],
+        Field::SubTotal => &["subtotal", "amountnet", "netamount", "net", "totalnet"],
+        Field::TaxAmount => &["taxamount", "amounttax", "tax", "totaltax", "vat", "vatamount"],
+        Field::TotalAmount => &["totalamount", "total", "amount", "grandtotal", "totalamt", "gross"],
+        Field::AmountDue => &[
+            "amountdue", "balance", "amountremaining", "balancedue", "outstanding", "amountopen",
+            "openbalance",
+        ],
+        Field::SourceModifiedDate => MODIFIED,
+        Field::Status => &["status", "invoicestatus", "state"],
+        _ => &[],
+    }
+}
+
+/// Whether the columns are an invoice export's: an invoice number and an amount, and no
+/// person's first name.
+pub(super) fn looks_like_invoices(columns: &[String]) -> bool {
+    let has = |field| best(columns, invoice_names(field)).is_some();
+    has(Field::InvoiceNumber)
+        && (has(Field::AmountDue) || has(Field::TotalAmount))
+        && best(columns, FIRST_NAMES).is_none()
 }
 
 #[rustfmt::skip]
@@ -105,13 +144,13 @@ fn best<'c>(columns: &'c [String], wanted: &[&str]) -> Option<&'c String> {
         .map(|(_, c)| c)
 }
 
-pub(super) fn map_columns(columns: &[String]) -> (FieldMap, Vec<(Field, String)>) {
+pub(super) fn map_columns(columns: &[String], kind: Kind) -> (FieldMap, Vec<(Field, String)>) {
     let mut fields = FieldMap::default();
     let mut reasons = Vec::new();
-    for &field in Kind::Customer.fields() {
-        let found = best(columns, names(field));
+    for &field in kind.fields() {
+        let found = best(columns, names(kind, field));
         let source = match (field, found) {
-            (Field::CellPhoneNumber, mobile) => {
+            (Field::CellPhoneNumber, mobile) if kind == Kind::Customer => {
                 let phone = best(columns, PHONES);
                 match (mobile, phone) {
                     (Some(m), Some(p)) => {
@@ -150,6 +189,18 @@ pub(super) fn map_columns(columns: &[String]) -> (FieldMap, Vec<(Field, String)>
             fields.set(field, FieldSource::One(source));
         }
     }
+    // An invoice export without an id column: the invoice number, which an issued invoice
+    // keeps.
+    if kind == Kind::Invoice
+        && fields.get(Field::Id).is_none()
+        && let Some(number) = fields.get(Field::InvoiceNumber).cloned()
+    {
+        reasons.push((
+            Field::Id,
+            format!("`{number}`: no id column; an issued invoice keeps its number"),
+        ));
+        fields.set(Field::Id, number);
+    }
     (fields, reasons)
 }
 
@@ -162,7 +213,7 @@ mod tests {
     }
 
     fn mapped(columns: &[&str]) -> Vec<String> {
-        let (fields, _) = map_columns(&strings(columns));
+        let (fields, _) = map_columns(&strings(columns), Kind::Customer);
         Kind::Customer
             .fields()
             .iter()
