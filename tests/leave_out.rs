@@ -210,3 +210,22 @@ async fn a_paid_invoice_is_never_created_from_any_invoice_export() {
     let status = status_json(&fx.run(&["status", "--json"]).await);
     assert_eq!(status["last_pass"]["invoices"]["left_out"], 4, "{status}");
 }
+
+/// The export's order decides for an id written twice: a later row that is left out withdraws
+/// an earlier one still waiting in the same read, and a later valid row is queued after an
+/// earlier left-out one.
+#[tokio::test]
+async fn an_id_written_twice_takes_its_last_row() {
+    let fx = Fixture::with_config(RULES).await;
+    fx.write_export(&export(&[
+        customer("C1", "2024-03-01T10:00:00Z", "No", "Customer"),
+        customer("C2", "2024-03-01T10:00:01Z", "Yes", "Customer"),
+        customer("C1", "2024-03-01T10:00:02Z", "Yes", "Customer"),
+        customer("C2", "2024-03-01T10:00:03Z", "No", "Customer"),
+    ]));
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sent: Vec<String> = fx.posted_bodies().into_keys().collect();
+    assert_eq!(sent, ["C2"]);
+    assert!(fx.record("C1").is_none(), "C1's last row leaves it out");
+}

@@ -274,16 +274,29 @@ impl Cell<'_> {
 
 impl Matcher {
     fn matches(&self, cell: &Cell<'_>) -> bool {
-        let lower = cell.text().map(str::to_lowercase);
-        let listed = |values: &[String]| lower.as_ref().is_some_and(|t| values.contains(t));
+        let text = cell.text();
+        // Rules' values are lower-cased; a cell is, only when it is not ASCII (no allocation
+        // per row for the usual `Yes`, `TRUE`, `Inactive`).
+        let equal = |want: &String, text: &str| match text.is_ascii() {
+            true => want.eq_ignore_ascii_case(text),
+            false => *want == text.to_lowercase(),
+        };
+        let listed = |values: &[String]| text.is_some_and(|t| values.iter().any(|v| equal(v, t)));
         match self {
             Matcher::Equals(values) => listed(values),
             Matcher::NotEquals(values) => cell.is_blank() || !listed(values),
-            Matcher::Contains(text) => {
-                !cell.is_blank() && lower.as_ref().is_some_and(|t| t.contains(text.as_str()))
-            }
+            Matcher::Contains(want) => !cell.is_blank() && text.is_some_and(|t| contains(t, want)),
             Matcher::Blank(blank) => cell.is_blank() == *blank,
         }
+    }
+}
+
+/// Whether `text` holds `want` (lower-cased), in any case; without allocating for ASCII text.
+fn contains(text: &str, want: &str) -> bool {
+    match text.is_ascii() && want.is_ascii() {
+        true => (text.as_bytes().windows(want.len().max(1)))
+            .any(|window| window.eq_ignore_ascii_case(want.as_bytes())),
+        false => text.to_lowercase().contains(want),
     }
 }
 

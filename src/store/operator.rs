@@ -132,6 +132,12 @@ pub struct RecordRow {
     pub body: Option<String>,
 }
 
+/// A record's name as `failures` and `show` give it: the one the store keeps (a display name,
+/// or a rejected record's names), else its body's first and last name, else an invoice's
+/// number.
+const SHOWN_NAME: &str = "COALESCE(name, json_extract(body, '$.firstName') || ' '
+    || json_extract(body, '$.lastName'), json_extract(body, '$.invoiceNumber'))";
+
 impl Store {
     pub fn counts(&self, source: &str) -> Result<StateCounts, StoreError> {
         let mut stmt = self
@@ -162,10 +168,12 @@ impl Store {
     pub fn record(&self, source: &str, id: &str) -> Result<Option<RecordRow>, StoreError> {
         self.conn
             .query_row(
-                "SELECT id, state, source_modified_ms, reason, attempts, last_status,
+                &format!(
+                    "SELECT id, state, source_modified_ms, reason, attempts, last_status,
                         next_attempt_ms, blue_tape_id, sign_up_url, body, kind, refused,
-                        refused_reason, name
-                 FROM records WHERE source = ?1 AND id = ?2",
+                        refused_reason, {SHOWN_NAME}
+                 FROM records WHERE source = ?1 AND id = ?2"
+                ),
                 [source, id],
                 |r| {
                     Ok(RecordRow {
@@ -195,14 +203,14 @@ impl Store {
     pub fn find(&self, source: &str, value: &str, limit: u32) -> Result<Vec<String>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT id FROM records
                  WHERE source = ?1
-                   AND (id = ?2 OR email = ?2 COLLATE NOCASE OR name = ?2 COLLATE NOCASE
-                        OR (email IS NULL
-                            AND json_extract(body, '$.emailAddress') = ?2 COLLATE NOCASE))
-                 ORDER BY id LIMIT ?3",
-            )
+                   AND (id = ?2 OR COALESCE(email, json_extract(body, '$.emailAddress'))
+                                    = ?2 COLLATE NOCASE
+                        OR {SHOWN_NAME} = ?2 COLLATE NOCASE)
+                 ORDER BY id LIMIT ?3"
+            ))
             .map_err(|e| self.err(e))?;
         let ids = stmt
             .query_map(params![source, value.trim(), limit], |r| r.get(0))
@@ -333,14 +341,14 @@ impl Store {
     ) -> Result<Vec<FailureEntry>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT id, state, reason, source_modified_ms, attempts, last_status,
-                        next_attempt_ms, updated_at_ms, kind, name
+                        next_attempt_ms, updated_at_ms, kind, {SHOWN_NAME}
                  FROM records
                  WHERE source = ?1 AND state IN ('rejected', 'failed', 'waiting')
                    AND (?2 IS NULL OR state = ?2) AND updated_at_ms >= ?3
-                 ORDER BY updated_at_ms DESC, id",
-            )
+                 ORDER BY updated_at_ms DESC, id"
+            ))
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(

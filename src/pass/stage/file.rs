@@ -16,11 +16,21 @@ use crate::record::RawRecord;
 use crate::source::{self, Kind, OlderThan, SourceError};
 use crate::store::{Label, NEW_BATCH, NewRecord, Staging, StoreError};
 
-/// How a bookkeeper finds `raw`: `name` (its [`RawRecord::shown_name`]) and its email.
+/// How a bookkeeper finds a rejected `raw`: `name` (its [`RawRecord::shown_name`]) and its
+/// email as written.
 fn label<'a>(raw: &'a RawRecord, name: Option<&'a str>) -> Label<'a> {
     Label {
         name,
         email: raw.get(Field::EmailAddress),
+    }
+}
+
+/// How a bookkeeper finds a valid `raw`: its display name; its names, number and email are in
+/// its body, which the store reads them from (nothing is kept twice for most records).
+fn with_body(raw: &RawRecord) -> Label<'_> {
+    Label {
+        name: raw.get(Field::DisplayName),
+        email: None,
     }
 }
 
@@ -139,9 +149,12 @@ impl FileStaging<'_> {
                     let record = match item? {
                         Ready::Record(record) => record,
                         Ready::LeftOut { id, parent } => {
-                            // Counted as read on the reading thread; the export's order kept.
-                            waiting_bytes = 0;
-                            self.store_batch(&mut waiting, staged, newest)?;
+                            // Counted as read on the reading thread. The export's order is
+                            // kept for its id: a row of it still waiting is stored first.
+                            if waiting.iter().any(|r| r.raw.get(Field::Id) == Some(&id)) {
+                                waiting_bytes = 0;
+                                self.store_batch(&mut waiting, staged, newest)?;
+                            }
                             self.withdraw(&id)?;
                             // A sub-customer's invoices go under its top-level customer.
                             if let Some(parent) = parent {
@@ -216,21 +229,18 @@ impl FileStaging<'_> {
         if waiting.is_empty() {
             return Ok(());
         }
-        let names: Vec<_> = waiting.iter().map(|r| r.raw.shown_name()).collect();
         let batch: Vec<NewRecord<'_>> = waiting
             .iter()
-            .zip(&names)
-            .map(|(r, name)| NewRecord {
+            .map(|r| NewRecord {
                 id: r.raw.get(Field::Id).unwrap_or_default(),
                 modified_ms: r.modified_ms.unwrap_or_default(),
                 body: r.body().unwrap_or_default(),
                 content_hash: r.content_hash.as_deref().filter(|_| r.by_content),
-                label: label(&r.raw, name.as_deref()),
+                label: with_body(&r.raw),
             })
             .collect();
         let new = self.staging.queue_new_batch(&batch)?;
         drop(batch);
-        drop(names);
         for (record, new) in waiting.drain(..).zip(new) {
             *newest = (*newest).max(record.dated());
             if new {
@@ -388,7 +398,10 @@ impl FileStaging<'_> {
             self.say_if_future(&record);
         }
         let name = raw.shown_name();
-        let label = label(raw, name.as_deref());
+        let label = match &record.checked {
+            Ok(_) => with_body(raw),
+            Err(_) => label(raw, name.as_deref()),
+        };
         match (decision, &record.checked) {
             (Decision::Queue, Ok(_)) => {
                 let body = body.unwrap_or_default();
