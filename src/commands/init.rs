@@ -91,16 +91,20 @@ pub fn init(export: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
     if missing.is_empty() {
         text.push_str(&samples(&config).map_err(|e| failed(&e))?);
     } else {
-        let _ = writeln!(
-            text,
-            "\n# Records are shown as they would be sent once {} {} mapped.",
-            missing.join(", "),
-            if missing.len() == 1 { "is" } else { "are" }
-        );
+        text.push_str(&shown_once_mapped("Records", &missing));
     }
     out.write_all(text.as_bytes()).map_err(io)?;
     out.flush().map_err(io)?;
     not_found(&missing, "source")
+}
+
+/// Why no record is shown yet: `missing` fields are not mapped.
+pub(super) fn shown_once_mapped(what: &str, missing: &[&str]) -> String {
+    format!(
+        "\n# {what} are shown as they would be sent once {} {} mapped.\n",
+        missing.join(", "),
+        if missing.len() == 1 { "is" } else { "are" }
+    )
 }
 
 /// Exit 78 naming the fields no column was found for, after the config was printed.

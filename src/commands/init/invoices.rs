@@ -136,12 +136,7 @@ pub(super) fn generic(
         let invoices = invoices_from_toml(keys, &customers_config, path)?;
         text.push_str(&samples(&invoices)?);
     } else {
-        let _ = writeln!(
-            text,
-            "\n# Invoices are shown as they would be sent once {} {} mapped.",
-            missing.join(", "),
-            if missing.len() == 1 { "is" } else { "are" }
-        );
+        text.push_str(&super::shown_once_mapped("Invoices", &missing));
     }
     Ok((text, missing))
 }
