@@ -1,6 +1,7 @@
 //! The SQLite store: migrations, the watermark, the outbox of record states, and passes.
 
 pub mod config;
+mod connections;
 mod files;
 mod invoices;
 mod migrations;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension};
 
+pub use self::connections::{Link, Tokens};
 pub use self::invoices::Hold;
 pub use self::migrations::MIGRATIONS;
 pub use self::open::identity;
