@@ -11,6 +11,7 @@ pub mod config;
 pub mod daemon;
 pub mod diff;
 pub mod pass;
+pub mod provider;
 pub mod record;
 pub mod setting;
 pub mod shown;

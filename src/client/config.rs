@@ -157,7 +157,7 @@ impl ApiSettings {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
@@ -226,7 +226,7 @@ const KEY_FILE_BYTES: u64 = 64 * 1024;
 
 /// A key file's text: a regular file only (opened without blocking, so a FIFO cannot hang the
 /// start), read up to [`KEY_FILE_BYTES`].
-fn read_key_file(path: &Path) -> std::io::Result<String> {
+pub(crate) fn read_key_file(path: &Path) -> std::io::Result<String> {
     use std::io::Read as _;
     let (file, what) = crate::source::open_without_blocking(path)?;
     if let Some(what) = what {
@@ -238,7 +238,7 @@ fn read_key_file(path: &Path) -> std::io::Result<String> {
 }
 
 /// A warning when a key file can be read by its group or others.
-fn open_to_others(path: &Path) -> Option<String> {
+pub(crate) fn open_to_others(path: &Path) -> Option<String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
