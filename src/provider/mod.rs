@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod oauth;
+pub mod paging;
 
 use std::fmt;
 
