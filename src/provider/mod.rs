@@ -7,6 +7,7 @@
 pub mod config;
 pub mod oauth;
 pub mod paging;
+pub mod requests;
 
 use std::fmt;
 
