@@ -5,6 +5,8 @@
 //! spool file that the source's JSON reader then reads as it reads an export.
 
 pub mod config;
+pub mod fetch;
+pub mod limits;
 pub mod oauth;
 pub mod paging;
 pub mod requests;
