@@ -12,6 +12,8 @@ use crate::daemon::DaemonConfig;
 use crate::daemon::metrics::MetricsSection;
 use crate::daemon::schedule::{ScheduleConfig, ScheduleSection};
 use crate::pass::config::{PassConfig, RetrySection, SyncSection};
+use crate::provider::Provider;
+use crate::provider::config::ProviderSection;
 use crate::setting::SettingError;
 use crate::source::config::SourceSection;
 use crate::store::config::StoreSection;
@@ -49,6 +51,9 @@ struct FileConfig {
     log: LogSection,
     #[serde(default)]
     metrics: MetricsSection,
+    /// SPEC §11: the app that reads QuickBooks Online's or Xero's API (`from = "api"`).
+    quickbooks: Option<ProviderSection>,
+    xero: Option<ProviderSection>,
 }
 
 /// The validated configuration, assembled from each component's own settings.
@@ -218,6 +223,14 @@ impl FileConfig {
             .map(|section| section.validate_invoices(&source, dir))
             .transpose()
             .map_err(in_file)?;
+        let provider = provider(
+            &source,
+            invoices.as_ref().map(|i| &i.source),
+            self.quickbooks,
+            self.xero,
+            dir,
+        )
+        .map_err(in_file)?;
         // The key last, so that `check` lists every other problem first.
         let (api, key_warning) = api
             .with_key()
@@ -232,6 +245,7 @@ impl FileConfig {
                 sync: self.sync,
                 source,
                 invoices,
+                provider,
                 store_path: store.path,
                 keep_history: store.keep_history,
             },
@@ -240,6 +254,63 @@ impl FileConfig {
             metrics: self.metrics,
             warnings: key_warning.into_iter().collect(),
         })
+    }
+}
+
+/// The provider an export read from an API (`from = "api"`) needs, with its section; a
+/// provider section no export reads is a mistake to name.
+fn provider(
+    source: &crate::source::config::SourceConfig,
+    invoices: Option<&crate::source::config::SourceConfig>,
+    quickbooks: Option<ProviderSection>,
+    xero: Option<ProviderSection>,
+    dir: &Path,
+) -> Result<Option<crate::provider::config::ProviderConfig>, SettingError> {
+    use crate::source::presets::Preset;
+    let of = |source: &crate::source::config::SourceConfig| match source.preset {
+        Some(Preset::QuickbooksOnline) if source.from_api => Some(Provider::Quickbooks),
+        Some(Preset::Xero) if source.from_api => Some(Provider::Xero),
+        _ => None,
+    };
+    let wanted = of(source);
+    if let Some(invoices) = invoices
+        && invoices.from_api
+        && of(invoices) != wanted
+    {
+        return Err(SettingError::new(
+            "invoices.from",
+            "\"api\" reads invoices through [source]'s connection: set source.from = \"api\" \
+             with the same system's preset",
+        ));
+    }
+    let (section, other) = match wanted {
+        Some(Provider::Quickbooks) => (quickbooks, xero.map(|_| Provider::Xero)),
+        Some(Provider::Xero) => (xero, quickbooks.map(|_| Provider::Quickbooks)),
+        None => (
+            None,
+            quickbooks
+                .map(|_| Provider::Quickbooks)
+                .or(xero.map(|_| Provider::Xero)),
+        ),
+    };
+    if let Some(other) = other {
+        return Err(SettingError::new(
+            other.name(),
+            "no export reads this system's API: set source.from = \"api\" with its preset, or \
+             remove the section",
+        ));
+    }
+    match (wanted, section) {
+        (Some(provider), Some(section)) => section.validate(provider, dir).map(Some),
+        (Some(provider), None) => Err(SettingError::new(
+            provider.name(),
+            format!(
+                "missing: source.from = \"api\" reads {} through your app, set in [{}]",
+                provider.system(),
+                provider.name()
+            ),
+        )),
+        (None, _) => Ok(None),
     }
 }
 

@@ -71,6 +71,8 @@ pub struct PassConfig {
     pub source: SourceConfig,
     /// `[invoices]`, when configured.
     pub invoices: Option<InvoicesConfig>,
+    /// The API the exports are read from (`from = "api"`, SPEC §11).
+    pub provider: Option<crate::provider::config::ProviderConfig>,
     /// The SQLite store.
     pub store_path: PathBuf,
     /// `store.keep_history`: how long passes and record events are kept.

@@ -42,6 +42,7 @@ pub struct SourceSection {
     clock_skew: Duration,
     leave_out: Vec<RuleText>,
     organisation: Option<RuleText>,
+    from: Option<String>,
     // [invoices] only:
     line_fields: BTreeMap<String, FieldSource>,
     draft_statuses: Option<Vec<String>>,
@@ -70,6 +71,7 @@ impl Default for SourceSection {
             clock_skew: Duration::from_secs(300),
             leave_out: Vec::new(),
             organisation: None,
+            from: None,
             line_fields: BTreeMap::new(),
             draft_statuses: None,
             void_statuses: None,
@@ -102,6 +104,9 @@ pub struct SourceConfig {
     pub leave_out: Vec<Rule>,
     /// What marks a record as an organisation's (`source.organisation`, or the preset's).
     pub organisation: Option<Rule>,
+    /// Read from the accounting system's API (`from = "api"`, SPEC §11) instead of `path`:
+    /// each pass fetches the change set into a spool file and reads that.
+    pub from_api: bool,
     pub delimiter: u8,
     /// The encoding of files without a BOM.
     pub encoding: &'static Encoding,
@@ -318,8 +323,22 @@ impl SourceSection {
                 .map_err(|e| err(&format!("fields.{}", field.api_name()), &e))?;
             specs.push((field, spec));
         }
+        let from_api = match self.from.as_deref().map(str::trim) {
+            None | Some("file") => false,
+            Some("api") => true,
+            Some(_) => return Err(err("from", "use \"file\" (read `path`) or \"api\"")),
+        };
+        if from_api && !matches!(preset_name, Some(Preset::QuickbooksOnline | Preset::Xero)) {
+            return Err(err(
+                "from",
+                "\"api\" reads QuickBooks Online or Xero: set preset = \"quickbooks-online\" or \
+                 \"xero\"",
+            ));
+        }
         let path = match self.path {
             Some(p) if !p.as_os_str().is_empty() => p,
+            // The pass reads its spool file.
+            _ if from_api => PathBuf::new(),
             _ => {
                 return Err(err(
                     "path",
@@ -327,7 +346,10 @@ impl SourceSection {
                 ));
             }
         };
-        let path = relative_to(config_dir, path);
+        let path = match path.as_os_str().is_empty() {
+            true => path,
+            false => relative_to(config_dir, path),
+        };
         let preset_delimiter = preset.delimiter.map(|d| char::from(d).to_string());
         let delimiter = match (self.delimiter.or(preset_delimiter))
             .as_deref()
@@ -401,6 +423,7 @@ impl SourceSection {
             origins,
             leave_out,
             organisation,
+            from_api,
             delimiter,
             encoding,
             timezone,
