@@ -206,6 +206,18 @@ pub fn pass_failed(e: crate::pass::PassError) -> CommandError {
     let code = match e {
         crate::pass::PassError::StillChanging { .. } => Exit::Locked,
         crate::pass::PassError::IdFieldChanged { .. } => Exit::Config,
+        crate::pass::PassError::NotConnected { .. } | crate::pass::PassError::Provider { .. } => {
+            Exit::Config
+        }
+        crate::pass::PassError::Fetch(ref e) => {
+            use crate::provider::fetch::FetchError;
+            match e {
+                FetchError::Unauthorized { .. } => Exit::Unauthorized,
+                FetchError::DayBudget { .. } | FetchError::Unavailable { .. } => Exit::Unavailable,
+                FetchError::NotFound { .. } => Exit::Config,
+                FetchError::Refused { .. } | FetchError::Spool { .. } => Exit::Other,
+            }
+        }
         _ => Exit::Other,
     };
     CommandError::failed(code, e.to_string())

@@ -63,6 +63,14 @@ impl Lane {
         }
     }
 
+    /// The same lane reading its records from `source` (a spool of what an API answered).
+    pub(super) fn with_source(&self, source: SourceConfig) -> Self {
+        Self {
+            source,
+            ..self.clone()
+        }
+    }
+
     /// `customer` or `invoice`, for messages.
     pub(super) fn noun(&self) -> &'static str {
         self.kind.name()

@@ -2,6 +2,7 @@
 //! queue is sent (store -> client -> store) with the rate, the concurrency and the retries.
 //! `run --once` and the daemon both call [`run_pass`].
 
+mod api;
 pub mod config;
 mod ids;
 mod lane;
@@ -100,6 +101,15 @@ pub enum PassError {
         old: String,
         new: String,
     },
+    /// `from = "api"` without a link: `connect` makes one.
+    #[error("{} is not connected: run bluetape-sync connect {}", provider.system(), provider.name())]
+    NotConnected { provider: crate::provider::Provider },
+    /// The provider's app cannot be used (its client secret).
+    #[error("{detail}")]
+    Provider { detail: String },
+    /// Reading the accounting system's API stopped; nothing was staged.
+    #[error(transparent)]
+    Fetch(crate::provider::fetch::FetchError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -234,12 +244,17 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// Stages one lane's export off the async threads.
-    async fn stage(
-        &self,
-        mut store: Store,
-        lane: &Lane,
-    ) -> Result<(Store, StageResult), PassError> {
-        let (lane, pass, options) = (lane.clone(), self.pass, self.options);
+    async fn stage(&self, store: Store, lane: &Lane) -> Result<(Store, StageResult), PassError> {
+        // An export read from an API is fetched into a spool first, then staged from it.
+        let (mut store, lane, _spool) = match lane.source.from_api {
+            true => {
+                let (store, lane, spool) =
+                    api::fetch_lane(self.config, store, lane, self.options.full).await?;
+                (store, lane, Some(spool))
+            }
+            false => (store, lane.clone(), None),
+        };
+        let (pass, options) = (self.pass, self.options);
         let progress = Arc::clone(&self.progress);
         let (store, staged) = blocking(move || {
             let staged = stage(

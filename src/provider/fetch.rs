@@ -67,8 +67,12 @@ pub enum FetchError {
 /// Fresh access tokens, when the one in use is refused or about to expire: the pass refreshes
 /// through the store (the new refresh token kept before use).
 pub trait Tokens {
-    fn access(&mut self) -> impl std::future::Future<Output = Result<SecretString, FetchError>>;
-    fn refreshed(&mut self) -> impl std::future::Future<Output = Result<SecretString, FetchError>>;
+    fn access(
+        &mut self,
+    ) -> impl std::future::Future<Output = Result<SecretString, FetchError>> + Send;
+    fn refreshed(
+        &mut self,
+    ) -> impl std::future::Future<Output = Result<SecretString, FetchError>> + Send;
 }
 
 /// One read of one kind of record.

@@ -1,0 +1,191 @@
+//! A lane read from an accounting system's API (SPEC §11, `from = "api"`): the link's tokens
+//! kept fresh through the store, the change set since the watermark fetched into a spool file
+//! beside the store, then staged as an export is. A read that fails stages nothing.
+
+use std::path::PathBuf;
+
+use chrono::DateTime;
+use secrecy::SecretString;
+
+use super::PassError;
+use super::config::PassConfig;
+use super::lane::Lane;
+use crate::provider::Provider;
+use crate::provider::config::ProviderConfig;
+use crate::provider::fetch::{self, FetchError, Read};
+use crate::provider::limits::Limits;
+use crate::provider::oauth::{OAuth, OAuthError};
+use crate::record::timestamp::{duration_ms, now_ms};
+use crate::source::mapping::SourceFormat;
+use crate::store::{Link, Store};
+
+/// How long before its expiry an access token is refreshed.
+const REFRESH_AHEAD_MS: i64 = 60_000;
+
+/// A spool file, removed when the pass is done with it.
+#[derive(Debug)]
+pub(super) struct Spool(PathBuf);
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Fetches `lane`'s change set: the lane to stage (reading the spool), and the spool.
+pub(super) async fn fetch_lane(
+    config: &PassConfig,
+    store: Store,
+    lane: &Lane,
+    full: bool,
+) -> Result<(Store, Lane, Spool), PassError> {
+    let provider_config = config.provider.as_ref().ok_or_else(|| {
+        PassError::Internal("an export read from an API without its provider".into())
+    })?;
+    let provider = provider_config.provider;
+    let now = now_ms();
+    let link = store
+        .link(provider.name(), now)?
+        .ok_or(PassError::NotConnected { provider })?;
+    let since = match (full, store.watermark(lane.name())?) {
+        (false, Some(mark)) => mark.saturating_sub(duration_ms(lane.source.lookback)),
+        _ => 0,
+    };
+    let since = DateTime::from_timestamp_millis(since).unwrap_or_default();
+    let spool = Spool(spool_path(config, lane));
+    let mut keeper = Keeper::new(provider_config, store, link)?;
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let company = keeper.link.company_id.clone();
+    let read = Read {
+        provider,
+        base: &provider_config.base_url,
+        company: &company,
+        kind: lane.kind,
+        since,
+    };
+    let limits = Limits::for_provider(provider);
+    let fetched = fetch::fetch(&http, &read, &mut keeper, &limits, &spool.0).await;
+    let store = keeper.store;
+    fetched.map_err(PassError::Fetch)?;
+    // The spool is read as an export of NDJSON records, written just now: nothing to settle.
+    let mut source = lane.source.clone();
+    source.path = spool.0.clone();
+    source.format = SourceFormat::Ndjson;
+    source.records_path = Vec::new();
+    source.settle = std::time::Duration::ZERO;
+    source.from_api = false;
+    Ok((store, lane.with_source(source), spool))
+}
+
+/// Where a lane's change set is spooled: beside the store, so it is on a disk this program
+/// may write and never in memory.
+fn spool_path(config: &PassConfig, lane: &Lane) -> PathBuf {
+    let name = format!(
+        "{}.{}.spool",
+        config
+            .store_path
+            .file_name()
+            .map_or_else(|| "state.db".into(), |n| n.to_string_lossy()),
+        lane.noun()
+    );
+    config.store_path.with_file_name(name)
+}
+
+/// The link's tokens: the stored access token while it is good, else a refresh, whose
+/// rotated refresh token is committed to the store before the access token is used.
+struct Keeper {
+    provider: Provider,
+    oauth: OAuth,
+    store: Store,
+    link: Link,
+}
+
+impl Keeper {
+    fn new(config: &ProviderConfig, store: Store, link: Link) -> Result<Self, PassError> {
+        let (secret, _) = config
+            .client_secret()
+            .map_err(|detail| PassError::Provider { detail })?;
+        Ok(Self {
+            provider: config.provider,
+            oauth: OAuth::new(config, &secret)?,
+            store,
+            link,
+        })
+    }
+
+    async fn refresh(&mut self) -> Result<SecretString, FetchError> {
+        let now = now_ms();
+        let refresh = self.link.tokens.refresh.clone();
+        let answer = match refresh {
+            Some(token) => match self.oauth.refresh(&token, now).await {
+                // The token before the last rotation, while its grace lasts: the answer that
+                // carried the current one may not be the provider's last.
+                Err(OAuthError::InvalidGrant { .. }) if self.link.previous_refresh.is_some() => {
+                    let previous = self.link.previous_refresh.clone().unwrap_or(token);
+                    self.oauth.refresh(&previous, now).await
+                }
+                other => other,
+            },
+            // Xero's Custom Connections have no refresh token: the app asks again.
+            None => self.oauth.client_credentials(now).await,
+        };
+        let tokens = answer.map_err(|e| self.oauth_failed(e))?;
+        let grace = now.saturating_add(grace_ms(self.provider));
+        self.store
+            .rotate(self.provider.name(), &tokens, grace, now)
+            .map_err(|e| FetchError::Unavailable {
+                system: self.provider.system(),
+                detail: format!("the new tokens could not be kept: {e}"),
+            })?;
+        let access = tokens.access.clone();
+        if tokens.refresh.is_some() {
+            self.link.previous_refresh = self.link.tokens.refresh.take();
+        }
+        self.link.tokens = crate::store::Tokens {
+            refresh: tokens.refresh.or(self.link.tokens.refresh.take()),
+            ..tokens
+        };
+        Ok(access)
+    }
+
+    fn oauth_failed(&self, error: OAuthError) -> FetchError {
+        match error {
+            OAuthError::InvalidGrant { .. } | OAuthError::Refused { .. } => {
+                FetchError::Unauthorized {
+                    system: self.provider.system(),
+                    name: self.provider.name(),
+                }
+            }
+            OAuthError::Unavailable { detail, .. } => FetchError::Unavailable {
+                system: self.provider.system(),
+                detail,
+            },
+        }
+    }
+}
+
+impl fetch::Tokens for Keeper {
+    async fn access(&mut self) -> Result<SecretString, FetchError> {
+        if self.link.tokens.access_expires_ms > now_ms().saturating_add(REFRESH_AHEAD_MS) {
+            return Ok(self.link.tokens.access.clone());
+        }
+        self.refresh().await
+    }
+
+    async fn refreshed(&mut self) -> Result<SecretString, FetchError> {
+        self.refresh().await
+    }
+}
+
+/// How long a provider still honours the refresh token a rotation replaced.
+fn grace_ms(provider: Provider) -> i64 {
+    match provider {
+        Provider::Xero => 30 * 60 * 1000,
+        // Intuit retires a refresh token as soon as it issues the next one.
+        Provider::Quickbooks => 0,
+    }
+}
