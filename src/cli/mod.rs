@@ -116,6 +116,26 @@ enum Command {
         /// The export file.
         export: PathBuf,
     },
+    /// Link the store to a QuickBooks Online or Xero company (SPEC §11): prints the consent
+    /// URL; paste the URL the browser is sent to, or catch it with --listen.
+    Connect {
+        /// quickbooks or xero.
+        provider: String,
+        /// Xero: the organisation (its name or id) when the consent covers several.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Catch the browser's redirect at this address (e.g. 127.0.0.1:5001).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Show the link instead: the company, when it was linked, when it expires.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Revoke the link to QuickBooks Online or Xero at the provider, and forget it.
+    Disconnect {
+        /// quickbooks or xero.
+        provider: String,
+    },
     /// A record's state, name, BlueTape ids, reason and history: by its id, email or name as
     /// the accounting system shows it (`show jane@example.com`), or by its exact id (`--id`).
     Show {
@@ -210,6 +230,38 @@ pub fn main() -> ExitCode {
                 Err(e) => fail(e.exit_code(), &e.to_string()),
             };
         }
+        Some(Command::Connect {
+            provider,
+            tenant,
+            listen,
+            status,
+        }) => {
+            return connect_command(
+                &cli.config,
+                &provider,
+                |config, provider, out| match status {
+                    true => commands::connect::status(config, provider, out),
+                    false => {
+                        let redirect = match listen {
+                            Some(addr) => commands::connect::Redirect::Listen(addr),
+                            None => commands::connect::Redirect::Pasted,
+                        };
+                        runtime.block_on(commands::connect::connect(
+                            config,
+                            provider,
+                            tenant.as_deref(),
+                            redirect,
+                            out,
+                        ))
+                    }
+                },
+            );
+        }
+        Some(Command::Disconnect { provider }) => {
+            return connect_command(&cli.config, &provider, |config, provider, out| {
+                runtime.block_on(commands::connect::disconnect(config, provider, out))
+            });
+        }
         Some(command) => return operator_command(&runtime, &cli.config, command),
     };
     let config = match Config::load(&cli.config) {
@@ -290,6 +342,32 @@ fn lock_exit(error: &LockError) -> Exit {
     }
 }
 
+/// `connect` and `disconnect`: the config loaded, the provider named on the command line.
+fn connect_command(
+    config_path: &std::path::Path,
+    provider: &str,
+    run: impl FnOnce(
+        &Config,
+        crate::provider::Provider,
+        &mut dyn std::io::Write,
+    ) -> Result<(), commands::CommandError>,
+) -> ExitCode {
+    let provider = match provider.parse::<crate::provider::Provider>() {
+        Ok(p) => p,
+        Err(e) => return fail(Exit::Other, &e),
+    };
+    let config = match Config::load(config_path) {
+        Ok(c) => c,
+        Err(e) => return fail(Exit::Config, &e.to_string()),
+    };
+    logging::init(&config.log, &config.warnings);
+    let mut out = std::io::stdout().lock();
+    match run(&config, provider, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e.exit_code(), &e.to_string()),
+    }
+}
+
 /// `status`, `failures`, `export`, `retry`, `forget`, `show`.
 fn operator_command(
     runtime: &tokio::runtime::Runtime,
@@ -356,7 +434,11 @@ fn operator_command(
             };
             commands::show(&config, &wanted, json, &mut out)
         }
-        Command::Run { .. } | Command::Check { .. } | Command::Init { .. } => Ok(()),
+        Command::Run { .. }
+        | Command::Check { .. }
+        | Command::Init { .. }
+        | Command::Connect { .. }
+        | Command::Disconnect { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

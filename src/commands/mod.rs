@@ -5,6 +5,7 @@
 
 mod advice;
 mod check;
+pub mod connect;
 mod export;
 mod failures;
 mod init;
