@@ -1,5 +1,6 @@
 //! The command line (SPEC §6): parsing, logging setup, and the mapping to exit codes.
 
+mod connect;
 pub mod exit;
 pub mod logging;
 
@@ -236,10 +237,8 @@ pub fn main() -> ExitCode {
             listen,
             status,
         }) => {
-            return connect_command(
-                &cli.config,
-                &provider,
-                |config, provider, out| match status {
+            return connect::connect_command(&cli.config, &provider, |config, provider, out| {
+                match status {
                     true => commands::connect::status(config, provider, out),
                     false => {
                         let redirect = match listen {
@@ -254,11 +253,11 @@ pub fn main() -> ExitCode {
                             out,
                         ))
                     }
-                },
-            );
+                }
+            });
         }
         Some(Command::Disconnect { provider }) => {
-            return connect_command(&cli.config, &provider, |config, provider, out| {
+            return connect::connect_command(&cli.config, &provider, |config, provider, out| {
                 runtime.block_on(commands::connect::disconnect(config, provider, out))
             });
         }
@@ -339,32 +338,6 @@ fn lock_exit(error: &LockError) -> Exit {
     match error {
         LockError::Held { .. } => Exit::Locked,
         LockError::Io { .. } => Exit::Other,
-    }
-}
-
-/// `connect` and `disconnect`: the config loaded, the provider named on the command line.
-fn connect_command(
-    config_path: &std::path::Path,
-    provider: &str,
-    run: impl FnOnce(
-        &Config,
-        crate::provider::Provider,
-        &mut dyn std::io::Write,
-    ) -> Result<(), commands::CommandError>,
-) -> ExitCode {
-    let provider = match provider.parse::<crate::provider::Provider>() {
-        Ok(p) => p,
-        Err(e) => return fail(Exit::Other, &e),
-    };
-    let config = match Config::load(config_path) {
-        Ok(c) => c,
-        Err(e) => return fail(Exit::Config, &e.to_string()),
-    };
-    logging::init(&config.log, &config.warnings);
-    let mut out = std::io::stdout().lock();
-    match run(&config, provider, &mut out) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(e.exit_code(), &e.to_string()),
     }
 }
 
