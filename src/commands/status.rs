@@ -28,6 +28,18 @@ pub struct Status {
     /// With `[invoices]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invoices: Option<Invoices>,
+    /// With `from = "api"` (SPEC §11): the link, `null` until `connect` made one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection: Option<Option<Connection>>,
+}
+
+/// The link to an accounting system's API, as `status --json` shows it.
+#[derive(Debug, Serialize)]
+pub struct Connection {
+    pub provider: &'static str,
+    pub company: String,
+    pub linked_at: Millis,
+    pub refresh_expires_at: Option<Millis>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -73,6 +85,7 @@ pub fn status(config: &Config, json_out: bool, out: &mut dyn Write) -> Result<()
         passes: Vec::new(),
         daemon: None,
         invoices: (config.pass.invoices.as_ref()).map(|_| Invoices::default()),
+        connection: config.pass.provider.as_ref().map(|_| None),
     };
     if let Some(store) = open_store(config)? {
         status.watermark = store.watermark(source)?.map(Millis);
@@ -86,6 +99,15 @@ pub fn status(config: &Config, json_out: bool, out: &mut dyn Write) -> Result<()
             status.invoices = Some(Invoices {
                 counts: invoice_counts(&store, &invoices.source.name)?,
             });
+        }
+        if let Some(provider) = &config.pass.provider {
+            let link = store.link(provider.provider.name(), now_ms())?;
+            status.connection = Some(link.map(|link| Connection {
+                provider: provider.provider.name(),
+                company: link.company_name.unwrap_or(link.company_id),
+                linked_at: Millis(link.linked_at_ms),
+                refresh_expires_at: link.tokens.refresh_expires_ms.map(Millis),
+            }));
         }
     }
     status.last_pass = status.passes.first().cloned();

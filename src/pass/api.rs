@@ -47,6 +47,7 @@ pub(super) async fn fetch_lane(
     let link = store
         .link(provider.name(), now)?
         .ok_or(PassError::NotConnected { provider })?;
+    warn_if_expiring(provider, &link, now);
     let since = match (full, store.watermark(lane.name())?) {
         (false, Some(mark)) => mark.saturating_sub(duration_ms(lane.source.lookback)),
         _ => 0,
@@ -178,6 +179,23 @@ impl fetch::Tokens for Keeper {
 
     async fn refreshed(&mut self) -> Result<SecretString, FetchError> {
         self.refresh().await
+    }
+}
+
+/// Fourteen days before the link's refresh token is known to expire (QuickBooks' 100-day and
+/// five-year limits), every pass says so: a person must run `connect` before it breaks.
+fn warn_if_expiring(provider: Provider, link: &Link, now: i64) {
+    const AHEAD_MS: i64 = 14 * 24 * 3600 * 1000;
+    let Some(expires) = link.tokens.refresh_expires_ms else {
+        return;
+    };
+    if expires.saturating_sub(now) < AHEAD_MS {
+        let days = (expires.saturating_sub(now) / (24 * 3600 * 1000)).max(0);
+        tracing::warn!(
+            "the {} connection expires in {days} days: run bluetape-sync connect {} before then",
+            provider.system(),
+            provider.name()
+        );
     }
 }
 
