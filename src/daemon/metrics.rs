@@ -50,6 +50,7 @@ pub struct Metrics {
     store_path: PathBuf,
     /// The store names of each kind: customers, and invoices when configured.
     sources: Vec<(Kind, String)>,
+    provider: Option<&'static str>,
     unhealthy_after: Duration,
     started_ms: i64,
     state: Mutex<State>,
@@ -63,15 +64,18 @@ struct State {
 }
 
 impl Metrics {
-    /// `sources`: each kind and its store name.
+    /// `sources`: each kind and its store name; `provider`: the API the exports are read from
+    /// (SPEC §11), whose link's expiry is a gauge.
     pub fn new(
         store_path: PathBuf,
         sources: Vec<(Kind, String)>,
+        provider: Option<&'static str>,
         unhealthy_after: Duration,
     ) -> Arc<Self> {
         Arc::new(Self {
             store_path,
             sources,
+            provider,
             unhealthy_after,
             started_ms: now_ms(),
             state: Mutex::new(State::default()),
@@ -119,17 +123,28 @@ impl Metrics {
     fn render(&self) -> String {
         let mut out = String::new();
         // Read-only: a scrape never writes, nor opens the file beside the pass's connection.
-        let counts = Store::open_read_only(&self.store_path)
+        let read = Store::open_read_only(&self.store_path)
             .and_then(|store| {
                 let Some(store) = store else {
-                    return Ok(Vec::new());
+                    return Ok((Vec::new(), None));
                 };
-                (self.sources.iter())
+                let counts = (self.sources.iter())
                     .map(|(kind, source)| Ok((*kind, store.counts(source)?)))
-                    .collect::<Result<Vec<_>, _>>()
+                    .collect::<Result<Vec<_>, _>>()?;
+                let expiry = match self.provider {
+                    Some(provider) => store
+                        .link(provider, now_ms())?
+                        .and_then(|link| link.tokens.refresh_expires_ms),
+                    None => None,
+                };
+                Ok((counts, expiry))
             })
             .map_err(|e| warn!("metrics: cannot read the store: {e}"))
             .ok();
+        let (counts, expiry) = match read {
+            Some((counts, expiry)) => (Some(counts), expiry),
+            None => (None, None),
+        };
         let state = self.state();
         let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
             let _ = writeln!(out, "# HELP bluetape_sync_{name} {help}");
@@ -207,6 +222,17 @@ impl Metrics {
             "Requests retried after a transient failure.",
             &[(String::new(), r.retried as f64)],
         );
+        if let (Some(provider), Some(expires)) = (self.provider, expiry) {
+            metric(
+                "source_token_expiry_seconds",
+                "gauge",
+                "Seconds until the accounting system's link must be renewed with connect.",
+                &[(
+                    format!("{{provider=\"{provider}\"}}"),
+                    (expires - now_ms()) as f64 / 1000.0,
+                )],
+            );
+        }
         if let Some(ms) = state.last_success_ms {
             metric(
                 "last_success_timestamp_seconds",

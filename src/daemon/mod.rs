@@ -95,9 +95,11 @@ pub async fn run(
 
     let kinds = std::iter::once((Kind::Customer, config.pass.source.name.clone()))
         .chain((config.pass.invoices.as_ref()).map(|i| (Kind::Invoice, i.source.name.clone())));
+    let provider = (config.pass.provider.as_ref()).map(|p| p.provider.name());
     let metrics = Metrics::new(
         config.pass.store_path.clone(),
         kinds.collect(),
+        provider,
         config.metrics.unhealthy_after,
     );
     if let Some(listen) = config.metrics.listen {
