@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use support::fake_oauth::{CLIENT_ID, CLIENT_SECRET};
 use support::fake_provider::Fault;
 use support::fake_quickbooks::{Entity, FakeQuickbooks, REALM, intuit_time};
-use support::fake_xero::{FakeXero, Kind, TENANT};
+use support::fake_xero::{FakeXero, Kind, TENANT, throttled};
 
 const REDIRECT: &str = "https://app.example.com/callback";
 
@@ -137,4 +137,16 @@ fn param(params: &[(String, String)], name: &str) -> Option<String> {
 
 fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).expect("time")
+}
+
+/// Waits, up to 30 seconds, until `done` holds.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

@@ -77,6 +77,16 @@ async fn quickbooks_retires_a_refresh_token_as_soon_as_it_is_used() {
         json!({"error": "invalid_grant"})
     );
     assert_eq!(fake.token_calls(), 4);
+    assert_eq!(fake.oauth(|o| o.reused_refresh_tokens), 1);
+
+    // A refresh token lives as long as it says, then is refused.
+    fake.set_refresh_lifetime(10);
+    let (_, last) = fake.mint_tokens();
+    let (_, body) = refresh(&fake.token_url(), &last).await;
+    assert_eq!(body["x_refresh_token_expires_in"], 10);
+    fake.advance_clock(Duration::from_secs(10));
+    let (status, _) = refresh(&fake.token_url(), &text(&body, "refresh_token")).await;
+    assert_eq!(status, 400);
 }
 
 #[tokio::test]
@@ -278,6 +288,7 @@ async fn a_lost_token_answer_has_already_rotated_the_refresh_token() {
         refresh(&qb.token_url(), &first).await.1,
         json!({"error": "invalid_grant"})
     );
+    assert_eq!(qb.token_statuses(), [None, Some(400)]);
 
     let xero = FakeXero::start().await;
     let (_, first) = xero.mint_tokens();
@@ -295,6 +306,7 @@ async fn a_lost_token_answer_has_already_rotated_the_refresh_token() {
     assert!(lost.is_err());
     let (status, body) = refresh(&xero.token_url(), &first).await;
     assert_eq!(status, 200, "Xero's grace recovers the lost answer: {body}");
+    assert_eq!(xero.oauth(|o| o.reused_refresh_tokens), 1);
     assert_eq!(
         refresh(&xero.token_url(), &text(&body, "refresh_token"))
             .await

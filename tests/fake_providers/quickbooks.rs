@@ -215,14 +215,19 @@ async fn quickbooks_injected_429_and_5xx_come_before_the_data() {
     );
 }
 
-/// Sends `n` queries at once; the statuses, sorted.
-async fn at_once(fake: &FakeQuickbooks, access: &str, n: usize) -> Vec<u16> {
+/// Sends `n` queries at once.
+fn spawn_queries(fake: &FakeQuickbooks, access: &str, n: usize) -> tokio::task::JoinSet<u16> {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..n {
         let (fake, access) = (fake.clone(), access.to_owned());
         tasks.spawn(async move { qb_query(&fake, &access, "SELECT * FROM Customer").await.0 });
     }
-    let mut statuses = tasks.join_all().await;
+    tasks
+}
+
+/// Sends `n` queries at once; the statuses, sorted.
+async fn at_once(fake: &FakeQuickbooks, access: &str, n: usize) -> Vec<u16> {
+    let mut statuses = spawn_queries(fake, access, n).join_all().await;
     statuses.sort();
     statuses
 }
@@ -231,11 +236,23 @@ async fn at_once(fake: &FakeQuickbooks, access: &str, n: usize) -> Vec<u16> {
 async fn quickbooks_counts_requests_at_once_and_per_minute_and_refuses_beyond_its_limits() {
     let fake = FakeQuickbooks::start().await;
     let (access, _) = fake.mint_tokens();
-    fake.set_delay(Duration::from_secs(3));
-    let statuses = at_once(&fake, &access, 12).await;
-    // Each refused request leaves at once, so the 12th meets ten answered ones and itself.
-    assert_eq!(fake.max_in_flight(), 11);
+    fake.hold_answers();
+    let tasks = spawn_queries(&fake, &access, 12);
+    let refused = || {
+        (fake.requests().iter())
+            .filter(|r| r.status == Some(429))
+            .count()
+    };
+    until("ten held and two refused", || {
+        fake.in_flight() == 10 && refused() == 2
+    })
+    .await;
+    fake.release_answers();
+    let mut statuses = tasks.join_all().await;
+    statuses.sort();
     assert_eq!(statuses, [[200; 10].as_slice(), &[429, 429]].concat());
+    // Each refused request leaves at once, so the 12th meets ten held ones and itself.
+    assert_eq!(fake.max_in_flight(), 11);
 
     let fake = FakeQuickbooks::start().await;
     fake.set_enforce_limits(false);

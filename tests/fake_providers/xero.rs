@@ -189,6 +189,18 @@ async fn xero_reports_its_limits_and_refuses_once_the_day_budget_is_spent() {
     assert_eq!(headers["x-rate-limit-problem"], "day");
     assert_eq!(headers["retry-after"], "600");
     assert_eq!(headers["x-daylimit-remaining"], "0");
+
+    let fake = FakeXero::start().await;
+    let (access, _) = fake.mint_tokens();
+    fake.push_faults([throttled(5, "minute")]);
+    let (status, headers, _) = xero_list(&fake, &access, "Contacts", &[], None).await;
+    assert_eq!(status, 429);
+    assert_eq!(headers["x-rate-limit-problem"], "minute");
+    assert_eq!(headers["retry-after"], "5");
+    assert_eq!(
+        headers["x-minlimit-remaining"], "59",
+        "the limit headers on a fault too"
+    );
 }
 
 #[tokio::test]
@@ -208,7 +220,7 @@ async fn xero_counts_requests_at_once_and_per_minute_and_refuses_beyond_its_limi
 
     let fake = FakeXero::start().await;
     let (access, _) = fake.mint_tokens();
-    fake.set_delay(Duration::from_secs(3));
+    fake.hold_answers();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..6 {
         let (fake, access) = (fake.clone(), access.clone());
@@ -222,6 +234,12 @@ async fn xero_counts_requests_at_once_and_per_minute_and_refuses_beyond_its_limi
             )
         });
     }
+    let refused = || (fake.requests().iter()).any(|r| r.status == Some(429));
+    until("five held and one refused", || {
+        fake.in_flight() == 5 && refused()
+    })
+    .await;
+    fake.release_answers();
     let mut answers = tasks.join_all().await;
     answers.sort();
     assert_eq!(fake.max_in_flight(), 6);

@@ -83,6 +83,9 @@ pub struct OAuth {
     pub token_faults: VecDeque<Fault>,
     pub token_calls: usize,
     pub refreshes: usize,
+    /// Refresh grants that presented an already rotated refresh token (answered within a
+    /// grace, or refused): two holders of one token racing, or a lost answer recovered.
+    pub reused_refresh_tokens: usize,
     grants: HashMap<u64, Grant>,
     codes: HashMap<String, Code>,
     refresh: HashMap<String, Refresh>,
@@ -113,6 +116,7 @@ impl OAuth {
             token_faults: VecDeque::new(),
             token_calls: 0,
             refreshes: 0,
+            reused_refresh_tokens: 0,
             grants: HashMap::new(),
             codes: HashMap::new(),
             refresh: HashMap::new(),
@@ -154,7 +158,9 @@ impl OAuth {
         if challenge.is_some() && req.param("code_challenge_method") != Some("S256") {
             return refuse("invalid_request: code_challenge_method must be S256");
         }
-        let mut location = url::Url::parse(redirect).expect("redirect_uri is a URL");
+        let Ok(mut location) = url::Url::parse(redirect) else {
+            return refuse("invalid_request: redirect_uri is not a URL");
+        };
         {
             let mut query = location.query_pairs_mut();
             if self.deny_consent {

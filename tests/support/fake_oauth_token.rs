@@ -116,6 +116,10 @@ impl OAuth {
     fn rotate(&mut self, token: &str) -> Option<Reply> {
         let now = self.now();
         let old = self.refresh.get(token)?;
+        if old.retired_at.is_some() {
+            self.reused_refresh_tokens += 1;
+        }
+        let old = self.refresh.get(token)?;
         let grant = self.grants.get(&old.grant)?;
         if grant.revoked || now >= old.expires {
             return None;

@@ -181,6 +181,34 @@ impl Fault {
     }
 }
 
+/// Holds data answers until released, so that a test can see requests pile up at the fake
+/// without relying on timing.
+pub struct Gate(tokio::sync::watch::Sender<bool>);
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self(tokio::sync::watch::channel(true).0)
+    }
+}
+
+impl Gate {
+    pub fn hold(&self) {
+        self.0.send_replace(false);
+    }
+
+    pub fn release(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Waits (outside any lock) until the gate is open.
+    pub fn waiter(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut open = self.0.subscribe();
+        async move {
+            let _ = open.wait_for(|open| *open).await;
+        }
+    }
+}
+
 /// Data requests per company: how many at once and how many a minute, as the providers count
 /// them against their limits.
 #[derive(Default)]
@@ -210,6 +238,11 @@ impl Load {
         if let Some(n) = self.in_flight.get_mut(company) {
             *n = n.saturating_sub(1);
         }
+    }
+
+    /// Requests in flight now, all companies together.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.values().sum()
     }
 
     /// The most requests any company had in flight at once.

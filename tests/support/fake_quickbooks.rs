@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use super::fake_oauth::{Flavor, OAuth, TokenOutcome};
-use super::fake_provider::{Answer, Fault, Load, ProviderRequest, Reply, serve};
+use super::fake_provider::{Answer, Fault, Gate, Load, ProviderRequest, Reply, serve};
 pub use books::{Books, intuit_time};
 use books::{cdc, fault_reply, query};
 pub use query::Entity;
@@ -47,6 +47,7 @@ struct State {
     load: Load,
     enforce_limits: bool,
     delay: Duration,
+    gate: Gate,
 }
 
 /// The running fake; it stops with its runtime.
@@ -90,6 +91,7 @@ impl FakeQuickbooks {
             load: Load::default(),
             enforce_limits: true,
             delay: Duration::ZERO,
+            gate: Gate::default(),
         }));
         let fake = Self { addr, state };
         let server = fake.clone();
@@ -163,6 +165,20 @@ impl FakeQuickbooks {
         self.oauth(|o| o.lose_next = n);
     }
 
+    /// The status of each token-endpoint call, in order (`None`: the answer was lost).
+    pub fn token_statuses(&self) -> Vec<Option<u16>> {
+        (self.state().requests.iter())
+            .filter(|r| r.path == TOKEN_PATH)
+            .map(|r| r.status)
+            .collect()
+    }
+
+    /// Refresh tokens from now on expire after `secs` (reported as QuickBooks'
+    /// `x_refresh_token_expires_in`).
+    pub fn set_refresh_lifetime(&self, secs: u64) {
+        self.oauth(|o| o.refresh_lifetime = Duration::from_secs(secs));
+    }
+
     /// A linked company without the browser: (access token, refresh token).
     pub fn mint_tokens(&self) -> (String, String) {
         self.oauth(|o| o.mint(vec![REALM.to_owned()]))
@@ -179,6 +195,21 @@ impl FakeQuickbooks {
     }
 
     /// Whether requests over Intuit's limits get 429 (default) or are only counted.
+    /// Data answers wait from now on until `release_answers` (requests are still counted
+    /// and refused as they arrive).
+    pub fn hold_answers(&self) {
+        self.state().gate.hold();
+    }
+
+    pub fn release_answers(&self) {
+        self.state().gate.release();
+    }
+
+    /// Data requests received and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.state().load.in_flight()
+    }
+
     pub fn set_enforce_limits(&self, enforce: bool) {
         self.state().enforce_limits = enforce;
     }
@@ -231,7 +262,7 @@ impl FakeQuickbooks {
         let rest = req.path.strip_prefix("/v3/company/")?;
         let (realm, operation) = rest.split_once('/').unwrap_or((rest, ""));
         let company = realm.to_owned();
-        let (fault, delay) = {
+        let (fault, delay, gate) = {
             let mut s = self.state();
             let bearer = match s.oauth.bearer(req) {
                 Ok(bearer) => bearer,
@@ -254,7 +285,7 @@ impl FakeQuickbooks {
                         .with("retry-after", wait.to_string()),
                 );
             }
-            (s.faults.pop_front(), s.delay)
+            (s.faults.pop_front(), s.delay, s.gate.waiter())
         };
         let delay = match &fault {
             Some(Fault::Slow(late)) => *late,
@@ -263,6 +294,7 @@ impl FakeQuickbooks {
         if !delay.is_zero() {
             tokio::time::sleep_until((req.at + delay).into()).await;
         }
+        gate.await;
         let mut s = self.state();
         s.load.end(&company);
         match fault {

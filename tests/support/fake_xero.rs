@@ -18,10 +18,10 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use super::fake_oauth::{Flavor, OAuth, TokenOutcome};
-use super::fake_provider::{Answer, Fault, Load, ProviderRequest, Reply, serve};
-use books::list;
+use super::fake_provider::{Answer, Fault, Gate, Load, ProviderRequest, Reply, serve};
 #[allow(unused_imports)] // each test crate uses its own part
-pub use books::{Kind, XeroBooks, xero_date};
+pub use books::{Kind, XeroBooks, problem, throttled, xero_date};
+use books::{list, unauthorized};
 
 #[path = "fake_xero_books.rs"]
 mod books;
@@ -52,6 +52,7 @@ struct State {
     load: Load,
     enforce_limits: bool,
     delay: Duration,
+    gate: Gate,
     day_budget: usize,
     day_used: HashMap<String, usize>,
     day_retry_after: u64,
@@ -99,6 +100,7 @@ impl FakeXero {
             load: Load::default(),
             enforce_limits: true,
             delay: Duration::ZERO,
+            gate: Gate::default(),
             day_budget: 5000,
             day_used: HashMap::new(),
             day_retry_after: 3600,
@@ -190,6 +192,20 @@ impl FakeXero {
         self.oauth(|o| o.lose_next = n);
     }
 
+    /// The status of each token-endpoint call, in order (`None`: the answer was lost).
+    pub fn token_statuses(&self) -> Vec<Option<u16>> {
+        (self.state().requests.iter())
+            .filter(|r| r.path == TOKEN_PATH)
+            .map(|r| r.status)
+            .collect()
+    }
+
+    /// Refresh tokens from now on expire after `secs` (reported as QuickBooks'
+    /// `x_refresh_token_expires_in`).
+    pub fn set_refresh_lifetime(&self, secs: u64) {
+        self.oauth(|o| o.refresh_lifetime = Duration::from_secs(secs));
+    }
+
     /// A consent without the browser, covering every organisation: (access, refresh).
     pub fn mint_tokens(&self) -> (String, String) {
         let mut s = self.state();
@@ -203,6 +219,21 @@ impl FakeXero {
 
     pub fn set_delay(&self, delay: Duration) {
         self.state().delay = delay;
+    }
+
+    /// Data answers wait from now on until `release_answers` (requests are still counted
+    /// and refused as they arrive).
+    pub fn hold_answers(&self) {
+        self.state().gate.hold();
+    }
+
+    pub fn release_answers(&self) {
+        self.state().gate.release();
+    }
+
+    /// Data requests received and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.state().load.in_flight()
     }
 
     pub fn set_enforce_limits(&self, enforce: bool) {
@@ -318,7 +349,7 @@ impl FakeXero {
         } else {
             return Some(problem(404, "Not Found", "no such resource"));
         };
-        let (tenant, fault, delay, limits) = {
+        let (tenant, fault, delay, limits, gate) = {
             let mut s = self.state();
             let bearer = match s.oauth.bearer(req) {
                 Ok(bearer) => bearer,
@@ -366,7 +397,13 @@ impl FakeXero {
             }
             s.day_used.insert(tenant.clone(), used + 1);
             let limits = limits(s.day_budget.saturating_sub(used + 1));
-            (tenant, s.faults.pop_front(), s.delay, limits)
+            (
+                tenant,
+                s.faults.pop_front(),
+                s.delay,
+                limits,
+                s.gate.waiter(),
+            )
         };
         let delay = match &fault {
             Some(Fault::Slow(late)) => *late,
@@ -375,6 +412,7 @@ impl FakeXero {
         if !delay.is_zero() {
             tokio::time::sleep_until((req.at + delay).into()).await;
         }
+        gate.await;
         let mut s = self.state();
         s.load.end(&tenant);
         let mut reply = match fault {
@@ -400,24 +438,4 @@ impl FakeXero {
         }
         Some(reply)
     }
-}
-
-/// Xero's problem answer (401, 403, 404, 429).
-fn problem(status: u16, title: &str, detail: &str) -> Reply {
-    Reply::json(
-        status,
-        &json!({
-            "Type": null,
-            "Title": title,
-            "Status": status,
-            "Detail": detail,
-            "Instance": format!("fake-{}", rand::random::<u32>()),
-            "Extensions": {},
-        }),
-    )
-}
-
-fn unauthorized(why: &str) -> Reply {
-    problem(401, "Unauthorized", &format!("TokenExpired: {why}"))
-        .with("www-authenticate", r#"Bearer error="invalid_token""#)
 }

@@ -1,11 +1,11 @@
-//! The fake Xero organisation's records, and its answer to a list request.
+//! The fake Xero organisation's records, and its answers: a list, a problem, a throttle.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::support::fake_provider::{ProviderRequest, Reply};
+use crate::support::fake_provider::{Fault, ProviderRequest, Reply};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -192,4 +192,34 @@ pub(super) fn list(books: &XeroBooks, kind: Kind, req: &ProviderRequest) -> Repl
     };
     body[kind.name()] = Value::Array(page);
     Reply::json(200, &body)
+}
+
+/// An injected 429 as Xero sends it: `Retry-After` and which limit (`minute`, `day`,
+/// `concurrent`, `appminute`).
+pub fn throttled(retry_after_secs: u64, limit: &str) -> Fault {
+    Fault::Reply(
+        problem(429, "Too Many Requests", "rate limit exceeded")
+            .with("retry-after", retry_after_secs.to_string())
+            .with("x-rate-limit-problem", limit),
+    )
+}
+
+/// Xero's problem answer (401, 403, 404, 429).
+pub fn problem(status: u16, title: &str, detail: &str) -> Reply {
+    Reply::json(
+        status,
+        &json!({
+            "Type": null,
+            "Title": title,
+            "Status": status,
+            "Detail": detail,
+            "Instance": format!("fake-{}", rand::random::<u32>()),
+            "Extensions": {},
+        }),
+    )
+}
+
+pub(super) fn unauthorized(why: &str) -> Reply {
+    problem(401, "Unauthorized", &format!("TokenExpired: {why}"))
+        .with("www-authenticate", r#"Bearer error="invalid_token""#)
 }
