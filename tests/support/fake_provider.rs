@@ -181,6 +181,24 @@ impl Fault {
     }
 }
 
+/// Runs its closure when dropped: a request's end is counted even when the client goes away
+/// and hyper drops the answer being prepared.
+pub struct OnDrop<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> OnDrop<F> {
+    pub fn new(f: F) -> Self {
+        Self(Some(f))
+    }
+}
+
+impl<F: FnOnce()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}
+
 /// Holds data answers until released, so that a test can see requests pile up at the fake
 /// without relying on timing.
 pub struct Gate(tokio::sync::watch::Sender<bool>);

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use super::fake_oauth::{Flavor, OAuth, TokenOutcome};
-use super::fake_provider::{Answer, Fault, Gate, Load, ProviderRequest, Reply, serve};
+use super::fake_provider::{Answer, Fault, Gate, Load, OnDrop, ProviderRequest, Reply, serve};
 pub use books::{Books, intuit_time};
 use books::{cdc, fault_reply, query};
 pub use query::Entity;
@@ -287,6 +287,10 @@ impl FakeQuickbooks {
             }
             (s.faults.pop_front(), s.delay, s.gate.waiter())
         };
+        let left = OnDrop::new({
+            let (fake, company) = (self.clone(), company.clone());
+            move || fake.state().load.end(&company)
+        });
         let delay = match &fault {
             Some(Fault::Slow(late)) => *late,
             _ => delay,
@@ -295,8 +299,8 @@ impl FakeQuickbooks {
             tokio::time::sleep_until((req.at + delay).into()).await;
         }
         gate.await;
+        drop(left);
         let mut s = self.state();
-        s.load.end(&company);
         match fault {
             Some(Fault::Reply(reply)) => return Some(reply),
             Some(Fault::Drop) => return None,

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use super::fake_oauth::{Flavor, OAuth, TokenOutcome};
-use super::fake_provider::{Answer, Fault, Gate, Load, ProviderRequest, Reply, serve};
+use super::fake_provider::{Answer, Fault, Gate, Load, OnDrop, ProviderRequest, Reply, serve};
 #[allow(unused_imports)] // each test crate uses its own part
 pub use books::{Kind, XeroBooks, problem, throttled, xero_date};
 use books::{list, unauthorized};
@@ -405,6 +405,10 @@ impl FakeXero {
                 s.gate.waiter(),
             )
         };
+        let left = OnDrop::new({
+            let (fake, company) = (self.clone(), tenant.clone());
+            move || fake.state().load.end(&company)
+        });
         let delay = match &fault {
             Some(Fault::Slow(late)) => *late,
             _ => delay,
@@ -413,8 +417,8 @@ impl FakeXero {
             tokio::time::sleep_until((req.at + delay).into()).await;
         }
         gate.await;
+        drop(left);
         let mut s = self.state();
-        s.load.end(&tenant);
         let mut reply = match fault {
             Some(Fault::Reply(reply)) => reply,
             Some(Fault::Drop) => return None,
