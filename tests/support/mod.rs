@@ -4,6 +4,10 @@
 #![allow(dead_code)]
 
 pub mod fake;
+pub mod fake_oauth;
+pub mod fake_provider;
+pub mod fake_quickbooks;
+pub mod fake_xero;
 pub mod measured;
 
 use std::path::{Path, PathBuf};
