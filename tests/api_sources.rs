@@ -1,0 +1,109 @@
+//! Reading QuickBooks Online and Xero directly (SPEC §11): `connect`, then passes that read the
+//! API, against fake providers and the fake BlueTape on 127.0.0.1. Nothing reaches the real
+//! providers.
+
+mod support;
+
+use std::process::Stdio;
+
+use support::fake_oauth::{CLIENT_ID, CLIENT_SECRET};
+use support::fake_xero::FakeXero;
+use support::{Fixture, Run};
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+
+/// A fixture whose `[source]` reads Xero's API through the fake.
+async fn xero_fixture(xero: &FakeXero) -> Fixture {
+    let fx = Fixture::with_config(&format!(
+        "preset = \"xero\"\nfrom = \"api\"\n\n[xero]\nclient_id = \"{CLIENT_ID}\"\n\
+         client_secret_file = \"xero.secret\"\nredirect_uri = \"http://127.0.0.1:9/callback\"\n\
+         base_url = \"{}\"\nauth_url = \"{}\"\ntoken_url = \"{}\"\nrevoke_url = \"{}\"\n\
+         connections_url = \"{}\"\n",
+        xero.base_url(),
+        xero.auth_url(),
+        xero.token_url(),
+        xero.revoke_url(),
+        xero.connections_url()
+    ))
+    .await;
+    fx.write_file("xero.secret", &format!("{CLIENT_SECRET}\n"));
+    fx
+}
+
+/// `connect` with the redirect pasted: the consent URL it prints is opened (as a browser
+/// would, following nothing), and the URL the provider redirects to is pasted back.
+async fn connect_by_pasting(fx: &Fixture, provider: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["connect", provider];
+    args.extend_from_slice(extra);
+    let mut child = fx
+        .command(&args, &[])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("spawn connect");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let consent = lines
+        .next_line()
+        .await
+        .expect("read")
+        .expect("the consent URL, alone on its line");
+    let answer = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(&consent)
+        .send()
+        .await
+        .expect("the fake's consent page");
+    assert_eq!(answer.status().as_u16(), 302, "{consent}");
+    let redirect = answer
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .expect("a redirect")
+        .to_owned();
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(format!("{redirect}\n").as_bytes())
+        .await
+        .expect("paste");
+    drop(stdin);
+    let mut rest = String::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        rest.push_str(&line);
+        rest.push('\n');
+    }
+    let output = child.wait_with_output().await.expect("connect ends");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: format!("{consent}\n{rest}"),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn xero_connect_by_pasted_url_then_a_pass_reads_the_contacts() {
+    let xero = FakeXero::start().await;
+    let fx = xero_fixture(&xero).await;
+    let connect = connect_by_pasting(&fx, "xero", &[]).await;
+    assert_eq!(connect.code, 0, "{}\n{}", connect.stdout, connect.stderr);
+    assert!(
+        connect.stdout.contains("connected: Xero company Demo Company (US)"),
+        "{}",
+        connect.stdout
+    );
+    let consent = connect.stdout.lines().next().unwrap_or_default();
+    assert!(consent.contains("code_challenge_method=S256"), "PKCE: {consent}");
+    assert!(consent.contains("accounting.contacts.read"), "{consent}");
+
+    let run = fx.run(&["--once"]).await;
+    assert!(run.code == 0 || run.code == 65, "{}", run.stderr);
+    assert!(
+        !fx.fake.created_ids().is_empty(),
+        "contacts read from the API reach BlueTape: {}",
+        run.stderr
+    );
+    let status = fx.run(&["status", "--json"]).await;
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("JSON");
+    assert_eq!(status["connection"]["provider"], "xero", "{status}");
+    assert_eq!(status["connection"]["company"], "Demo Company (US)");
+}
