@@ -7,6 +7,7 @@ mod support;
 use std::process::Stdio;
 
 use support::fake_oauth::{CLIENT_ID, CLIENT_SECRET};
+use support::fake_quickbooks::{FakeQuickbooks, REALM};
 use support::fake_xero::FakeXero;
 use support::{Fixture, Run};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
@@ -106,4 +107,83 @@ async fn xero_connect_by_pasted_url_then_a_pass_reads_the_contacts() {
     let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("JSON");
     assert_eq!(status["connection"]["provider"], "xero", "{status}");
     assert_eq!(status["connection"]["company"], "Demo Company (US)");
+}
+
+/// A fixture whose `[source]` reads QuickBooks Online's API through the fake.
+async fn quickbooks_fixture(qb: &FakeQuickbooks) -> Fixture {
+    let fx = Fixture::with_config(&format!(
+        "preset = \"quickbooks-online\"\nfrom = \"api\"\n\n[quickbooks]\n\
+         client_id = \"{CLIENT_ID}\"\nclient_secret_file = \"qb.secret\"\n\
+         redirect_uri = \"https://example.com/callback\"\nbase_url = \"{}\"\nauth_url = \"{}\"\n\
+         token_url = \"{}\"\nrevoke_url = \"{}\"\n",
+        qb.base_url(),
+        qb.auth_url(),
+        qb.token_url(),
+        qb.revoke_url()
+    ))
+    .await;
+    fx.write_file("qb.secret", &format!("{CLIENT_SECRET}\n"));
+    fx
+}
+
+#[tokio::test]
+async fn quickbooks_first_pass_reads_2500_customers_over_three_pages_then_only_the_changes() {
+    let qb = FakeQuickbooks::start_empty().await;
+    let first = chrono::DateTime::parse_from_rfc3339("2024-03-01T10:00:00Z")
+        .expect("time")
+        .to_utc();
+    qb.books(|b| b.generate_customers(2500, first, std::time::Duration::from_secs(1)));
+    let fx = quickbooks_fixture(&qb).await;
+    let connect = connect_by_pasting(&fx, "quickbooks", &[]).await;
+    assert_eq!(connect.code, 0, "{}\n{}", connect.stdout, connect.stderr);
+    assert!(
+        connect
+            .stdout
+            .contains(&format!("connected: QuickBooks Online company {REALM}")),
+        "{}",
+        connect.stdout
+    );
+
+    let started = std::time::Instant::now();
+    let run = fx.run(&["--once"]).await;
+    let took = started.elapsed();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(fx.fake.created_ids().len(), 2500);
+    let queries = qb.queries();
+    assert_eq!(queries.len(), 3, "three pages: {queries:#?}");
+    assert!(
+        queries
+            .iter()
+            .all(|q| q.contains("Active IN (true, false)") && q.contains("MAXRESULTS 1000")),
+        "{queries:#?}"
+    );
+    eprintln!("first pass of 2,500 customers over three pages: {took:?}");
+
+    // Two customers change: the next pass asks only from the watermark, and reads just them.
+    qb.books(|b| {
+        b.update(
+            support::fake_quickbooks::Entity::Customer,
+            "7",
+            serde_json::json!({"GivenName": "Seven"}),
+        );
+        b.update(
+            support::fake_quickbooks::Entity::Customer,
+            "2400",
+            serde_json::json!({"GivenName": "Twenty-four hundred"}),
+        );
+    });
+    let before = qb.queries().len();
+    let again = fx.run(&["--once"]).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let asked = &qb.queries()[before..];
+    assert_eq!(asked.len(), 1, "{asked:#?}");
+    assert!(
+        !asked[0].contains(">= '1970-01-01"),
+        "incremental from the watermark: {}",
+        asked[0]
+    );
+    // The two changes, and the customer at the watermark itself (the bound includes it).
+    assert_eq!(again.count("read"), 3, "{}", again.stderr);
+    assert_eq!(again.count("changed upstream"), 2);
+    assert_eq!(fx.fake.created_ids().len(), 2500, "none created twice");
 }
