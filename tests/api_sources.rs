@@ -187,3 +187,79 @@ async fn quickbooks_first_pass_reads_2500_customers_over_three_pages_then_only_t
     assert_eq!(again.count("changed upstream"), 2);
     assert_eq!(fx.fake.created_ids().len(), 2500, "none created twice");
 }
+
+/// Twenty passes, the access token expired at the provider before each (answered 401) or
+/// about to expire (refreshed ahead): every pass works, every refresh uses the newest refresh
+/// token, and none is ever refused.
+#[tokio::test]
+async fn twenty_passes_across_expiring_tokens_never_meet_invalid_grant() {
+    let qb = FakeQuickbooks::start().await;
+    let fx = quickbooks_fixture(&qb).await;
+    assert_eq!(connect_by_pasting(&fx, "quickbooks", &[]).await.code, 0);
+    for pass in 0..20 {
+        match pass % 2 {
+            // Refused with a 401: refreshed once, the page asked again.
+            0 => qb.oauth(|o| o.expire_access_tokens()),
+            // Issued for 30 s: refreshed ahead of its expiry.
+            _ => qb.set_access_lifetime(30),
+        }
+        let run = fx.run(&["--once", "--full"]).await;
+        assert!(
+            run.code == 0 || run.code == 65,
+            "pass {pass}: {}",
+            run.stderr
+        );
+    }
+    let statuses = qb.token_statuses();
+    assert!(statuses.len() >= 20, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == Some(200)),
+        "every token answer was 200: {statuses:?}"
+    );
+    assert_eq!(qb.oauth(|o| o.reused_refresh_tokens), 0);
+}
+
+#[tokio::test]
+async fn a_revoked_connection_stops_the_pass_with_77_and_the_connect_advice() {
+    let qb = FakeQuickbooks::start().await;
+    let fx = quickbooks_fixture(&qb).await;
+    assert_eq!(connect_by_pasting(&fx, "quickbooks", &[]).await.code, 0);
+    qb.revoke_all();
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 77, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("run bluetape-sync connect quickbooks"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fx.fake.request_count(), 0, "nothing sent");
+}
+
+/// A token answer lost on its way (the process killed, the connection dropped): Xero still
+/// honours the refresh token it replaced for its grace period, so the next pass works.
+#[tokio::test]
+async fn a_lost_token_answer_is_recovered_within_xero_s_grace() {
+    let xero = FakeXero::start().await;
+    let fx = xero_fixture(&xero).await;
+    assert_eq!(connect_by_pasting(&fx, "xero", &[]).await.code, 0);
+    xero.oauth(|o| o.expire_access_tokens());
+    xero.lose_token_answers(1);
+    let lost = fx.run(&["--once"]).await;
+    assert_eq!(lost.code, 69, "{}", lost.stderr);
+    let next = fx.run(&["--once"]).await;
+    assert!(next.code == 0 || next.code == 65, "{}", next.stderr);
+    assert!(!fx.fake.created_ids().is_empty());
+}
+
+#[tokio::test]
+async fn a_pass_without_a_connection_says_to_connect() {
+    let xero = FakeXero::start().await;
+    let fx = xero_fixture(&xero).await;
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 78, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Xero is not connected: run bluetape-sync connect xero"),
+        "{}",
+        run.stderr
+    );
+}
