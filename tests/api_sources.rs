@@ -88,12 +88,17 @@ async fn xero_connect_by_pasted_url_then_a_pass_reads_the_contacts() {
     let connect = connect_by_pasting(&fx, "xero", &[]).await;
     assert_eq!(connect.code, 0, "{}\n{}", connect.stdout, connect.stderr);
     assert!(
-        connect.stdout.contains("connected: Xero company Demo Company (US)"),
+        connect
+            .stdout
+            .contains("connected: Xero company Demo Company (US)"),
         "{}",
         connect.stdout
     );
     let consent = connect.stdout.lines().next().unwrap_or_default();
-    assert!(consent.contains("code_challenge_method=S256"), "PKCE: {consent}");
+    assert!(
+        consent.contains("code_challenge_method=S256"),
+        "PKCE: {consent}"
+    );
     assert!(consent.contains("accounting.contacts.read"), "{consent}");
 
     let run = fx.run(&["--once"]).await;
@@ -258,8 +263,101 @@ async fn a_pass_without_a_connection_says_to_connect() {
     let run = fx.run(&["--once"]).await;
     assert_eq!(run.code, 78, "{}", run.stderr);
     assert!(
-        run.stderr.contains("Xero is not connected: run bluetape-sync connect xero"),
+        run.stderr
+            .contains("Xero is not connected: run bluetape-sync connect xero"),
         "{}",
         run.stderr
     );
+}
+
+/// `connect --listen` catches the browser's redirect itself (a `http://127.0.0.1:PORT/...`
+/// redirect URI), and invoices are read through the same connection.
+#[tokio::test]
+async fn xero_connect_by_listening_then_contacts_and_invoices_through_one_connection() {
+    let xero = FakeXero::start().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let fx = Fixture::with_config(&format!(
+        "preset = \"xero\"\nfrom = \"api\"\n\n[invoices]\npreset = \"xero\"\nfrom = \"api\"\n\
+         settle = \"0s\"\nlookback = \"0s\"\n\n[xero]\nclient_id = \"{CLIENT_ID}\"\n\
+         client_secret_file = \"xero.secret\"\n\
+         redirect_uri = \"http://127.0.0.1:{port}/callback\"\nbase_url = \"{}\"\n\
+         auth_url = \"{}\"\ntoken_url = \"{}\"\nrevoke_url = \"{}\"\nconnections_url = \"{}\"\n",
+        xero.base_url(),
+        xero.auth_url(),
+        xero.token_url(),
+        xero.revoke_url(),
+        xero.connections_url()
+    ))
+    .await;
+    fx.write_file("xero.secret", &format!("{CLIENT_SECRET}\n"));
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = fx
+        .command(&["connect", "xero", "--listen", &listen], &[])
+        .spawn()
+        .expect("spawn connect");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let consent = lines.next_line().await.expect("read").expect("consent URL");
+    // The browser: the provider's consent, then its redirect to `connect`'s own listener.
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let redirect = browser.get(&consent).send().await.expect("consent");
+    let location = redirect
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .expect("redirect")
+        .to_owned();
+    let mut caught = None;
+    for _ in 0..200 {
+        match browser.get(&location).send().await {
+            Ok(answer) => {
+                caught = Some(answer.status().as_u16());
+                break;
+            }
+            // The listener may not be bound yet: asked again, within a bound.
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+    assert_eq!(caught, Some(200), "connect answers the browser");
+    let output = child.wait_with_output().await.expect("connect ends");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let run = fx.run(&["--once"]).await;
+    assert!(run.code == 0 || run.code == 65, "{}", run.stderr);
+    // The fixture's invoices wait for contacts it does not send, or are left out (drafts,
+    // paid): read and decided all the same.
+    assert!(
+        run.invoice_summary().contains("waiting 2") && run.invoice_summary().contains("left out 2"),
+        "invoices read through the same connection: {}",
+        run.stderr
+    );
+    let invoice_reads: Vec<_> = (xero.data_requests().into_iter())
+        .filter(|r| r.path.ends_with("/Invoices"))
+        .collect();
+    assert!(!invoice_reads.is_empty());
+    for read in &invoice_reads {
+        let param = |name: &str| {
+            (read.params.iter())
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(param("where"), Some("Type==\"ACCREC\""), "{read:?}");
+        assert_eq!(param("order"), Some("UpdatedDateUTC"));
+        assert!(read.headers.contains_key("if-modified-since"));
+        assert_eq!(
+            read.headers.get("xero-tenant-id").map(String::as_str),
+            Some(support::fake_xero::TENANT)
+        );
+    }
 }
