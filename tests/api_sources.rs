@@ -361,3 +361,49 @@ async fn xero_connect_by_listening_then_contacts_and_invoices_through_one_connec
         );
     }
 }
+
+/// Xero's day budget spent mid-read: the pass stops with 69 and a line saying so, stages
+/// nothing, and the next day's pass reads everything.
+#[tokio::test]
+async fn xero_s_day_budget_stops_the_pass_with_69_and_loses_nothing() {
+    let xero = FakeXero::start_empty().await;
+    let first = chrono::DateTime::parse_from_rfc3339("2024-03-01T10:00:00Z")
+        .expect("time")
+        .to_utc();
+    xero.books(|b| b.generate_contacts(1500, first, std::time::Duration::from_secs(1)));
+    let fx = xero_fixture(&xero).await;
+    assert_eq!(connect_by_pasting(&fx, "xero", &[]).await.code, 0);
+    // One page is left for today: 1,500 contacts are two.
+    xero.set_day_budget(1, 3600);
+    let spent = fx.run(&["--once"]).await;
+    assert_eq!(spent.code, 69, "{}", spent.stderr);
+    assert!(
+        spent.stderr.contains("daily request limit"),
+        "{}",
+        spent.stderr
+    );
+    assert_eq!(fx.fake.request_count(), 0, "nothing staged, nothing sent");
+    // Tomorrow.
+    xero.set_day_budget(5000, 3600);
+    let next = fx.run(&["--once"]).await;
+    assert!(next.code == 0 || next.code == 65, "{}", next.stderr);
+    assert_eq!(fx.fake.created_ids().len(), 1500);
+}
+
+/// A 429 with `Retry-After` is waited out, then the page is asked again.
+#[tokio::test]
+async fn a_429_waits_its_retry_after() {
+    let qb = FakeQuickbooks::start().await;
+    let fx = quickbooks_fixture(&qb).await;
+    assert_eq!(connect_by_pasting(&fx, "quickbooks", &[]).await.code, 0);
+    qb.push_faults([support::fake_provider::Fault::too_many(1)]);
+    let started = std::time::Instant::now();
+    let run = fx.run(&["--once"]).await;
+    assert!(run.code == 0 || run.code == 65, "{}", run.stderr);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "waited"
+    );
+    assert!(!fx.fake.created_ids().is_empty());
+    assert!(qb.max_per_minute() <= 500 && qb.max_in_flight() <= 10);
+}
