@@ -407,3 +407,74 @@ async fn a_429_waits_its_retry_after() {
     assert!(!fx.fake.created_ids().is_empty());
     assert!(qb.max_per_minute() <= 500 && qb.max_in_flight() <= 10);
 }
+
+/// A pasted URL whose `state` is not this consent's is refused before anything is exchanged;
+/// `connect --status` shows the link; `disconnect` revokes it at the provider and forgets it.
+#[tokio::test]
+async fn a_foreign_redirect_is_refused_status_shows_the_link_and_disconnect_revokes_it() {
+    let xero = FakeXero::start().await;
+    let fx = xero_fixture(&xero).await;
+    let mut child = fx
+        .command(&["connect", "xero"], &[])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("spawn connect");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(b"http://127.0.0.1:9/callback?code=stolen&state=not-this-one\n")
+        .await
+        .expect("paste");
+    drop(stdin);
+    let output = child.wait_with_output().await.expect("connect ends");
+    assert_eq!(output.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("state does not match"), "{stderr}");
+    assert!(xero.token_statuses().is_empty(), "nothing exchanged");
+
+    assert_eq!(connect_by_pasting(&fx, "xero", &[]).await.code, 0);
+    let status = fx.run(&["connect", "xero", "--status"]).await;
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(
+        status.stdout.contains("company         Demo Company (US)"),
+        "{}",
+        status.stdout
+    );
+    let gone = fx.run(&["disconnect", "xero"]).await;
+    assert_eq!(gone.code, 0, "{}", gone.stderr);
+    assert!(
+        xero.requests()
+            .iter()
+            .any(|r| r.path.ends_with("/connect/revocation")),
+        "revoked at the provider"
+    );
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 78, "forgotten: {}", run.stderr);
+}
+
+/// A Xero Custom Connection: the app's own credentials, no `connect` consent, no refresh
+/// token; passes ask for a token when they need one.
+#[tokio::test]
+async fn a_xero_custom_connection_reads_without_a_consent() {
+    let xero = FakeXero::start().await;
+    let fx = Fixture::with_config(&format!(
+        "preset = \"xero\"\nfrom = \"api\"\n\n[xero]\nclient_id = \"{CLIENT_ID}\"\n\
+         client_secret_file = \"xero.secret\"\ngrant = \"client_credentials\"\n\
+         base_url = \"{}\"\ntoken_url = \"{}\"\nconnections_url = \"{}\"\n",
+        xero.base_url(),
+        xero.token_url(),
+        xero.connections_url()
+    ))
+    .await;
+    fx.write_file("xero.secret", &format!("{CLIENT_SECRET}\n"));
+    let connect = fx.run(&["connect", "xero"]).await;
+    assert_eq!(connect.code, 0, "{}", connect.stderr);
+    assert!(
+        !connect.stdout.contains("http"),
+        "no consent URL: {}",
+        connect.stdout
+    );
+    xero.oauth(|o| o.expire_access_tokens());
+    let run = fx.run(&["--once"]).await;
+    assert!(run.code == 0 || run.code == 65, "{}", run.stderr);
+    assert!(!fx.fake.created_ids().is_empty());
+}

@@ -86,6 +86,9 @@ pub struct OAuth {
     client: Client,
     http: ProviderHttp,
     scopes: Vec<String>,
+    client_id: String,
+    secret: SecretString,
+    revoke_url: Url,
 }
 
 impl OAuth {
@@ -103,6 +106,9 @@ impl OAuth {
             client,
             http: ProviderHttp::new()?,
             scopes: config.scopes.clone(),
+            client_id: config.client_id.clone(),
+            secret: secret.clone(),
+            revoke_url: config.revoke_url.clone(),
         })
     }
 
@@ -166,22 +172,34 @@ impl OAuth {
         self.tokens(answer, now_ms)
     }
 
-    /// Asks the provider to forget the link's refresh token.
+    /// Asks the provider to forget the link's refresh token (RFC 7009: a form with the token,
+    /// the app authenticated by HTTP Basic). Sent by hand: the `oauth2` crate takes only
+    /// `https://` revocation URLs, and a loopback test or proxy is `http://`.
     pub async fn revoke(&self, refresh: &SecretString) -> Result<(), OAuthError> {
-        let token = StandardRevocableToken::RefreshToken(RefreshToken::new(
-            refresh.expose_secret().to_owned(),
-        ));
-        let request = self
+        let answer = self
+            .http
             .client
-            .revoke_token(token)
-            .map_err(|e| self.refused(e.to_string()))?;
-        request
-            .request_async(&self.http)
+            .post(self.revoke_url.clone())
+            .basic_auth(&self.client_id, Some(self.secret.expose_secret()))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(
+                url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("token", refresh.expose_secret())
+                    .append_pair("token_type_hint", "refresh_token")
+                    .finish(),
+            )
+            .send()
             .await
-            .map_err(|e| match e {
-                RequestTokenError::Request(e) => self.unavailable(e.to_string()),
-                other => self.refused(other.to_string()),
-            })
+            .map_err(|e| self.unavailable(e.without_url().to_string()))?;
+        match answer.status().as_u16() {
+            200..=299 => Ok(()),
+            400..=499 => Err(self.refused(format!("the revocation answered {}", answer.status()))),
+            _ => Err(self.unavailable(format!("the revocation answered {}", answer.status()))),
+        }
     }
 
     fn tokens<E>(
