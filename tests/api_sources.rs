@@ -478,3 +478,35 @@ async fn a_xero_custom_connection_reads_without_a_consent() {
     assert!(run.code == 0 || run.code == 65, "{}", run.stderr);
     assert!(!fx.fake.created_ids().is_empty());
 }
+
+/// Records changed between two page requests of one read: the record that moves to the end of
+/// the list is read in its new version, and none is lost (by offset, one would slip back
+/// across the page boundary and never be read).
+#[tokio::test]
+async fn records_changed_during_a_read_are_all_read_and_none_is_lost() {
+    let qb = FakeQuickbooks::start_empty().await;
+    let first = chrono::DateTime::parse_from_rfc3339("2024-03-01T10:00:00Z")
+        .expect("time")
+        .to_utc();
+    qb.books(|b| b.generate_customers(2500, first, std::time::Duration::from_secs(1)));
+    let fx = quickbooks_fixture(&qb).await;
+    assert_eq!(connect_by_pasting(&fx, "quickbooks", &[]).await.code, 0);
+    // After the first page is answered, customers 10 and 20 (already read) change: they move
+    // to the end of the list.
+    qb.after_request(1, |b| {
+        for id in ["10", "20"] {
+            b.update(
+                support::fake_quickbooks::Entity::Customer,
+                id,
+                serde_json::json!({"GivenName": format!("Changed{id}")}),
+            );
+        }
+    });
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(fx.fake.created_ids().len(), 2500, "none lost");
+    let bodies = fx.posted_bodies();
+    assert_eq!(bodies["10"]["firstName"], "Changed10", "its later version");
+    assert_eq!(bodies["20"]["firstName"], "Changed20");
+    assert_eq!(fx.fake.creations("10"), 1, "created once");
+}
