@@ -170,7 +170,11 @@ pub async fn run_pass(
         ..options
     };
     let pass = store.begin_pass(customers.name(), options.full, now_ms())?;
-    info!(pass, source = %config.source.path.display(), full = options.full, "pass started");
+    let source = match (&config.provider, config.source.from_api) {
+        (Some(provider), true) => format!("{} API", provider.provider.system()),
+        _ => config.source.path.display().to_string(),
+    };
+    info!(pass, source, full = options.full, "pass started");
 
     let progress = Progress::new();
     let _reporter = Reporter::start(Arc::clone(&progress), options.progress_bar);
