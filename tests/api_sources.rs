@@ -510,3 +510,27 @@ async fn records_changed_during_a_read_are_all_read_and_none_is_lost() {
     assert_eq!(bodies["20"]["firstName"], "Changed20");
     assert_eq!(fx.fake.creations("10"), 1, "created once");
 }
+
+/// `connect` run as root on a service's store leaves no file the service cannot open: what it
+/// creates beside the store gets the store's owner.
+#[tokio::test]
+#[ignore = "needs root: gives files to another user"]
+async fn connect_as_root_keeps_the_store_s_owner() {
+    use std::os::unix::fs::MetadataExt as _;
+    let xero = FakeXero::start().await;
+    let fx = xero_fixture(&xero).await;
+    // The service's store, made by a first command and owned by the service's user.
+    let _ = fx.run(&["--once"]).await;
+    let store = fx.store_path();
+    std::os::unix::fs::chown(&store, Some(65534), Some(65534)).expect("chown the store");
+    let lock = store.with_file_name("state.db.lock");
+    let _ = std::fs::remove_file(&lock);
+    assert_eq!(connect_by_pasting(&fx, "xero", &[]).await.code, 0);
+    for beside in ["state.db.lock", "state.db-wal", "state.db-shm"] {
+        let path = store.with_file_name(beside);
+        if let Ok(meta) = std::fs::metadata(&path) {
+            assert_eq!(meta.uid(), 65534, "{beside} keeps the store's owner");
+        }
+    }
+    assert!(lock.exists(), "the lock was made by connect");
+}
