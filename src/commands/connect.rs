@@ -225,10 +225,19 @@ async fn xero_tenant(
             ),
         ));
     }
-    let body = answer
-        .bytes()
+    // A list of organisations is small: an answer past 1 MiB is not one to read.
+    let mut answer = answer;
+    let mut body = Vec::new();
+    while let Some(chunk) = answer
+        .chunk()
         .await
-        .map_err(|e| unavailable(e.without_url().to_string()))?;
+        .map_err(|e| unavailable(e.without_url().to_string()))?
+    {
+        if body.len() + chunk.len() > 1024 * 1024 {
+            return Err(unavailable("a list of organisations over 1 MiB".into()));
+        }
+        body.extend_from_slice(&chunk);
+    }
     let connections: Vec<XeroConnection> = serde_json::from_slice(&body)
         .map_err(|e| unavailable(format!("an unreadable list of organisations: {e}")))?;
     let chosen: Vec<&XeroConnection> = match wanted {
