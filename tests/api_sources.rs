@@ -238,6 +238,10 @@ async fn a_revoked_connection_stops_the_pass_with_77_and_the_connect_advice() {
         run.stderr
     );
     assert_eq!(fx.fake.request_count(), 0, "nothing sent");
+    let passes = fx.passes();
+    let last = passes.last().expect("the pass is in the history");
+    assert_eq!(last.0, "unauthorized", "{passes:?}");
+    assert!(last.2.is_some(), "ended, not left running");
 }
 
 /// A token answer lost on its way (the process killed, the connection dropped): Xero still
@@ -383,6 +387,10 @@ async fn xero_s_day_budget_stops_the_pass_with_69_and_loses_nothing() {
         spent.stderr
     );
     assert_eq!(fx.fake.request_count(), 0, "nothing staged, nothing sent");
+    assert_eq!(
+        fx.passes().last().map(|p| p.0.clone()).as_deref(),
+        Some("unavailable")
+    );
     // Tomorrow.
     xero.set_day_budget(5000, 3600);
     let next = fx.run(&["--once"]).await;

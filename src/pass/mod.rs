@@ -252,8 +252,8 @@ impl Run<'_> {
         // An export read from an API is fetched into a spool first, then staged from it.
         let (mut store, lane, _spool) = match lane.source.from_api {
             true => {
-                let (store, lane, spool) =
-                    api::fetch_lane(self.config, store, lane, self.options.full).await?;
+                let fetched = api::fetch_lane(self.config, store, lane, self.options.full).await;
+                let (store, lane, spool) = fetched.map_err(|e| self.ended_by(e))?;
                 (store, lane, Some(spool))
             }
             false => (store, lane.clone(), None),
@@ -273,6 +273,33 @@ impl Run<'_> {
         })
         .await?;
         Ok((store, staged?))
+    }
+
+    /// Keeps a pass that a failed API read ended in the history, with why, instead of
+    /// leaving it `running`; the error goes on.
+    fn ended_by(&self, error: PassError) -> PassError {
+        use crate::provider::fetch::FetchError;
+        let outcome = match &error {
+            PassError::Fetch(FetchError::Unauthorized { .. }) => PassOutcome::Unauthorized,
+            PassError::Fetch(FetchError::DayBudget { .. } | FetchError::Unavailable { .. }) => {
+                PassOutcome::Unavailable
+            }
+            _ => PassOutcome::SourceError,
+        };
+        let kept = Store::open(&self.config.store_path).and_then(|store| {
+            store.finish_pass(
+                self.pass,
+                outcome.label(),
+                &crate::store::PassCounts::default(),
+                None,
+                Some(&error.to_string()),
+                now_ms(),
+            )
+        });
+        if let Err(e) = kept {
+            warn!("cannot keep the pass's end in the store's history: {e}");
+        }
+        error
     }
 
     async fn send(
