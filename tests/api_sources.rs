@@ -339,6 +339,14 @@ async fn xero_connect_by_listening_then_contacts_and_invoices_through_one_connec
 
     let run = fx.run(&["--once"]).await;
     assert!(run.code == 0 || run.code == 65, "{}", run.stderr);
+    // A rejection names where the record came from: the API, not a spool file.
+    assert!(
+        run.stderr
+            .contains("at=Xero API (customers read this pass) record"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(".spool"), "{}", run.stderr);
     // The fixture's invoices wait for contacts it does not send, or are left out (drafts,
     // paid): read and decided all the same.
     assert!(

@@ -79,6 +79,11 @@ pub(super) async fn fetch_lane(
     source.records_path = Vec::new();
     source.settle = std::time::Duration::ZERO;
     source.from_api = false;
+    source.origin = Some(format!(
+        "{} API ({}s read this pass)",
+        provider.system(),
+        lane.noun()
+    ));
     Ok((store, lane.with_source(source), spool))
 }
 

@@ -107,6 +107,9 @@ pub struct SourceConfig {
     /// Read from the accounting system's API (`from = "api"`, SPEC §11) instead of `path`:
     /// each pass fetches the change set into a spool file and reads that.
     pub from_api: bool,
+    /// How messages name where a record was read, instead of the file's path (a spool of
+    /// what an API answered is named by the API).
+    pub origin: Option<String>,
     pub delimiter: u8,
     /// The encoding of files without a BOM.
     pub encoding: &'static Encoding,
@@ -424,6 +427,7 @@ impl SourceSection {
             leave_out,
             organisation,
             from_api,
+            origin: None,
             delimiter,
             encoding,
             timezone,

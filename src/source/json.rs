@@ -227,7 +227,10 @@ impl RecordReader {
                 }
             }
             None => {
-                let location = format!("{} record {}", self.path.display(), self.index);
+                let location = match &self.config.origin {
+                    Some(origin) => format!("{origin} record {}", self.index),
+                    None => format!("{} record {}", self.path.display(), self.index),
+                };
                 let mut raw = RawRecord::new(self.config.kind, location);
                 for (field, spec) in &self.config.specs {
                     if let Some(text) = spec.resolve(|p| p.lookup_text(&value)) {
