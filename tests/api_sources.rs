@@ -14,9 +14,15 @@ use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
 
 /// A fixture whose `[source]` reads Xero's API through the fake.
 async fn xero_fixture(xero: &FakeXero) -> Fixture {
+    xero_fixture_with(xero, "", "redirect_uri = \"http://127.0.0.1:9/callback\"").await
+}
+
+/// [`xero_fixture`] with more sections before `[xero]` (`[invoices]`), and `app`: how the app
+/// gets its tokens (its `redirect_uri`, or `grant`).
+async fn xero_fixture_with(xero: &FakeXero, sections: &str, app: &str) -> Fixture {
     let fx = Fixture::with_config(&format!(
-        "preset = \"xero\"\nfrom = \"api\"\n\n[xero]\nclient_id = \"{CLIENT_ID}\"\n\
-         client_secret_file = \"xero.secret\"\nredirect_uri = \"http://127.0.0.1:9/callback\"\n\
+        "preset = \"xero\"\nfrom = \"api\"\n{sections}\n[xero]\nclient_id = \"{CLIENT_ID}\"\n\
+         client_secret_file = \"xero.secret\"\n{app}\n\
          base_url = \"{}\"\nauth_url = \"{}\"\ntoken_url = \"{}\"\nrevoke_url = \"{}\"\n\
          connections_url = \"{}\"\n",
         xero.base_url(),
@@ -283,20 +289,12 @@ async fn xero_connect_by_listening_then_contacts_and_invoices_through_one_connec
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    let fx = Fixture::with_config(&format!(
-        "preset = \"xero\"\nfrom = \"api\"\n\n[invoices]\npreset = \"xero\"\nfrom = \"api\"\n\
-         settle = \"0s\"\nlookback = \"0s\"\n\n[xero]\nclient_id = \"{CLIENT_ID}\"\n\
-         client_secret_file = \"xero.secret\"\n\
-         redirect_uri = \"http://127.0.0.1:{port}/callback\"\nbase_url = \"{}\"\n\
-         auth_url = \"{}\"\ntoken_url = \"{}\"\nrevoke_url = \"{}\"\nconnections_url = \"{}\"\n",
-        xero.base_url(),
-        xero.auth_url(),
-        xero.token_url(),
-        xero.revoke_url(),
-        xero.connections_url()
-    ))
+    let fx = xero_fixture_with(
+        &xero,
+        "\n[invoices]\npreset = \"xero\"\nfrom = \"api\"\nsettle = \"0s\"\nlookback = \"0s\"\n",
+        &format!("redirect_uri = \"http://127.0.0.1:{port}/callback\""),
+    )
     .await;
-    fx.write_file("xero.secret", &format!("{CLIENT_SECRET}\n"));
     let listen = format!("127.0.0.1:{port}");
     let mut child = fx
         .command(&["connect", "xero", "--listen", &listen], &[])
@@ -472,16 +470,7 @@ async fn a_foreign_redirect_is_refused_status_shows_the_link_and_disconnect_revo
 #[tokio::test]
 async fn a_xero_custom_connection_reads_without_a_consent() {
     let xero = FakeXero::start().await;
-    let fx = Fixture::with_config(&format!(
-        "preset = \"xero\"\nfrom = \"api\"\n\n[xero]\nclient_id = \"{CLIENT_ID}\"\n\
-         client_secret_file = \"xero.secret\"\ngrant = \"client_credentials\"\n\
-         base_url = \"{}\"\ntoken_url = \"{}\"\nconnections_url = \"{}\"\n",
-        xero.base_url(),
-        xero.token_url(),
-        xero.connections_url()
-    ))
-    .await;
-    fx.write_file("xero.secret", &format!("{CLIENT_SECRET}\n"));
+    let fx = xero_fixture_with(&xero, "", "grant = \"client_credentials\"").await;
     let connect = fx.run(&["connect", "xero"]).await;
     assert_eq!(connect.code, 0, "{}", connect.stderr);
     assert!(

@@ -206,9 +206,7 @@ async fn xero_tenant(
         .connections_url
         .clone()
         .ok_or_else(|| CommandError::failed(Exit::Other, "no connections URL for Xero"))?;
-    let answer = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+    let answer = crate::provider::http::client()
         .map_err(|e| unavailable(e.to_string()))?
         .get(url)
         .bearer_auth(tokens.access.expose_secret())
@@ -226,18 +224,9 @@ async fn xero_tenant(
         ));
     }
     // A list of organisations is small: an answer past 1 MiB is not one to read.
-    let mut answer = answer;
-    let mut body = Vec::new();
-    while let Some(chunk) = answer
-        .chunk()
+    let body = crate::provider::http::body(answer, 1024 * 1024)
         .await
-        .map_err(|e| unavailable(e.without_url().to_string()))?
-    {
-        if body.len() + chunk.len() > 1024 * 1024 {
-            return Err(unavailable("a list of organisations over 1 MiB".into()));
-        }
-        body.extend_from_slice(&chunk);
-    }
+        .map_err(|e| unavailable(format!("the list of organisations: {e}")))?;
     let connections: Vec<XeroConnection> = serde_json::from_slice(&body)
         .map_err(|e| unavailable(format!("an unreadable list of organisations: {e}")))?;
     let chosen: Vec<&XeroConnection> = match wanted {

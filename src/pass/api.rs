@@ -55,11 +55,7 @@ pub(super) async fn fetch_lane(
     let since = DateTime::from_timestamp_millis(since).unwrap_or_default();
     let spool = Spool(spool_path(config, lane));
     let mut keeper = Keeper::new(provider_config, store, link)?;
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(60))
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
+    let http = crate::provider::http::client()?;
     let company = keeper.link.company_id.clone();
     let read = Read {
         provider,
@@ -148,11 +144,14 @@ impl Keeper {
                 detail: format!("the new tokens could not be kept: {e}"),
             })?;
         let access = tokens.access.clone();
+        // As `rotate` keeps them: a new refresh token replaces the current one, which becomes
+        // the previous; without one, the current stays.
+        let current = self.link.tokens.refresh.take();
         if tokens.refresh.is_some() {
-            self.link.previous_refresh = self.link.tokens.refresh.take();
+            self.link.previous_refresh = current.clone();
         }
         self.link.tokens = crate::store::Tokens {
-            refresh: tokens.refresh.or(self.link.tokens.refresh.take()),
+            refresh: tokens.refresh.or(current),
             ..tokens
         };
         Ok(access)

@@ -225,26 +225,10 @@ async fn get_page(
 }
 
 /// An answer's body, read up to [`PAGE_BYTES`].
-async fn body(mut answer: reqwest::Response, system: &'static str) -> Result<Vec<u8>, FetchError> {
-    let mut body = Vec::new();
-    loop {
-        match answer.chunk().await {
-            Ok(Some(chunk)) if body.len() + chunk.len() > PAGE_BYTES => {
-                return Err(FetchError::Unavailable {
-                    system,
-                    detail: format!("a page over {} MiB", PAGE_BYTES / (1024 * 1024)),
-                });
-            }
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-            Ok(None) => return Ok(body),
-            Err(e) => {
-                return Err(FetchError::Unavailable {
-                    system,
-                    detail: e.without_url().to_string(),
-                });
-            }
-        }
-    }
+async fn body(answer: reqwest::Response, system: &'static str) -> Result<Vec<u8>, FetchError> {
+    super::http::body(answer, PAGE_BYTES)
+        .await
+        .map_err(|detail| FetchError::Unavailable { system, detail })
 }
 
 /// The records of one page: the array at the kind's records path.

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod fetch;
+pub mod http;
 pub mod limits;
 pub mod oauth;
 pub mod paging;

@@ -272,14 +272,9 @@ pub struct HttpFailure(String);
 
 impl ProviderHttp {
     fn new() -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("bluetape-sync/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
-            .referer(false)
-            .build()?;
-        Ok(Self { client })
+        Ok(Self {
+            client: super::http::client()?,
+        })
     }
 
     async fn send(
@@ -292,40 +287,19 @@ impl ProviderHttp {
         for (name, value) in &parts.headers {
             outgoing = outgoing.header(name, value);
         }
-        let mut answer = outgoing
+        let answer = outgoing
             .send()
             .await
-            .map_err(|e| HttpFailure(without_url(&e)))?;
+            .map_err(|e| HttpFailure(e.without_url().to_string()))?;
         let mut response = http::Response::builder().status(answer.status());
         for (name, value) in answer.headers() {
             response = response.header(name, value);
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = answer
-            .chunk()
+        let body = super::http::body(answer, ANSWER_BYTES)
             .await
-            .map_err(|e| HttpFailure(without_url(&e)))?
-        {
-            if body.len() + chunk.len() > ANSWER_BYTES {
-                return Err(HttpFailure(format!(
-                    "an answer over {} KiB",
-                    ANSWER_BYTES / 1024
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
+            .map_err(HttpFailure)?;
         response.body(body).map_err(|e| HttpFailure(e.to_string()))
     }
-}
-
-/// A request error without its URL (a token request's URL carries nothing secret, but a
-/// query string may carry a code).
-fn without_url(error: &reqwest::Error) -> String {
-    let mut error = error.to_string();
-    if let Some(at) = error.find(" for url (") {
-        error.truncate(at);
-    }
-    error
 }
 
 impl<'c> AsyncHttpClient<'c> for ProviderHttp {
