@@ -539,3 +539,136 @@ async fn connect_as_root_keeps_the_store_s_owner() {
     }
     assert!(lock.exists(), "the lock was made by connect");
 }
+
+/// The fixture's company with customers 58 and 59, whom its invoices are billed to.
+async fn quickbooks_with_invoices() -> (FakeQuickbooks, Fixture) {
+    use support::fake_quickbooks::Entity;
+    let qb = FakeQuickbooks::start().await;
+    qb.books(|b| {
+        for (id, name) in [("58", "Ada"), ("59", "Grace")] {
+            let mut customer = b.customers[0].clone();
+            customer["Id"] = serde_json::json!(id);
+            customer["GivenName"] = serde_json::json!(name);
+            b.add(Entity::Customer, customer);
+        }
+    });
+    let fx = Fixture::with_config(&format!(
+        "preset = \"quickbooks-online\"\nfrom = \"api\"\n\n[invoices]\n\
+         preset = \"quickbooks-online\"\nfrom = \"api\"\n\n[quickbooks]\n\
+         client_id = \"{CLIENT_ID}\"\nclient_secret_file = \"qb.secret\"\n\
+         redirect_uri = \"https://example.com/callback\"\nbase_url = \"{}\"\nauth_url = \"{}\"\n\
+         token_url = \"{}\"\nrevoke_url = \"{}\"\n",
+        qb.base_url(),
+        qb.auth_url(),
+        qb.token_url(),
+        qb.revoke_url()
+    ))
+    .await;
+    fx.write_file("qb.secret", &format!("{CLIENT_SECRET}\n"));
+    assert_eq!(connect_by_pasting(&fx, "quickbooks", &[]).await.code, 0);
+    (qb, fx)
+}
+
+/// The `changedSince` of each change data capture request the fake received.
+fn cdc_bounds(qb: &FakeQuickbooks) -> Vec<chrono::DateTime<chrono::Utc>> {
+    (qb.requests().into_iter())
+        .filter(|r| r.path.ends_with("/cdc"))
+        .map(|r| {
+            let since = (r.params.iter())
+                .find(|(k, _)| k == "changedSince")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            assert!(
+                r.params.contains(&("entities".into(), "Invoice".into())),
+                "{r:?}"
+            );
+            chrono::DateTime::parse_from_rfc3339(&since)
+                .expect("an RFC 3339 changedSince")
+                .to_utc()
+        })
+        .collect()
+}
+
+/// A QuickBooks invoice deleted after BlueTape has it is cancelled there; one created and
+/// deleted between two passes is never sent; the next read of deletions starts where the last
+/// began.
+#[tokio::test]
+async fn a_deleted_quickbooks_invoice_is_cancelled_and_one_never_sent_is_never_sent() {
+    use support::fake_quickbooks::Entity;
+    let (qb, fx) = quickbooks_with_invoices().await;
+    let first = fx.run(&["--once"]).await;
+    // Customer 4 of the fixture has no email: rejected (65).
+    assert!(matches!(first.code, 0 | 65), "{}", first.stderr);
+    assert!(fx.fake.invoice("130").is_some() && fx.fake.invoice("131").is_some());
+    let first_cdc = cdc_bounds(&qb);
+    assert_eq!(first_cdc.len(), 1, "one read of deletions");
+    let reach = chrono::Utc::now() - chrono::Duration::days(30);
+    assert!(
+        first_cdc[0] > reach,
+        "CDC reaches 30 days back: {first_cdc:?}"
+    );
+
+    let before_second = chrono::Utc::now();
+    qb.books(|b| {
+        b.delete(Entity::Invoice, "131");
+        let mut fresh = b.invoices[0].clone();
+        fresh["Id"] = serde_json::json!("140");
+        fresh["DocNumber"] = serde_json::json!("1040");
+        b.add(Entity::Invoice, fresh);
+        b.delete(Entity::Invoice, "140");
+    });
+    let second = fx.run(&["--once"]).await;
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(fx.fake.invoice_cancels("131"), 1, "{}", second.stderr);
+    assert_eq!(fx.fake.invoice_cancels("130"), 0);
+    assert_eq!(
+        fx.fake.invoice_posts("140"),
+        0,
+        "deleted before it was sent"
+    );
+    assert!(
+        second.invoice_summary().contains("cancelled 1"),
+        "{}",
+        second.invoice_summary()
+    );
+    assert_eq!(fx.record("131").map(|r| r.state), Some("cancelled".into()));
+    // The second read of deletions starts where the first began, less the lookback.
+    let bounds = cdc_bounds(&qb);
+    assert_eq!(bounds.len(), 2);
+    assert!(
+        bounds[1] > first_cdc[0] && bounds[1] <= before_second,
+        "{bounds:?}"
+    );
+
+    let third = fx.run(&["--once"]).await;
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    assert_eq!(fx.fake.invoice_cancels("131"), 1, "cancelled once");
+}
+
+/// A store whose last read of deletions is older than CDC's 30 days says deletions before
+/// then were not seen, and asks only as far back as CDC reaches.
+#[tokio::test]
+async fn a_connection_idle_past_thirty_days_says_deletions_were_not_seen() {
+    let (qb, fx) = quickbooks_with_invoices().await;
+    assert!(matches!(fx.run(&["--once"]).await.code, 0 | 65));
+    let forty_days_ago = chrono::Utc::now() - chrono::Duration::days(40);
+    let conn = rusqlite::Connection::open(fx.store_path()).expect("store");
+    let changed = conn
+        .execute(
+            "UPDATE settings SET value = ?1 WHERE key = 'deletions_read_ms'",
+            [forty_days_ago.timestamp_millis().to_string()],
+        )
+        .expect("update");
+    assert_eq!(changed, 1, "the store keeps when deletions were last read");
+    drop(conn);
+    let run = fx.run(&["--once"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("invoices deleted before") && run.stderr.contains("were not seen"),
+        "{}",
+        run.stderr
+    );
+    let reach = chrono::Utc::now() - chrono::Duration::days(30);
+    let last = cdc_bounds(&qb).last().copied().expect("a CDC read");
+    assert!(last > reach, "{last}");
+}

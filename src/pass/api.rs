@@ -22,13 +22,31 @@ use crate::store::{Link, Store};
 /// How long before its expiry an access token is refreshed.
 const REFRESH_AHEAD_MS: i64 = 60_000;
 
+/// Where the store keeps, per lane, when its last read of deletions began (ms).
+const DELETIONS_READ: &str = "deletions_read_ms";
+
 /// A spool file, removed when the pass is done with it.
 #[derive(Debug)]
-pub(super) struct Spool(PathBuf);
+pub(super) struct Spool {
+    path: PathBuf,
+    /// When this read of deletions began, kept once the lane is staged.
+    deletions_read: Option<i64>,
+}
+
+impl Spool {
+    /// After the lane was staged whole: the next read of deletions starts where this one
+    /// began. Read again after a crash before this, a deletion is decided the same way.
+    pub(super) fn staged(&self, store: &Store, lane: &Lane) -> Result<(), PassError> {
+        if let Some(began) = self.deletions_read {
+            store.set_setting(lane.name(), DELETIONS_READ, &began.to_string())?;
+        }
+        Ok(())
+    }
+}
 
 impl Drop for Spool {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -53,7 +71,17 @@ pub(super) async fn fetch_lane(
         _ => 0,
     };
     let since = DateTime::from_timestamp_millis(since).unwrap_or_default();
-    let spool = Spool(spool_path(config, lane));
+    let deletions_since = match full {
+        true => None,
+        false => (store.setting(lane.name(), DELETIONS_READ)?)
+            .and_then(|ms| ms.parse::<i64>().ok())
+            .map(|ms| ms.saturating_sub(duration_ms(lane.source.lookback)))
+            .and_then(DateTime::from_timestamp_millis),
+    };
+    let mut spool = Spool {
+        path: spool_path(config, lane),
+        deletions_read: None,
+    };
     let mut keeper = Keeper::new(provider_config, store, link)?;
     let http = crate::provider::http::client()?;
     let company = keeper.link.company_id.clone();
@@ -63,14 +91,17 @@ pub(super) async fn fetch_lane(
         company: &company,
         kind: lane.kind,
         since,
+        deletions_since,
     };
     let limits = Limits::for_provider(provider);
-    let fetched = fetch::fetch(&http, &read, &mut keeper, &limits, &spool.0).await;
+    let fetched = fetch::fetch(&http, &read, &mut keeper, &limits, &spool.path).await;
     let store = keeper.store;
-    fetched.map_err(PassError::Fetch)?;
+    spool.deletions_read = (fetched.map_err(PassError::Fetch)?)
+        .deletions_read
+        .map(|at| at.timestamp_millis());
     // The spool is read as an export of NDJSON records, written just now: nothing to settle.
     let mut source = lane.source.clone();
-    source.path = spool.0.clone();
+    source.path = spool.path.clone();
     source.format = SourceFormat::Ndjson;
     source.records_path = Vec::new();
     source.settle = std::time::Duration::ZERO;

@@ -116,6 +116,12 @@ impl Lane {
                     body: read.invoice.create_body().map_err(serialize)?,
                     standing: read.standing,
                 }),
+                // A void invoice's body is never sent (it is cancelled, or left out): its id
+                // is enough (a deleted QuickBooks invoice is nothing more).
+                Err(_) if r.is_void(raw) => Ok(Checked {
+                    body: String::new(),
+                    standing: Standing::Void,
+                }),
                 Err(rejection) => Err(rejection),
             },
         })

@@ -250,7 +250,7 @@ impl Run<'_> {
     /// Stages one lane's export off the async threads.
     async fn stage(&self, store: Store, lane: &Lane) -> Result<(Store, StageResult), PassError> {
         // An export read from an API is fetched into a spool first, then staged from it.
-        let (mut store, lane, _spool) = match lane.source.from_api {
+        let (mut store, spooled, spool) = match lane.source.from_api {
             true => {
                 let fetched = api::fetch_lane(self.config, store, lane, self.options.full).await;
                 let (store, lane, spool) = fetched.map_err(|e| self.ended_by(e))?;
@@ -263,7 +263,7 @@ impl Run<'_> {
         let (store, staged) = blocking(move || {
             let staged = stage(
                 &mut store,
-                &lane,
+                &spooled,
                 pass,
                 options,
                 StageMode::Commit,
@@ -272,7 +272,13 @@ impl Run<'_> {
             (store, staged)
         })
         .await?;
-        Ok((store, staged?))
+        let staged = staged?;
+        if let Some(spool) = spool
+            && staged.source_error.is_none()
+        {
+            spool.staged(&store, lane)?;
+        }
+        Ok((store, staged))
     }
 
     /// Keeps a pass that a failed API read ended in the history, with why, instead of

@@ -83,6 +83,9 @@ pub struct Read<'a> {
     pub company: &'a str,
     pub kind: Kind,
     pub since: DateTime<Utc>,
+    /// When the last read of deletions began (QuickBooks' invoices), less the lookback;
+    /// `None` for a first or full read.
+    pub deletions_since: Option<DateTime<Utc>>,
 }
 
 /// What a read came to.
@@ -90,6 +93,8 @@ pub struct Read<'a> {
 pub struct Fetched {
     pub records: u64,
     pub requests: u64,
+    /// When this read of deletions began, if it made one.
+    pub deletions_read: Option<DateTime<Utc>>,
 }
 
 /// Reads every record of `read` changed since its bound into `spool` (NDJSON).
@@ -124,13 +129,26 @@ pub async fn fetch(
             fetched.records += 1;
         }
     }
+    if (read.provider, read.kind) == (Provider::Quickbooks, Kind::Invoice) {
+        let began = super::deletions::read(
+            http,
+            read,
+            tokens,
+            limits,
+            &mut out,
+            &mut fetched,
+            spool_error,
+        )
+        .await?;
+        fetched.deletions_read = Some(began);
+    }
     out.flush().map_err(spool_error)?;
     Ok(fetched)
 }
 
 /// One page's body, asked until it is answered: a refused access token is refreshed once, a
 /// 429 waits its `Retry-After`, an unavailable provider is asked again with backoff.
-async fn get_page(
+pub(super) async fn get_page(
     http: &reqwest::Client,
     read: &Read<'_>,
     page: &PageRead,
@@ -238,19 +256,19 @@ fn records_of(
     system: &'static str,
 ) -> Result<Vec<Value>, FetchError> {
     let unreadable = |detail: String| FetchError::Unavailable { system, detail };
-    let page: Value = serde_json::from_slice(&body)
+    let mut page: Value = serde_json::from_slice(&body)
         .map_err(|e| unreadable(format!("a page that is not JSON ({e})")))?;
     let path = requests::records_path(read.provider, read.kind);
-    let list = path.split('.').try_fold(&page, |at, key| at.get(key));
-    Ok(match list {
-        Some(Value::Array(records)) => records.clone(),
+    let pointer = format!("/{}", path.replace('.', "/"));
+    Ok(match page.pointer_mut(&pointer).map(Value::take) {
+        Some(Value::Array(records)) => records,
         // A page with no records has no array at all (QuickBooks).
         _ => Vec::new(),
     })
 }
 
 /// A record's id and when it last changed, for paging.
-fn key(
+pub(super) fn key(
     provider: Provider,
     kind: Kind,
     record: &Value,

@@ -5,6 +5,7 @@
 //! spool file that the source's JSON reader then reads as it reads an export.
 
 pub mod config;
+mod deletions;
 pub mod fetch;
 pub mod http;
 pub mod limits;

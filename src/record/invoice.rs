@@ -151,6 +151,13 @@ impl InvoiceReader {
         Ok(ReadInvoice { invoice, standing })
     }
 
+    /// Whether the export says the invoice is void (or deleted), with its id: all a cancel
+    /// needs.
+    pub fn is_void(&self, raw: &RawRecord) -> bool {
+        raw.get(Field::Id).is_some()
+            && self.statuses.standing(raw.get(Field::Status), false) == Standing::Void
+    }
+
     fn lines(&self, raw: &RawRecord) -> Result<Vec<InvoiceLine>, Rejection> {
         let Some(specs) = &self.lines else {
             return Ok(Vec::new());

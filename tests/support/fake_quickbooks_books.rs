@@ -206,11 +206,13 @@ pub(super) fn cdc(books: &Books, req: &ProviderRequest) -> Reply {
         let deleted = (books.deleted.iter())
             .filter(|(e, _)| *e == entity)
             .map(|(_, v)| v);
-        let changed: Vec<Value> = (list.iter().chain(deleted))
+        // Intuit does not say which 1,000 it keeps: the fake keeps the oldest.
+        let mut changed: Vec<Value> = (list.iter().chain(deleted))
             .filter(|r| updated_of(r).is_some_and(|at| at >= since))
-            .take(1000)
             .cloned()
             .collect();
+        changed.sort_by_key(updated_of);
+        changed.truncate(1000);
         let count = changed.len();
         let mut response = json!({"startPosition": 1, "maxResults": count, "totalCount": count});
         response[entity.name()] = Value::Array(changed);

@@ -35,7 +35,8 @@ impl Preset {
         match self {
             // `{"QueryResponse": {"Invoice": [...]}}`. subTotal is TotalAmt less the tax (the
             // sub-total left unmapped is worked out so); a void invoice keeps its lines with a
-            // "Voided" note; the sub-total line (`SubTotalLineDetail`) is not a line.
+            // "Voided" note; the sub-total line (`SubTotalLineDetail`) is not a line. A deleted
+            // one is `{"Id", "status": "Deleted", "MetaData"}` (change data capture).
             Preset::QuickbooksOnline => Some(InvoicePresetDefaults {
                 export: PresetDefaults {
                     format: SourceFormat::Json,
@@ -50,7 +51,9 @@ impl Preset {
                         (Field::TotalAmount, one("TotalAmt")),
                         (Field::AmountDue, one("Balance")),
                         (Field::SourceModifiedDate, one("MetaData.LastUpdatedTime")),
-                        (Field::Status, one("PrivateNote")),
+                        // `status` is only on a deleted invoice, as change data capture
+                        // lists it.
+                        (Field::Status, one("status | PrivateNote")),
                         (Field::Lines, one("Line[DetailType=SalesItemLineDetail]")),
                     ]),
                     left_out: vec![],
@@ -67,7 +70,7 @@ impl Preset {
                 ],
                 statuses: StatusRules {
                     draft: Vec::new(),
-                    void: Vec::new(),
+                    void: vec!["Deleted".into()],
                     paid: Vec::new(),
                     void_prefix: Some("Voided"),
                     paid_when_nothing_due: true,
