@@ -6,86 +6,13 @@ mod support;
 
 use std::process::Stdio;
 
-use support::fake_oauth::{CLIENT_ID, CLIENT_SECRET};
 use support::fake_quickbooks::{FakeQuickbooks, REALM};
 use support::fake_xero::FakeXero;
-use support::{Fixture, Run};
+use support::linked::{
+    connect_by_pasting, quickbooks_fixture, quickbooks_with_invoices, xero_fixture,
+    xero_fixture_with,
+};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
-
-/// A fixture whose `[source]` reads Xero's API through the fake.
-async fn xero_fixture(xero: &FakeXero) -> Fixture {
-    xero_fixture_with(xero, "", "redirect_uri = \"http://127.0.0.1:9/callback\"").await
-}
-
-/// [`xero_fixture`] with more sections before `[xero]` (`[invoices]`), and `app`: how the app
-/// gets its tokens (its `redirect_uri`, or `grant`).
-async fn xero_fixture_with(xero: &FakeXero, sections: &str, app: &str) -> Fixture {
-    let fx = Fixture::with_config(&format!(
-        "preset = \"xero\"\nfrom = \"api\"\n{sections}\n[xero]\nclient_id = \"{CLIENT_ID}\"\n\
-         client_secret_file = \"xero.secret\"\n{app}\n\
-         base_url = \"{}\"\nauth_url = \"{}\"\ntoken_url = \"{}\"\nrevoke_url = \"{}\"\n\
-         connections_url = \"{}\"\n",
-        xero.base_url(),
-        xero.auth_url(),
-        xero.token_url(),
-        xero.revoke_url(),
-        xero.connections_url()
-    ))
-    .await;
-    fx.write_file("xero.secret", &format!("{CLIENT_SECRET}\n"));
-    fx
-}
-
-/// `connect` with the redirect pasted: the consent URL it prints is opened (as a browser
-/// would, following nothing), and the URL the provider redirects to is pasted back.
-async fn connect_by_pasting(fx: &Fixture, provider: &str, extra: &[&str]) -> Run {
-    let mut args = vec!["connect", provider];
-    args.extend_from_slice(extra);
-    let mut child = fx
-        .command(&args, &[])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("spawn connect");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let consent = lines
-        .next_line()
-        .await
-        .expect("read")
-        .expect("the consent URL, alone on its line");
-    let answer = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-        .get(&consent)
-        .send()
-        .await
-        .expect("the fake's consent page");
-    assert_eq!(answer.status().as_u16(), 302, "{consent}");
-    let redirect = answer
-        .headers()
-        .get("location")
-        .and_then(|l| l.to_str().ok())
-        .expect("a redirect")
-        .to_owned();
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin
-        .write_all(format!("{redirect}\n").as_bytes())
-        .await
-        .expect("paste");
-    drop(stdin);
-    let mut rest = String::new();
-    while let Ok(Some(line)) = lines.next_line().await {
-        rest.push_str(&line);
-        rest.push('\n');
-    }
-    let output = child.wait_with_output().await.expect("connect ends");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: format!("{consent}\n{rest}"),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 #[tokio::test]
 async fn xero_connect_by_pasted_url_then_a_pass_reads_the_contacts() {
@@ -118,23 +45,6 @@ async fn xero_connect_by_pasted_url_then_a_pass_reads_the_contacts() {
     let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("JSON");
     assert_eq!(status["connection"]["provider"], "xero", "{status}");
     assert_eq!(status["connection"]["company"], "Demo Company (US)");
-}
-
-/// A fixture whose `[source]` reads QuickBooks Online's API through the fake.
-async fn quickbooks_fixture(qb: &FakeQuickbooks) -> Fixture {
-    let fx = Fixture::with_config(&format!(
-        "preset = \"quickbooks-online\"\nfrom = \"api\"\n\n[quickbooks]\n\
-         client_id = \"{CLIENT_ID}\"\nclient_secret_file = \"qb.secret\"\n\
-         redirect_uri = \"https://example.com/callback\"\nbase_url = \"{}\"\nauth_url = \"{}\"\n\
-         token_url = \"{}\"\nrevoke_url = \"{}\"\n",
-        qb.base_url(),
-        qb.auth_url(),
-        qb.token_url(),
-        qb.revoke_url()
-    ))
-    .await;
-    fx.write_file("qb.secret", &format!("{CLIENT_SECRET}\n"));
-    fx
 }
 
 #[tokio::test]
@@ -538,35 +448,6 @@ async fn connect_as_root_keeps_the_store_s_owner() {
         }
     }
     assert!(lock.exists(), "the lock was made by connect");
-}
-
-/// The fixture's company with customers 58 and 59, whom its invoices are billed to.
-async fn quickbooks_with_invoices() -> (FakeQuickbooks, Fixture) {
-    use support::fake_quickbooks::Entity;
-    let qb = FakeQuickbooks::start().await;
-    qb.books(|b| {
-        for (id, name) in [("58", "Ada"), ("59", "Grace")] {
-            let mut customer = b.customers[0].clone();
-            customer["Id"] = serde_json::json!(id);
-            customer["GivenName"] = serde_json::json!(name);
-            b.add(Entity::Customer, customer);
-        }
-    });
-    let fx = Fixture::with_config(&format!(
-        "preset = \"quickbooks-online\"\nfrom = \"api\"\n\n[invoices]\n\
-         preset = \"quickbooks-online\"\nfrom = \"api\"\n\n[quickbooks]\n\
-         client_id = \"{CLIENT_ID}\"\nclient_secret_file = \"qb.secret\"\n\
-         redirect_uri = \"https://example.com/callback\"\nbase_url = \"{}\"\nauth_url = \"{}\"\n\
-         token_url = \"{}\"\nrevoke_url = \"{}\"\n",
-        qb.base_url(),
-        qb.auth_url(),
-        qb.token_url(),
-        qb.revoke_url()
-    ))
-    .await;
-    fx.write_file("qb.secret", &format!("{CLIENT_SECRET}\n"));
-    assert_eq!(connect_by_pasting(&fx, "quickbooks", &[]).await.code, 0);
-    (qb, fx)
 }
 
 /// The `changedSince` of each change data capture request the fake received.

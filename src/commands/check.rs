@@ -16,6 +16,7 @@ use crate::record::Customer;
 use crate::shown::shown;
 use crate::source::config::SourceConfig;
 
+mod api;
 mod invoices;
 
 /// `j***@example.com`: the first character and the domain.
@@ -67,66 +68,19 @@ pub async fn check(
     for line in config.pass.source.describe() {
         writeln!(out, "{line}").map_err(io)?;
     }
-    say_if_unsettled(&config.pass.source, out)?;
-    let (staged, source_error) = crate::pass::inspect(&config.pass)
-        .await
-        .map_err(pass_failed)?;
-    if !staged.samples.is_empty() {
-        writeln!(
-            out,
-            "\nfirst records as they would be sent (contact details masked):"
-        )
-        .map_err(io)?;
-        let rows: Vec<Vec<String>> = staged
-            .samples
-            .iter()
-            .filter_map(|body| Customer::from_stored(body).ok())
-            .map(|c| {
-                vec![
-                    c.id,
-                    format!("{} {}", c.first_name, c.last_name),
-                    mask_email(&c.email_address),
-                    mask_phone(&c.cell_phone_number),
-                    c.source_modified_date,
-                    c.company_id.unwrap_or_default(),
-                ]
-            })
-            .collect();
-        table(
-            out,
-            &[
-                "id",
-                "name",
-                "emailAddress",
-                "cellPhoneNumber",
-                "sourceModifiedDate",
-                "companyId",
-            ],
-            &rows,
-        )
-        .map_err(io)?;
-    }
-    writeln!(
-        out,
-        "\nexport: read {}, would queue {}, rejected {}, skipped {} (unchanged), inactive {}, changed upstream {}",
-        staged.counts.read, staged.counts.new, staged.counts.rejected, staged.skipped, staged.counts.inactive, staged.counts.changed_upstream
-    )
-    .map_err(io)?;
-    left_out_by_rule(&staged, &config.pass.source, out).map_err(io)?;
-    if !staged.rejections.is_empty() {
-        writeln!(out, "rejected, by reason:").map_err(io)?;
-        let reasons = staged.rejections.iter().map(|(r, n)| (r.as_str(), *n));
-        for line in advice::by_reason(reasons, &config.pass.source) {
-            writeln!(out, "  {}", shown(&line)).map_err(io)?;
-        }
-    }
-    if let Some(e) = source_error {
-        return Err(CommandError::failed(Exit::Config, e.to_string()));
-    }
-    let mut rejected = staged.counts.rejected;
-    if let Some(invoices) = &config.pass.invoices {
-        rejected += invoices::check(&config, invoices, &staged.would_send_ids, out).await?;
-    }
+    let reading = api::Reading::of(&config, online, out)?;
+    let rejected = match reading.link_use() {
+        Some(link_use) => match exports(&config, link_use, reading.samples(), out).await {
+            Err(Checked::Held(e)) => {
+                writeln!(out, "online: not tested: {e}").map_err(io)?;
+                0
+            }
+            Err(Checked::Failed(e)) => return Err(e),
+            Ok(rejected) => rejected,
+        },
+        None => 0,
+    };
+    reading.finish(&config);
     if online {
         let client = BlueTapeClient::new(&config.pass.api)
             .map_err(|e| CommandError::failed(Exit::Other, e.to_string()))?;
@@ -156,6 +110,103 @@ pub async fn check(
     } else {
         Exit::Ok
     })
+}
+
+/// Why `check` could not say what a pass would do with the exports.
+enum Checked {
+    /// Beside the running daemon, whose access token is expired or refused: said, not failed.
+    Held(crate::pass::PassError),
+    Failed(CommandError),
+}
+
+impl From<CommandError> for Checked {
+    fn from(e: CommandError) -> Self {
+        Checked::Failed(e)
+    }
+}
+
+impl From<crate::pass::PassError> for Checked {
+    fn from(e: crate::pass::PassError) -> Self {
+        match api::held(&e) {
+            true => Checked::Held(e),
+            false => Checked::Failed(pass_failed(e)),
+        }
+    }
+}
+
+/// Reads the exports (a sample of an API's), and says what a pass would do with them; the
+/// number of rejections.
+async fn exports(
+    config: &Config,
+    link_use: crate::pass::LinkUse,
+    sample: bool,
+    out: &mut dyn Write,
+) -> Result<u64, Checked> {
+    say_if_unsettled(&config.pass.source, out)?;
+    let (staged, source_error) =
+        (crate::pass::inspect(&config.pass, link_use).await).map_err(Checked::from)?;
+    if !staged.samples.is_empty() {
+        writeln!(
+            out,
+            "\nfirst records as they would be sent (contact details masked):"
+        )
+        .map_err(|e| Checked::from(io(e)))?;
+        let rows: Vec<Vec<String>> = staged
+            .samples
+            .iter()
+            .filter_map(|body| Customer::from_stored(body).ok())
+            .map(|c| {
+                vec![
+                    c.id,
+                    format!("{} {}", c.first_name, c.last_name),
+                    mask_email(&c.email_address),
+                    mask_phone(&c.cell_phone_number),
+                    c.source_modified_date,
+                    c.company_id.unwrap_or_default(),
+                ]
+            })
+            .collect();
+        table(
+            out,
+            &[
+                "id",
+                "name",
+                "emailAddress",
+                "cellPhoneNumber",
+                "sourceModifiedDate",
+                "companyId",
+            ],
+            &rows,
+        )
+        .map_err(|e| Checked::from(io(e)))?;
+    }
+    let what = match sample {
+        true => "a sample of the first records the API lists",
+        false => "export",
+    };
+    writeln!(
+        out,
+        "\n{what}: read {}, would queue {}, rejected {}, skipped {} (unchanged), inactive {}, changed upstream {}",
+        staged.counts.read, staged.counts.new, staged.counts.rejected, staged.skipped, staged.counts.inactive, staged.counts.changed_upstream
+    )
+    .map_err(|e| Checked::from(io(e)))?;
+    left_out_by_rule(&staged, &config.pass.source, out).map_err(|e| Checked::from(io(e)))?;
+    if !staged.rejections.is_empty() {
+        writeln!(out, "rejected, by reason:").map_err(|e| Checked::from(io(e)))?;
+        let reasons = staged.rejections.iter().map(|(r, n)| (r.as_str(), *n));
+        for line in advice::by_reason(reasons, &config.pass.source) {
+            writeln!(out, "  {}", shown(&line)).map_err(|e| Checked::from(io(e)))?;
+        }
+    }
+    if let Some(e) = source_error {
+        return Err(CommandError::failed(Exit::Config, e.to_string()).into());
+    }
+    let mut rejected = staged.counts.rejected;
+    if let Some(invoices) = &config.pass.invoices {
+        rejected +=
+            invoices::check(config, invoices, &staged.would_send_ids, link_use, out).await?;
+    }
+    Ok(rejected)
 }
 
 /// Says that the export is still being written, before the read waits for it to settle.

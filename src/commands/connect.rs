@@ -117,7 +117,7 @@ pub async fn connect(
     let store = Store::open(&config.pass.store_path)?;
     store.save_link(provider.name(), &company, name.as_deref(), &tokens, now)?;
     drop(store);
-    keep_owner(&config.pass.store_path);
+    crate::store::keep_owner(&config.pass.store_path);
     writeln!(
         out,
         "connected: {} company {}{}",
@@ -129,34 +129,6 @@ pub async fn connect(
     )
     .map_err(io)?;
     Ok(())
-}
-
-/// Run as root on a service's store, the files SQLite made beside it (`-wal`, `-shm`) and the
-/// lock are given the store's owner, so the service can still open its own store.
-fn keep_owner(store: &std::path::Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt as _;
-        let Ok(meta) = std::fs::metadata(store) else {
-            return;
-        };
-        if !rustix::process::geteuid().is_root() || meta.uid() == 0 {
-            return;
-        }
-        let name = store
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        for suffix in ["-wal", "-shm", ".lock"] {
-            let beside = store.with_file_name(format!("{name}{suffix}"));
-            if beside.exists()
-                && let Err(e) =
-                    std::os::unix::fs::chown(&beside, Some(meta.uid()), Some(meta.gid()))
-            {
-                tracing::warn!(file = %beside.display(), "cannot give the store's owner its file: {e}");
-            }
-        }
-    }
 }
 
 /// The section of `provider` in the config.
@@ -388,6 +360,8 @@ pub async fn disconnect(
         oauth.revoke(refresh).await.map_err(oauth_failed)?;
     }
     store.unlink(provider.name())?;
+    drop(store);
+    crate::store::keep_owner(&config.pass.store_path);
     writeln!(
         out,
         "disconnected: {} company {}",

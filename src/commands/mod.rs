@@ -217,6 +217,7 @@ pub fn pass_failed(e: crate::pass::PassError) -> CommandError {
                 FetchError::DayBudget { .. } | FetchError::Unavailable { .. } => Exit::Unavailable,
                 FetchError::NotFound { .. } => Exit::Config,
                 FetchError::Refused { .. } | FetchError::Spool { .. } => Exit::Other,
+                FetchError::Held { .. } => Exit::Locked,
             }
         }
         _ => Exit::Other,

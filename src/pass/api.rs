@@ -50,12 +50,64 @@ impl Drop for Spool {
     }
 }
 
+/// How a read may use the link's tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkUse {
+    /// This process holds the store's lock: it refreshes the tokens when they need it.
+    Owner,
+    /// `check --online` beside the running daemon, which alone refreshes: the access token
+    /// it stored, while it is valid.
+    Borrowed,
+}
+
+/// How many records `check --online` reads as a sample: one small request.
+const SAMPLE: usize = 5;
+
+/// What one read asks for.
+struct Asked {
+    full: bool,
+    sample: Option<usize>,
+    link_use: LinkUse,
+    spool: PathBuf,
+}
+
 /// Fetches `lane`'s change set: the lane to stage (reading the spool), and the spool.
 pub(super) async fn fetch_lane(
     config: &PassConfig,
     store: Store,
     lane: &Lane,
     full: bool,
+) -> Result<(Store, Lane, Spool), PassError> {
+    let asked = Asked {
+        full,
+        sample: None,
+        link_use: LinkUse::Owner,
+        spool: spool_path(config, lane, ""),
+    };
+    fetch_into(config, store, lane, asked).await
+}
+
+/// Fetches a sample of `lane`'s records, the first few the API lists (`check --online`).
+pub(super) async fn sample_lane(
+    config: &PassConfig,
+    store: Store,
+    lane: &Lane,
+    link_use: LinkUse,
+) -> Result<(Store, Lane, Spool), PassError> {
+    let asked = Asked {
+        full: true,
+        sample: Some(SAMPLE),
+        link_use,
+        spool: spool_path(config, lane, &format!(".sample-{}", std::process::id())),
+    };
+    fetch_into(config, store, lane, asked).await
+}
+
+async fn fetch_into(
+    config: &PassConfig,
+    store: Store,
+    lane: &Lane,
+    asked: Asked,
 ) -> Result<(Store, Lane, Spool), PassError> {
     let provider_config = config.provider.as_ref().ok_or_else(|| {
         PassError::Internal("an export read from an API without its provider".into())
@@ -65,7 +117,10 @@ pub(super) async fn fetch_lane(
     let link = store
         .link(provider.name(), now)?
         .ok_or(PassError::NotConnected { provider })?;
-    warn_if_expiring(provider, &link, now);
+    if asked.sample.is_none() {
+        warn_if_expiring(provider, &link, now);
+    }
+    let full = asked.full;
     let since = match (full, store.watermark(lane.name())?) {
         (false, Some(mark)) => mark.saturating_sub(duration_ms(lane.source.lookback)),
         _ => 0,
@@ -79,10 +134,10 @@ pub(super) async fn fetch_lane(
             .and_then(DateTime::from_timestamp_millis),
     };
     let mut spool = Spool {
-        path: spool_path(config, lane),
+        path: asked.spool,
         deletions_read: None,
     };
-    let mut keeper = Keeper::new(provider_config, store, link)?;
+    let mut keeper = Keeper::new(provider_config, store, link, asked.link_use)?;
     let http = crate::provider::http::client()?;
     let company = keeper.link.company_id.clone();
     let read = Read {
@@ -92,6 +147,7 @@ pub(super) async fn fetch_lane(
         kind: lane.kind,
         since,
         deletions_since,
+        sample: asked.sample,
     };
     let limits = Limits::for_provider(provider);
     let fetched = fetch::fetch(&http, &read, &mut keeper, &limits, &spool.path).await;
@@ -116,9 +172,9 @@ pub(super) async fn fetch_lane(
 
 /// Where a lane's change set is spooled: beside the store, so it is on a disk this program
 /// may write and never in memory.
-fn spool_path(config: &PassConfig, lane: &Lane) -> PathBuf {
+fn spool_path(config: &PassConfig, lane: &Lane, tag: &str) -> PathBuf {
     let name = format!(
-        "{}.{}.spool",
+        "{}.{}{tag}.spool",
         config
             .store_path
             .file_name()
@@ -135,10 +191,16 @@ struct Keeper {
     oauth: OAuth,
     store: Store,
     link: Link,
+    link_use: LinkUse,
 }
 
 impl Keeper {
-    fn new(config: &ProviderConfig, store: Store, link: Link) -> Result<Self, PassError> {
+    fn new(
+        config: &ProviderConfig,
+        store: Store,
+        link: Link,
+        link_use: LinkUse,
+    ) -> Result<Self, PassError> {
         let (secret, _) = config
             .client_secret()
             .map_err(|detail| PassError::Provider { detail })?;
@@ -147,10 +209,16 @@ impl Keeper {
             oauth: OAuth::new(config, &secret)?,
             store,
             link,
+            link_use,
         })
     }
 
     async fn refresh(&mut self) -> Result<SecretString, FetchError> {
+        if self.link_use == LinkUse::Borrowed {
+            return Err(FetchError::Held {
+                system: self.provider.system(),
+            });
+        }
         let now = now_ms();
         let refresh = self.link.tokens.refresh.clone();
         let answer = match refresh {
@@ -206,7 +274,12 @@ impl Keeper {
 
 impl fetch::Tokens for Keeper {
     async fn access(&mut self) -> Result<SecretString, FetchError> {
-        if self.link.tokens.access_expires_ms > now_ms().saturating_add(REFRESH_AHEAD_MS) {
+        // Beside the daemon, the stored token is used for as long as it is good at all.
+        let ahead = match self.link_use {
+            LinkUse::Owner => REFRESH_AHEAD_MS,
+            LinkUse::Borrowed => 0,
+        };
+        if self.link.tokens.access_expires_ms > now_ms().saturating_add(ahead) {
             return Ok(self.link.tokens.access.clone());
         }
         self.refresh().await

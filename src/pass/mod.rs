@@ -31,6 +31,7 @@ use crate::source;
 use crate::source::config::SourceConfig;
 use crate::store::{Store, StoreError};
 
+pub use self::api::LinkUse;
 use self::lane::Lane;
 use self::preview::dry_run;
 pub use self::preview::{inspect, inspect_invoices};

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use tracing::info;
 
+use super::api::LinkUse;
 use super::config::PassConfig;
 use super::lane::Lane;
 use super::progress::Progress;
@@ -17,20 +18,27 @@ use crate::store::Store;
 /// What `check` learns from reading the export: the counts, rejections by reason, a sample of
 /// what would be sent, and the export's first problem. Changes nothing.
 ///
-/// With `[invoices]`, [`Staged::would_send_ids`] lists every customer a pass would send.
-pub async fn inspect(config: &PassConfig) -> Result<(Staged, Option<SourceError>), PassError> {
+/// With `[invoices]`, [`Staged::would_send_ids`] lists every customer a pass would send. An
+/// export read from an API (`from = "api"`) is a sample of its first records, read as
+/// `link_use` allows.
+pub async fn inspect(
+    config: &PassConfig,
+    link_use: LinkUse,
+) -> Result<(Staged, Option<SourceError>), PassError> {
     let keep_ids = config.invoices.is_some();
-    inspect_lane(config, Lane::customers(config), keep_ids).await
+    inspect_lane(config, Lane::customers(config), keep_ids, link_use).await
 }
 
 /// [`inspect`] for the invoice export; `None` without `[invoices]`.
 pub async fn inspect_invoices(
     config: &PassConfig,
+    link_use: LinkUse,
 ) -> Result<Option<(Staged, Option<SourceError>)>, PassError> {
     match &config.invoices {
-        Some(invoices) => Ok(Some(
-            inspect_lane(config, Lane::invoices(invoices, &config.source.name), false).await?,
-        )),
+        Some(invoices) => {
+            let lane = Lane::invoices(invoices, &config.source.name);
+            Ok(Some(inspect_lane(config, lane, false, link_use).await?))
+        }
         None => Ok(None),
     }
 }
@@ -39,7 +47,20 @@ async fn inspect_lane(
     config: &PassConfig,
     lane: Lane,
     keep_ids: bool,
+    link_use: LinkUse,
 ) -> Result<(Staged, Option<SourceError>), PassError> {
+    // A sample of what the API lists, spooled as a pass spools its change set.
+    let (lane, _spool) = match lane.source.from_api {
+        true => {
+            let store = match link_use {
+                LinkUse::Owner => Store::open(&config.store_path)?,
+                LinkUse::Borrowed => Store::snapshot(&config.store_path)?,
+            };
+            let (_, lane, spool) = super::api::sample_lane(config, store, &lane, link_use).await?;
+            (lane, Some(spool))
+        }
+        false => (lane, None),
+    };
     // An export still being written is waited for, as `--once` does, never read as empty.
     super::wait_to_settle(&lane.source, std::pin::pin!(std::future::pending::<()>())).await?;
     let path = config.store_path.clone();

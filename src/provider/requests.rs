@@ -56,14 +56,15 @@ pub fn records_path(provider: Provider, kind: Kind) -> String {
     }
 }
 
-/// The request for one page of `kind`'s records changed at or after `page.since`, of the
-/// company `company` (QuickBooks' realm id; Xero's tenant goes in a header).
+/// The request for one page of `size` of `kind`'s records changed at or after `page.since`,
+/// of the company `company` (QuickBooks' realm id; Xero's tenant goes in a header).
 pub fn page(
     provider: Provider,
     base: &Url,
     company: &str,
     kind: Kind,
     page: PageRequest,
+    size: usize,
 ) -> PageRead {
     match provider {
         Provider::Quickbooks => {
@@ -76,11 +77,11 @@ pub fn page(
             };
             let start = match page.page {
                 1 => String::new(),
-                n => format!(" STARTPOSITION {}", (n as usize - 1) * PAGE_SIZE + 1),
+                n => format!(" STARTPOSITION {}", (n as usize - 1) * size + 1),
             };
             let query = format!(
                 "SELECT * FROM {} WHERE Metadata.LastUpdatedTime >= '{since}'{active} ORDERBY \
-                 Metadata.LastUpdatedTime{start} MAXRESULTS {PAGE_SIZE}",
+                 Metadata.LastUpdatedTime{start} MAXRESULTS {size}",
                 entity(provider, kind)
             );
             let mut url = company_url(base, company, "query");
@@ -98,7 +99,7 @@ pub fn page(
                 let mut pairs = url.query_pairs_mut();
                 pairs
                     .append_pair("page", &page.page.to_string())
-                    .append_pair("pageSize", &PAGE_SIZE.to_string())
+                    .append_pair("pageSize", &size.to_string())
                     .append_pair("order", "UpdatedDateUTC");
                 match kind {
                     Kind::Customer => pairs.append_pair("includeArchived", "true"),
@@ -162,6 +163,7 @@ mod tests {
                 since: since(),
                 page: 1,
             },
+            PAGE_SIZE,
         );
         assert_eq!(first.url.path(), "/v3/company/9130/query");
         let pairs: Vec<(String, String)> = first.url.query_pairs().into_owned().collect();
@@ -187,6 +189,7 @@ mod tests {
                 since: since(),
                 page: 3,
             },
+            PAGE_SIZE,
         );
         let query = third.url.query_pairs().next().map(|(_, q)| q.into_owned());
         assert_eq!(
@@ -216,6 +219,7 @@ mod tests {
                 since: since(),
                 page: 2,
             },
+            PAGE_SIZE,
         );
         assert_eq!(
             contacts.url.as_str(),
@@ -235,6 +239,7 @@ mod tests {
                 since: since(),
                 page: 1,
             },
+            PAGE_SIZE,
         );
         let filter = invoices
             .url

@@ -427,7 +427,10 @@ impl SourceSection {
             leave_out,
             organisation,
             from_api,
-            origin: None,
+            // Its records are named by the API they came from, never by a spool file.
+            origin: from_api
+                .then(|| preset_name.map(|p| format!("{} API", p.system())))
+                .flatten(),
             delimiter,
             encoding,
             timezone,

@@ -8,6 +8,7 @@ mod migrations;
 mod open;
 mod operator;
 mod outbox;
+mod owner;
 mod passes;
 mod settings;
 mod staging;
@@ -26,6 +27,7 @@ pub use self::operator::{
 pub use self::outbox::{
     Attempt, QueueCounts, QueueCursor, Queued, Request, SendRecord, SendResult,
 };
+pub use self::owner::keep_owner;
 pub use self::passes::{KEPT_PASSES, PassCounts};
 pub use self::settings::{DAEMON_NEXT_PASS, DAEMON_PID, FULL_NEXT_PASS};
 pub use self::staging::{Label, NEW_BATCH, NewRecord, Staging};

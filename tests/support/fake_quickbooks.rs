@@ -47,6 +47,9 @@ struct State {
     load: Load,
     enforce_limits: bool,
     delay: Duration,
+    /// How long the token endpoint takes before it reads a request (a slow identity
+    /// service: two refreshes of one token in that time collide).
+    token_delay: Duration,
     gate: Gate,
 }
 
@@ -91,6 +94,7 @@ impl FakeQuickbooks {
             load: Load::default(),
             enforce_limits: true,
             delay: Duration::ZERO,
+            token_delay: Duration::ZERO,
             gate: Gate::default(),
         }));
         let fake = Self { addr, state };
@@ -190,6 +194,10 @@ impl FakeQuickbooks {
     }
 
     /// Every data answer takes this long (so that concurrency shows in the counters).
+    pub fn set_token_delay(&self, delay: Duration) {
+        self.state().token_delay = delay;
+    }
+
     pub fn set_delay(&self, delay: Duration) {
         self.state().delay = delay;
     }
@@ -238,6 +246,10 @@ impl FakeQuickbooks {
             s.requests.push(req.clone());
             s.requests.len() - 1
         };
+        if req.path == TOKEN_PATH {
+            let delay = self.state().token_delay;
+            tokio::time::sleep(delay).await;
+        }
         let reply = match req.path.as_str() {
             AUTH_PATH => Some(self.state().oauth.authorize(&req, vec![REALM.to_owned()])),
             TOKEN_PATH => match self

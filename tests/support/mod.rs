@@ -8,6 +8,7 @@ pub mod fake_oauth;
 pub mod fake_provider;
 pub mod fake_quickbooks;
 pub mod fake_xero;
+pub mod linked;
 pub mod measured;
 
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use serde_json::Value;
 
-use super::super::{CommandError, advice, io, open_store, pass_failed, table};
+use super::super::{CommandError, advice, io, open_store, table};
 use crate::cli::exit::Exit;
 use crate::config::Config;
 use crate::diff::RecordState;
@@ -21,16 +21,17 @@ pub(super) async fn check(
     config: &Config,
     invoices: &InvoicesConfig,
     customers_sent: &HashSet<String>,
+    link_use: crate::pass::LinkUse,
     out: &mut dyn Write,
-) -> Result<u64, CommandError> {
+) -> Result<u64, super::Checked> {
     writeln!(out).map_err(io)?;
     for line in invoices.source.describe() {
         writeln!(out, "{line}").map_err(io)?;
     }
     super::say_if_unsettled(&invoices.source, out)?;
-    let Some((staged, source_error)) = crate::pass::inspect_invoices(&config.pass)
+    let Some((staged, source_error)) = crate::pass::inspect_invoices(&config.pass, link_use)
         .await
-        .map_err(pass_failed)?
+        .map_err(super::Checked::from)?
     else {
         return Ok(0);
     };
@@ -103,7 +104,7 @@ pub(super) async fn check(
         }
     }
     if let Some(e) = source_error {
-        return Err(CommandError::failed(Exit::Config, e.to_string()));
+        return Err(CommandError::failed(Exit::Config, e.to_string()).into());
     }
     Ok(c.rejected)
 }

@@ -46,7 +46,11 @@ impl SourceConfig {
             .preset
             .map(|p| format!(", preset {}", p.name()))
             .unwrap_or_default();
-        let mut lines = vec![format!("source {}: {format}{preset}", self.path.display())];
+        let from = match (&self.origin, self.from_api) {
+            (Some(api), true) => api.clone(),
+            _ => self.path.display().to_string(),
+        };
+        let mut lines = vec![format!("source {from}: {format}{preset}")];
         for ((field, _), origin) in self.specs.iter().zip(&self.origins) {
             let from = match self.fields.get(*field) {
                 Some(source) => format!("{source} ({origin})"),
