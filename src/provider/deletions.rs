@@ -13,7 +13,7 @@ use std::io::Write;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
-use super::fetch::{FetchError, Fetched, Read, Tokens, get_page, key};
+use super::ask::{FetchError, Fetched, Read, Tokens, get_page, key};
 use super::limits::Limits;
 use super::paging::Pager;
 use super::requests::{self, PageRead};

@@ -4,6 +4,7 @@
 //! tokens fresh through the store, and fetches the records changed since the watermark into a
 //! spool file that the source's JSON reader then reads as it reads an export.
 
+mod ask;
 pub mod config;
 mod deletions;
 pub mod fetch;
