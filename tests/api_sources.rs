@@ -149,7 +149,10 @@ async fn a_revoked_connection_stops_the_pass_with_77_and_the_connect_advice() {
     let run = fx.run(&["--once"]).await;
     assert_eq!(run.code, 77, "{}", run.stderr);
     assert!(
-        run.stderr.contains("run bluetape-sync connect quickbooks"),
+        run.stderr.contains(
+            "the QuickBooks Online connection has expired or was revoked: run bluetape-sync \
+             connect quickbooks"
+        ),
         "{}",
         run.stderr
     );

@@ -618,3 +618,89 @@ async fn init_maps_a_generic_invoice_export() {
     assert_eq!(invoice["totalAmount"].to_string(), "120");
     assert!(fx.fake.invoice("INV-2").is_none(), "paid: never created");
 }
+
+/// `init xero` and `init quickbooks` print a config that, with only its blanks filled in (and
+/// the URLs pointed at the fakes), connects and sends the company's customers.
+#[tokio::test]
+async fn init_quickbooks_or_xero_writes_a_config_that_connects_and_sends_once_filled_in() {
+    use support::fake_oauth::{CLIENT_ID, CLIENT_SECRET};
+    let xero = support::fake_xero::FakeXero::start().await;
+    let qb = support::fake_quickbooks::FakeQuickbooks::start().await;
+    for provider in ["xero", "quickbooks"] {
+        let fx = Fixture::new().await;
+        let run = fx.run(&["init", provider]).await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stdout.contains(&format!(
+                "bluetape-sync --config <this file> connect {provider}"
+            )),
+            "{}",
+            run.stdout
+        );
+        let mut config: toml::Table = toml::from_str(&run.stdout).expect("init prints TOML");
+        assert_eq!(config["source"]["from"].as_str(), Some("api"));
+        let blank = |section: &str, key: &str| config[section][key].as_str() == Some("");
+        assert!(blank("api", "account_id") && blank(provider, "client_id"));
+        let fill = |config: &mut toml::Table, section: &str, key: &str, value: String| {
+            let table = config[section].as_table_mut().expect("a table");
+            table.insert(key.into(), toml::Value::String(value));
+        };
+        fill(&mut config, "api", "account_id", support::ACCOUNT.into());
+        fill(&mut config, "api", "key_file", "api.key".into());
+        fill(&mut config, "api", "base_url", fx.fake.base_url());
+        fill(
+            &mut config,
+            "store",
+            "path",
+            fx.store_path().display().to_string(),
+        );
+        fill(&mut config, provider, "client_id", CLIENT_ID.into());
+        fill(
+            &mut config,
+            provider,
+            "client_secret_file",
+            "app.secret".into(),
+        );
+        if provider == "quickbooks" {
+            fill(
+                &mut config,
+                provider,
+                "redirect_uri",
+                "https://example.com/cb".into(),
+            );
+        }
+        let urls = match provider {
+            "xero" => vec![
+                ("base_url", xero.base_url()),
+                ("auth_url", xero.auth_url()),
+                ("token_url", xero.token_url()),
+                ("revoke_url", xero.revoke_url()),
+                ("connections_url", xero.connections_url()),
+            ],
+            _ => vec![
+                ("base_url", qb.base_url()),
+                ("auth_url", qb.auth_url()),
+                ("token_url", qb.token_url()),
+                ("revoke_url", qb.revoke_url()),
+            ],
+        };
+        for (key, url) in urls {
+            fill(&mut config, provider, key, url);
+        }
+        fx.write_file("config.toml", &toml::to_string(&config).expect("TOML"));
+        fx.write_file("app.secret", &format!("{CLIENT_SECRET}\n"));
+
+        let unlinked = fx.run(&["check"]).await;
+        assert_eq!(unlinked.code, 78, "{}", unlinked.stderr);
+        assert!(unlinked.stderr.contains(&format!("connect {provider}")));
+        let connect = support::linked::connect_by_pasting(&fx, provider, &[]).await;
+        assert_eq!(connect.code, 0, "{}\n{}", connect.stdout, connect.stderr);
+        let pass = fx.run(&["--once"]).await;
+        assert!(matches!(pass.code, 0 | 65), "{}", pass.stderr);
+        assert!(
+            !fx.fake.created_ids().is_empty(),
+            "{provider}: customers sent: {}",
+            pass.stderr
+        );
+    }
+}

@@ -114,7 +114,7 @@ enum Command {
     /// column, the encoding, delimiter and date form, and its first records as they would be
     /// sent (`init export.csv > config.toml`). Reads only the first records; changes nothing.
     Init {
-        /// The export file.
+        /// The export file; or `quickbooks` or `xero` for a config that reads the system's API.
         export: PathBuf,
     },
     /// Link the store to a QuickBooks Online or Xero company (SPEC §11): prints the consent

@@ -16,6 +16,7 @@ use crate::source::detect::{self, DateForm, Detected};
 use crate::source::{ExportFile, Field, Item, Kind, RawRecord};
 
 mod invoices;
+mod linked;
 mod notes;
 
 /// How many records are shown as they would be sent.
@@ -52,6 +53,14 @@ fn required(kind: Kind) -> &'static [Field] {
 /// was found for.
 pub fn init(export: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
     let failed = |e: &dyn std::fmt::Display| CommandError::failed(Exit::Config, e.to_string());
+    // `init quickbooks` or `init xero` (a file of that name is still a file).
+    if !export.exists()
+        && let Some(provider) = export.to_str().and_then(linked_provider)
+    {
+        out.write_all(linked::config(provider).as_bytes())
+            .map_err(io)?;
+        return out.flush().map_err(io);
+    }
     let path = std::path::absolute(export).map_err(|e| failed(&e))?;
     if !path.is_file() {
         return Err(CommandError::failed(
@@ -96,6 +105,14 @@ pub fn init(export: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
     out.write_all(text.as_bytes()).map_err(io)?;
     out.flush().map_err(io)?;
     not_found(&missing, "source")
+}
+
+/// The provider `init NAME` names: `quickbooks` (or its preset's name) or `xero`.
+fn linked_provider(name: &str) -> Option<crate::provider::Provider> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "quickbooks-online" => Some(crate::provider::Provider::Quickbooks),
+        other => other.parse().ok(),
+    }
 }
 
 /// Why no record is shown yet: `missing` fields are not mapped.

@@ -213,7 +213,7 @@ pub fn pass_failed(e: crate::pass::PassError) -> CommandError {
         crate::pass::PassError::Fetch(ref e) => {
             use crate::provider::fetch::FetchError;
             match e {
-                FetchError::Unauthorized { .. } => Exit::Unauthorized,
+                FetchError::Unauthorized { .. } | FetchError::Expired { .. } => Exit::Unauthorized,
                 FetchError::DayBudget { .. } | FetchError::Unavailable { .. } => Exit::Unavailable,
                 FetchError::NotFound { .. } => Exit::Config,
                 FetchError::Refused { .. } | FetchError::Spool { .. } => Exit::Other,

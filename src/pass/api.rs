@@ -258,12 +258,10 @@ impl Keeper {
 
     fn oauth_failed(&self, error: OAuthError) -> FetchError {
         match error {
-            OAuthError::InvalidGrant { .. } | OAuthError::Refused { .. } => {
-                FetchError::Unauthorized {
-                    system: self.provider.system(),
-                    name: self.provider.name(),
-                }
-            }
+            OAuthError::InvalidGrant { .. } | OAuthError::Refused { .. } => FetchError::Expired {
+                system: self.provider.system(),
+                name: self.provider.name(),
+            },
             OAuthError::Unavailable { detail, .. } => FetchError::Unavailable {
                 system: self.provider.system(),
                 detail,

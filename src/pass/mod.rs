@@ -287,7 +287,9 @@ impl Run<'_> {
     fn ended_by(&self, error: PassError) -> PassError {
         use crate::provider::fetch::FetchError;
         let outcome = match &error {
-            PassError::Fetch(FetchError::Unauthorized { .. }) => PassOutcome::Unauthorized,
+            PassError::Fetch(FetchError::Unauthorized { .. } | FetchError::Expired { .. }) => {
+                PassOutcome::Unauthorized
+            }
             PassError::Fetch(FetchError::DayBudget { .. } | FetchError::Unavailable { .. }) => {
                 PassOutcome::Unavailable
             }

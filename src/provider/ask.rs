@@ -38,6 +38,13 @@ pub enum FetchError {
          service and check again)"
     )]
     Held { system: &'static str },
+    /// The provider revoked the link or let it expire (`invalid_grant`): it must be made again
+    /// (exit 77).
+    #[error("the {system} connection has expired or was revoked: run bluetape-sync connect {name}")]
+    Expired {
+        system: &'static str,
+        name: &'static str,
+    },
     /// The day's request budget is spent: the rest waits for tomorrow (exit 69).
     #[error(
         "{system}'s daily request limit for this organisation is spent: the rest is read tomorrow"
