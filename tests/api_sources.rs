@@ -179,6 +179,66 @@ async fn a_lost_token_answer_is_recovered_within_xero_s_grace() {
     assert!(!fx.fake.created_ids().is_empty());
 }
 
+/// Waits, within a generous bound, for `done`.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let limit = std::time::Duration::from_secs(60);
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "waited {limit:?} for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// A pass killed (SIGKILL) right after Xero answered its refresh, before the answer reached
+/// it, and one killed after it kept the new tokens, while reading: each next pass works.
+#[tokio::test]
+async fn a_pass_killed_right_after_the_token_answer_is_followed_by_one_that_works() {
+    let xero = FakeXero::start().await;
+    let fx = xero_fixture(&xero).await;
+    assert_eq!(connect_by_pasting(&fx, "xero", &[]).await.code, 0);
+
+    // The refresh is done at Xero (the old refresh token retired), its answer not yet sent.
+    xero.oauth(|o| o.expire_access_tokens());
+    xero.set_token_answer_delay(std::time::Duration::from_secs(600));
+    let calls = xero.token_calls();
+    let mut child = fx.spawn(&["--once"]);
+    until("the refresh", || xero.token_calls() == calls + 1).await;
+    child.start_kill().expect("SIGKILL");
+    child.wait().await.expect("killed");
+    xero.set_token_answer_delay(std::time::Duration::ZERO);
+
+    // The tokens are kept before they are used: killed while reading, it loses nothing.
+    xero.oauth(|o| o.expire_access_tokens());
+    xero.hold_answers();
+    let reads = xero.data_requests().len();
+    let mut child = fx.spawn(&["--once"]);
+    until("a read with the new token", || {
+        xero.data_requests().len() > reads
+    })
+    .await;
+    child.start_kill().expect("SIGKILL");
+    child.wait().await.expect("killed");
+    xero.release_answers();
+    let calls = xero.token_calls();
+
+    let next = fx.run(&["--once"]).await;
+    assert!(next.code == 0 || next.code == 65, "{}", next.stderr);
+    assert!(!fx.fake.created_ids().is_empty(), "{}", next.stderr);
+    assert_eq!(
+        xero.token_calls(),
+        calls,
+        "the kept access token still good: no refresh"
+    );
+    // The connect, the refresh whose answer the kill lost (never sent), and the second pass's
+    // refresh with the token the store still held: honoured within Xero's grace.
+    assert_eq!(
+        xero.token_statuses(),
+        [Some(200), None, Some(200)],
+        "{}",
+        next.stderr
+    );
+}
+
 #[tokio::test]
 async fn a_pass_without_a_connection_says_to_connect() {
     let xero = FakeXero::start().await;

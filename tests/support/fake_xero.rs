@@ -52,6 +52,9 @@ struct State {
     load: Load,
     enforce_limits: bool,
     delay: Duration,
+    /// How long a token answer waits after the exchange is done (the old refresh token
+    /// already retired), before it is sent.
+    token_answer_delay: Duration,
     gate: Gate,
     day_budget: usize,
     day_used: HashMap<String, usize>,
@@ -100,6 +103,7 @@ impl FakeXero {
             load: Load::default(),
             enforce_limits: true,
             delay: Duration::ZERO,
+            token_answer_delay: Duration::ZERO,
             gate: Gate::default(),
             day_budget: 5000,
             day_used: HashMap::new(),
@@ -223,6 +227,12 @@ impl FakeXero {
 
     /// Data answers wait from now on until `release_answers` (requests are still counted
     /// and refused as they arrive).
+    /// Token answers are sent `delay` after the exchange (a process killed meanwhile never
+    /// hears of the tokens the fake already issued).
+    pub fn set_token_answer_delay(&self, delay: Duration) {
+        self.state().token_answer_delay = delay;
+    }
+
     pub fn hold_answers(&self) {
         self.state().gate.hold();
     }
@@ -276,16 +286,24 @@ impl FakeXero {
             s.requests.len() - 1
         };
         let reply = match req.path.as_str() {
-            AUTH_PATH | TOKEN_PATH => {
+            AUTH_PATH => {
                 let mut s = self.state();
                 let companies = s.tenants.iter().map(|t| t.id.clone()).collect();
-                if req.path == AUTH_PATH {
-                    Some(s.oauth.authorize(&req, companies))
-                } else {
-                    match s.oauth.token_endpoint(&req, companies) {
-                        TokenOutcome::Reply(reply) => Some(reply),
-                        TokenOutcome::Drop => None,
-                    }
+                Some(s.oauth.authorize(&req, companies))
+            }
+            TOKEN_PATH => {
+                let (outcome, delay) = {
+                    let mut s = self.state();
+                    let companies = s.tenants.iter().map(|t| t.id.clone()).collect();
+                    (
+                        s.oauth.token_endpoint(&req, companies),
+                        s.token_answer_delay,
+                    )
+                };
+                tokio::time::sleep(delay).await;
+                match outcome {
+                    TokenOutcome::Reply(reply) => Some(reply),
+                    TokenOutcome::Drop => None,
                 }
             }
             REVOKE_PATH => Some(self.state().oauth.revoke_endpoint(&req)),
