@@ -206,7 +206,8 @@ pub(crate) fn wrong_endpoint(reason: &str, client: &BlueTapeClient) -> CommandEr
 pub fn pass_failed(e: crate::pass::PassError) -> CommandError {
     let code = match e {
         crate::pass::PassError::StillChanging { .. } => Exit::Locked,
-        crate::pass::PassError::IdFieldChanged { .. } => Exit::Config,
+        crate::pass::PassError::IdFieldChanged { .. }
+        | crate::pass::PassError::MoveUnmatched { .. } => Exit::Config,
         crate::pass::PassError::NotConnected { .. } | crate::pass::PassError::Provider { .. } => {
             Exit::Config
         }

@@ -34,6 +34,10 @@ pub(super) struct Spool {
 }
 
 impl Spool {
+    pub(super) fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     /// After the lane was staged whole: the next read of deletions starts where this one
     /// began. Read again after a crash before this, a deletion is decided the same way.
     pub(super) fn staged(&self, store: &Store, lane: &Lane) -> Result<(), PassError> {

@@ -7,6 +7,7 @@ use tracing::warn;
 use super::PassError;
 use super::config::PassConfig;
 use crate::source::config::{SourceConfig, SourceFormat};
+use crate::source::presets::MovedIds;
 use crate::source::{Field, Kind};
 use crate::store::{Store, StoreError};
 
@@ -26,6 +27,32 @@ struct IdField {
     field: String,
     /// CSV columns are found ignoring case: `ID` and `id` are one field.
     any_case: bool,
+    /// Read from an API whose ids a store may be moved to from an export's.
+    moves: Option<MovedIds>,
+}
+
+/// A kind whose ids move to an API's this pass.
+#[derive(Debug, Clone)]
+pub(super) struct Moving {
+    /// The kind's store name.
+    pub(super) name: String,
+    /// The id field the store remembers once the move is done.
+    pub(super) field: String,
+    pub(super) ids: MovedIds,
+}
+
+/// What the guard decided for a pass.
+#[derive(Debug, Default)]
+pub(super) struct Kept {
+    /// Records are now sent under new ids: the pass reads the whole export.
+    pub(super) full: bool,
+    /// A kind whose stored records move to an API's ids this pass.
+    pub(super) moving: Option<Moving>,
+}
+
+/// Remembers that the kind kept under `name` reads its ids from `field`.
+pub(super) fn remember(store: &Store, name: &str, field: &str) -> Result<(), StoreError> {
+    store.set_setting(name, ID_FIELD, field)
 }
 
 impl IdFields {
@@ -39,14 +66,24 @@ impl IdFields {
     /// remembered (for a kind with nothing stored yet, or with `accept` after a change).
     /// Changes nothing on the way to an error. True when records are now sent under new ids:
     /// the pass reads the whole export, as every record is new under its new id.
-    pub(super) fn keep(&self, store: &Store, accept: bool) -> Result<bool, PassError> {
-        let mut rekeyed = false;
+    pub(super) fn keep(&self, store: &Store, accept: bool) -> Result<Kept, PassError> {
+        let mut kept = Kept::default();
         for id in &self.0 {
             match id.changed(store)? {
                 None => continue,
                 Some(old) if old.is_empty() || !store.has_records(&id.name)? => {}
+                // Remembered once the API's records are matched to the stored ones.
+                Some(old) if let Some(ids) = id.moved_from(&old) => {
+                    kept.full = true;
+                    kept.moving = Some(Moving {
+                        name: id.name.clone(),
+                        field: id.field.clone(),
+                        ids,
+                    });
+                    continue;
+                }
                 Some(old) if accept => {
-                    rekeyed = true;
+                    kept.full = true;
                     warn!(
                         kind = %id.kind,
                         "{} ids are now read from `{}` instead of `{old}` (--accept-new-ids): \
@@ -57,9 +94,9 @@ impl IdFields {
                 }
                 Some(old) => return Err(id.error(old)),
             }
-            store.set_setting(&id.name, ID_FIELD, &id.field)?;
+            remember(store, &id.name, &id.field)?;
         }
-        Ok(rekeyed)
+        Ok(kept)
     }
 
     /// [`PassError::IdFieldChanged`] for the first kind whose field changed while the store
@@ -68,6 +105,7 @@ impl IdFields {
         for id in &self.0 {
             if let Some(old) = id.changed(store)?
                 && !old.is_empty()
+                && id.moved_from(&old).is_none()
                 && store.has_records(&id.name)?
             {
                 return Err(id.error(old));
@@ -84,7 +122,17 @@ impl IdField {
             name: source.name.clone(),
             field: source.id_field(),
             any_case: source.format == SourceFormat::Csv,
+            moves: (source.preset)
+                .filter(|_| source.from_api)
+                .and_then(|p| p.moved_ids()),
         }
+    }
+
+    /// How the store moves to this field's ids from `old`, when it is the field of the
+    /// export this API replaces.
+    fn moved_from(&self, old: &str) -> Option<MovedIds> {
+        self.moves
+            .filter(|moves| moves.from_field.eq_ignore_ascii_case(old))
     }
 
     /// The field the store remembers when it differs from this one (`""` when it remembers

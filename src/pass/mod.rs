@@ -11,6 +11,7 @@ pub mod pace;
 mod prepare;
 mod preview;
 pub mod progress;
+mod rekey;
 mod report;
 mod retry;
 mod send;
@@ -102,6 +103,19 @@ pub enum PassError {
         old: String,
         new: String,
     },
+    /// A move to an API's ids found stored records no record of the API matches (exit 78).
+    #[error(
+        "stored {what}s that match no record of the API by {by}: {count} (the first: {ids}); \
+         nothing was staged or sent, so that none is created twice under a new id. If they are \
+         gone from the accounting system, run `bluetape-sync run --once --accept-new-ids` once \
+         to move the rest"
+    )]
+    MoveUnmatched {
+        what: &'static str,
+        count: u64,
+        ids: String,
+        by: &'static str,
+    },
     /// `from = "api"` without a link: `connect` makes one.
     #[error("{} is not connected: run bluetape-sync connect {}", provider.system(), provider.name())]
     NotConnected { provider: crate::provider::Provider },
@@ -165,9 +179,9 @@ pub async fn run_pass(
     }
 
     let store = Store::open(&config.store_path)?;
-    let rekeyed = ids::IdFields::of(config).keep(&store, options.accept_new_ids)?;
+    let kept = ids::IdFields::of(config).keep(&store, options.accept_new_ids)?;
     let options = PassOptions {
-        full: options.full || rekeyed,
+        full: options.full || kept.full,
         ..options
     };
     let pass = store.begin_pass(customers.name(), options.full, now_ms())?;
@@ -186,6 +200,7 @@ pub async fn run_pass(
         progress,
         client,
         kept: AtomicU64::new(0),
+        moving: kept.moving,
     };
     let (mut store, staged) = run.stage(store, &customers).await?;
     let sent = run.send(&mut store, &customers, shutdown.as_mut()).await?;
@@ -245,6 +260,8 @@ struct Run<'a> {
     client: BlueTapeClient,
     /// Sent records whose answers the store kept, in the lanes sent so far.
     kept: AtomicU64,
+    /// A kind whose stored records move to an API's ids this pass.
+    moving: Option<ids::Moving>,
 }
 
 impl Run<'_> {
@@ -254,8 +271,9 @@ impl Run<'_> {
         let (mut store, spooled, spool) = match lane.source.from_api {
             true => {
                 let fetched = api::fetch_lane(self.config, store, lane, self.options.full).await;
-                let (store, lane, spool) = fetched.map_err(|e| self.ended_by(e))?;
-                (store, lane, Some(spool))
+                let (store, spooled, spool) = fetched.map_err(|e| self.ended_by(e))?;
+                let store = self.apply_ids(store, lane, &spool).await?;
+                (store, spooled, Some(spool))
             }
             false => (store, lane.clone(), None),
         };
@@ -280,6 +298,31 @@ impl Run<'_> {
             spool.staged(&store, lane)?;
         }
         Ok((store, staged))
+    }
+
+    /// The ids of records read from an API, where they move from an export's (the first
+    /// pass after the move matches them) or moved before: the stored ids BlueTape knows.
+    async fn apply_ids(
+        &self,
+        mut store: Store,
+        lane: &Lane,
+        spool: &api::Spool,
+    ) -> Result<Store, PassError> {
+        let moving = (self.moving.clone()).filter(|m| m.name == lane.name());
+        let (lane, path) = (lane.clone(), spool.path().to_owned());
+        let customers = self.config.source.name.clone();
+        let accept = self.options.accept_new_ids;
+        let (store, done) = blocking(move || {
+            let done = match &moving {
+                Some(moving) => rekey::rekey(&mut store, &lane, &path, moving, accept),
+                None => Ok(()),
+            }
+            .and_then(|()| rekey::apply_aliases(&store, &lane, &customers, &path));
+            (store, done)
+        })
+        .await?;
+        done.map_err(|e| self.ended_by(e))?;
+        Ok(store)
     }
 
     /// Keeps a pass that a failed API read ended in the history, with why, instead of

@@ -156,6 +156,21 @@ impl Preset {
         }
     }
 
+    /// For a store moved to this preset from an export whose ids differ (SPEC §11), the id
+    /// field that export's records were stored under, and where this preset's records carry
+    /// the same value: the move matches them by it.
+    pub fn moved_ids(self) -> Option<MovedIds> {
+        match self {
+            // Xero's CSV keys a contact by its AccountNumber, else its name; the API carries
+            // both, and its own ContactID.
+            Preset::Xero => Some(MovedIds {
+                from_field: "AccountNumber | *ContactName",
+                same_value: "AccountNumber | Name",
+            }),
+            _ => None,
+        }
+    }
+
     /// Every preset's name, for messages: `quickbooks-online, xero, ...`.
     pub fn names() -> String {
         Preset::ALL.map(Preset::name).join(", ")
@@ -414,6 +429,13 @@ impl fmt::Display for Preset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// See [`Preset::moved_ids`].
+#[derive(Debug, Clone, Copy)]
+pub struct MovedIds {
+    pub from_field: &'static str,
+    pub same_value: &'static str,
 }
 
 mod exports;

@@ -1,5 +1,6 @@
 //! The SQLite store: migrations, the watermark, the outbox of record states, and passes.
 
+mod aliases;
 pub mod config;
 mod connections;
 mod files;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension};
 
+pub use self::aliases::Rekeyed;
 pub use self::connections::{Link, Tokens};
 pub use self::invoices::Hold;
 pub use self::migrations::MIGRATIONS;

@@ -132,6 +132,13 @@ impl Fixture {
         fixture
     }
 
+    /// The config written again with `extra` in place of what the fixture began with (a
+    /// config an operator edits between passes).
+    pub fn rewrite_config(&mut self, extra: &str) {
+        self.extra = extra.to_owned();
+        self.write_config();
+    }
+
     fn write_config(&self) {
         let config = format!(
             r#"[api]

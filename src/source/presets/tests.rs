@@ -148,3 +148,24 @@ fn left_out_rules_compare_the_value_as_written() {
         None
     );
 }
+
+#[test]
+fn a_store_moved_from_xero_s_csv_is_matched_by_the_id_it_was_stored_under() {
+    let moved = Preset::Xero
+        .moved_ids()
+        .expect("Xero's CSV keys by AccountNumber");
+    let csv = Preset::XeroCsv.defaults();
+    assert_eq!(
+        csv.fields
+            .get(Field::Id)
+            .map(ToString::to_string)
+            .as_deref(),
+        Some(moved.from_field)
+    );
+    let spec = FieldSpec::parse(&moved.same_value.into(), true).expect("a path");
+    let read = |contact: serde_json::Value| spec.resolve(|p| p.lookup_text(&contact));
+    let with_number = json!({"ContactID": "c-1", "AccountNumber": "CUST-1", "Name": "Ada"});
+    assert_eq!(read(with_number).as_deref(), Some("CUST-1"));
+    let without = json!({"ContactID": "c-2", "AccountNumber": "", "Name": "Ada Lovelace"});
+    assert_eq!(read(without).as_deref(), Some("Ada Lovelace"));
+}
