@@ -216,7 +216,7 @@ pub fn pass_failed(e: crate::pass::PassError) -> CommandError {
             match e {
                 FetchError::Unauthorized { .. } | FetchError::Expired { .. } => Exit::Unauthorized,
                 FetchError::DayBudget { .. } | FetchError::Unavailable { .. } => Exit::Unavailable,
-                FetchError::NotFound { .. } => Exit::Config,
+                FetchError::NotFound { .. } | FetchError::TooLong { .. } => Exit::Config,
                 FetchError::Refused { .. } | FetchError::Spool { .. } => Exit::Other,
                 FetchError::Held { .. } => Exit::Locked,
             }

@@ -15,8 +15,11 @@ use crate::provider::config::ProviderConfig;
 use crate::provider::fetch::{self, FetchError, Read};
 use crate::provider::limits::Limits;
 use crate::provider::oauth::{OAuth, OAuthError};
+use crate::provider::requests;
 use crate::record::timestamp::{duration_ms, now_ms};
-use crate::source::mapping::SourceFormat;
+use crate::source::Keep;
+use crate::source::mapping::{Path, SourceFormat};
+use crate::source::size::ByteSize;
 use crate::store::{Link, Store};
 
 /// How long before its expiry an access token is refreshed.
@@ -144,11 +147,14 @@ async fn fetch_into(
     let mut keeper = Keeper::new(provider_config, store, link, asked.link_use)?;
     let http = crate::provider::http::client()?;
     let company = keeper.link.company_id.clone();
+    let keep = kept(lane, provider);
     let read = Read {
         provider,
         base: &provider_config.base_url,
         company: &company,
         kind: lane.kind,
+        keep: &keep,
+        max_record_bytes: lane.source.max_row_bytes,
         since,
         deletions_since,
         sample: asked.sample,
@@ -165,6 +171,8 @@ async fn fetch_into(
     source.format = SourceFormat::Ndjson;
     source.records_path = Vec::new();
     source.settle = std::time::Duration::ZERO;
+    // The budget held each record's kept values; a line also holds their keys.
+    source.max_row_bytes = ByteSize(lane.source.max_row_bytes.0.saturating_mul(2));
     source.from_api = false;
     source.origin = Some(format!(
         "{} API ({}s read this pass)",
@@ -172,6 +180,22 @@ async fn fetch_into(
         lane.noun()
     ));
     Ok((store, lane.with_source(source), spool))
+}
+
+/// What a read keeps of each record: what the lane reads, the paging keys, and the value a
+/// store moved from an export matches its records by.
+fn kept(lane: &Lane, provider: Provider) -> Keep {
+    let mut keep = Keep::for_config(&lane.source);
+    let moved = (lane.source.preset.and_then(|p| p.moved_ids())).map(|m| m.same_value);
+    let paths = requests::key_paths(provider, lane.kind)
+        .into_iter()
+        .chain(moved.iter().flat_map(|same| same.split('|')));
+    for path in paths {
+        if let Ok(path) = Path::parse(path.trim(), true) {
+            keep.also(&path);
+        }
+    }
+    keep
 }
 
 /// Where a lane's change set is spooled: beside the store, so it is on a disk this program

@@ -13,7 +13,8 @@ use super::Provider;
 use super::limits::{Limits, Wait};
 use super::requests::PageRead;
 use crate::record::timestamp::TimestampParser;
-use crate::source::Kind;
+use crate::source::size::ByteSize;
+use crate::source::{Keep, Kind};
 
 /// The most one page may take (SPEC §11): a page is up to 1,000 records.
 pub const PAGE_BYTES: usize = 64 * 1024 * 1024;
@@ -44,6 +45,17 @@ pub enum FetchError {
     Expired {
         system: &'static str,
         name: &'static str,
+    },
+    /// A record's kept values are longer than `source.max_row_bytes` (exit 78).
+    #[error(
+        "{system} answered a {kind} longer than {section}.max_row_bytes ({limit}): raise \
+         {section}.max_row_bytes if the records really are this long"
+    )]
+    TooLong {
+        system: &'static str,
+        kind: &'static str,
+        section: &'static str,
+        limit: ByteSize,
     },
     /// The day's request budget is spent: the rest waits for tomorrow (exit 69).
     #[error(
@@ -88,12 +100,17 @@ pub trait Tokens {
 }
 
 /// One read of one kind of record.
+#[derive(Clone)]
 pub struct Read<'a> {
     pub provider: Provider,
     pub base: &'a url::Url,
     /// QuickBooks' realm id, Xero's tenant id.
     pub company: &'a str,
     pub kind: Kind,
+    /// What of each record is kept (everything the lane reads, and the paging keys), and the
+    /// most one record's kept values may take (`source.max_row_bytes`).
+    pub keep: &'a Keep,
+    pub max_record_bytes: ByteSize,
     pub since: DateTime<Utc>,
     /// When the last read of deletions began (QuickBooks' invoices), less the lookback;
     /// `None` for a first or full read.
@@ -221,28 +238,20 @@ pub(super) fn key(
     record: &Value,
     dates: &TimestampParser,
 ) -> (String, DateTime<Utc>) {
-    let text = |value: Option<&Value>| match value {
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-        None => String::new(),
+    let text = |path: &str| {
+        let pointer = format!("/{}", path.replace('.', "/"));
+        match record.pointer(&pointer) {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        }
     };
-    let (id, changed) = match (provider, kind) {
-        (Provider::Quickbooks, _) => (
-            text(record.get("Id")),
-            text(record.pointer("/MetaData/LastUpdatedTime")),
-        ),
-        (Provider::Xero, Kind::Customer) => (
-            text(record.get("ContactID")),
-            text(record.get("UpdatedDateUTC")),
-        ),
-        (Provider::Xero, Kind::Invoice) => (
-            text(record.get("InvoiceID")),
-            text(record.get("UpdatedDateUTC")),
-        ),
-    };
+    let [id, changed] = super::requests::key_paths(provider, kind);
     // A record without a readable date sorts first: read again at worst, never skipped.
-    let changed = dates.parse(&changed).unwrap_or(DateTime::<Utc>::MIN_UTC);
-    (id, changed)
+    let changed = dates
+        .parse(&text(changed))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    (text(id), changed)
 }
 
 /// How long to wait before attempt `attempt + 1`: 1 s, 2 s, 4 s, ... at most 60 s.
@@ -265,4 +274,25 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
             .unwrap_or_default(),
     };
     Some(wait.min(Duration::from_secs(3600)))
+}
+
+/// The records at `path` of a page: each only what `read` keeps, under its budget.
+pub(super) fn records_at(
+    read: &Read<'_>,
+    body: &[u8],
+    path: &[String],
+) -> Result<Vec<Value>, FetchError> {
+    let system = read.provider.system();
+    crate::source::records_in(body, path, read.keep, read.max_record_bytes).map_err(|e| match e {
+        crate::source::PageError::TooLong(_) => FetchError::TooLong {
+            system,
+            kind: read.kind.name(),
+            section: read.kind.section(),
+            limit: read.max_record_bytes,
+        },
+        crate::source::PageError::Malformed(detail) => FetchError::Unavailable {
+            system,
+            detail: format!("a page that is not JSON ({detail})"),
+        },
+    })
 }

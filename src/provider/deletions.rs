@@ -13,11 +13,13 @@ use std::io::Write;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
-use super::ask::{FetchError, Fetched, Read, Tokens, get_page, key};
+use super::ask::{FetchError, Fetched, Read, Tokens, get_page, key, records_at};
 use super::limits::Limits;
 use super::paging::Pager;
 use super::requests::{self, PageRead};
 use crate::record::timestamp::TimestampParser;
+use crate::source::Keep;
+use crate::source::mapping::Path;
 
 /// How far back CDC answers, less a margin for the clocks of both ends.
 const REACH: TimeDelta = TimeDelta::minutes(30 * 24 * 60 - 10);
@@ -67,7 +69,7 @@ pub(super) async fn read(
             if_modified_since: None,
         };
         let body = get_page(http, read, &page, tokens, limits, fetched).await?;
-        let changed = invoices_of(&body, read.provider.system())?;
+        let changed = invoices_of(read, &body)?;
         let keys: Vec<_> = (changed.iter())
             .map(|r| key(read.provider, read.kind, r, &dates))
             .collect();
@@ -93,14 +95,30 @@ fn items(mut value: Value, key: &str) -> Vec<Value> {
     }
 }
 
-/// The invoices of a CDC answer: `CDCResponse[].QueryResponse[].Invoice[]`.
-fn invoices_of(body: &[u8], system: &'static str) -> Result<Vec<Value>, FetchError> {
-    let answer: Value = serde_json::from_slice(body).map_err(|e| FetchError::Unavailable {
-        system,
-        detail: format!("a change data capture answer that is not JSON ({e})"),
-    })?;
+/// What a CDC answer keeps of each invoice: what paging and a tombstone read.
+const KEPT: [&str; 3] = [
+    "QueryResponse.Invoice.Id",
+    "QueryResponse.Invoice.status",
+    "QueryResponse.Invoice.MetaData.LastUpdatedTime",
+];
+
+/// The invoices of a CDC answer: `CDCResponse[].QueryResponse[].Invoice[]`, each response
+/// read under `read`'s budget.
+fn invoices_of(read: &Read<'_>, body: &[u8]) -> Result<Vec<Value>, FetchError> {
+    let mut keep = Keep::default();
+    for path in KEPT {
+        let path = Path::parse(path, true).map_err(|detail| FetchError::Refused {
+            system: read.provider.system(),
+            detail,
+        })?;
+        keep.also(&path);
+    }
+    let cdc = Read {
+        keep: &keep,
+        ..read.clone()
+    };
     let mut invoices = Vec::new();
-    for response in items(answer, "CDCResponse") {
+    for response in records_at(&cdc, body, &["CDCResponse".to_owned()])? {
         for query in items(response, "QueryResponse") {
             invoices.extend(items(query, "Invoice"));
         }
@@ -116,16 +134,36 @@ mod tests {
     fn a_cdc_answer_s_invoices_are_found_in_every_response() {
         let body = serde_json::json!({
             "CDCResponse": [{"QueryResponse": [
-                {"Invoice": [{"Id": "1", "status": "Deleted"}], "startPosition": 1},
-                {"Invoice": [{"Id": "2"}]},
+                {"Invoice": [{"Id": "1", "status": "Deleted", "Big": "x".repeat(4096)}],
+                 "startPosition": 1},
+                {"Invoice": [{"Id": "2", "MetaData": {"LastUpdatedTime": "2024-03-01"}}]},
             ]}],
             "time": "2024-03-01T10:00:00-08:00",
         });
-        let found = invoices_of(body.to_string().as_bytes(), "QuickBooks Online").expect("json");
-        let ids: Vec<_> = found.iter().filter_map(|r| r.get("Id")).collect();
-        assert_eq!(ids, ["1", "2"]);
-        let empty = invoices_of(br#"{"CDCResponse": [{"QueryResponse": [{}]}]}"#, "QBO");
+        let base = url::Url::parse("http://127.0.0.1:1").expect("url");
+        let keep = Keep::default();
+        let read = Read {
+            provider: crate::provider::Provider::Quickbooks,
+            base: &base,
+            company: "1",
+            kind: crate::source::Kind::Invoice,
+            keep: &keep,
+            max_record_bytes: crate::source::size::ByteSize(1024),
+            since: chrono::DateTime::UNIX_EPOCH,
+            deletions_since: None,
+            sample: None,
+        };
+        let found = invoices_of(&read, body.to_string().as_bytes()).expect("json");
+        assert_eq!(
+            found,
+            [
+                serde_json::json!({"Id": "1", "status": "Deleted"}),
+                serde_json::json!({"Id": "2", "MetaData": {"LastUpdatedTime": "2024-03-01"}}),
+            ],
+            "only what paging and a tombstone read, within the budget"
+        );
+        let empty = invoices_of(&read, br#"{"CDCResponse": [{"QueryResponse": [{}]}]}"#);
         assert_eq!(empty.expect("json"), Vec::<Value>::new());
-        assert!(invoices_of(b"<html>", "QBO").is_err());
+        assert!(invoices_of(&read, b"<html>").is_err());
     }
 }

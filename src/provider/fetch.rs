@@ -26,7 +26,6 @@ pub async fn fetch(
     limits: &Limits,
     spool: &Path,
 ) -> Result<Fetched, FetchError> {
-    let system = read.provider.system();
     let spool_error = |error| FetchError::Spool {
         path: spool.display().to_string(),
         error,
@@ -47,7 +46,7 @@ pub async fn fetch(
             size,
         );
         let body = get_page(http, read, &page, tokens, limits, &mut fetched).await?;
-        let records = records_of(read, body, system)?;
+        let records = records_of(read, &body)?;
         let keys: Vec<(String, DateTime<Utc>)> = records
             .iter()
             .map(|r| super::ask::key(read.provider, read.kind, r, &dates))
@@ -80,19 +79,9 @@ pub async fn fetch(
 }
 
 /// The records of one page: the array at the kind's records path.
-fn records_of(
-    read: &Read<'_>,
-    body: Vec<u8>,
-    system: &'static str,
-) -> Result<Vec<Value>, FetchError> {
-    let unreadable = |detail: String| FetchError::Unavailable { system, detail };
-    let mut page: Value = serde_json::from_slice(&body)
-        .map_err(|e| unreadable(format!("a page that is not JSON ({e})")))?;
+fn records_of(read: &Read<'_>, body: &[u8]) -> Result<Vec<Value>, FetchError> {
     let path = requests::records_path(read.provider, read.kind);
-    let pointer = format!("/{}", path.replace('.', "/"));
-    Ok(match page.pointer_mut(&pointer).map(Value::take) {
-        Some(Value::Array(records)) => records,
-        // A page with no records has no array at all (QuickBooks).
-        _ => Vec::new(),
-    })
+    let path: Vec<String> = path.split('.').map(str::to_owned).collect();
+    // A page with no records has no array at all (QuickBooks): an empty list.
+    super::ask::records_at(read, body, &path)
 }

@@ -17,7 +17,10 @@ pub fn client() -> Result<reqwest::Client, reqwest::Error> {
 
 /// An answer's body, read up to `limit` bytes; past it, or on a broken connection, why not.
 pub async fn body(mut answer: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
-    let mut body = Vec::new();
+    // As long as announced, within the limit: a page read in one allocation, not doubled
+    // into (and a lying length costs only address space, never touched).
+    let announced = answer.content_length().unwrap_or(0).min(limit as u64) as usize;
+    let mut body = Vec::with_capacity(announced);
     while let Some(chunk) = answer
         .chunk()
         .await

@@ -48,6 +48,15 @@ fn entity(provider: Provider, kind: Kind) -> &'static str {
     }
 }
 
+/// Where a record of `kind` holds its id and the time it last changed: what paging reads.
+pub fn key_paths(provider: Provider, kind: Kind) -> [&'static str; 2] {
+    match (provider, kind) {
+        (Provider::Quickbooks, _) => ["Id", "MetaData.LastUpdatedTime"],
+        (Provider::Xero, Kind::Customer) => ["ContactID", "UpdatedDateUTC"],
+        (Provider::Xero, Kind::Invoice) => ["InvoiceID", "UpdatedDateUTC"],
+    }
+}
+
 /// Where the records of `kind` are in one page's JSON: the path a preset's `records_path` reads.
 pub fn records_path(provider: Provider, kind: Kind) -> String {
     match provider {

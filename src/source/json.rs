@@ -9,13 +9,14 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{SyncSender, sync_channel};
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::config::{SourceConfig, SourceFormat};
 use super::decode::{self, Text, Undecodable};
 use super::guard::{Broken, Budget, Metered};
 use super::keep::{Keep, Reading};
+
+pub mod walk;
 use super::{Field, RawRecord};
 use super::{Item, Records, SourceError, open_regular, unreadable};
 
@@ -190,12 +191,7 @@ impl RecordReader {
         let budget = Budget::new(self.config.max_row_bytes);
         let mut de = serde_json::Deserializer::from_reader(Metered::new(input, budget.clone()));
         let path = self.config.records_path.clone();
-        let found = AtPath {
-            path: &path,
-            reader: self,
-            budget: &budget,
-        }
-        .deserialize(&mut de)?;
+        let found = walk::records(&path, self, &budget, &mut de)?;
         de.end()?;
         if !found {
             tracing::warn!(
@@ -272,109 +268,15 @@ impl RecordReader {
     }
 }
 
-/// Walks down `path` (object keys) to the records array, skipping everything else unparsed
-/// into memory. Returns whether the array was there.
-struct AtPath<'a> {
-    path: &'a [String],
-    reader: &'a mut RecordReader,
-    budget: &'a Budget,
-}
+impl walk::Sink for RecordReader {
+    type Stop = Stopped;
 
-impl<'de> DeserializeSeed<'de> for AtPath<'_> {
-    type Value = bool;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        if self.path.is_empty() {
-            d.deserialize_any(RecordsVisitor(self.reader, self.budget))
-        } else {
-            d.deserialize_any(DescendVisitor(self))
-        }
-    }
-}
-
-struct DescendVisitor<'a>(AtPath<'a>);
-
-impl<'de> Visitor<'de> for DescendVisitor<'_> {
-    type Value = bool;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "an object with `{}`", self.0.path[0])
+    fn keep(&self) -> &Keep {
+        &self.keep
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-        let AtPath {
-            path,
-            reader,
-            budget,
-        } = self.0;
-        let mut found = false;
-        loop {
-            budget.start();
-            let Some(key) = map.next_key::<String>()? else {
-                break;
-            };
-            if !found && key == path[0] {
-                found = map.next_value_seed(AtPath {
-                    path: &path[1..],
-                    reader: &mut *reader,
-                    budget,
-                })?;
-            } else {
-                budget.uncounted(|| map.next_value::<IgnoredAny>())?;
-            }
-        }
-        Ok(found)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
-        Ok(false)
-    }
-}
-
-struct RecordsVisitor<'a>(&'a mut RecordReader, &'a Budget);
-
-impl<'de> Visitor<'de> for RecordsVisitor<'_> {
-    type Value = bool;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of records")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
-        let RecordsVisitor(reader, budget) = self;
-        loop {
-            budget.start();
-            let reading = Reading::new(Some(budget));
-            let seed = Record {
-                keep: &reader.keep,
-                reading: &reading,
-            };
-            let Some(value) = seq.next_element_seed(seed)? else {
-                break;
-            };
-            reader
-                .emit(value, reading.duplicate.into_inner())
-                .map_err(de::Error::custom)?;
-        }
-        Ok(true)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
-        Ok(false)
-    }
-}
-
-/// One record of the array, read as [`Keep`] says.
-struct Record<'a, 'b> {
-    keep: &'a Keep,
-    reading: &'a Reading<'b>,
-}
-
-impl<'de> DeserializeSeed<'de> for Record<'_, '_> {
-    type Value = Value;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        self.reading.record(self.keep, d)
+    fn take(&mut self, value: Value, duplicate: Option<String>) -> Result<(), Stopped> {
+        self.emit(value, duplicate)
     }
 }
 

@@ -51,6 +51,11 @@ impl Keep {
         keep
     }
 
+    /// Keeps what `path` reads too.
+    pub fn also(&mut self, path: &Path) {
+        self.walk(path).whole = true;
+    }
+
     /// The node `path` ends at, made on the way (with the field an element is selected by).
     fn walk(&mut self, path: &Path) -> &mut Keep {
         let mut node = self;

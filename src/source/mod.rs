@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use self::config::{SourceConfig, SourceFormat};
+pub use self::json::walk::{PageError, records_in};
+pub use self::keep::Keep;
 pub use self::raw::{Field, Kind, LineField, Oversized, RawLine, RawRecord};
 
 /// A problem with an export file as a whole (a bad record is a rejection, not a
