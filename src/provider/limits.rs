@@ -1,6 +1,6 @@
 //! The providers' request limits, honoured before they are hit (SPEC §11): QuickBooks 500 a
 //! minute per company; Xero 60 a minute and 5,000 a day per organisation, whose remaining day
-//! budget its answers carry (`X-DayLimit-Remaining`).
+//! budget its answers carry (`X-DayLimit-Remaining`; `X-MinLimit-Remaining` for the minute's).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -27,6 +27,9 @@ pub struct Limits {
     started: Mutex<VecDeque<Instant>>,
     /// What the provider last said is left of the day's budget.
     day_left: Mutex<Option<u64>>,
+    /// When the provider said the minute's budget was spent (`X-MinLimit-Remaining: 0`):
+    /// its minute may have begun before this process's first request.
+    minute_spent: Mutex<Option<Instant>>,
 }
 
 impl Limits {
@@ -43,6 +46,7 @@ impl Limits {
             per_minute: per_minute.max(1),
             started: Mutex::new(VecDeque::new()),
             day_left: Mutex::new(None),
+            minute_spent: Mutex::new(None),
         }
     }
 
@@ -53,6 +57,11 @@ impl Limits {
         }
         let now = Instant::now();
         let minute = Duration::from_secs(60);
+        if let Some(at) = *lock(&self.minute_spent)
+            && now.duration_since(at) < minute
+        {
+            return Wait::For(minute.saturating_sub(now.duration_since(at)));
+        }
         let mut started = lock(&self.started);
         while started
             .front()
@@ -73,6 +82,9 @@ impl Limits {
     pub fn after_answer(&self, headers: &HeaderMap) {
         if let Some(left) = number(headers, "x-daylimit-remaining") {
             *lock(&self.day_left) = Some(left);
+        }
+        if number(headers, "x-minlimit-remaining") == Some(0) {
+            *lock(&self.minute_spent) = Some(Instant::now());
         }
     }
 
@@ -113,6 +125,14 @@ mod tests {
         match limits.before_request() {
             Wait::For(wait) => assert!(wait > Duration::from_secs(59), "{wait:?}"),
             other => panic!("{other:?}"),
+        }
+        let provider_said = Limits::per_minute(60);
+        let mut minute = HeaderMap::new();
+        minute.insert("x-minlimit-remaining", "0".parse().expect("value"));
+        provider_said.after_answer(&minute);
+        match provider_said.before_request() {
+            Wait::For(wait) => assert!(wait > Duration::from_secs(59), "{wait:?}"),
+            other => panic!("the provider's own count is honoured: {other:?}"),
         }
         let mut headers = HeaderMap::new();
         headers.insert("x-daylimit-remaining", "0".parse().expect("value"));
