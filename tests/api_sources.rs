@@ -343,6 +343,28 @@ async fn xero_connect_by_listening_then_contacts_and_invoices_through_one_connec
             Some(support::fake_xero::TENANT)
         );
     }
+
+    // The next pass asks each list once, from its watermark.
+    let before = xero.data_requests().len();
+    let again = fx.run(&["--once"]).await;
+    assert!(again.code == 0 || again.code == 65, "{}", again.stderr);
+    let asked: Vec<(String, String)> = (xero.data_requests()[before..].iter())
+        .map(|r| {
+            let since = r.headers.get("if-modified-since").cloned();
+            (r.path.clone(), since.unwrap_or_default())
+        })
+        .collect();
+    let paths: Vec<&str> = asked.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["/api.xro/2.0/Contacts", "/api.xro/2.0/Invoices"],
+        "{asked:?}"
+    );
+    assert!(
+        asked.iter().all(|(_, since)| !since.contains("1970")),
+        "incremental: {asked:?}"
+    );
+    eprintln!("an incremental Xero pass with invoices: {asked:?}");
 }
 
 /// Xero's day budget spent mid-read: the pass stops with 69 and a line saying so, stages
@@ -584,9 +606,16 @@ async fn a_deleted_quickbooks_invoice_is_cancelled_and_one_never_sent_is_never_s
         "{bounds:?}"
     );
 
+    let before = qb.requests().len();
     let third = fx.run(&["--once"]).await;
     assert_eq!(third.code, 0, "{}", third.stderr);
     assert_eq!(fx.fake.invoice_cancels("131"), 1, "cancelled once");
+    // An incremental pass of customers and invoices: one query each and one CDC read.
+    let asked: Vec<String> = (qb.requests()[before..].iter())
+        .map(|r| r.path.rsplit('/').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(asked, ["query", "query", "cdc"], "{asked:?}");
+    eprintln!("an incremental QuickBooks pass with invoices: {asked:?}");
 }
 
 /// A store whose last read of deletions is older than CDC's 30 days says deletions before
