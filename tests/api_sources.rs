@@ -195,10 +195,11 @@ async fn until(what: &str, done: impl Fn() -> bool) {
 async fn a_pass_killed_right_after_the_token_answer_is_followed_by_one_that_works() {
     let xero = FakeXero::start().await;
     let fx = xero_fixture(&xero).await;
+    // An access token that lives 30 s is refreshed ahead, before any read asks with it.
+    xero.set_access_lifetime(30);
     assert_eq!(connect_by_pasting(&fx, "xero", &[]).await.code, 0);
 
     // The refresh is done at Xero (the old refresh token retired), its answer not yet sent.
-    xero.oauth(|o| o.expire_access_tokens());
     xero.set_token_answer_delay(std::time::Duration::from_secs(600));
     let calls = xero.token_calls();
     let mut child = fx.spawn(&["--once"]);
@@ -207,13 +208,14 @@ async fn a_pass_killed_right_after_the_token_answer_is_followed_by_one_that_work
     child.wait().await.expect("killed");
     xero.set_token_answer_delay(std::time::Duration::ZERO);
 
-    // The tokens are kept before they are used: killed while reading, it loses nothing.
-    xero.oauth(|o| o.expire_access_tokens());
+    // The tokens are kept before they are used: killed while reading with them, it loses
+    // nothing (the read is held until the kill).
+    xero.set_access_lifetime(3600);
     xero.hold_answers();
-    let reads = xero.data_requests().len();
+    let (reads, calls) = (xero.data_requests().len(), xero.token_calls());
     let mut child = fx.spawn(&["--once"]);
     until("a read with the new token", || {
-        xero.data_requests().len() > reads
+        xero.token_calls() == calls + 1 && xero.data_requests().len() > reads
     })
     .await;
     child.start_kill().expect("SIGKILL");
