@@ -7,9 +7,9 @@ mod support;
 
 use serde_json::{Value, json};
 use support::Fixture;
-use support::fake_oauth::{CLIENT_ID, CLIENT_SECRET};
+use support::fake_oauth::CLIENT_SECRET;
 use support::fake_xero::{FakeXero, Kind, xero_date};
-use support::linked::connect_by_pasting;
+use support::linked::{connect_by_pasting, xero_section};
 
 /// The columns of Xero's contacts export the preset reads.
 const CSV: &str = "*ContactName,AccountNumber,EmailAddress,FirstName,LastName,POCountry,\
@@ -87,15 +87,8 @@ async fn a_store_moved_from_xero_s_csv_keeps_the_ids_bluetape_knows() {
     });
     fx.rewrite_config(&format!(
         "preset = \"xero\"\nfrom = \"api\"\n\n[invoices]\npreset = \"xero\"\nfrom = \"api\"\n\
-         lookback = \"0s\"\n\n[xero]\nclient_id = \"{CLIENT_ID}\"\n\
-         client_secret_file = \"xero.secret\"\nredirect_uri = \"http://127.0.0.1:9/callback\"\n\
-         base_url = \"{}\"\nauth_url = \"{}\"\ntoken_url = \"{}\"\nrevoke_url = \"{}\"\n\
-         connections_url = \"{}\"\n",
-        xero.base_url(),
-        xero.auth_url(),
-        xero.token_url(),
-        xero.revoke_url(),
-        xero.connections_url()
+         lookback = \"0s\"\n\n{}",
+        xero_section(&xero, "redirect_uri = \"http://127.0.0.1:9/callback\"")
     ));
     fx.write_file("xero.secret", &format!("{CLIENT_SECRET}\n"));
     let check = fx.run(&["check"]).await;

@@ -19,8 +19,19 @@ pub async fn xero_fixture(xero: &FakeXero) -> Fixture {
 /// gets its tokens (its `redirect_uri`, or `grant`).
 pub async fn xero_fixture_with(xero: &FakeXero, sections: &str, app: &str) -> Fixture {
     let fx = Fixture::with_config(&format!(
-        "preset = \"xero\"\nfrom = \"api\"\n{sections}\n[xero]\nclient_id = \"{CLIENT_ID}\"\n\
-         client_secret_file = \"xero.secret\"\n{app}\n\
+        "preset = \"xero\"\nfrom = \"api\"\n{sections}\n{}",
+        xero_section(xero, app)
+    ))
+    .await;
+    fx.write_file("xero.secret", &format!("{CLIENT_SECRET}\n"));
+    fx
+}
+
+/// The `[xero]` section reaching the fake, its secret in `xero.secret`; `app` as for
+/// [`xero_fixture_with`].
+pub fn xero_section(xero: &FakeXero, app: &str) -> String {
+    format!(
+        "[xero]\nclient_id = \"{CLIENT_ID}\"\nclient_secret_file = \"xero.secret\"\n{app}\n\
          base_url = \"{}\"\nauth_url = \"{}\"\ntoken_url = \"{}\"\nrevoke_url = \"{}\"\n\
          connections_url = \"{}\"\n",
         xero.base_url(),
@@ -28,10 +39,7 @@ pub async fn xero_fixture_with(xero: &FakeXero, sections: &str, app: &str) -> Fi
         xero.token_url(),
         xero.revoke_url(),
         xero.connections_url()
-    ))
-    .await;
-    fx.write_file("xero.secret", &format!("{CLIENT_SECRET}\n"));
-    fx
+    )
 }
 
 /// `connect` with the redirect pasted: the consent URL it prints is opened (as a browser
@@ -87,8 +95,13 @@ pub async fn connect_by_pasting(fx: &Fixture, provider: &str, extra: &[&str]) ->
 
 /// A fixture whose `[source]` reads QuickBooks Online's API through the fake.
 pub async fn quickbooks_fixture(qb: &FakeQuickbooks) -> Fixture {
+    quickbooks_fixture_with(qb, "").await
+}
+
+/// [`quickbooks_fixture`] with more sections before `[quickbooks]` (`[invoices]`).
+pub async fn quickbooks_fixture_with(qb: &FakeQuickbooks, sections: &str) -> Fixture {
     let fx = Fixture::with_config(&format!(
-        "preset = \"quickbooks-online\"\nfrom = \"api\"\n\n[quickbooks]\n\
+        "preset = \"quickbooks-online\"\nfrom = \"api\"\n{sections}\n[quickbooks]\n\
          client_id = \"{CLIENT_ID}\"\nclient_secret_file = \"qb.secret\"\n\
          redirect_uri = \"https://example.com/callback\"\nbase_url = \"{}\"\nauth_url = \"{}\"\n\
          token_url = \"{}\"\nrevoke_url = \"{}\"\n",
@@ -114,19 +127,8 @@ pub async fn quickbooks_with_invoices() -> (FakeQuickbooks, Fixture) {
             b.add(Entity::Customer, customer);
         }
     });
-    let fx = Fixture::with_config(&format!(
-        "preset = \"quickbooks-online\"\nfrom = \"api\"\n\n[invoices]\n\
-         preset = \"quickbooks-online\"\nfrom = \"api\"\n\n[quickbooks]\n\
-         client_id = \"{CLIENT_ID}\"\nclient_secret_file = \"qb.secret\"\n\
-         redirect_uri = \"https://example.com/callback\"\nbase_url = \"{}\"\nauth_url = \"{}\"\n\
-         token_url = \"{}\"\nrevoke_url = \"{}\"\n",
-        qb.base_url(),
-        qb.auth_url(),
-        qb.token_url(),
-        qb.revoke_url()
-    ))
-    .await;
-    fx.write_file("qb.secret", &format!("{CLIENT_SECRET}\n"));
+    let invoices = "\n[invoices]\npreset = \"quickbooks-online\"\nfrom = \"api\"\n";
+    let fx = quickbooks_fixture_with(&qb, invoices).await;
     assert_eq!(connect_by_pasting(&fx, "quickbooks", &[]).await.code, 0);
     (qb, fx)
 }
