@@ -399,6 +399,13 @@ async fn xero_s_day_budget_stops_the_pass_with_69_and_loses_nothing() {
     let next = fx.run(&["--once"]).await;
     assert!(next.code == 0 || next.code == 65, "{}", next.stderr);
     assert_eq!(fx.fake.created_ids().len(), 1500);
+    // Xero's own limits, as the fake counted every request: never exceeded.
+    assert!(
+        xero.max_per_minute() <= 60 && xero.max_in_flight() <= 5,
+        "{} a minute, {} at once",
+        xero.max_per_minute(),
+        xero.max_in_flight()
+    );
 }
 
 /// A 429 with `Retry-After` is waited out, then the page is asked again.
