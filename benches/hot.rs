@@ -4,8 +4,8 @@
 use std::hint::black_box;
 
 use bluetape_sync::record::phone::PhoneNormaliser;
-use bluetape_sync::record::timestamp::TimestampParser;
 use bluetape_sync::record::{Field, Kind, Normaliser, RawRecord};
+use bluetape_sync::source::timestamp::TimestampParser;
 use criterion::{Criterion, criterion_group, criterion_main};
 use phonenumber::country;
 

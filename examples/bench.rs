@@ -382,7 +382,7 @@ fn child(args: &[String]) -> Result<(), Error> {
         }
         "timestamps" => {
             let parser =
-                bluetape_sync::record::timestamp::TimestampParser::new(chrono_tz::UTC, None);
+                bluetape_sync::source::timestamp::TimestampParser::new(chrono_tz::UTC, None);
             let inputs: Vec<String> = (0..rows)
                 .map(|i| {
                     format!(

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::cli::logging::LogSection;
 use crate::client::config::ApiSection;
 use crate::daemon::DaemonConfig;
 use crate::daemon::metrics::MetricsSection;
 use crate::daemon::schedule::{ScheduleConfig, ScheduleSection};
+use crate::logging::LogSection;
 use crate::pass::config::{PassConfig, RetrySection, SyncSection};
 use crate::provider::Provider;
 use crate::provider::config::ProviderSection;

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod diff;
+pub mod logging;
 pub mod pass;
 pub mod provider;
 pub mod record;

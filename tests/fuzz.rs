@@ -11,9 +11,9 @@ use std::time::SystemTime;
 
 use bluetape_sync::config::Config;
 use bluetape_sync::record::phone::PhoneNormaliser;
-use bluetape_sync::record::timestamp::{TimestampParser, format_api};
 use bluetape_sync::record::{Field, Kind, Normaliser, RawRecord};
 use bluetape_sync::source::mapping::{FieldSource, FieldSpec};
+use bluetape_sync::source::timestamp::{TimestampParser, format_api};
 use bluetape_sync::source::{self, Item};
 use chrono::{DateTime, TimeZone as _};
 use proptest::prelude::*;

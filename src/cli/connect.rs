@@ -2,10 +2,11 @@
 
 use std::process::ExitCode;
 
-use super::exit::Exit;
-use super::{fail, logging};
+use super::fail;
 use crate::commands;
+use crate::commands::exit::Exit;
 use crate::config::Config;
+use crate::logging;
 
 /// `connect` and `disconnect`: the config loaded, the provider named on the command line.
 pub(super) fn connect_command(

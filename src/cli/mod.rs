@@ -1,8 +1,6 @@
 //! The command line (SPEC §6): parsing, logging setup, and the mapping to exit codes.
 
 mod connect;
-pub mod exit;
-pub mod logging;
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -11,12 +9,13 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 
-use self::exit::Exit;
+use crate::commands::exit::Exit;
 use crate::commands::{self, Format};
 use crate::config::{Config, DEFAULT_CONFIG_PATH};
 use crate::daemon::DaemonError;
 use crate::daemon::lock::{InstanceLock, LockError};
 use crate::diff::RecordState;
+use crate::logging;
 use crate::pass::{PassError, PassOptions, run_pass};
 
 #[derive(Debug, Parser)]
@@ -165,7 +164,7 @@ fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
             .map(|ago| Utc::now() - ago)
             .map_err(|e| e.to_string());
     }
-    crate::record::timestamp::TimestampParser::new(chrono_tz::UTC, None)
+    crate::source::timestamp::TimestampParser::new(chrono_tz::UTC, None)
         .parse(text)
         .map_err(|_| "use a time (`2024-03-01`, RFC 3339) or a duration (`24h`)".into())
 }

@@ -8,8 +8,8 @@ use super::{
     CommandError, advice, io, pass_failed, redirected, table, tls_failed, unauthorized,
     wrong_endpoint,
 };
-use crate::cli::exit::Exit;
 use crate::client::{BlueTapeClient, SignUp};
+use crate::commands::exit::Exit;
 use crate::config::Config;
 use crate::pass::Staged;
 use crate::record::Customer;

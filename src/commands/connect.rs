@@ -9,13 +9,13 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{CommandError, io};
-use crate::cli::exit::Exit;
+use crate::commands::exit::Exit;
 use crate::config::Config;
 use crate::daemon::lock::{InstanceLock, LockError};
 use crate::provider::Provider;
 use crate::provider::config::{Grant, ProviderConfig};
 use crate::provider::oauth::{OAuth, OAuthError};
-use crate::record::timestamp::now_ms;
+use crate::source::timestamp::now_ms;
 use crate::store::{Store, Tokens};
 
 /// How `connect` gets the redirect.

@@ -6,8 +6,8 @@ use super::{
     CommandError, CsvCells, Format, cell, listing, open_store, open_store_to_write, redirected,
     tls_failed, unauthorized, wrong_endpoint,
 };
-use crate::cli::exit::Exit;
 use crate::client::{BlueTapeClient, SignUp};
+use crate::commands::exit::Exit;
 use crate::config::Config;
 use crate::store::ExportEntry;
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use chrono::Utc;
 
 use super::{CommandError, io};
-use crate::cli::exit::Exit;
+use crate::commands::exit::Exit;
 use crate::record::Normaliser;
 use crate::source::config::{SourceConfig, SourceFormat, source_from_toml};
 use crate::source::detect::{self, DateForm, Detected};

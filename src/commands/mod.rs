@@ -6,6 +6,7 @@
 mod advice;
 mod check;
 pub mod connect;
+pub mod exit;
 mod export;
 mod failures;
 mod init;
@@ -25,8 +26,8 @@ pub use self::init::init;
 pub use self::retry::{RetrySelection, forget, retry};
 pub use self::show::{Wanted, show};
 pub use self::status::status;
-use crate::cli::exit::Exit;
 use crate::client::BlueTapeClient;
+use crate::commands::exit::Exit;
 use crate::config::Config;
 use crate::shown::{shown, spreadsheet_cell};
 use crate::store::{Store, StoreError};

@@ -3,10 +3,10 @@
 use std::io::Write;
 
 use super::{CommandError, io, open_store_to_write};
-use crate::cli::exit::Exit;
+use crate::commands::exit::Exit;
 use crate::config::Config;
 use crate::diff::RecordState;
-use crate::record::timestamp::now_ms;
+use crate::source::timestamp::now_ms;
 use crate::store::{FULL_NEXT_PASS, RetryTarget};
 
 /// Which records `retry` queues again.

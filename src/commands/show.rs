@@ -8,7 +8,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::{CommandError, cell, io, json, open_store, table};
-use crate::cli::exit::Exit;
+use crate::commands::exit::Exit;
 use crate::config::Config;
 use crate::shown::shown;
 use crate::store::{Event, RecordRow};

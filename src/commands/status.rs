@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{CommandError, cell, io, json, open_store, table};
 use crate::config::Config;
-use crate::record::timestamp::{Millis, now_ms};
+use crate::source::timestamp::{Millis, now_ms};
 use crate::store::{DAEMON_NEXT_PASS, DAEMON_PID, PassEntry, StateCounts, Store, StoreError};
 
 #[derive(Debug, Serialize)]

@@ -21,8 +21,8 @@ use tokio::sync::Semaphore;
 use tracing::{debug, info, warn};
 
 use crate::pass::{PassOutcome, PassReport, RequestCounts};
-use crate::record::timestamp::now_ms;
 use crate::source::Kind;
+use crate::source::timestamp::now_ms;
 use crate::store::Store;
 
 /// `[metrics]`: the daemon's optional Prometheus and health endpoint.

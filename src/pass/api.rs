@@ -16,10 +16,10 @@ use crate::provider::fetch::{self, FetchError, Read};
 use crate::provider::limits::Limits;
 use crate::provider::oauth::{OAuth, OAuthError};
 use crate::provider::requests;
-use crate::record::timestamp::{duration_ms, now_ms};
 use crate::source::Keep;
 use crate::source::mapping::{Path, SourceFormat};
 use crate::source::size::ByteSize;
+use crate::source::timestamp::{duration_ms, now_ms};
 use crate::store::{Link, Store};
 
 /// How long before its expiry an access token is refreshed.

@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 use super::config::PassConfig;
 use crate::client::{Answer, BlueTapeClient};
 use crate::record::invoice::{Invoice, InvoiceReader};
-use crate::record::timestamp::TimestampParser;
 use crate::record::{Customer, Normaliser, RawRecord, Rejection};
 use crate::source::Kind;
 use crate::source::config::{InvoicesConfig, SourceConfig};
 use crate::source::invoices::Standing;
+use crate::source::timestamp::TimestampParser;
 use crate::store::StoreError;
 
 /// One kind's settings and checks, for one pass.

@@ -27,9 +27,9 @@ use tracing::{info, warn};
 use self::config::PassConfig;
 use self::progress::{Progress, Reporter};
 use crate::client::BlueTapeClient;
-use crate::record::timestamp::{duration_ms, now_ms};
 use crate::source;
 use crate::source::config::SourceConfig;
+use crate::source::timestamp::{duration_ms, now_ms};
 use crate::store::{Store, StoreError};
 
 pub use self::api::LinkUse;

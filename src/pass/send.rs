@@ -15,7 +15,7 @@ use super::pace::Pacer;
 use super::progress::Progress;
 use super::retry::{Next, RetryPolicy};
 use crate::client::{BlueTapeClient, Outcome};
-use crate::record::timestamp::now_ms;
+use crate::source::timestamp::now_ms;
 use crate::store::{
     Attempt, PassCounts, QueueCursor, Queued, Request, SendRecord, SendResult, Store,
 };

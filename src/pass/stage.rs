@@ -10,7 +10,7 @@ use super::PassOptions;
 use super::lane::Lane;
 use super::prepare::Preparer;
 use super::progress::Progress;
-use crate::record::timestamp::{duration_ms, now_ms};
+use crate::source::timestamp::{duration_ms, now_ms};
 use crate::source::{self, Kind, SourceError};
 use crate::store::{FULL_NEXT_PASS, PassCounts, Store, StoreError};
 

@@ -12,8 +12,8 @@ use serde_json::Value;
 use super::Provider;
 use super::limits::{Limits, Wait};
 use super::requests::PageRead;
-use crate::record::timestamp::TimestampParser;
 use crate::source::size::ByteSize;
+use crate::source::timestamp::TimestampParser;
 use crate::source::{Keep, Kind};
 
 /// The most one page may take (SPEC §11): a page is up to 1,000 records.

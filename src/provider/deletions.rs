@@ -17,9 +17,9 @@ use super::ask::{FetchError, Fetched, Read, Tokens, get_page, key, records_at};
 use super::limits::Limits;
 use super::paging::Pager;
 use super::requests::{self, PageRead};
-use crate::record::timestamp::TimestampParser;
 use crate::source::Keep;
 use crate::source::mapping::Path;
+use crate::source::timestamp::TimestampParser;
 
 /// How far back CDC answers, less a margin for the clocks of both ends.
 const REACH: TimeDelta = TimeDelta::minutes(30 * 24 * 60 - 10);

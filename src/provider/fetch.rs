@@ -15,8 +15,8 @@ pub use super::ask::{FetchError, Fetched, PAGE_BYTES, Read, Tokens};
 use super::limits::Limits;
 use super::paging::Pager;
 use super::requests::{self, PAGE_SIZE};
-use crate::record::timestamp::TimestampParser;
 use crate::source::Kind;
+use crate::source::timestamp::TimestampParser;
 
 /// Reads every record of `read` changed since its bound into `spool` (NDJSON).
 pub async fn fetch(

@@ -6,11 +6,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::amount::Amount;
-use super::timestamp::{TimestampParser, format_api};
 use super::{Field, RawRecord, Rejection, required};
 use crate::source::config::InvoicesConfig;
 use crate::source::invoices::{Standing, StatusRules};
 use crate::source::lines::LineSpecs;
+use crate::source::timestamp::{TimestampParser, format_api};
 use crate::source::{LineField, RawLine};
 
 /// The body of `POST /integration/invoice`.

@@ -6,7 +6,7 @@ pub mod country;
 pub mod invoice;
 pub mod names;
 pub mod phone;
-pub mod timestamp;
+
 mod values;
 
 use std::fmt;
@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use self::phone::PhoneNormaliser;
-use self::timestamp::{TimestampParser, format_api};
 use crate::source::config::SourceConfig;
+use crate::source::timestamp::{TimestampParser, format_api};
 pub use crate::source::{Field, Kind, RawRecord};
 
 /// The API body of `POST /integration/customer` (SPEC §2).
@@ -206,7 +206,7 @@ fn required(raw: &RawRecord, field: Field) -> Result<&str, Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::timestamp::TimestampError;
+    use crate::source::timestamp::TimestampError;
 
     fn normaliser() -> Normaliser {
         Normaliser::new(

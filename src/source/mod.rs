@@ -15,6 +15,7 @@ pub mod mapping;
 pub mod presets;
 mod raw;
 pub mod size;
+pub mod timestamp;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};

@@ -34,7 +34,7 @@ pub use self::passes::{KEPT_PASSES, PassCounts};
 pub use self::settings::{DAEMON_NEXT_PASS, DAEMON_PID, FULL_NEXT_PASS};
 pub use self::staging::{Label, NEW_BATCH, NewRecord, Staging};
 use crate::diff::RecordState;
-use crate::record::timestamp::Millis;
+use crate::source::timestamp::Millis;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

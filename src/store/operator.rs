@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::outbox::add_event;
 use super::{PassCounts, Store, StoreError, millis_at, state_at};
 use crate::diff::RecordState;
-use crate::record::timestamp::Millis;
+use crate::source::timestamp::Millis;
 
 /// A pass as `status` lists it (and prints it as JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

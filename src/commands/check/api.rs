@@ -6,13 +6,13 @@
 use std::io::Write;
 
 use super::super::{CommandError, io, open_store};
-use crate::cli::exit::Exit;
+use crate::commands::exit::Exit;
 use crate::config::Config;
 use crate::daemon::lock::{InstanceLock, LockError};
 use crate::pass::{LinkUse, PassError};
 use crate::provider::config::ProviderConfig;
 use crate::provider::fetch::FetchError;
-use crate::record::timestamp::now_ms;
+use crate::source::timestamp::now_ms;
 
 /// How `check` reads the exports.
 pub(super) enum Reading {

@@ -7,7 +7,7 @@ use std::io::Write;
 use serde_json::Value;
 
 use super::super::{CommandError, advice, io, open_store, table};
-use crate::cli::exit::Exit;
+use crate::commands::exit::Exit;
 use crate::config::Config;
 use crate::diff::RecordState;
 use crate::source::config::InvoicesConfig;

@@ -261,3 +261,55 @@ fn a_plus_without_a_country_code_is_refused() {
         Err(PhoneError::Unparseable)
     );
 }
+
+/// Xero's MOBILE phone in every combination of empty parts, through the preset's mapping
+/// and the phone normaliser: what is sent, or why the record is rejected.
+#[test]
+fn xero_mobile_in_every_combination_of_empty_parts() {
+    use crate::source::Field;
+    use crate::source::mapping::FieldSpec;
+    use crate::source::presets::Preset;
+    use serde_json::json;
+    let source = Preset::Xero
+        .defaults()
+        .fields
+        .get(Field::CellPhoneNumber)
+        .cloned()
+        .expect("the preset maps the mobile");
+    let spec = FieldSpec::parse(&source, true).expect("valid");
+    let phones = PhoneNormaliser::new(phonenumber::country::Id::US);
+    // (country code, area code, number) -> what is sent, the phone error, or missing.
+    type Case = (
+        (&'static str, &'static str, &'static str),
+        Option<Result<&'static str, PhoneError>>,
+    );
+    let cases: [Case; 8] = [
+        (("1", "(626)", "555-0100"), Some(Ok("+16265550100"))),
+        (("1", "(626)", ""), Some(Err(PhoneError::Invalid))),
+        (("1", "", "6265550100"), Some(Ok("+16265550100"))),
+        (("1", "", ""), Some(Err(PhoneError::Unparseable))),
+        (("", "(626)", "555-0100"), Some(Ok("+16265550100"))),
+        (("", "(626)", ""), Some(Err(PhoneError::Invalid))),
+        (("", "", "6265550100"), Some(Ok("+16265550100"))),
+        // Nothing at all: the field is missing.
+        (("", "", ""), None),
+    ];
+    for ((cc, area, number), expected) in cases {
+        let contact = json!({"Phones": [
+            {"PhoneType": "DEFAULT", "PhoneNumber": "999", "PhoneAreaCode": "1", "PhoneCountryCode": "64"},
+            {"PhoneType": "MOBILE", "PhoneNumber": number, "PhoneAreaCode": area, "PhoneCountryCode": cc}
+        ]});
+        let joined = spec.resolve(|p| p.lookup(&contact));
+        let normalised = joined.as_deref().map(|j| phones.normalise(j));
+        let expected = expected.map(|e| e.map(str::to_owned));
+        assert_eq!(
+            normalised, expected,
+            "{cc:?} {area:?} {number:?} -> {joined:?}"
+        );
+    }
+    // A country code other than the default one.
+    let uk = json!({"Phones": [{"PhoneType": "MOBILE", "PhoneNumber": "7911 123456",
+                                "PhoneAreaCode": "", "PhoneCountryCode": "44"}]});
+    let joined = spec.resolve(|p| p.lookup(&uk)).expect("joined");
+    assert_eq!(phones.normalise(&joined).as_deref(), Ok("+447911123456"));
+}

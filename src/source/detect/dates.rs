@@ -2,7 +2,7 @@
 
 use chrono_tz::Tz;
 
-use crate::record::timestamp::TimestampParser;
+use crate::source::timestamp::TimestampParser;
 
 /// The form every sampled date is in.
 #[derive(Debug, Clone, PartialEq, Eq)]
