@@ -12,7 +12,6 @@ use crate::source::Kind;
 use crate::source::config::{InvoicesConfig, SourceConfig};
 use crate::source::invoices::Standing;
 use crate::source::timestamp::TimestampParser;
-use crate::store::StoreError;
 
 /// One kind's settings and checks, for one pass.
 #[derive(Debug, Clone)]
@@ -101,19 +100,21 @@ impl Lane {
         &self,
         raw: &RawRecord,
         modified: DateTime<Utc>,
-    ) -> Result<Result<Checked, Rejection>, StoreError> {
-        let serialize = |e: serde_json::Error| StoreError::Serialize(e.to_string());
-        Ok(match &self.checker {
-            Checker::Customers(n) => match n.customer(raw, modified) {
-                Ok(customer) => Ok(Checked {
-                    body: customer.create_body().map_err(serialize)?,
+    ) -> Result<Checked, Rejection> {
+        // A body that cannot be written as JSON rejects that record alone.
+        let written =
+            |body: serde_json::Result<String>| body.map_err(|e| Rejection::unwritable(&e));
+        match &self.checker {
+            Checker::Customers(n) => {
+                let customer = n.customer(raw, modified)?;
+                Ok(Checked {
+                    body: written(customer.create_body())?,
                     standing: Standing::Open,
-                }),
-                Err(rejection) => Err(rejection),
-            },
+                })
+            }
             Checker::Invoices(r) => match r.invoice(raw, modified) {
                 Ok(read) => Ok(Checked {
-                    body: read.invoice.create_body().map_err(serialize)?,
+                    body: written(read.invoice.create_body())?,
                     standing: read.standing,
                 }),
                 // A void invoice's body is never sent (it is cancelled, or left out): its id
@@ -124,7 +125,7 @@ impl Lane {
                 }),
                 Err(rejection) => Err(rejection),
             },
-        })
+        }
     }
 
     /// The body of an update, from the create body the store keeps.

@@ -140,7 +140,7 @@ impl Preparer<'_> {
             return Ok(Prepared::Old(ms));
         }
         let checked = match modified {
-            Ok(m) => self.lane.check(&raw, m)?,
+            Ok(m) => self.lane.check(&raw, m),
             Err(rejection) => Err(rejection),
         };
         let content_hash = (by_content || checked.is_err()).then(|| raw.content_hash());

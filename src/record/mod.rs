@@ -84,6 +84,14 @@ impl Rejection {
         }
     }
 
+    /// A body that cannot be written as JSON: that record alone is not sent.
+    pub fn unwritable(error: &serde_json::Error) -> Self {
+        Self::new(
+            Field::Id,
+            format!("its body cannot be written as JSON: {error}"),
+        )
+    }
+
     /// The field has no value.
     pub fn is_missing(&self) -> bool {
         self.problem == Self::MISSING

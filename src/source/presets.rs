@@ -93,7 +93,8 @@ impl PresetDefaults {
 #[error("unknown preset `{0}`: use one of {names}", names = Preset::names())]
 pub struct UnknownPreset(pub String);
 
-fn one(path: &str) -> FieldSource {
+/// A field read from one path (or `a | b`: the first that has a value).
+pub(super) fn one(path: &str) -> FieldSource {
     FieldSource::from(path)
 }
 

@@ -5,12 +5,8 @@
 use super::super::Field;
 use super::super::invoices::StatusRules;
 use super::super::leave_out::RuleText;
-use super::super::mapping::{FieldMap, FieldSource, SourceFormat};
-use super::{InvoicePresetDefaults, Preset, PresetDefaults, left_out};
-
-fn one(path: &str) -> FieldSource {
-    FieldSource::from(path)
-}
+use super::super::mapping::{FieldMap, SourceFormat};
+use super::{InvoicePresetDefaults, Preset, PresetDefaults, left_out, one};
 
 impl Preset {
     /// Where a person fixes `field` in a clicked export's system; `None` for the API presets.

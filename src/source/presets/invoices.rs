@@ -3,9 +3,9 @@
 
 use super::super::invoices::StatusRules;
 use super::super::leave_out::RuleText;
-use super::super::mapping::{FieldMap, FieldSource, SourceFormat};
+use super::super::mapping::{FieldMap, SourceFormat};
 use super::super::{Field, LineField};
-use super::{Preset, PresetDefaults, left_out};
+use super::{Preset, PresetDefaults, left_out, one};
 
 /// What a preset fills in for its invoice export.
 pub struct InvoicePresetDefaults {
@@ -13,10 +13,6 @@ pub struct InvoicePresetDefaults {
     /// Each line field's path inside one line.
     pub lines: &'static [(LineField, &'static str)],
     pub statuses: StatusRules,
-}
-
-fn one(path: &str) -> FieldSource {
-    FieldSource::from(path)
 }
 
 impl Preset {
