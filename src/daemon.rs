@@ -27,7 +27,6 @@ use self::schedule::{Schedule, ScheduleConfig, Tick};
 use self::watcher::Watch;
 use crate::pass::config::PassConfig;
 use crate::pass::{PassError, PassOptions, PassReport, run_pass};
-use crate::source::Kind;
 use crate::store::{DAEMON_NEXT_PASS, DAEMON_PID, Store, StoreError};
 
 /// Tells systemd (when it is listening) how the daemon is doing.
@@ -93,8 +92,7 @@ pub async fn run(
         "daemon started"
     );
 
-    let kinds = std::iter::once((Kind::Customer, config.pass.source.name.clone()))
-        .chain((config.pass.invoices.as_ref()).map(|i| (Kind::Invoice, i.source.name.clone())));
+    let kinds = (config.pass.exports()).map(|export| (export.kind, export.name.clone()));
     let provider = (config.pass.provider.as_ref()).map(|p| p.provider.name());
     let metrics = Metrics::new(
         config.pass.store_path.clone(),
@@ -122,9 +120,9 @@ pub async fn run(
     let mut folder_check = tokio::time::interval(FOLDER_CHECK);
     // A change starts a pass once the export has been quiet for `source.settle` (so a burst of
     // writes starts one pass); one seen during a pass starts one more after it.
-    let invoices_settle = config.pass.invoices.as_ref().map(|i| i.source.settle);
-    let quiet = (config.pass.source.settle)
-        .max(invoices_settle.unwrap_or_default())
+    let quiet = (config.pass.exports().map(|export| export.settle))
+        .max()
+        .unwrap_or_default()
         .max(MIN_QUIET);
     let mut due: Option<tokio::time::Instant> = None;
     let mut again = false;
@@ -244,9 +242,10 @@ impl Watching {
                 changes: None,
             };
         }
-        let invoices = config.pass.invoices.as_ref().map(|i| &i.source.path);
-        let exports = std::iter::once(&config.pass.source.path)
-            .chain(invoices)
+        // An export read from an API has no file to watch: the schedule reads it.
+        let exports = (config.pass.exports())
+            .filter(|export| !export.from_api)
+            .map(|export| &export.path)
             .map(|path| {
                 let watch = Watch::start(path, changes.clone())
                     .inspect_err(|why| {

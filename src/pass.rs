@@ -164,9 +164,9 @@ pub async fn run_pass(
     let started = Instant::now();
     let mut shutdown = std::pin::pin!(shutdown);
     if options.wait_to_settle {
-        wait_to_settle(&config.source, shutdown.as_mut()).await?;
-        if let Some(invoices) = &config.invoices {
-            wait_to_settle(&invoices.source, shutdown.as_mut()).await?;
+        // An API's change set is written by the pass itself: nothing to wait for.
+        for export in config.exports().filter(|e| !e.from_api) {
+            wait_to_settle(export, shutdown.as_mut()).await?;
         }
     }
     let customers = Lane::customers(config);

@@ -177,5 +177,7 @@ async fn the_daemon_and_check_online_never_refresh_at_once() {
         run.stderr
     );
     assert!(!run.stderr.contains("connect quickbooks"), "{}", run.stderr);
+    // An export read from an API has no folder to watch: nothing said about one.
+    assert!(!run.stderr.contains("folder"), "{}", run.stderr);
     eprintln!("check --online read its sample beside the daemon {sampled} times of 12");
 }

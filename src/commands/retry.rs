@@ -19,14 +19,7 @@ pub struct RetrySelection {
 
 /// The store names `retry` and `forget` look in: customers', and invoices' when configured.
 fn sources(config: &Config) -> Vec<&str> {
-    let invoices = config
-        .pass
-        .invoices
-        .as_ref()
-        .map(|i| i.source.name.as_str());
-    std::iter::once(config.pass.source.name.as_str())
-        .chain(invoices)
-        .collect()
+    config.pass.exports().map(|s| s.name.as_str()).collect()
 }
 
 pub fn retry(

@@ -78,3 +78,12 @@ pub struct PassConfig {
     /// `store.keep_history`: how long passes and record events are kept.
     pub keep_history: Duration,
 }
+
+impl PassConfig {
+    /// The exports a pass reads, one a lane, in the order their records are sent: customers,
+    /// then invoices when configured. What every part of the program that serves each kind
+    /// (the watch, settling, the id guard, the metrics, the operator's commands) walks.
+    pub fn exports(&self) -> impl Iterator<Item = &SourceConfig> {
+        std::iter::once(&self.source).chain(self.invoices.as_ref().map(|i| &i.source))
+    }
+}

@@ -57,9 +57,7 @@ pub(super) fn remember(store: &Store, name: &str, field: &str) -> Result<(), Sto
 
 impl IdFields {
     pub(super) fn of(config: &PassConfig) -> Self {
-        let sources =
-            std::iter::once(&config.source).chain(config.invoices.as_ref().map(|i| &i.source));
-        Self(sources.map(IdField::of).collect())
+        Self(config.exports().map(IdField::of).collect())
     }
 
     /// Every kind's field checked against the one its stored records were sent with, and
