@@ -13,20 +13,21 @@ use std::time::Duration;
 
 pub mod lock;
 pub mod metrics;
+mod passes;
 pub mod schedule;
 pub mod watcher;
 
 use chrono::Utc;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 use self::lock::{InstanceLock, LockError};
 use self::metrics::{Metrics, MetricsSection};
+use self::passes::{Finished, Passes};
 use self::schedule::{Schedule, ScheduleConfig, Tick};
 use self::watcher::Watch;
 use crate::pass::config::PassConfig;
-use crate::pass::{PassError, PassOptions, PassReport, run_pass};
+use crate::pass::{PassError, PassOptions};
 use crate::store::{DAEMON_NEXT_PASS, DAEMON_PID, Store, StoreError};
 
 /// Tells systemd (when it is listening) how the daemon is doing.
@@ -106,10 +107,7 @@ pub async fn run(
             .map_err(|error| DaemonError::Metrics { listen, error })?;
     }
     let (stop_tx, stop_rx) = watch::channel(false);
-    let (done_tx, mut done) = mpsc::channel::<(u64, Option<Duration>)>(1);
-    // Each pass's number, so that its end is told from an earlier one's.
-    let mut started: u64 = 0;
-    let mut running: Option<JoinHandle<()>> = None;
+    let (done_tx, mut done) = mpsc::channel::<Finished>(1);
     let mut shutdown = std::pin::pin!(shutdown);
     // With WatchdogSec= set, ping at half the period.
     let watchdog_period = sd_notify::watchdog_enabled().map(|d| d / 2);
@@ -118,21 +116,9 @@ pub async fn run(
     let (change_tx, mut changes) = mpsc::channel::<()>(1);
     let mut watch = Watching::new(&config, change_tx);
     let mut folder_check = tokio::time::interval(FOLDER_CHECK);
-    // A change starts a pass once the export has been quiet for `source.settle` (so a burst of
-    // writes starts one pass); one seen during a pass starts one more after it.
-    let quiet = (config.pass.exports().map(|export| export.settle))
-        .max()
-        .unwrap_or_default()
-        .max(MIN_QUIET);
-    let mut due: Option<tokio::time::Instant> = None;
-    let mut again = false;
-    // The pass during which a tick was last skipped.
-    let mut skipped_during: u64 = 0;
+    let mut passes = Passes::new(Arc::clone(&config), options, metrics, stop_rx, done_tx);
     if config.schedule.run_at_startup {
-        started += 1;
-        running = Some(start_pass(
-            started, &config, options, &metrics, &stop_rx, &done_tx,
-        ));
+        passes.start();
     } else {
         log_next(&mut schedule, &config.pass).await;
     }
@@ -140,50 +126,11 @@ pub async fn run(
     loop {
         tokio::select! {
             () = &mut shutdown => break,
-            Some(Tick) = ticks.recv() => {
-                if running.as_ref().is_some_and(|p| !p.is_finished()) {
-                    // One line per running pass; later ticks are only counted on it.
-                    if std::mem::replace(&mut skipped_during, started) != started {
-                        warn!("a scheduled pass is due but the previous one is still running: \
-                               skipped (ticks skipped during this pass are counted in status)");
-                    }
-                    count_skipped(&config.pass);
-                    metrics.outcome("skipped");
-                } else {
-                    started += 1;
-                    running = Some(start_pass(started, &config, options, &metrics, &stop_rx, &done_tx));
-                }
-            }
-            Some(()) = changes.recv() => {
-                due = Some(tokio::time::Instant::now() + quiet);
-            }
-            () = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
-                due = None;
-                if running.as_ref().is_some_and(|p| !p.is_finished()) {
-                    again = true;
-                } else {
-                    info!("the export changed and has settled: a pass starts");
-                    started += 1;
-                    running = Some(start_pass(started, &config, options, &metrics, &stop_rx, &done_tx));
-                }
-            }
-            Some((pass, settles_in)) = done.recv() => {
-                // The end of an earlier pass, heard after the next one started (a pass may start
-                // once the last one's task has finished, before its end is heard here): the
-                // running one stays running.
-                if pass != started {
-                    continue;
-                }
-                running = None;
-                // A file left because it was still being written: a pass once it has settled.
-                if let Some(left) = settles_in.filter(|_| watch.on()) {
-                    due = Some(tokio::time::Instant::now() + left.max(MIN_QUIET));
-                }
-                if std::mem::take(&mut again) {
-                    info!("the export changed during the last pass: a pass starts");
-                    started += 1;
-                    running = Some(start_pass(started, &config, options, &metrics, &stop_rx, &done_tx));
-                } else {
+            Some(Tick) = ticks.recv() => passes.tick(),
+            Some(()) = changes.recv() => passes.changed(),
+            () = passes.settling(), if passes.is_settling() => passes.settled(),
+            Some(finished) = done.recv() => {
+                if passes.finished(finished, watch.on()) {
                     log_next(&mut schedule, &config.pass).await;
                 }
             }
@@ -198,7 +145,7 @@ pub async fn run(
             _ = folder_check.tick() => {
                 // A folder that appeared (a pass reads what is in it) or went away.
                 if watch.check() {
-                    due = Some(tokio::time::Instant::now());
+                    passes.read_now();
                 }
             }
         }
@@ -210,18 +157,12 @@ pub async fn run(
     ]);
     info!("stopping: no new pass starts");
     let _ = stop_tx.send(true);
-    if let Some(pass) = running {
-        let _ = pass.await;
-    }
+    passes.stopped().await;
     let _ = schedule.shutdown().await;
     forget_daemon(&config.pass);
     info!("stopped");
     Ok(())
 }
-
-/// The shortest quiet time before a change starts a pass, so that a burst of writes (even with
-/// `source.settle = "0s"`) starts one pass.
-const MIN_QUIET: Duration = Duration::from_millis(100);
 
 /// How often the daemon looks whether the export's folder appeared or went away.
 const FOLDER_CHECK: Duration = Duration::from_secs(5);
@@ -293,58 +234,6 @@ impl Watching {
 }
 
 /// Starts pass `number`; `done` hears when it ends.
-fn start_pass(
-    number: u64,
-    config: &Arc<DaemonConfig>,
-    options: PassOptions,
-    metrics: &Arc<Metrics>,
-    stop: &watch::Receiver<bool>,
-    done: &mpsc::Sender<(u64, Option<Duration>)>,
-) -> JoinHandle<()> {
-    let config = Arc::clone(config);
-    let metrics = Arc::clone(metrics);
-    let mut stop = stop.clone();
-    let done = done.clone();
-    tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stop.wait_for(|s| *s).await;
-        };
-        let result = run_pass(&config.pass, options, shutdown).await;
-        match &result {
-            Ok(report) => metrics.pass(report),
-            Err(_) => metrics.outcome("error"),
-        }
-        report(&result);
-        let settles_in = result.as_ref().ok().and_then(|r| r.settles_in);
-        let _ = done.send((number, settles_in)).await;
-    })
-}
-
-fn report(result: &Result<PassReport, PassError>) {
-    match result {
-        Ok(report) => {
-            let status = format!("last pass {}: {}", report.outcome(), report.summary());
-            notify(&[sd_notify::NotifyState::Status(&status)]);
-            if let Some(problem) = report.problem() {
-                warn!("{problem}");
-            }
-        }
-        Err(e) => {
-            let status = format!("last pass failed: {e}");
-            notify(&[sd_notify::NotifyState::Status(&status)]);
-            error!("pass failed: {e}");
-        }
-    }
-}
-
-fn count_skipped(config: &PassConfig) {
-    if let Err(e) = Store::open(&config.store_path)
-        .and_then(|store| store.count_skipped_tick(&config.source.name))
-    {
-        error!("cannot count the skipped tick: {e}");
-    }
-}
-
 /// Logs when the next pass is due, and keeps it in the store for `status`.
 async fn log_next(schedule: &mut Schedule, config: &PassConfig) {
     let next = schedule.next().await;
