@@ -105,6 +105,13 @@ fn state_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<RecordSta
     })
 }
 
+/// The kind of record in column `index`.
+fn kind_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<crate::source::Kind> {
+    row.get::<_, String>(index)?.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into())
+    })
+}
+
 /// The instant in column `index`, which may be empty.
 fn millis_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Option<Millis>> {
     Ok(row.get::<_, Option<i64>>(index)?.map(Millis))

@@ -52,7 +52,7 @@ pub fn failures(
             f.attempts.to_string(),
             cell(f.last_status),
             cell(f.next_attempt),
-            f.kind.clone(),
+            f.kind.to_string(),
         ];
         let at = if name_second { 1 } else { cells.len() };
         cells.insert(at, cell(f.name.as_ref()));
@@ -72,7 +72,7 @@ pub fn failures(
         let invoices = config.pass.invoices.as_ref().map(|i| &i.source);
         for source in std::iter::once(&config.pass.source).chain(invoices) {
             let reasons = (rows.iter())
-                .filter(|f| f.kind == source.kind.name())
+                .filter(|f| f.kind == source.kind)
                 .filter_map(|f| Some((f.reason.as_deref()?, 1)));
             for line in advice::by_reason(reasons, source) {
                 writeln!(out, "  {}", shown(&line)).map_err(io)?;

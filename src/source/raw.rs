@@ -81,6 +81,25 @@ impl fmt::Display for Kind {
     }
 }
 
+impl std::str::FromStr for Kind {
+    type Err = String;
+
+    /// A kind by its [`Kind::name`].
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Kind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == name)
+            .ok_or_else(|| format!("`{name}` is not a kind of record"))
+    }
+}
+
+/// As its name (`customer`), in `failures` and `show`'s JSON.
+impl serde::Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
 /// The API's fields of every kind; [`Kind::fields`] says which are whose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Field {

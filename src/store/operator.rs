@@ -5,8 +5,9 @@ use rusqlite::{OptionalExtension as _, params};
 use serde::Serialize;
 
 use super::outbox::add_event;
-use super::{PassCounts, Store, StoreError, millis_at, state_at};
+use super::{PassCounts, Store, StoreError, kind_at, millis_at, state_at};
 use crate::diff::RecordState;
+use crate::source::Kind;
 use crate::source::timestamp::Millis;
 
 /// A pass as `status` lists it (and prints it as JSON).
@@ -43,8 +44,7 @@ pub struct FailureEntry {
     /// How the accounting system shows it (a display name, first and last name, an invoice's
     /// number), when the export had one.
     pub name: Option<String>,
-    /// `customer` or `invoice`.
-    pub kind: String,
+    pub kind: Kind,
     pub state: RecordState,
     pub reason: Option<String>,
     pub source_modified: Option<Millis>,
@@ -112,8 +112,7 @@ pub struct RecordRow {
     pub id: String,
     /// How the accounting system shows it, when the export had a name.
     pub name: Option<String>,
-    /// `customer` or `invoice`.
-    pub kind: String,
+    pub kind: Kind,
     pub state: RecordState,
     pub source_modified: Option<Millis>,
     pub reason: Option<String>,
@@ -187,7 +186,7 @@ impl Store {
                         blue_tape_id: r.get(7)?,
                         sign_up_url: r.get(8)?,
                         body: r.get(9)?,
-                        kind: r.get(10)?,
+                        kind: kind_at(r, 10)?,
                         refused: r.get(11)?,
                         refused_reason: r.get(12)?,
                         name: r.get(13)?,
@@ -367,7 +366,7 @@ impl Store {
                         last_status: r.get(5)?,
                         next_attempt: millis_at(r, 6)?,
                         updated_at: millis_at(r, 7)?,
-                        kind: r.get(8)?,
+                        kind: kind_at(r, 8)?,
                         name: r.get(9)?,
                     })
                 },
