@@ -5,6 +5,7 @@ pub mod config;
 mod csv;
 pub mod decode;
 pub mod detect;
+mod fields;
 mod guard;
 pub mod invoices;
 mod json;
@@ -21,9 +22,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use self::config::{SourceConfig, SourceFormat};
+pub use self::fields::{Field, Kind, LineField};
 pub use self::json::walk::{PageError, records_in};
 pub use self::keep::Keep;
-pub use self::raw::{Field, Kind, LineField, Oversized, RawLine, RawRecord};
+pub use self::raw::{Oversized, RawLine, RawRecord};
 
 /// A problem with an export file as a whole (a bad record is a rejection, not a
 /// `SourceError`).

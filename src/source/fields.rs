@@ -1,0 +1,261 @@
+//! What a record is and what it holds: the kinds (customer, invoice), the API fields of each,
+//! and an invoice line's fields. The vocabulary every station shares.
+
+use std::fmt;
+
+/// What a record is: a customer, or one of a customer's invoices (SPEC §9). Each kind has
+/// its own export, its own fields and its own records in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Customer,
+    Invoice,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 2] = [Kind::Customer, Kind::Invoice];
+
+    /// Its API fields, in body order.
+    pub fn fields(self) -> &'static [Field] {
+        match self {
+            Kind::Customer => &[
+                Field::Id,
+                Field::FirstName,
+                Field::LastName,
+                Field::EmailAddress,
+                Field::CellPhoneNumber,
+                Field::SourceModifiedDate,
+                Field::CompanyId,
+                Field::DisplayName,
+                Field::FullName,
+                Field::Country,
+                Field::ParentId,
+            ],
+            Kind::Invoice => &[
+                Field::Id,
+                Field::InvoiceNumber,
+                Field::CustomerId,
+                Field::InvoiceDate,
+                Field::DueDate,
+                Field::ExpirationDate,
+                Field::SubTotal,
+                Field::TaxAmount,
+                Field::TotalAmount,
+                Field::AmountDue,
+                Field::SourceModifiedDate,
+                Field::Status,
+                Field::Lines,
+                Field::LineAmounts,
+            ],
+        }
+    }
+
+    /// `customer` or `invoice`, as the store and the commands name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Customer => "customer",
+            Kind::Invoice => "invoice",
+        }
+    }
+
+    /// The largest request body BlueTape is sent for one record of this kind (SPEC §10).
+    pub fn body_limit(self) -> usize {
+        match self {
+            Kind::Customer => 64 * 1024,
+            Kind::Invoice => 1024 * 1024,
+        }
+    }
+
+    /// The config section of its export: `source` or `invoices`.
+    pub fn section(self) -> &'static str {
+        match self {
+            Kind::Customer => "source",
+            Kind::Invoice => "invoices",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+
+    /// A kind by its [`Kind::name`].
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Kind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == name)
+            .ok_or_else(|| format!("`{name}` is not a kind of record"))
+    }
+}
+
+/// As its name (`customer`), in `failures` and `show`'s JSON.
+impl serde::Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+/// The API's fields of every kind; [`Kind::fields`] says which are whose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    Id,
+    FirstName,
+    LastName,
+    EmailAddress,
+    CellPhoneNumber,
+    SourceModifiedDate,
+    CompanyId,
+    InvoiceNumber,
+    CustomerId,
+    InvoiceDate,
+    DueDate,
+    ExpirationDate,
+    SubTotal,
+    TaxAmount,
+    TotalAmount,
+    AmountDue,
+    /// Where the source's status is (not sent: it decides what is sent).
+    Status,
+    /// Where the list of lines is.
+    Lines,
+    /// Whether the lines' `amount` includes tax: `Inclusive`, else it does not (Xero's
+    /// `LineAmountTypes`; not sent).
+    LineAmounts,
+    /// The name the accounting system shows (an organisation's, or a person's), for
+    /// `failures` and `show` (not sent).
+    DisplayName,
+    /// A person's whole name, split into first and last name when those are absent (not sent).
+    FullName,
+    /// The customer's country, for its phone number when written without `+country` (not sent).
+    Country,
+    /// The customer a sub-customer (a job) belongs to: its invoices go to BlueTape under the
+    /// top-level customer (not sent).
+    ParentId,
+}
+
+impl Field {
+    /// Every field of every kind.
+    pub const ALL: [Field; 23] = [
+        Field::Id,
+        Field::FirstName,
+        Field::LastName,
+        Field::EmailAddress,
+        Field::CellPhoneNumber,
+        Field::SourceModifiedDate,
+        Field::CompanyId,
+        Field::InvoiceNumber,
+        Field::CustomerId,
+        Field::InvoiceDate,
+        Field::DueDate,
+        Field::ExpirationDate,
+        Field::SubTotal,
+        Field::TaxAmount,
+        Field::TotalAmount,
+        Field::AmountDue,
+        Field::Status,
+        Field::Lines,
+        Field::LineAmounts,
+        Field::DisplayName,
+        Field::FullName,
+        Field::Country,
+        Field::ParentId,
+    ];
+
+    /// The API's name of the field, as in `[source.fields]` and `[invoices.fields]`.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Field::Id => "id",
+            Field::FirstName => "firstName",
+            Field::LastName => "lastName",
+            Field::EmailAddress => "emailAddress",
+            Field::CellPhoneNumber => "cellPhoneNumber",
+            Field::SourceModifiedDate => "sourceModifiedDate",
+            Field::CompanyId => "companyId",
+            Field::InvoiceNumber => "invoiceNumber",
+            Field::CustomerId => "customerId",
+            Field::InvoiceDate => "invoiceDate",
+            Field::DueDate => "dueDate",
+            Field::ExpirationDate => "expirationDate",
+            Field::SubTotal => "subTotal",
+            Field::TaxAmount => "taxAmount",
+            Field::TotalAmount => "totalAmount",
+            Field::AmountDue => "amountDue",
+            Field::Status => "status",
+            Field::Lines => "lines",
+            Field::LineAmounts => "lineAmounts",
+            Field::DisplayName => "displayName",
+            Field::FullName => "fullName",
+            Field::Country => "country",
+            Field::ParentId => "parentId",
+        }
+    }
+
+    /// Where a record of `kind` keeps this field: its place in [`Kind::fields`], or `None`
+    /// when the kind has no such field.
+    pub(super) fn slot(self, kind: Kind) -> Option<usize> {
+        kind.fields().iter().position(|f| *f == self)
+    }
+
+    /// Read only where mapped, and then only to help with the fields sent: a record without
+    /// it hashes as it did before the field existed.
+    pub(super) fn only_when_mapped(self) -> bool {
+        matches!(
+            self,
+            Field::DisplayName | Field::FullName | Field::Country | Field::ParentId
+        )
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.api_name())
+    }
+}
+
+/// The fields of an invoice's line, in body order, and `amount`: the line's amount as written,
+/// with or without tax as the invoice's `lineAmounts` says (not sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LineField {
+    Description,
+    UnitAmount,
+    Quantity,
+    SubTotal,
+    TaxAmount,
+    TotalAmount,
+    Amount,
+}
+
+impl LineField {
+    pub const ALL: [LineField; 7] = [
+        LineField::Description,
+        LineField::UnitAmount,
+        LineField::Quantity,
+        LineField::SubTotal,
+        LineField::TaxAmount,
+        LineField::TotalAmount,
+        LineField::Amount,
+    ];
+
+    /// The API's name, as in `[invoices.line_fields]`.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            LineField::Description => "description",
+            LineField::UnitAmount => "unitAmount",
+            LineField::Quantity => "quantity",
+            LineField::SubTotal => "subTotal",
+            LineField::TaxAmount => "taxAmount",
+            LineField::TotalAmount => "totalAmount",
+            LineField::Amount => "amount",
+        }
+    }
+}
+
+impl fmt::Display for LineField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.api_name())
+    }
+}
