@@ -11,7 +11,7 @@ use serde_json::json;
 
 use support::fake_provider::{Fault, Reply};
 use support::fake_xero::{FakeXero, Kind};
-use support::linked::{connect_by_pasting, xero_fixture};
+use support::linked::{connect_by_pasting, first_change, xero_fixture};
 use support::measured::measured;
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -19,9 +19,7 @@ const LIMIT: Duration = Duration::from_secs(120);
 /// A Xero company of `n` contacts, each with `notes` bytes in a field no preset reads.
 async fn xero_with_notes(n: usize, notes: usize) -> FakeXero {
     let xero = FakeXero::start_empty().await;
-    let first = chrono::DateTime::parse_from_rfc3339("2024-03-01T10:00:00Z")
-        .expect("time")
-        .to_utc();
+    let first = first_change();
     xero.books(|b| {
         b.generate_contacts(n, first, Duration::from_secs(1));
         for contact in &mut b.contacts {

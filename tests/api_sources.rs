@@ -9,7 +9,7 @@ use std::process::Stdio;
 use support::fake_quickbooks::{FakeQuickbooks, REALM};
 use support::fake_xero::FakeXero;
 use support::linked::{
-    connect_by_pasting, quickbooks_fixture, quickbooks_with_invoices, xero_fixture,
+    connect_by_pasting, first_change, quickbooks_fixture, quickbooks_with_invoices, xero_fixture,
     xero_fixture_with,
 };
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
@@ -50,9 +50,7 @@ async fn xero_connect_by_pasted_url_then_a_pass_reads_the_contacts() {
 #[tokio::test]
 async fn quickbooks_first_pass_reads_2500_customers_over_three_pages_then_only_the_changes() {
     let qb = FakeQuickbooks::start_empty().await;
-    let first = chrono::DateTime::parse_from_rfc3339("2024-03-01T10:00:00Z")
-        .expect("time")
-        .to_utc();
+    let first = first_change();
     qb.books(|b| b.generate_customers(2500, first, std::time::Duration::from_secs(1)));
     let fx = quickbooks_fixture(&qb).await;
     let connect = connect_by_pasting(&fx, "quickbooks", &[]).await;
@@ -374,9 +372,7 @@ async fn xero_connect_by_listening_then_contacts_and_invoices_through_one_connec
 #[tokio::test]
 async fn xero_s_day_budget_stops_the_pass_with_69_and_loses_nothing() {
     let xero = FakeXero::start_empty().await;
-    let first = chrono::DateTime::parse_from_rfc3339("2024-03-01T10:00:00Z")
-        .expect("time")
-        .to_utc();
+    let first = first_change();
     xero.books(|b| b.generate_contacts(1500, first, std::time::Duration::from_secs(1)));
     let fx = xero_fixture(&xero).await;
     assert_eq!(connect_by_pasting(&fx, "xero", &[]).await.code, 0);
@@ -494,9 +490,7 @@ async fn a_xero_custom_connection_reads_without_a_consent() {
 #[tokio::test]
 async fn records_changed_during_a_read_are_all_read_and_none_is_lost() {
     let qb = FakeQuickbooks::start_empty().await;
-    let first = chrono::DateTime::parse_from_rfc3339("2024-03-01T10:00:00Z")
-        .expect("time")
-        .to_utc();
+    let first = first_change();
     qb.books(|b| b.generate_customers(2500, first, std::time::Duration::from_secs(1)));
     let fx = quickbooks_fixture(&qb).await;
     assert_eq!(connect_by_pasting(&fx, "quickbooks", &[]).await.code, 0);

@@ -89,21 +89,27 @@ pub(super) fn apply_aliases(
     let pointer = pointer_of(lane, field)?;
     let rewritten = spool.with_extension("rekeyed");
     let io = |e: std::io::Error| PassError::Internal(format!("{}: {e}", spool.display()));
-    let mut out = BufWriter::new(std::fs::File::create(&rewritten).map_err(io)?);
-    for record in records(spool)? {
-        let mut record = record?;
-        if let Some(Value::String(api_id)) = record.pointer(&pointer)
-            && let Some(id) = store.alias(customers, api_id)?
-            && let Some(at) = record.pointer_mut(&pointer)
-        {
-            *at = Value::String(id);
+    let write = || -> Result<(), PassError> {
+        let mut out = BufWriter::new(std::fs::File::create(&rewritten).map_err(io)?);
+        for record in records(spool)? {
+            let mut record = record?;
+            if let Some(Value::String(api_id)) = record.pointer(&pointer)
+                && let Some(id) = store.alias(customers, api_id)?
+                && let Some(at) = record.pointer_mut(&pointer)
+            {
+                *at = Value::String(id);
+            }
+            serde_json::to_writer(&mut out, &record).map_err(|e| io(e.into()))?;
+            out.write_all(b"\n").map_err(io)?;
         }
-        serde_json::to_writer(&mut out, &record).map_err(|e| io(e.into()))?;
-        out.write_all(b"\n").map_err(io)?;
+        out.flush().map_err(io)
+    };
+    // Never left beside the store: it holds the records' contact details.
+    let written = write().and_then(|()| std::fs::rename(&rewritten, spool).map_err(io));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&rewritten);
     }
-    out.flush().map_err(io)?;
-    drop(out);
-    std::fs::rename(&rewritten, spool).map_err(io)
+    written
 }
 
 /// The spool's records, one JSON value a line.

@@ -193,16 +193,16 @@ impl FakeQuickbooks {
         self.state().faults.extend(faults);
     }
 
-    /// Every data answer takes this long (so that concurrency shows in the counters).
+    /// The token endpoint waits this long before it reads a request.
     pub fn set_token_delay(&self, delay: Duration) {
         self.state().token_delay = delay;
     }
 
+    /// Every data answer takes this long (so that concurrency shows in the counters).
     pub fn set_delay(&self, delay: Duration) {
         self.state().delay = delay;
     }
 
-    /// Whether requests over Intuit's limits get 429 (default) or are only counted.
     /// Data answers wait from now on until `release_answers` (requests are still counted
     /// and refused as they arrive).
     pub fn hold_answers(&self) {
@@ -218,6 +218,7 @@ impl FakeQuickbooks {
         self.state().load.in_flight()
     }
 
+    /// Whether requests over Intuit's limits get 429 (default) or are only counted.
     pub fn set_enforce_limits(&self, enforce: bool) {
         self.state().enforce_limits = enforce;
     }

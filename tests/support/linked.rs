@@ -132,3 +132,11 @@ pub async fn quickbooks_with_invoices() -> (FakeQuickbooks, Fixture) {
     assert_eq!(connect_by_pasting(&fx, "quickbooks", &[]).await.code, 0);
     (qb, fx)
 }
+
+/// When the generated companies' first record last changed (`generate_customers`,
+/// `generate_contacts`): long before any test runs.
+pub fn first_change() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339("2024-03-01T10:00:00Z")
+        .expect("time")
+        .to_utc()
+}
