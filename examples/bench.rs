@@ -246,10 +246,10 @@ fn child(args: &[String]) -> Result<(), Error> {
             let report = pass(&config, PassOptions::default())?;
             if task == "unchanged" {
                 // The newest record ties with the watermark: it is looked up, not skipped.
-                assert_eq!(report.skipped, rows - 1);
+                assert_eq!(report.lanes[0].skipped, rows - 1);
             } else {
                 // Not opened at all.
-                assert_eq!(report.counts.read, 0);
+                assert_eq!(report.totals().read, 0);
             }
         }
         "dry-run" | "first-pass" => {
@@ -263,7 +263,7 @@ fn child(args: &[String]) -> Result<(), Error> {
                     ..PassOptions::default()
                 },
             )?;
-            assert_eq!(report.counts.new, rows);
+            assert_eq!(report.totals().new, rows);
         }
         "store-floor" => {
             // The least any staging that keeps each record's body can write: the bodies alone.
@@ -333,7 +333,7 @@ fn child(args: &[String]) -> Result<(), Error> {
             let config = config(&dir, &csv, &fake.base_url(), concurrency)?;
             started = Instant::now();
             let report = pass(&config, PassOptions::default())?;
-            assert_eq!(report.counts.created, rows);
+            assert_eq!(report.totals().created, rows);
         }
         "store-writes" => {
             let mut store = Store::open(&dir.join("state.db"))?;

@@ -175,15 +175,13 @@ fn child(args: &[String]) -> Result<(), Error> {
     let wall = started.elapsed().as_secs_f64();
     match task.as_str() {
         "unchanged-both" => {
-            let sent =
-                report.counts.created + report.invoices.as_ref().map_or(0, |i| i.counts.created);
+            let sent = report.totals().created;
             if sent != 0 || report.requests.success != 0 {
                 return Err(format!("an unchanged pass sent {sent}").into());
             }
         }
         _ if dry_run => {
-            let would = report.would_send + report.invoices.as_ref().map_or(0, |i| i.would_send);
-            let expected = report.counts.new + report.invoices.as_ref().map_or(0, |i| i.counts.new);
+            let (would, expected) = (report.would_send(), report.totals().new);
             if would != expected {
                 return Err(format!("a dry run would send {would} of {expected}").into());
             }
@@ -196,12 +194,9 @@ fn child(args: &[String]) -> Result<(), Error> {
 
 /// Every record read was created.
 fn check_sent(report: &PassReport) -> Result<(), Error> {
-    let customers_ok = report.counts.created == report.counts.new && report.counts.new > 0;
-    let invoices_ok = report
-        .invoices
-        .as_ref()
-        .is_none_or(|i| i.counts.created == i.counts.new && i.waiting == 0);
-    if customers_ok && invoices_ok {
+    let all_sent = (report.lanes.iter())
+        .all(|l| l.counts.created == l.counts.new && l.counts.new > 0 && l.waiting == 0);
+    if all_sent {
         return Ok(());
     }
     Err(format!("not everything was sent: {}", report.summary()).into())

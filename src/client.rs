@@ -10,13 +10,36 @@ use std::time::{Duration, SystemTime};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use self::answer::Reply;
+use self::answer::classify_sign_up;
 pub use self::answer::{Answer, Outcome, SignUp};
-use self::answer::{Reply, classify, classify_sign_up, classify_update, invoice};
 use self::config::ApiConfig;
 
 /// The most of an answer's body that is read: anything longer is not BlueTape's JSON, and
 /// reading it would let a server or a proxy decide how much memory the process takes.
 pub const MAX_BODY: usize = 1 << 20;
+
+/// How the answers to one kind of request are read (SPEC §2, §9).
+pub type Classify = fn(Reply<'_>, SystemTime) -> Outcome;
+
+/// A kind of record's resource in BlueTape's API: the path its records are created at
+/// (updated at `<path>/<id>`, cancelled at `<path>/<id>/cancel`), and how each answer is read.
+/// A lane names its own; the client knows no kind.
+#[derive(Debug, Clone, Copy)]
+pub struct Resource {
+    /// Below `api.base_url`: `integration/customer`.
+    pub path: &'static str,
+    pub create: Classify,
+    pub update: Classify,
+    pub cancel: Classify,
+}
+
+/// A [`Resource`] at this account's `api.base_url`.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    url: Url,
+    resource: Resource,
+}
 
 /// The BlueTape integration API for one account.
 #[derive(Clone)]
@@ -24,7 +47,6 @@ pub struct BlueTapeClient {
     http: reqwest::Client,
     base_url: Url,
     create_url: Url,
-    invoice_url: Url,
     account_id: String,
     key: SecretString,
 }
@@ -44,7 +66,6 @@ impl BlueTapeClient {
             http,
             base_url: config.base_url.clone(),
             create_url: join(&config.base_url, "integration/customer"),
-            invoice_url: join(&config.base_url, "integration/invoice"),
             account_id: config.account_id.clone(),
             key: config.key.clone(),
         })
@@ -54,40 +75,33 @@ impl BlueTapeClient {
         &self.create_url
     }
 
-    /// Sends one customer (`body` is its JSON) and classifies the answer.
-    pub async fn create(&self, body: String) -> Answer {
-        let url = self.create_url.clone();
+    /// Where `resource`'s records are sent for this account.
+    pub fn endpoint(&self, resource: Resource) -> Endpoint {
+        Endpoint {
+            url: join(&self.base_url, resource.path),
+            resource,
+        }
+    }
+
+    /// Sends one record (`body` is its JSON) to be created, and classifies the answer.
+    pub async fn create(&self, at: &Endpoint, body: String) -> Answer {
+        let url = at.url.clone();
         let request = self.http.post(url.clone()).body(body);
-        self.send(url, request, classify).await
+        self.send(url, request, at.resource.create).await
     }
 
-    /// Sends a changed customer as an update: `body` is the create body without `id` and
-    /// `companyId`.
-    pub async fn update(&self, id: &str, body: String) -> Answer {
-        let url = self.customer_url(id, &[]);
+    /// Sends a changed record BlueTape has as an update (`body` is its update body).
+    pub async fn update(&self, at: &Endpoint, id: &str, body: String) -> Answer {
+        let url = below(&at.url, &[id]);
         let request = self.http.put(url.clone()).body(body);
-        self.send(url, request, classify_update).await
+        self.send(url, request, at.resource.update).await
     }
 
-    /// Sends one invoice (`body` is its JSON) and classifies the answer (SPEC §9).
-    pub async fn create_invoice(&self, body: String) -> Answer {
-        let url = self.invoice_url.clone();
-        let request = self.http.post(url.clone()).body(body);
-        self.send(url, request, invoice::classify_create).await
-    }
-
-    /// Sends a changed invoice: `body` is the create body without `id`.
-    pub async fn update_invoice(&self, id: &str, body: String) -> Answer {
-        let url = below(&self.invoice_url, &[id]);
-        let request = self.http.put(url.clone()).body(body);
-        self.send(url, request, invoice::classify_update).await
-    }
-
-    /// Cancels an invoice BlueTape has.
-    pub async fn cancel_invoice(&self, id: &str) -> Answer {
-        let url = below(&self.invoice_url, &[id, "cancel"]);
+    /// Cancels a record BlueTape has (an invoice the export now says is void).
+    pub async fn cancel(&self, at: &Endpoint, id: &str) -> Answer {
+        let url = below(&at.url, &[id, "cancel"]);
         let request = self.http.put(url.clone()).body("{}");
-        self.send(url, request, invoice::classify_cancel).await
+        self.send(url, request, at.resource.cancel).await
     }
 
     /// The key as a header value marked sensitive, so no `Debug` or trace output shows it.
@@ -180,12 +194,7 @@ impl BlueTapeClient {
         })
     }
 
-    async fn send(
-        &self,
-        url: Url,
-        request: reqwest::RequestBuilder,
-        classify: fn(Reply<'_>, SystemTime) -> Outcome,
-    ) -> Answer {
+    async fn send(&self, url: Url, request: reqwest::RequestBuilder, classify: Classify) -> Answer {
         let request = request.header(reqwest::header::CONTENT_TYPE, "application/json");
         let response = match self.execute(request).await {
             Ok(r) => r,

@@ -126,6 +126,21 @@ pub fn is_candidate(modified_ms: i64, threshold_ms: Option<i64>) -> bool {
     threshold_ms.is_none_or(|t| modified_ms >= t)
 }
 
+/// What to do with a record read, given what the export says of its standing (a customer's
+/// is always open: [`Verdict::Plain`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The plain diff: queue, reject, nothing, or (for one BlueTape has, changed since) an
+    /// update.
+    Plain(Decision),
+    /// Not sent and not kept: a draft, or a record void or paid before it was ever sent,
+    /// counted as left out. `withdraw`: the store has it, never sent (queued, waiting,
+    /// failed or rejected), and forgets it.
+    LeftOut { withdraw: bool },
+    /// BlueTape has it, and the export now says it is void: cancel it.
+    Cancel,
+}
+
 pub fn decide(stored: Option<&Stored>, incoming: Incoming<'_>) -> Decision {
     let store_it = if incoming.valid {
         Decision::Queue

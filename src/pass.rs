@@ -34,9 +34,10 @@ use crate::store::{Store, StoreError};
 
 pub use self::api::LinkUse;
 use self::lane::Lane;
+pub use self::lane::{CUSTOMERS, INVOICES};
 use self::preview::dry_run;
-pub use self::preview::{inspect, inspect_invoices};
-pub use self::report::{InvoiceReport, PassOutcome, PassReport, RequestCounts, StopReason};
+pub use self::preview::inspect;
+pub use self::report::{LaneReport, PassOutcome, PassReport, RequestCounts, StopReason};
 use self::send::{SendCounts, send_queue};
 pub use self::stage::Staged;
 use self::stage::{StageMode, StageResult, stage};
@@ -154,8 +155,8 @@ pub fn check_id_fields(store: &Store, config: &PassConfig) -> Result<(), PassErr
 /// requests already sent are recorded, the rest stays queued. The caller holds the store's
 /// instance lock (a dry run changes nothing and needs none).
 ///
-/// Customers go first (staged, then sent); invoices after them (SPEC §9): staged, held while
-/// their customer is not in BlueTape, then sent, unless sending customers stopped the pass.
+/// The lanes run in order: customers first, then invoices (SPEC §9), each
+/// staged, then held for what it follows, then sent.
 pub async fn run_pass(
     config: &PassConfig,
     options: PassOptions,
@@ -169,22 +170,21 @@ pub async fn run_pass(
             wait_to_settle(export, shutdown.as_mut()).await?;
         }
     }
-    let customers = Lane::customers(config);
-    let invoices = (config.invoices.as_ref()).map(|i| Lane::invoices(i, &config.source.name));
+    let lanes = Lane::all(config);
     let client = BlueTapeClient::new(&config.api)?;
     let endpoint = client.create_url().to_string();
 
     if options.dry_run {
-        return dry_run(config, customers, invoices, options, started, endpoint).await;
+        return dry_run(config, &lanes, options, started, endpoint).await;
     }
 
-    let store = Store::open(&config.store_path)?;
+    let mut store = Store::open(&config.store_path)?;
     let kept = ids::IdFields::of(config).keep(&store, options.accept_new_ids)?;
     let options = PassOptions {
         full: options.full || kept.full,
         ..options
     };
-    let pass = store.begin_pass(customers.name(), options.full, now_ms())?;
+    let pass = store.begin_pass(&config.source.name, options.full, now_ms())?;
     let source = match (&config.provider, config.source.from_api) {
         (Some(provider), true) => format!("{} API", provider.provider.system()),
         _ => config.source.path.display().to_string(),
@@ -202,37 +202,42 @@ pub async fn run_pass(
         kept: AtomicU64::new(0),
         moving: kept.moving,
     };
-    let (mut store, staged) = run.stage(store, &customers).await?;
-    let sent = run.send(&mut store, &customers, shutdown.as_mut()).await?;
-    let left = store.queue_counts(customers.name())?;
     let mut report = PassReport {
-        counts: staged.staged.counts + sent.counts,
-        skipped: staged.staged.skipped,
-        settles_in: staged.staged.settles_in,
-        left_pending: left.pending,
-        left_failed: left.failed,
-        stop: sent.stop,
-        source_error: staged.source_error,
+        lanes: Vec::with_capacity(lanes.len()),
+        stop: None,
         dry_run: false,
-        would_send: 0,
         duration: started.elapsed(),
         endpoint,
-        requests: sent.requests,
-        invoices: None,
+        requests: RequestCounts::default(),
     };
-    if let Some(lane) = &invoices {
-        store = run
-            .invoices(store, lane, &customers, &mut report, shutdown.as_mut())
-            .await?;
+    // Lane by lane: staged, then what must hold before sending, then sent, unless an
+    // earlier lane's sending stopped the pass (a refused key, an unreachable API, a
+    // signal): then its records stay queued.
+    for lane in &lanes {
+        let staged;
+        (store, staged) = run.stage(store, lane).await?;
+        let mut done = LaneReport::staged(lane.kind, staged.staged, staged.source_error);
+        (lane.rules()).before_sending(&mut store, lane, pass, now_ms())?;
+        if report.stop.is_none() {
+            let sent = run.send(&mut store, lane, shutdown.as_mut()).await?;
+            done.counts += sent.counts;
+            report.requests += sent.requests;
+            report.stop = sent.stop;
+        }
+        let left = store.queue_counts(lane.name())?;
+        (done.left_pending, done.left_failed, done.waiting) =
+            (left.pending, left.failed, left.waiting);
+        report.lanes.push(done);
     }
     report.duration = started.elapsed();
     let problem = report.problem();
-    let invoice_counts = report.invoices.as_ref().map(InvoiceReport::kept_counts);
+    let counts: Vec<_> = (report.lanes.iter())
+        .map(|l| (l.kind, l.kept_counts()))
+        .collect();
     store.finish_pass(
         pass,
         report.outcome().label(),
-        &report.counts,
-        invoice_counts.as_ref(),
+        &counts,
         problem.as_deref(),
         now_ms(),
     )?;
@@ -338,15 +343,9 @@ impl Run<'_> {
             }
             _ => PassOutcome::SourceError,
         };
-        let kept = Store::open(&self.config.store_path).and_then(|store| {
-            store.finish_pass(
-                self.pass,
-                outcome.label(),
-                &crate::store::PassCounts::default(),
-                None,
-                Some(&error.to_string()),
-                now_ms(),
-            )
+        let kept = Store::open(&self.config.store_path).and_then(|mut store| {
+            let message = error.to_string();
+            store.finish_pass(self.pass, outcome.label(), &[], Some(&message), now_ms())
         });
         if let Err(e) = kept {
             warn!("cannot keep the pass's end in the store's history: {e}");
@@ -387,53 +386,6 @@ impl Run<'_> {
             }),
             Err(e) => Err(e),
         }
-    }
-
-    /// The invoices' part, after the customers' (SPEC §9): staged, held while their customer
-    /// is not in BlueTape (released once it is), then sent, unless sending customers stopped
-    /// the pass (a refused key, an unreachable API, a signal): then they stay queued.
-    async fn invoices(
-        &self,
-        store: Store,
-        lane: &Lane,
-        customers: &Lane,
-        report: &mut PassReport,
-        shutdown: impl Future<Output = ()>,
-    ) -> Result<Store, PassError> {
-        let (mut store, staged) = self.stage(store, lane).await?;
-        let StageResult {
-            staged,
-            source_error,
-        } = staged;
-        if report.source_error.is_none() {
-            report.source_error = source_error;
-        }
-        report.settles_in = report.settles_in.max(staged.settles_in);
-        let hold = store.hold_for_customers(lane.name(), customers.name(), self.pass, now_ms())?;
-        if hold.held + hold.released > 0 {
-            info!(
-                held = hold.held,
-                released = hold.released,
-                "invoices held for their customers"
-            );
-        }
-        let mut counts = staged.counts;
-        if report.stop.is_none() {
-            let sent = self.send(&mut store, lane, shutdown).await?;
-            counts += sent.counts;
-            report.requests += sent.requests;
-            report.stop = sent.stop;
-        }
-        let left = store.queue_counts(lane.name())?;
-        report.invoices = Some(InvoiceReport {
-            counts,
-            skipped: staged.skipped,
-            left_pending: left.pending,
-            left_failed: left.failed,
-            waiting: left.waiting,
-            would_send: 0,
-        });
-        Ok(store)
     }
 }
 

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use self::config::{SourceConfig, SourceFormat};
-pub use self::fields::{Field, Kind, LineField};
+pub use self::fields::{Field, Kind, LineField, Standing};
 pub use self::json::walk::{PageError, records_in};
 pub use self::keep::Keep;
 pub use self::raw::{Oversized, RawLine, RawRecord};

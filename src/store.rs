@@ -23,14 +23,12 @@ pub use self::connections::{Link, Tokens};
 pub use self::invoices::Hold;
 pub use self::migrations::MIGRATIONS;
 pub use self::open::identity;
-pub use self::operator::{
-    Event, ExportEntry, FailureEntry, PassEntry, RecordRow, RetryTarget, StateCounts,
-};
+pub use self::operator::{Event, ExportEntry, FailureEntry, RecordRow, RetryTarget, StateCounts};
 pub use self::outbox::{
     Attempt, QueueCounts, QueueCursor, Queued, Request, SendRecord, SendResult,
 };
 pub use self::owner::keep_owner;
-pub use self::passes::{KEPT_PASSES, PassCounts};
+pub use self::passes::{KEPT_PASSES, KindPassCounts, PassCounts, PassEntry};
 pub use self::settings::{DAEMON_NEXT_PASS, DAEMON_PID, FULL_NEXT_PASS};
 pub use self::staging::{Label, NEW_BATCH, NewRecord, Staging};
 use crate::diff::RecordState;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bluetape_sync::client::config::ApiConfig;
 use bluetape_sync::client::{BlueTapeClient, Outcome};
+use bluetape_sync::pass::{CUSTOMERS, INVOICES};
 use serde_json::{Value, json};
 use support::fake::{ACCOUNT, FakeBlueTape, KEY};
 
@@ -40,10 +41,11 @@ const CUSTOMER: &str = r#"{"id":"C-1","firstName":"Ada","lastName":"Lovelace",
 async fn each_invoice_call_and_what_its_answer_means() {
     let fake = FakeBlueTape::start().await;
     let client = client(&fake);
+    let (customers, invoices) = (client.endpoint(CUSTOMERS), client.endpoint(INVOICES));
     let body = invoice("I-1", "C-1").to_string();
 
     // Before its customer: waiting, with BlueTape's reason.
-    let answer = client.create_invoice(body.clone()).await;
+    let answer = client.create(&invoices, body.clone()).await;
     assert_eq!(
         answer.outcome,
         Outcome::Waiting {
@@ -51,12 +53,12 @@ async fn each_invoice_call_and_what_its_answer_means() {
         }
     );
     assert!(matches!(
-        client.create(CUSTOMER.into()).await.outcome,
+        client.create(&customers, CUSTOMER.into()).await.outcome,
         Outcome::Created { .. }
     ));
     fake.set_customer_draft("C-1", true);
     assert_eq!(
-        client.create_invoice(body.clone()).await.outcome,
+        client.create(&invoices, body.clone()).await.outcome,
         Outcome::Waiting {
             reason: "400: Customer of invoice is draft.".into()
         }
@@ -65,18 +67,18 @@ async fn each_invoice_call_and_what_its_answer_means() {
 
     // Created, then a duplicate in both forms.
     assert_eq!(
-        client.create_invoice(body.clone()).await.outcome,
+        client.create(&invoices, body.clone()).await.outcome,
         Outcome::Accepted {
             blue_tape_id: Some("inv-I-1".into())
         }
     );
     assert_eq!(
-        client.create_invoice(body.clone()).await.outcome,
+        client.create(&invoices, body.clone()).await.outcome,
         Outcome::Exists
     );
     fake.answer_invoice_duplicates_with_400(true);
     assert_eq!(
-        client.create_invoice(body.clone()).await.outcome,
+        client.create(&invoices, body.clone()).await.outcome,
         Outcome::Exists
     );
 
@@ -84,7 +86,7 @@ async fn each_invoice_call_and_what_its_answer_means() {
     fake.answer_invoice_creates_bare(Some(204));
     assert_eq!(
         client
-            .create_invoice(invoice("I-2", "C-1").to_string())
+            .create(&invoices, invoice("I-2", "C-1").to_string())
             .await
             .outcome,
         Outcome::Accepted { blue_tape_id: None }
@@ -96,7 +98,7 @@ async fn each_invoice_call_and_what_its_answer_means() {
     update["amountDue"] = json!(0.1);
     assert_eq!(
         client
-            .update_invoice("I-1", update.to_string())
+            .update(&invoices, "I-1", update.to_string())
             .await
             .outcome,
         Outcome::Updated {
@@ -107,7 +109,7 @@ async fn each_invoice_call_and_what_its_answer_means() {
     fake.refuse_invoice_update("I-2", "Invoice is paid.");
     assert_eq!(
         client
-            .update_invoice("I-2", update.to_string())
+            .update(&invoices, "I-2", update.to_string())
             .await
             .outcome,
         Outcome::Refused {
@@ -115,17 +117,17 @@ async fn each_invoice_call_and_what_its_answer_means() {
         }
     );
     assert_eq!(
-        client.cancel_invoice("I-1").await.outcome,
+        client.cancel(&invoices, "I-1").await.outcome,
         Outcome::Cancelled
     );
     assert_eq!(
-        client.cancel_invoice("I-1").await.outcome,
+        client.cancel(&invoices, "I-1").await.outcome,
         Outcome::Cancelled
     );
     assert_eq!(fake.invoice_cancels("I-1"), 1);
     assert_eq!(
         client
-            .update_invoice("I-1", update.to_string())
+            .update(&invoices, "I-1", update.to_string())
             .await
             .outcome,
         Outcome::Refused {
@@ -133,12 +135,12 @@ async fn each_invoice_call_and_what_its_answer_means() {
         }
     );
     assert_eq!(
-        client.cancel_invoice("I-9").await.outcome,
+        client.cancel(&invoices, "I-9").await.outcome,
         Outcome::Cancelled
     );
     assert!(matches!(
         client
-            .update_invoice("I-9", update.to_string())
+            .update(&invoices, "I-9", update.to_string())
             .await
             .outcome,
         Outcome::NotFound { .. }

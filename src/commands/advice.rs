@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::record::Rejection;
+use crate::source::Field;
 use crate::source::config::SourceConfig;
-use crate::source::{Field, Kind};
 
 /// One line per distinct reason, most frequent first:
 /// `12 customers have no mobile number: add one in Xero (the contact's Phones → Mobile) ...`.
@@ -22,11 +22,9 @@ pub(crate) fn by_reason<'r>(
     counts
         .into_iter()
         .map(|(reason, n)| {
-            let customers = match (source.kind, n) {
-                (Kind::Customer, 1) => "customer",
-                (Kind::Customer, _) => "customers",
-                (Kind::Invoice, 1) => "invoice",
-                (Kind::Invoice, _) => "invoices",
+            let customers = match n {
+                1 => source.kind.name(),
+                _ => source.kind.plural(),
             };
             match Rejection::from_stored(reason) {
                 Some(rejection) => {
@@ -61,7 +59,7 @@ fn advice(rejection: &Rejection, source: &SourceConfig) -> (String, String) {
                 .map_or_else(|| field.api_name().to_owned(), ToString::to_string)
         ),
     };
-    let noun = noun(field);
+    let noun = field.words();
     match field {
         Field::Id | Field::CompanyId if rejection.is_missing() => (
             format!("have no {noun}"),
@@ -119,34 +117,6 @@ fn advice(rejection: &Rejection, source: &SourceConfig) -> (String, String) {
             format!("have {} that is {}", with_article(noun), rejection.problem),
             in_system("correct it"),
         ),
-    }
-}
-
-fn noun(field: Field) -> &'static str {
-    match field {
-        Field::Id => "id",
-        Field::FirstName => "first name",
-        Field::LastName => "last name",
-        Field::EmailAddress => "email address",
-        Field::CellPhoneNumber => "mobile number",
-        Field::SourceModifiedDate => "modified date",
-        Field::CompanyId => "company id",
-        Field::InvoiceNumber => "invoice number",
-        Field::CustomerId => "customer id",
-        Field::InvoiceDate => "invoice date",
-        Field::DueDate => "due date",
-        Field::ExpirationDate => "expiration date",
-        Field::SubTotal => "sub-total",
-        Field::TaxAmount => "tax amount",
-        Field::TotalAmount => "total amount",
-        Field::AmountDue => "amount due",
-        Field::Status => "status",
-        Field::Lines => "lines",
-        Field::LineAmounts => "line amount type",
-        Field::DisplayName => "display name",
-        Field::FullName => "whole name",
-        Field::Country => "country",
-        Field::ParentId => "parent customer",
     }
 }
 

@@ -1,6 +1,7 @@
 //! `check [--online]`: every config problem at once, what a pass would do with the export,
 //! and, online, whether BlueTape takes the key. Changes nothing.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 
@@ -14,6 +15,7 @@ use crate::config::Config;
 use crate::pass::Staged;
 use crate::record::Customer;
 use crate::shown::shown;
+use crate::source::Kind;
 use crate::source::config::SourceConfig;
 
 mod api;
@@ -134,23 +136,50 @@ impl From<crate::pass::PassError> for Checked {
     }
 }
 
-/// Reads the exports (a sample of an API's), and says what a pass would do with them; the
-/// number of rejections.
+/// Reads the exports (a sample of an API's), lane by lane, and says what a pass would do with
+/// them; the number of rejections.
 async fn exports(
     config: &Config,
     link_use: crate::pass::LinkUse,
     sample: bool,
     out: &mut dyn Write,
 ) -> Result<u64, Checked> {
-    say_if_unsettled(&config.pass.source, out)?;
-    let (staged, source_error) =
-        (crate::pass::inspect(&config.pass, link_use).await).map_err(Checked::from)?;
+    let mut rejected = 0;
+    // The records the lanes before would send (an invoice's customer goes first).
+    let mut sent_before = HashSet::new();
+    for export in config.pass.exports() {
+        if export.kind != Kind::Customer {
+            writeln!(out).map_err(io)?;
+            for line in export.describe() {
+                writeln!(out, "{line}").map_err(io)?;
+            }
+        }
+        say_if_unsettled(export, out)?;
+        let inspected = crate::pass::inspect(&config.pass, export.kind, link_use).await;
+        let Some((staged, source_error)) = inspected.map_err(Checked::from)? else {
+            continue;
+        };
+        match export.kind {
+            Kind::Customer => customers(&staged, sample, out).map_err(io)?,
+            Kind::Invoice => invoices::samples(config, &staged, &sent_before, out)?,
+        }
+        counts(export, &staged, out).map_err(io)?;
+        if let Some(e) = source_error {
+            return Err(CommandError::failed(Exit::Config, e.to_string()).into());
+        }
+        rejected += staged.counts.rejected;
+        sent_before.extend(staged.would_send_ids);
+    }
+    Ok(rejected)
+}
+
+/// The first customers as they would be sent, contact details masked.
+fn customers(staged: &Staged, sample: bool, out: &mut dyn Write) -> std::io::Result<()> {
     if !staged.samples.is_empty() {
         writeln!(
             out,
             "\nfirst records as they would be sent (contact details masked):"
-        )
-        .map_err(|e| Checked::from(io(e)))?;
+        )?;
         let rows: Vec<Vec<String>> = staged
             .samples
             .iter()
@@ -177,36 +206,43 @@ async fn exports(
                 "companyId",
             ],
             &rows,
-        )
-        .map_err(|e| Checked::from(io(e)))?;
+        )?;
     }
     let what = match sample {
         true => "a sample of the first records the API lists",
         false => "export",
     };
+    let c = &staged.counts;
     writeln!(
         out,
         "\n{what}: read {}, would queue {}, rejected {}, skipped {} (unchanged), inactive {}, changed upstream {}",
-        staged.counts.read, staged.counts.new, staged.counts.rejected, staged.skipped, staged.counts.inactive, staged.counts.changed_upstream
+        c.read, c.new, c.rejected, staged.skipped, c.inactive, c.changed_upstream
     )
-    .map_err(|e| Checked::from(io(e)))?;
-    left_out_by_rule(&staged, &config.pass.source, out).map_err(|e| Checked::from(io(e)))?;
+}
+
+/// A lane's leave-out rules and rejections by reason; a later lane's counts line too.
+fn counts(export: &SourceConfig, staged: &Staged, out: &mut dyn Write) -> std::io::Result<()> {
+    let later = export.kind != Kind::Customer;
+    if later {
+        let c = &staged.counts;
+        writeln!(
+            out,
+            "\n{} export: read {}, would queue {}, rejected {}, skipped {} (unchanged), left out {}, changed upstream {}",
+            export.kind, c.read, c.new, c.rejected, staged.skipped, c.inactive, c.changed_upstream
+        )?;
+    }
+    left_out_by_rule(staged, export, out)?;
     if !staged.rejections.is_empty() {
-        writeln!(out, "rejected, by reason:").map_err(|e| Checked::from(io(e)))?;
+        match later {
+            true => writeln!(out, "{} rejected, by reason:", export.kind.plural())?,
+            false => writeln!(out, "rejected, by reason:")?,
+        }
         let reasons = staged.rejections.iter().map(|(r, n)| (r.as_str(), *n));
-        for line in advice::by_reason(reasons, &config.pass.source) {
-            writeln!(out, "  {}", shown(&line)).map_err(|e| Checked::from(io(e)))?;
+        for line in advice::by_reason(reasons, export) {
+            writeln!(out, "  {}", shown(&line))?;
         }
     }
-    if let Some(e) = source_error {
-        return Err(CommandError::failed(Exit::Config, e.to_string()).into());
-    }
-    let mut rejected = staged.counts.rejected;
-    if let Some(invoices) = &config.pass.invoices {
-        rejected +=
-            invoices::check(config, invoices, &staged.would_send_ids, link_use, out).await?;
-    }
-    Ok(rejected)
+    Ok(())
 }
 
 /// Says that the export is still being written, before the read waits for it to settle.

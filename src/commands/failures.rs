@@ -22,9 +22,8 @@ pub fn failures(
     let mut rows = Vec::new();
     if let Some(store) = open_store(config)? {
         let since = since.map(|s| s.timestamp_millis());
-        let invoices = config.pass.invoices.as_ref().map(|i| &i.source.name);
-        for source in std::iter::once(&config.pass.source.name).chain(invoices) {
-            rows.extend(store.failures(source, state, since)?);
+        for export in config.pass.exports() {
+            rows.extend(store.failures(&export.name, state, since)?);
         }
     }
     // Most recently changed first, whatever their kind.
@@ -69,8 +68,7 @@ pub fn failures(
     )?;
     if format == Format::Table && !rows.is_empty() {
         writeln!(out, "\nby reason:").map_err(io)?;
-        let invoices = config.pass.invoices.as_ref().map(|i| &i.source);
-        for source in std::iter::once(&config.pass.source).chain(invoices) {
+        for source in config.pass.exports() {
             let reasons = (rows.iter())
                 .filter(|f| f.kind == source.kind)
                 .filter_map(|f| Some((f.reason.as_deref()?, 1)));

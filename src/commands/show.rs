@@ -38,10 +38,10 @@ pub fn show(
     json_out: bool,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let what = match config.pass.invoices {
-        Some(_) => "customer or invoice",
-        None => "customer",
-    };
+    let what = (config.pass.exports())
+        .map(|e| e.kind.name())
+        .collect::<Vec<_>>()
+        .join(" or ");
     let not_found = || {
         let message = match wanted {
             Wanted::Id(id) => format!(
@@ -55,9 +55,8 @@ pub fn show(
     };
     let store = open_store(config)?.ok_or_else(not_found)?;
     // A customer and an invoice may share an id: every kind that has it is shown.
-    let invoices = config.pass.invoices.as_ref().map(|i| &i.source.name);
     let mut shown = Vec::new();
-    for source in std::iter::once(&config.pass.source.name).chain(invoices) {
+    for source in config.pass.exports().map(|e| &e.name) {
         let ids = match wanted {
             Wanted::Id(id) => vec![id.clone()],
             Wanted::Any(value) => store.find(source, value, MATCHES)?,

@@ -1,5 +1,6 @@
 //! `status`: the watermark, records per state, recent passes, and the daemon if one runs.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -7,6 +8,7 @@ use serde::Serialize;
 
 use super::{CommandError, cell, io, json, open_store, table};
 use crate::config::Config;
+use crate::source::config::SourceConfig;
 use crate::source::timestamp::{Millis, now_ms};
 use crate::store::{DAEMON_NEXT_PASS, DAEMON_PID, PassEntry, StateCounts, Store, StoreError};
 
@@ -25,9 +27,10 @@ pub struct Status {
     pub last_pass: Option<PassEntry>,
     pub passes: Vec<PassEntry>,
     pub daemon: Option<Daemon>,
-    /// With `[invoices]`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub invoices: Option<Invoices>,
+    /// Every kind after the first (customers), under its plural (`invoices`), when
+    /// configured.
+    #[serde(flatten)]
+    pub kinds: BTreeMap<&'static str, KindStatus>,
     /// With `from = "api"` (SPEC §11): the link, `null` until `connect` made one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connection: Option<Option<Connection>>,
@@ -43,13 +46,13 @@ pub struct Connection {
 }
 
 #[derive(Debug, Default, Serialize)]
-pub struct Invoices {
-    pub counts: InvoiceCounts,
+pub struct KindStatus {
+    pub counts: KindCounts,
 }
 
-/// Invoices per state, and how many carry the update refused flag (SPEC §9).
+/// A kind's records per state, and how many carry the update refused flag (SPEC §9).
 #[derive(Debug, Default, Serialize)]
-pub struct InvoiceCounts {
+pub struct KindCounts {
     pub pending: u64,
     pub created: u64,
     pub exists: u64,
@@ -60,9 +63,9 @@ pub struct InvoiceCounts {
     pub update_refused: u64,
 }
 
-fn invoice_counts(store: &Store, source: &str) -> Result<InvoiceCounts, StoreError> {
+fn kind_counts(store: &Store, source: &str) -> Result<KindCounts, StoreError> {
     let c = store.counts(source)?;
-    Ok(InvoiceCounts {
+    Ok(KindCounts {
         pending: c.pending,
         created: c.created,
         exists: c.exists,
@@ -84,7 +87,9 @@ pub fn status(config: &Config, json_out: bool, out: &mut dyn Write) -> Result<()
         last_pass: None,
         passes: Vec::new(),
         daemon: None,
-        invoices: (config.pass.invoices.as_ref()).map(|_| Invoices::default()),
+        kinds: later(config)
+            .map(|e| (e.kind.plural(), KindStatus::default()))
+            .collect(),
         connection: config.pass.provider.as_ref().map(|_| None),
     };
     if let Some(store) = open_store(config)? {
@@ -95,10 +100,11 @@ pub fn status(config: &Config, json_out: bool, out: &mut dyn Write) -> Result<()
             .map(|ms| (now_ms() - ms).max(0) / 1000);
         status.passes = store.recent_passes(source, 10)?;
         status.daemon = running_daemon(&store, source, &config.pass.store_path)?;
-        if let Some(invoices) = &config.pass.invoices {
-            status.invoices = Some(Invoices {
-                counts: invoice_counts(&store, &invoices.source.name)?,
-            });
+        for export in later(config) {
+            let counts = kind_counts(&store, &export.name)?;
+            status
+                .kinds
+                .insert(export.kind.plural(), KindStatus { counts });
         }
         if let Some(provider) = &config.pass.provider {
             let link = store.link(provider.provider.name(), now_ms())?;
@@ -115,6 +121,11 @@ pub fn status(config: &Config, json_out: bool, out: &mut dyn Write) -> Result<()
         return json(out, &status);
     }
     print_status(&status, out).map_err(io)
+}
+
+/// The exports of the lanes after the first (customers).
+fn later(config: &Config) -> impl Iterator<Item = &SourceConfig> {
+    config.pass.exports().skip(1)
 }
 
 /// The daemon that says it is running, if its process is alive and holds the lock.
@@ -156,11 +167,11 @@ fn print_status(status: &Status, out: &mut dyn Write) -> std::io::Result<()> {
         "records     pending {}, created {}, exists {}, rejected {}, failed {}",
         c.pending, c.created, c.exists, c.rejected, c.failed
     )?;
-    if let Some(invoices) = &status.invoices {
-        let i = &invoices.counts;
+    for (kind, later) in &status.kinds {
+        let i = &later.counts;
         writeln!(
             out,
-            "invoices    pending {}, created {}, exists {}, waiting {}, rejected {}, failed {}, \
+            "{kind:<11} pending {}, created {}, exists {}, waiting {}, rejected {}, failed {}, \
              cancelled {}, update refused {}",
             i.pending,
             i.created,

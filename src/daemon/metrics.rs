@@ -48,7 +48,7 @@ impl Default for MetricsSection {
 #[derive(Debug)]
 pub struct Metrics {
     store_path: PathBuf,
-    /// The store names of each kind: customers, and invoices when configured.
+    /// The store names of each kind, one a lane.
     sources: Vec<(Kind, String)>,
     provider: Option<&'static str>,
     unhealthy_after: Duration,
@@ -175,7 +175,8 @@ impl Metrics {
                     ("rejected", c.rejected),
                     ("failed", c.failed),
                 ];
-                if *kind == Kind::Invoice {
+                // Customers neither wait for another kind nor are cancelled.
+                if *kind != Kind::Customer {
                     states.extend([("waiting", c.waiting), ("cancelled", c.cancelled)]);
                 }
                 by_state.extend(

@@ -185,7 +185,7 @@ fn start_pass(
             Err(_) => metrics.outcome("error"),
         }
         report(&result);
-        let settles_in = result.as_ref().ok().and_then(|r| r.settles_in);
+        let settles_in = result.as_ref().ok().and_then(PassReport::settles_in);
         let _ = done.send((number, settles_in)).await;
     })
 }

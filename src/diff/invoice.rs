@@ -1,45 +1,31 @@
 //! The invoice diff (SPEC §9): what an invoice's standing in the export (open, draft, paid,
 //! void) adds to the customer's diff. Pure.
 
-use super::{Decision, Incoming, RecordState, Stored, decide};
-use crate::source::invoices::Standing;
-
-/// What to do with an invoice read from the export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InvoiceDecision {
-    /// As for a customer: queue, reject, nothing, or (for one BlueTape has, changed since) an
-    /// update.
-    Plain(Decision),
-    /// Not sent and not kept: a draft, or an invoice void or paid before it was ever sent,
-    /// counted as left out. `withdraw`: the store has it, never sent (queued, waiting,
-    /// failed or rejected), and forgets it.
-    LeftOut { withdraw: bool },
-    /// BlueTape has it, and the export now says it is void: cancel it.
-    Cancel,
-}
+use super::{Decision, Incoming, RecordState, Stored, Verdict, decide};
+use crate::source::Standing;
 
 pub fn decide_invoice(
     stored: Option<&Stored>,
     incoming: Incoming<'_>,
     standing: Standing,
-) -> InvoiceDecision {
+) -> Verdict {
     let state = stored.map(|s| s.state);
     let sent = matches!(state, Some(RecordState::Created | RecordState::Exists));
     let newer = stored.is_some_and(|s| incoming.is_newer_than(s));
     if stored.is_some_and(|s| s.staged_this_pass && incoming.modified_ms < s.modified_ms) {
         // The same id twice in one export: the later date wins.
-        return InvoiceDecision::Plain(Decision::Unchanged);
+        return Verdict::Plain(Decision::Unchanged);
     }
     match standing {
         // Cancelled is final.
-        _ if state == Some(RecordState::Cancelled) => InvoiceDecision::Plain(Decision::Unchanged),
-        Standing::Open => InvoiceDecision::Plain(decide(stored, incoming)),
+        _ if state == Some(RecordState::Cancelled) => Verdict::Plain(Decision::Unchanged),
+        Standing::Open => Verdict::Plain(decide(stored, incoming)),
         // A paid invoice BlueTape has is brought up to date (its amount due).
-        Standing::Paid if sent => InvoiceDecision::Plain(decide(stored, incoming)),
-        Standing::Void if sent && newer => InvoiceDecision::Cancel,
+        Standing::Paid if sent => Verdict::Plain(decide(stored, incoming)),
+        Standing::Void if sent && newer => Verdict::Cancel,
         // A sent invoice cannot go back to draft; a void one seen again is handled already.
-        Standing::Void | Standing::Draft if sent => InvoiceDecision::Plain(Decision::Unchanged),
-        Standing::Draft | Standing::Paid | Standing::Void => InvoiceDecision::LeftOut {
+        Standing::Void | Standing::Draft if sent => Verdict::Plain(Decision::Unchanged),
+        Standing::Draft | Standing::Paid | Standing::Void => Verdict::LeftOut {
             withdraw: stored.is_some(),
         },
     }
@@ -49,8 +35,8 @@ pub fn decide_invoice(
 mod tests {
     use super::*;
     use Decision::*;
-    use InvoiceDecision::*;
     use RecordState::*;
+    use Verdict::*;
 
     fn stored(state: RecordState, modified: i64) -> Stored {
         Stored {
@@ -79,7 +65,7 @@ mod tests {
 
     #[test]
     fn decision_table() {
-        let cases: &[(Option<Stored>, Incoming<'_>, Standing, InvoiceDecision)] = &[
+        let cases: &[(Option<Stored>, Incoming<'_>, Standing, Verdict)] = &[
             // New: open ones are queued (or rejected); the others are never sent.
             (None, read(10, true), Standing::Open, Plain(Queue)),
             (None, read(10, false), Standing::Open, Plain(Reject)),

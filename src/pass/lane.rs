@@ -1,64 +1,126 @@
-//! A lane: one kind of record (customers, invoices) as a pass carries it. Staging and sending
-//! are the same for every kind; what differs is here: how a record is checked, what its body
-//! is, which calls send it, and which store name keeps it.
+//! A lane: one kind of record as a pass carries it. Staging and sending are the same for
+//! every kind; what a kind does differently is its [`Rules`], one file each under `lane/`:
+//! how a record is checked and what its body is, what the diff makes of its standing, what
+//! staging and sending do around it, and where BlueTape takes it. A pass is the list of its
+//! lanes ([`Lane::all`]), run in order.
+
+mod customers;
+mod invoices;
+
+pub use self::customers::CUSTOMERS;
+pub use self::invoices::INVOICES;
+
+use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::config::PassConfig;
-use crate::client::{Answer, BlueTapeClient};
-use crate::record::invoice::{Invoice, InvoiceReader};
-use crate::record::{Customer, Normaliser, RawRecord, Rejection};
+use super::config::{PassConfig, RetrySection};
+use crate::client::Resource;
+use crate::diff::{Incoming, Stored, Verdict, decide};
+use crate::record::{RawRecord, Rejection};
 use crate::source::Kind;
-use crate::source::config::{InvoicesConfig, SourceConfig};
-use crate::source::invoices::Standing;
+use crate::source::Standing;
+use crate::source::config::SourceConfig;
 use crate::source::timestamp::TimestampParser;
+use crate::store::{Staging, Store, StoreError};
 
-/// One kind's settings and checks, for one pass.
+/// What one kind of record does that the others do not.
+pub(super) trait Rules: fmt::Debug + Send + Sync {
+    /// Where BlueTape takes its records, and how its answers are read.
+    fn resource(&self) -> Resource;
+
+    fn timestamps(&self) -> &TimestampParser;
+
+    /// The record's `sourceModifiedDate`.
+    fn modified(&self, raw: &RawRecord) -> Result<DateTime<Utc>, Rejection>;
+
+    /// Checks a record whose date has been read: its body, or why it is rejected.
+    fn check(&self, raw: &RawRecord, modified: DateTime<Utc>) -> Result<Checked, Rejection>;
+
+    /// The body of an update, from the create body the store keeps.
+    fn update_body(&self, stored: &str) -> Result<String, serde_json::Error>;
+
+    /// What to do with a record read: the plain diff, unless the kind's standing adds more.
+    fn decide(
+        &self,
+        stored: Option<&Stored>,
+        incoming: Incoming<'_>,
+        _standing: Standing,
+    ) -> Verdict {
+        Verdict::Plain(decide(stored, incoming))
+    }
+
+    /// The id of the record of the lane before that this one follows (an invoice's
+    /// customer), from its body.
+    fn follows(&self, _body: &str) -> Option<String> {
+        None
+    }
+
+    /// What staging does with this pass's records before it commits them; `after` is the
+    /// store name of the lane this one follows.
+    fn after_staging(
+        &self,
+        _staging: &Staging<'_>,
+        _pass: i64,
+        _after: Option<&str>,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// What must hold before the lane sends (records waiting for the lane before).
+    fn before_sending(
+        &self,
+        _store: &mut Store,
+        _lane: &Lane,
+        _pass: i64,
+        _now_ms: i64,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// One kind's settings and rules, for one pass.
 #[derive(Debug, Clone)]
 pub(super) struct Lane {
     pub(super) kind: Kind,
     pub(super) source: SourceConfig,
     /// Send records BlueTape has that changed since as updates.
     pub(super) updates: bool,
-    /// The store name of the customers an invoice is sent after (and whose sub-customers'
-    /// invoices go under their top-level customer).
-    pub(super) customers: Option<String>,
-    checker: Checker,
-}
-
-#[derive(Debug, Clone)]
-enum Checker {
-    Customers(Normaliser),
-    Invoices(InvoiceReader),
+    /// How its requests are retried.
+    pub(super) retry: RetrySection,
+    /// The store name of the lane whose records this one's follow (an invoice's customer):
+    /// that lane is sent first, and a record of this one waits while its own is not in
+    /// BlueTape.
+    pub(super) after: Option<String>,
+    rules: Arc<dyn Rules>,
 }
 
 /// A valid record: its create body, and what the export says of it.
 #[derive(Debug)]
 pub(super) struct Checked {
     pub(super) body: String,
-    /// Always open for a customer.
+    /// Always open for a kind without a standing (a customer).
     pub(super) standing: Standing,
 }
 
 impl Lane {
-    pub(super) fn customers(config: &PassConfig) -> Self {
-        Self {
-            kind: Kind::Customer,
-            checker: Checker::Customers(Normaliser::for_source(&config.source)),
-            source: config.source.clone(),
-            updates: config.sync.updates,
-            customers: None,
-        }
+    /// The lanes of a pass, in the order they are staged and sent: customers, then invoices
+    /// when `[invoices]` is configured.
+    pub(super) fn all(config: &PassConfig) -> Vec<Lane> {
+        let customers = customers::lane(config);
+        let invoices = (config.invoices.as_ref()).map(|i| invoices::lane(config, i, &customers));
+        std::iter::once(customers).chain(invoices).collect()
     }
 
-    /// The invoices' lane, after the customers kept under `customers`.
-    pub(super) fn invoices(config: &InvoicesConfig, customers: &str) -> Self {
+    fn new(kind: Kind, source: &SourceConfig, updates: bool, rules: impl Rules + 'static) -> Self {
         Self {
-            kind: Kind::Invoice,
-            checker: Checker::Invoices(InvoiceReader::new(config)),
-            source: config.source.clone(),
-            updates: config.updates,
-            customers: Some(customers.to_owned()),
+            kind,
+            source: source.clone(),
+            updates,
+            retry: RetrySection::default(),
+            after: None,
+            rules: Arc::new(rules),
         }
     }
 
@@ -80,73 +142,32 @@ impl Lane {
         &self.source.name
     }
 
+    pub(super) fn rules(&self) -> &dyn Rules {
+        self.rules.as_ref()
+    }
+
     pub(super) fn timestamps(&self) -> &TimestampParser {
-        match &self.checker {
-            Checker::Customers(n) => n.timestamps(),
-            Checker::Invoices(r) => r.timestamps(),
-        }
+        self.rules.timestamps()
     }
 
-    /// The record's `sourceModifiedDate`.
     pub(super) fn modified(&self, raw: &RawRecord) -> Result<DateTime<Utc>, Rejection> {
-        match &self.checker {
-            Checker::Customers(n) => n.modified(raw),
-            Checker::Invoices(r) => r.modified(raw),
-        }
+        self.rules.modified(raw)
     }
 
-    /// Checks a record whose date has been read: its body, or why it is rejected.
     pub(super) fn check(
         &self,
         raw: &RawRecord,
         modified: DateTime<Utc>,
     ) -> Result<Checked, Rejection> {
-        // A body that cannot be written as JSON rejects that record alone.
-        let written =
-            |body: serde_json::Result<String>| body.map_err(|e| Rejection::unwritable(&e));
-        match &self.checker {
-            Checker::Customers(n) => {
-                let customer = n.customer(raw, modified)?;
-                Ok(Checked {
-                    body: written(customer.create_body())?,
-                    standing: Standing::Open,
-                })
-            }
-            Checker::Invoices(r) => match r.invoice(raw, modified) {
-                Ok(read) => Ok(Checked {
-                    body: written(read.invoice.create_body())?,
-                    standing: read.standing,
-                }),
-                // A void invoice's body is never sent (it is cancelled, or left out): its id
-                // is enough (a deleted QuickBooks invoice is nothing more).
-                Err(_) if r.is_void(raw) => Ok(Checked {
-                    body: String::new(),
-                    standing: Standing::Void,
-                }),
-                Err(rejection) => Err(rejection),
-            },
-        }
+        self.rules.check(raw, modified)
     }
 
-    /// The body of an update, from the create body the store keeps.
     pub(super) fn update_body(&self, stored: &str) -> Result<String, serde_json::Error> {
-        match self.kind {
-            Kind::Customer => Customer::from_stored(stored).and_then(|c| c.update_body()),
-            Kind::Invoice => Invoice::update_body(stored),
-        }
+        self.rules.update_body(stored)
     }
+}
 
-    pub(super) async fn create(&self, client: &BlueTapeClient, body: String) -> Answer {
-        match self.kind {
-            Kind::Customer => client.create(body).await,
-            Kind::Invoice => client.create_invoice(body).await,
-        }
-    }
-
-    pub(super) async fn update(&self, client: &BlueTapeClient, id: &str, body: String) -> Answer {
-        match self.kind {
-            Kind::Customer => client.update(id, body).await,
-            Kind::Invoice => client.update_invoice(id, body).await,
-        }
-    }
+/// A body written as JSON, or the record rejected alone.
+fn written(body: serde_json::Result<String>) -> Result<String, Rejection> {
+    body.map_err(|e| Rejection::unwritable(&e))
 }

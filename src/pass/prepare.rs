@@ -8,7 +8,7 @@ use super::progress::Progress;
 use crate::diff::is_candidate;
 use crate::record::{Field, RawRecord, Rejection};
 use crate::source::Item;
-use crate::source::invoices::Standing;
+use crate::source::Standing;
 use crate::store::StoreError;
 
 /// One record read and checked, ready for the store.

@@ -11,36 +11,32 @@ use super::config::PassConfig;
 use super::lane::Lane;
 use super::progress::Progress;
 use super::stage::{DryHold, StageMode, StageResult, Staged, stage};
-use super::{InvoiceReport, PassError, PassOptions, PassReport, RequestCounts, blocking};
-use crate::source::SourceError;
+use super::{LaneReport, PassError, PassOptions, PassReport, RequestCounts, blocking};
+use crate::source::{Kind, SourceError};
 use crate::store::Store;
 
-/// What `check` learns from reading the export: the counts, rejections by reason, a sample of
-/// what would be sent, and the export's first problem. Changes nothing.
+/// What `check` learns from reading the export of `kind`'s lane: the counts, rejections by
+/// reason, a sample of what would be sent, and the export's first problem; `None` when the
+/// pass carries no such lane. Changes nothing.
 ///
-/// With `[invoices]`, [`Staged::would_send_ids`] lists every customer a pass would send. An
-/// export read from an API (`from = "api"`) is a sample of its first records, read as
-/// `link_use` allows.
+/// For a lane another follows (customers, with `[invoices]`), [`Staged::would_send_ids`]
+/// lists every record a pass would send. An export read from an API (`from = "api"`) is a
+/// sample of its first records, read as `link_use` allows.
 pub async fn inspect(
     config: &PassConfig,
-    link_use: LinkUse,
-) -> Result<(Staged, Option<SourceError>), PassError> {
-    let keep_ids = config.invoices.is_some();
-    inspect_lane(config, Lane::customers(config), keep_ids, link_use).await
-}
-
-/// [`inspect`] for the invoice export; `None` without `[invoices]`.
-pub async fn inspect_invoices(
-    config: &PassConfig,
+    kind: Kind,
     link_use: LinkUse,
 ) -> Result<Option<(Staged, Option<SourceError>)>, PassError> {
-    match &config.invoices {
-        Some(invoices) => {
-            let lane = Lane::invoices(invoices, &config.source.name);
-            Ok(Some(inspect_lane(config, lane, false, link_use).await?))
-        }
-        None => Ok(None),
-    }
+    let lanes = Lane::all(config);
+    let Some(lane) = lanes.iter().find(|l| l.kind == kind) else {
+        return Ok(None);
+    };
+    let followed = lanes
+        .iter()
+        .any(|l| l.after.as_deref() == Some(lane.name()));
+    Ok(Some(
+        inspect_lane(config, lane.clone(), followed, link_use).await?,
+    ))
 }
 
 async fn inspect_lane(
@@ -85,104 +81,79 @@ async fn inspect_lane(
 /// Stages in a transaction that is rolled back, and lists what a real pass would send.
 pub(super) async fn dry_run(
     config: &PassConfig,
-    customers: Lane,
-    invoices: Option<Lane>,
+    lanes: &[Lane],
     options: PassOptions,
     started: Instant,
     endpoint: String,
 ) -> Result<PassReport, PassError> {
     let path = config.store_path.clone();
     let ids = super::ids::IdFields::of(config);
-    let result = blocking(move || -> Result<_, PassError> {
+    let lanes = lanes.to_vec();
+    let reports = blocking(move || -> Result<_, PassError> {
         let mut store = Store::snapshot(&path)?;
         if !options.accept_new_ids {
             ids.check(&store)?;
         }
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        for line in customers.source.describe() {
-            let _ = writeln!(out, "{line}");
-        }
-        // Pass 0 is never a real pass (those count from 1); its staging is rolled back.
-        let staged = stage(
-            &mut store,
-            &customers,
-            0,
-            options,
-            StageMode::DryRun {
-                out: &mut out,
-                keep_ids: invoices.is_some(),
-                hold: None,
-            },
-            &Progress::new(),
-        )?;
-        let invoices = match &invoices {
-            None => None,
-            Some(lane) => {
-                for line in lane.source.describe() {
-                    let _ = writeln!(out, "{line}");
-                }
-                // An invoice goes when its customer is in BlueTape, or would be sent first.
-                let hold = DryHold {
-                    customers: customers.name(),
-                    would_send: &staged.staged.would_send_ids,
-                };
-                Some(stage(
-                    &mut store,
-                    lane,
-                    0,
-                    options,
-                    StageMode::DryRun {
-                        out: &mut out,
-                        keep_ids: false,
-                        hold: Some(&hold),
-                    },
-                    &Progress::new(),
-                )?)
+        let mut reports = Vec::with_capacity(lanes.len());
+        // What each lane would send: a record of a later lane goes when the record it
+        // follows is in BlueTape, or would be sent first.
+        let mut would_send = std::collections::HashMap::new();
+        for lane in &lanes {
+            for line in lane.source.describe() {
+                let _ = writeln!(out, "{line}");
             }
-        };
+            let hold = (lane.after.as_deref()).map(|after| DryHold {
+                lane: after,
+                noun: (lanes.iter())
+                    .find(|l| l.name() == after)
+                    .map_or("record", Lane::noun),
+                would_send: would_send.get(after).unwrap_or(&EMPTY),
+            });
+            let followed = lanes
+                .iter()
+                .any(|l| l.after.as_deref() == Some(lane.name()));
+            // Pass 0 is never a real pass (those count from 1); its staging is rolled back.
+            let StageResult {
+                mut staged,
+                source_error,
+            } = stage(
+                &mut store,
+                lane,
+                0,
+                options,
+                StageMode::DryRun {
+                    out: &mut out,
+                    keep_ids: followed,
+                    hold: hold.as_ref(),
+                },
+                &Progress::new(),
+            )?;
+            let ids = std::mem::take(&mut staged.would_send_ids);
+            reports.push(LaneReport::staged(lane.kind, staged, source_error));
+            if followed {
+                would_send.insert(lane.name().to_owned(), ids);
+            }
+        }
         let _ = out.flush();
-        Ok((staged, invoices))
+        Ok(reports)
     })
     .await??;
-    let (customers, invoices) = result;
-    let StageResult {
-        staged,
-        source_error,
-    } = customers;
-    let mut report = PassReport {
-        counts: staged.counts,
-        skipped: staged.skipped,
-        settles_in: staged.settles_in,
-        left_pending: 0,
-        left_failed: 0,
+    let report = PassReport {
+        lanes: reports,
         stop: None,
-        source_error,
         dry_run: true,
-        would_send: staged.would_send,
         duration: started.elapsed(),
         endpoint,
         requests: RequestCounts::default(),
-        invoices: None,
     };
-    if let Some(StageResult {
-        staged,
-        source_error,
-    }) = invoices
-    {
-        if report.source_error.is_none() {
-            report.source_error = source_error;
-        }
-        report.invoices = Some(InvoiceReport {
-            counts: staged.counts,
-            skipped: staged.skipped,
-            waiting: staged.would_wait,
-            would_send: staged.would_send,
-            ..InvoiceReport::default()
-        });
-    }
     info!(
         "dry run finished, nothing sent or changed: {}",
         report.summary()
     );
     Ok(report)
 }
+
+/// No ids: a lane followed by none keeps none.
+static EMPTY: std::sync::LazyLock<std::collections::HashSet<String>> =
+    std::sync::LazyLock::new(std::collections::HashSet::new);

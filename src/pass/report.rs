@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use crate::source::SourceError;
+use super::stage::Staged;
+use crate::source::{Kind, SourceError};
 use crate::store::PassCounts;
 
 /// Why sending stopped before the queue was empty.
@@ -43,53 +44,92 @@ impl std::fmt::Display for StopReason {
     }
 }
 
-/// What a pass did.
+/// What a pass did: one report per lane, and what the pass as a whole met.
 #[derive(Debug)]
 pub struct PassReport {
+    /// One per lane, in the order they ran (customers first).
+    pub lanes: Vec<LaneReport>,
+    pub stop: Option<StopReason>,
+    pub dry_run: bool,
+    pub duration: Duration,
+    pub endpoint: String,
+    /// Requests sent, by answer.
+    pub requests: RequestCounts,
+}
+
+/// What a pass did with one kind of record.
+#[derive(Debug)]
+pub struct LaneReport {
+    pub kind: Kind,
+    /// Read, new, created, exists, updated, cancelled, rejected, failed, refused; `inactive`
+    /// counts those left out (inactive customers; drafts, bills, invoices paid or void
+    /// before they were sent).
     pub counts: PassCounts,
     /// Records older than the watermark minus lookback, skipped unread.
     pub skipped: u64,
     /// Records still pending or failed in the store when the pass ended.
     pub left_pending: u64,
     pub left_failed: u64,
-    pub stop: Option<StopReason>,
+    /// Waiting for the lane they follow after the pass (dry run: would wait).
+    pub waiting: u64,
+    /// Dry run: how many records a real pass would send.
+    pub would_send: u64,
     /// The export could not be read; what was already queued was still sent.
     pub source_error: Option<SourceError>,
     /// A file was left because it was still being written: when it will have settled.
     pub settles_in: Option<Duration>,
-    pub dry_run: bool,
-    /// Dry run: how many records a real pass would send.
-    pub would_send: u64,
-    pub duration: Duration,
-    pub endpoint: String,
-    /// Requests sent, by answer.
-    pub requests: RequestCounts,
-    /// What the pass did with invoices, when `[invoices]` is configured.
-    pub invoices: Option<InvoiceReport>,
 }
 
-/// The invoices' part of a pass (SPEC §9).
-#[derive(Debug, Default)]
-pub struct InvoiceReport {
-    /// Read, new, created, exists, updated, cancelled, rejected, failed, refused; `inactive`
-    /// counts those left out (drafts, bills, paid or void before they were sent).
-    pub counts: PassCounts,
-    pub skipped: u64,
-    pub left_pending: u64,
-    pub left_failed: u64,
-    /// Waiting for their customer after the pass.
-    pub waiting: u64,
-    /// Dry run: how many invoices a real pass would send.
-    pub would_send: u64,
-}
+impl LaneReport {
+    /// A lane that has staged, before anything is sent.
+    pub(super) fn staged(kind: Kind, staged: Staged, source_error: Option<SourceError>) -> Self {
+        Self {
+            kind,
+            counts: staged.counts,
+            skipped: staged.skipped,
+            left_pending: 0,
+            left_failed: 0,
+            waiting: staged.would_wait,
+            would_send: staged.would_send,
+            source_error,
+            settles_in: staged.settles_in,
+        }
+    }
 
-impl InvoiceReport {
-    /// The counts kept in `passes`: this pass's, with those waiting after it.
+    /// The counts kept in the pass history: this pass's, with those waiting after it.
     pub fn kept_counts(&self) -> PassCounts {
         PassCounts {
             waiting: self.waiting,
             ..self.counts.clone()
         }
+    }
+
+    fn queued(&self) -> u64 {
+        self.left_pending + self.left_failed
+    }
+
+    /// A later lane's part of the summary line: `; invoices: created 3, ...`.
+    fn summary_part(&self) -> String {
+        let c = &self.counts;
+        let mut part = format!(
+            "; {}: created {}, exists {}, updated {}, cancelled {}, waiting {}, rejected {}, \
+             left out {}",
+            self.kind.plural(),
+            c.created,
+            c.exists,
+            c.updated,
+            c.cancelled,
+            self.waiting,
+            c.rejected,
+            c.inactive
+        );
+        if c.failed > 0 {
+            part.push_str(&format!(", failed {}", c.failed));
+        }
+        if c.refused > 0 {
+            part.push_str(&format!(", refused {}", c.refused));
+        }
+        part
     }
 }
 
@@ -182,7 +222,7 @@ impl PassReport {
             Some(StopReason::Shutdown) => return PassOutcome::Interrupted,
             Some(StopReason::Unavailable(_) | StopReason::StoreFailed) | None => {}
         }
-        if self.source_error.is_some() {
+        if self.source_error().is_some() {
             return PassOutcome::SourceError;
         }
         if !self.dry_run && (self.failed() > 0 || self.queued() > 0) {
@@ -194,74 +234,78 @@ impl PassReport {
         PassOutcome::Ok
     }
 
-    /// Records still to send after the pass, customers and invoices.
+    /// The lane of `kind`, if the pass carried it.
+    pub fn lane(&self, kind: Kind) -> Option<&LaneReport> {
+        self.lanes.iter().find(|l| l.kind == kind)
+    }
+
+    /// Every lane's counts added up.
+    pub fn totals(&self) -> PassCounts {
+        (self.lanes.iter()).fold(PassCounts::default(), |sum, l| sum + l.counts.clone())
+    }
+
+    /// The first export that could not be read.
+    pub fn source_error(&self) -> Option<&SourceError> {
+        self.lanes.iter().find_map(|l| l.source_error.as_ref())
+    }
+
+    /// When the last file left because it was still being written will have settled.
+    pub fn settles_in(&self) -> Option<Duration> {
+        self.lanes.iter().filter_map(|l| l.settles_in).max()
+    }
+
+    /// Dry run: how many records a real pass would send.
+    pub fn would_send(&self) -> u64 {
+        self.lanes.iter().map(|l| l.would_send).sum()
+    }
+
+    /// Records still to send after the pass, every lane.
     fn queued(&self) -> u64 {
-        self.left_pending
-            + self.left_failed
-            + (self.invoices.as_ref()).map_or(0, |i| i.left_pending + i.left_failed)
+        self.lanes.iter().map(LaneReport::queued).sum()
     }
 
     fn failed(&self) -> u64 {
-        self.counts.failed + self.invoices.as_ref().map_or(0, |i| i.counts.failed)
+        self.lanes.iter().map(|l| l.counts.failed).sum()
     }
 
     fn rejected(&self) -> u64 {
-        self.counts.rejected + self.invoices.as_ref().map_or(0, |i| i.counts.rejected)
+        self.lanes.iter().map(|l| l.counts.rejected).sum()
     }
 
     /// What stays queued, as the problem line says it: `3 customers`, or with invoices
     /// `3 customers and 2 invoices`.
     fn queued_records(&self) -> String {
-        let customers = counted(
-            self.left_pending + self.left_failed,
-            "customer",
-            "customers",
-        );
-        match &self.invoices {
-            None => customers,
-            Some(i) => format!(
-                "{customers} and {}",
-                counted(i.left_pending + i.left_failed, "invoice", "invoices")
-            ),
+        let parts: Vec<String> = (self.lanes.iter())
+            .map(|l| counted(l.queued(), l.kind.name(), l.kind.plural()))
+            .collect();
+        match parts.split_last() {
+            None => counted(0, "customer", "customers"),
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
         }
     }
 
-    /// The one-line summary printed at the end of every pass.
+    /// The one-line summary printed at the end of every pass: the first lane's counts, then
+    /// each later lane's part.
     pub fn summary(&self) -> String {
-        let c = &self.counts;
-        let invoices_would_send = self.invoices.as_ref().map_or(0, |i| i.would_send);
-        let head = if self.dry_run {
-            format!("would send {}; ", self.would_send + invoices_would_send)
-        } else {
-            String::new()
+        let head = match self.dry_run {
+            true => format!("would send {}; ", self.would_send()),
+            false => String::new(),
         };
         // Told only when there are some: a record dated in the future is a mistake to fix.
-        let future = c.future + self.invoices.as_ref().map_or(0, |i| i.counts.future);
-        let future = match future {
+        let future = match self.totals().future {
             0 => String::new(),
             n => format!(", future {n}"),
         };
-        let invoices = match &self.invoices {
-            None => String::new(),
-            Some(i) => {
-                let c = &i.counts;
-                let mut part = format!(
-                    "; invoices: created {}, exists {}, updated {}, cancelled {}, waiting {}, \
-                     rejected {}, left out {}",
-                    c.created, c.exists, c.updated, c.cancelled, i.waiting, c.rejected, c.inactive
-                );
-                if c.failed > 0 {
-                    part.push_str(&format!(", failed {}", c.failed));
-                }
-                if c.refused > 0 {
-                    part.push_str(&format!(", refused {}", c.refused));
-                }
-                part
-            }
+        let (first, later) = match self.lanes.split_first() {
+            Some((first, later)) => (Some(first), later),
+            None => (None, &[][..]),
         };
+        let c = first.map(|l| l.counts.clone()).unwrap_or_default();
+        let later: String = later.iter().map(LaneReport::summary_part).collect();
         format!(
             "{head}read {}, new {}, created {}, exists {}, rejected {}, failed {}, changed upstream {}, \
-             updated {}, skipped {}, inactive {}{future}, queued {}, in {:.1}s{invoices}",
+             updated {}, skipped {}, inactive {}{future}, queued {}, in {:.1}s{later}",
             c.read,
             c.new,
             c.created,
@@ -270,9 +314,9 @@ impl PassReport {
             c.failed,
             c.changed_upstream,
             c.updated,
-            self.skipped,
+            first.map_or(0, |l| l.skipped),
             c.inactive,
-            self.left_pending + self.left_failed,
+            first.map_or(0, LaneReport::queued),
             self.duration.as_secs_f64()
         )
     }
@@ -301,7 +345,7 @@ impl PassReport {
                 "BlueTape answered {reason} (redirects are not followed: the key goes only to \
                  api.base_url); {queued} stay queued and nothing was marked"
             ),
-            (PassOutcome::SourceError, _) => match &self.source_error {
+            (PassOutcome::SourceError, _) => match self.source_error() {
                 Some(e) => format!("{e}; {queued} from earlier passes stay queued"),
                 None => "the export could not be read".into(),
             },

@@ -14,7 +14,7 @@ use super::notices::record_line;
 use super::pace::Pacer;
 use super::progress::Progress;
 use super::retry::{Next, RetryPolicy};
-use crate::client::{BlueTapeClient, Outcome};
+use crate::client::{BlueTapeClient, Endpoint, Outcome};
 use crate::source::timestamp::now_ms;
 use crate::store::{
     Attempt, PassCounts, QueueCursor, Queued, Request, SendRecord, SendResult, Store,
@@ -58,6 +58,8 @@ struct Sender {
     lane: Lane,
     progress: Arc<Progress>,
     client: BlueTapeClient,
+    /// Where the lane's records go.
+    endpoint: Endpoint,
     policy: RetryPolicy,
     /// `retry.stop_after`: records in a row that exhaust their retries stop the pass.
     stop_after: u32,
@@ -147,14 +149,11 @@ impl Sender {
                 return;
             }
             attempts += 1;
+            let at = &self.endpoint;
             let answer = match request {
-                Request::Create => self.lane.create(&self.client, queued.body.clone()).await,
-                Request::Update => {
-                    (self.lane)
-                        .update(&self.client, id, update_body.clone())
-                        .await
-                }
-                Request::Cancel => self.client.cancel_invoice(id).await,
+                Request::Create => self.client.create(at, queued.body.clone()).await,
+                Request::Update => self.client.update(at, id, update_body.clone()).await,
+                Request::Cancel => self.client.cancel(at, id).await,
             };
             last_status = answer.status.or(last_status);
             self.counts().requests.count(answer.status);
@@ -257,18 +256,18 @@ impl Sender {
             }
             SendResult::Accepted { .. } => {
                 self.answered(|c| c.counts.created += 1);
-                debug!(id, "invoice created");
+                debug!(id, "{noun} created");
             }
             SendResult::Cancelled => {
                 self.answered(|c| c.counts.cancelled += 1);
-                debug!(id, "invoice cancelled");
+                debug!(id, "{noun} cancelled");
             }
             SendResult::Waiting { reason, .. } => {
                 self.answered(|c| c.counts.waiting += 1);
                 record_line!(
                     self.progress.notices,
                     "waiting",
-                    info!(id, "invoice waits for its customer: {}", redact(reason))
+                    info!(id, "{noun} waits: {}", redact(reason))
                 );
             }
             SendResult::Refused { reason } => {
@@ -278,7 +277,7 @@ impl Sender {
                     "refused",
                     warn!(
                         id,
-                        "BlueTape refused to change the invoice: {}",
+                        "BlueTape refused to change the {noun}: {}",
                         redact(reason)
                     )
                 );
@@ -391,9 +390,10 @@ pub(super) async fn send_queue(
         pass,
         lane: lane.clone(),
         progress: Arc::clone(progress),
+        endpoint: client.endpoint(lane.rules().resource()),
         client,
-        policy: RetryPolicy::new(&config.retry),
-        stop_after: config.retry.stop_after,
+        policy: RetryPolicy::new(&lane.retry),
+        stop_after: lane.retry.stop_after,
         pacer: Pacer::new(config.api.max_requests_per_second),
         results: results_tx,
         counts: Mutex::new(SendCounts::default()),

@@ -11,7 +11,7 @@ use super::lane::Lane;
 use super::prepare::Preparer;
 use super::progress::Progress;
 use crate::source::timestamp::{duration_ms, now_ms};
-use crate::source::{self, Kind, SourceError};
+use crate::source::{self, SourceError};
 use crate::store::{FULL_NEXT_PASS, PassCounts, Store, StoreError};
 
 mod file;
@@ -31,7 +31,7 @@ pub struct Staged {
     pub samples: Vec<String>,
     /// Dry run: the ids a real pass would create or update.
     pub would_send_ids: std::collections::HashSet<String>,
-    /// Dry run: invoices that would wait for their customer.
+    /// Dry run: records that would wait for the record they follow (an invoice's customer).
     pub would_wait: u64,
     /// A file was left because it was still being written: when it will have settled.
     pub settles_in: Option<std::time::Duration>,
@@ -54,11 +54,13 @@ pub(super) enum StageMode<'a> {
     },
 }
 
-/// A dry run's view of invoices' customers: those in BlueTape, and those the dry run would
-/// send first.
+/// A dry run's view of the lane a lane follows (invoices, customers): its records in
+/// BlueTape, and those the dry run would send first.
 pub(super) struct DryHold<'a> {
-    /// The customers' store name.
-    pub(super) customers: &'a str,
+    /// Its store name.
+    pub(super) lane: &'a str,
+    /// Its records' noun (`customer`).
+    pub(super) noun: &'static str,
     pub(super) would_send: &'a std::collections::HashSet<String>,
 }
 
@@ -180,9 +182,7 @@ pub(super) fn stage(
     if complete && full {
         staging.clear_setting(FULL_NEXT_PASS)?;
     }
-    if let (Kind::Invoice, Some(customers)) = (lane.kind, &lane.customers) {
-        staging.mark_invoices(pass, customers)?;
-    }
+    (lane.rules()).after_staging(&staging, pass, lane.after.as_deref())?;
     match mode {
         StageMode::Commit => staging.commit()?,
         StageMode::Inspect { keep_ids } => {

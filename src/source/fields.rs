@@ -3,6 +3,20 @@
 
 use std::fmt;
 
+/// What the export says of a record beyond its fields: a customer is always open; an
+/// invoice's status may say it is a draft, paid or void (SPEC §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Sent, and kept in step.
+    Open,
+    /// Not sent yet: left out until it changes.
+    Draft,
+    /// Left out if never sent; an update if it was.
+    Paid,
+    /// Left out if never sent; cancelled if it was.
+    Void,
+}
+
 /// What a record is: a customer, or one of a customer's invoices (SPEC §9). Each kind has
 /// its own export, its own fields and its own records in the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -54,6 +68,15 @@ impl Kind {
         match self {
             Kind::Customer => "customer",
             Kind::Invoice => "invoice",
+        }
+    }
+
+    /// `customers` or `invoices`: the kind's records, as lines, `status` and the pass history
+    /// name them.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Kind::Customer => "customers",
+            Kind::Invoice => "invoices",
         }
     }
 
@@ -138,6 +161,35 @@ pub enum Field {
 }
 
 impl Field {
+    /// The field in words, as advice names it: `mobile number`, `invoice date`.
+    pub fn words(self) -> &'static str {
+        match self {
+            Field::Id => "id",
+            Field::FirstName => "first name",
+            Field::LastName => "last name",
+            Field::EmailAddress => "email address",
+            Field::CellPhoneNumber => "mobile number",
+            Field::SourceModifiedDate => "modified date",
+            Field::CompanyId => "company id",
+            Field::InvoiceNumber => "invoice number",
+            Field::CustomerId => "customer id",
+            Field::InvoiceDate => "invoice date",
+            Field::DueDate => "due date",
+            Field::ExpirationDate => "expiration date",
+            Field::SubTotal => "sub-total",
+            Field::TaxAmount => "tax amount",
+            Field::TotalAmount => "total amount",
+            Field::AmountDue => "amount due",
+            Field::Status => "status",
+            Field::Lines => "lines",
+            Field::LineAmounts => "line amount type",
+            Field::DisplayName => "display name",
+            Field::FullName => "whole name",
+            Field::Country => "country",
+            Field::ParentId => "parent customer",
+        }
+    }
+
     /// Every field of every kind.
     pub const ALL: [Field; 23] = [
         Field::Id,

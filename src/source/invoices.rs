@@ -2,18 +2,7 @@
 //! void. The export itself is read as the customer export is (`[invoices]` has `[source]`'s
 //! keys, resolved for [`Kind::Invoice`](super::Kind), in [`super::config`]).
 
-/// What an invoice's status says of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Standing {
-    /// Sent, and kept in step.
-    Open,
-    /// Not sent yet: left out until it changes.
-    Draft,
-    /// Left out if never sent; an update if it was.
-    Paid,
-    /// Left out if never sent; cancelled if it was.
-    Void,
-}
+pub use super::fields::Standing;
 
 /// How an invoice's mapped `status` (and what is due) tell its [`Standing`]. Statuses are
 /// compared without regard to case or surrounding spaces.

@@ -5,37 +5,10 @@ use rusqlite::{OptionalExtension as _, params};
 use serde::Serialize;
 
 use super::outbox::add_event;
-use super::{PassCounts, Store, StoreError, kind_at, millis_at, state_at};
+use super::{Store, StoreError, kind_at, millis_at, state_at};
 use crate::diff::RecordState;
 use crate::source::Kind;
 use crate::source::timestamp::Millis;
-
-/// A pass as `status` lists it (and prints it as JSON).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PassEntry {
-    pub id: i64,
-    pub started_at: Option<Millis>,
-    pub finished_at: Option<Millis>,
-    pub outcome: String,
-    #[serde(flatten)]
-    pub counts: PassCounts,
-    pub message: Option<String>,
-    /// Scheduled ticks that came while this pass was running (no pass started for them).
-    pub skipped_ticks: u64,
-    /// Created, exists, updated, cancelled, waiting (after the pass), rejected, failed and
-    /// left out (`inactive`) invoices; absent when the pass counted none.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub invoices: Option<InvoicePassCounts>,
-}
-
-/// A pass's invoice counts, with left-out invoices under the name the summary line gives them
-/// (`left_out`) as well as the customers' (`inactive`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct InvoicePassCounts {
-    #[serde(flatten)]
-    pub counts: PassCounts,
-    pub left_out: u64,
-}
 
 /// A rejected, failed or waiting record, as `failures` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -271,63 +244,6 @@ impl Store {
                 |r| r.get(0),
             )
             .map_err(|e| self.err(e))
-    }
-
-    /// The last `limit` passes, newest first.
-    pub fn recent_passes(&self, source: &str, limit: u32) -> Result<Vec<PassEntry>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT id, started_at_ms, finished_at_ms, outcome, read, new, created, \"exists\",
-                        rejected, failed, changed_upstream, updated, inactive, message,
-                        invoices_created, invoices_exists, invoices_updated, invoices_cancelled,
-                        invoices_waiting, invoices_rejected, invoices_failed, invoices_left_out,
-                        future, skipped_ticks
-                 FROM passes WHERE source = ?1 ORDER BY id DESC LIMIT ?2",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![source, limit], |r| {
-                Ok(PassEntry {
-                    id: r.get(0)?,
-                    started_at: millis_at(r, 1)?,
-                    finished_at: millis_at(r, 2)?,
-                    outcome: r.get(3)?,
-                    counts: PassCounts {
-                        read: r.get(4)?,
-                        new: r.get(5)?,
-                        created: r.get(6)?,
-                        exists: r.get(7)?,
-                        rejected: r.get(8)?,
-                        failed: r.get(9)?,
-                        changed_upstream: r.get(10)?,
-                        updated: r.get(11)?,
-                        inactive: r.get(12)?,
-                        future: r.get(22)?,
-                        ..PassCounts::default()
-                    },
-                    message: r.get(13)?,
-                    skipped_ticks: r.get(23)?,
-                    invoices: Some(PassCounts {
-                        created: r.get(14)?,
-                        exists: r.get(15)?,
-                        updated: r.get(16)?,
-                        cancelled: r.get(17)?,
-                        waiting: r.get(18)?,
-                        rejected: r.get(19)?,
-                        failed: r.get(20)?,
-                        inactive: r.get(21)?,
-                        ..PassCounts::default()
-                    })
-                    .filter(|counts| *counts != PassCounts::default())
-                    .map(|counts| InvoicePassCounts {
-                        left_out: counts.inactive,
-                        counts,
-                    }),
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// Rejected, failed and waiting records (only `state`, when given) changed since

@@ -1,40 +1,29 @@
-//! `check` with `[invoices]` (SPEC §9): the invoice export's counts and rejections, and its
-//! first three invoices as they would be sent, or why they would wait.
+//! `check` with `[invoices]` (SPEC §9): the invoice export's first three invoices as they
+//! would be sent, or why they would wait.
 
 use std::collections::HashSet;
 use std::io::Write;
 
 use serde_json::Value;
 
-use super::super::{CommandError, advice, io, open_store, table};
+use super::super::{CommandError, io, open_store, table};
 use crate::commands::exit::Exit;
 use crate::config::Config;
 use crate::diff::RecordState;
-use crate::source::config::InvoicesConfig;
+use crate::pass::Staged;
 use crate::store::Store;
 
 /// How many invoices `check` shows.
 const SHOWN: usize = 3;
 
-/// Says what a pass would do with the invoice export; its number of rejections.
-pub(super) async fn check(
+/// The first invoices as they would be sent, or why they would wait; `customers_sent`: the
+/// customers the pass would send first.
+pub(super) fn samples(
     config: &Config,
-    invoices: &InvoicesConfig,
+    staged: &Staged,
     customers_sent: &HashSet<String>,
-    link_use: crate::pass::LinkUse,
     out: &mut dyn Write,
-) -> Result<u64, super::Checked> {
-    writeln!(out).map_err(io)?;
-    for line in invoices.source.describe() {
-        writeln!(out, "{line}").map_err(io)?;
-    }
-    super::say_if_unsettled(&invoices.source, out)?;
-    let Some((staged, source_error)) = crate::pass::inspect_invoices(&config.pass, link_use)
-        .await
-        .map_err(super::Checked::from)?
-    else {
-        return Ok(0);
-    };
+) -> Result<(), super::Checked> {
     let store = open_store(config)?;
     let customers = config.pass.source.name.as_str();
     let rows = (staged.samples.iter().take(SHOWN))
@@ -88,25 +77,7 @@ pub(super) async fn check(
         )
         .map_err(io)?;
     }
-    let c = &staged.counts;
-    writeln!(
-        out,
-        "\ninvoice export: read {}, would queue {}, rejected {}, skipped {} (unchanged), left out {}, changed upstream {}",
-        c.read, c.new, c.rejected, staged.skipped, c.inactive, c.changed_upstream
-    )
-    .map_err(io)?;
-    super::left_out_by_rule(&staged, &invoices.source, out).map_err(io)?;
-    if !staged.rejections.is_empty() {
-        writeln!(out, "invoices rejected, by reason:").map_err(io)?;
-        let reasons = staged.rejections.iter().map(|(r, n)| (r.as_str(), *n));
-        for line in advice::by_reason(reasons, &invoices.source) {
-            writeln!(out, "  {}", crate::shown::shown(&line)).map_err(io)?;
-        }
-    }
-    if let Some(e) = source_error {
-        return Err(CommandError::failed(Exit::Config, e.to_string()).into());
-    }
-    Ok(c.rejected)
+    Ok(())
 }
 
 /// When an invoice whose customer this pass would not send would go: now, when the store has

@@ -4,8 +4,7 @@
 use tracing::debug;
 
 use super::Staged;
-use crate::diff::invoice::{InvoiceDecision, decide_invoice};
-use crate::diff::{Decision, Incoming, RecordState, decide};
+use crate::diff::{Decision, Incoming, RecordState, Verdict};
 use crate::pass::notices::record_line;
 use crate::pass::prepare::{
     PREPARED_BATCH, PREPARED_BYTES, Prepared, PreparedRecord, Preparer, Quiet,
@@ -13,7 +12,7 @@ use crate::pass::prepare::{
 use crate::pass::progress::Progress;
 use crate::record::Field;
 use crate::record::RawRecord;
-use crate::source::{self, Kind, OlderThan, SourceError};
+use crate::source::{self, OlderThan, SourceError};
 use crate::store::{Label, NEW_BATCH, NewRecord, Staging, StoreError};
 
 /// How a bookkeeper finds a rejected `raw`: `name` (its [`RawRecord::shown_name`]) and its
@@ -352,16 +351,13 @@ impl FileStaging<'_> {
             content_hash: hash.unwrap_or_default(),
             future_after_ms: Some(self.preparer.future_after),
         };
-        // A customer's decision is always a plain one: only an invoice's standing adds more.
-        let decision = match self.preparer.lane.kind {
-            Kind::Customer => InvoiceDecision::Plain(decide(stored.as_ref(), incoming)),
-            Kind::Invoice => decide_invoice(stored.as_ref(), incoming, record.standing()),
-        };
+        let decision =
+            (self.preparer.lane.rules()).decide(stored.as_ref(), incoming, record.standing());
         if let Some(s) = stored.as_ref().filter(|s| s.staged_this_pass)
             && matches!(
                 decision,
-                InvoiceDecision::Plain(Decision::Queue | Decision::Reject)
-                    | InvoiceDecision::LeftOut { withdraw: true }
+                Verdict::Plain(Decision::Queue | Decision::Reject)
+                    | Verdict::LeftOut { withdraw: true }
             )
         {
             // The id's earlier row in this export is replaced: it no longer counts.
@@ -373,15 +369,15 @@ impl FileStaging<'_> {
             }
         }
         let decision = match decision {
-            InvoiceDecision::Plain(decision) => decision,
-            InvoiceDecision::LeftOut { withdraw } => {
+            Verdict::Plain(decision) => decision,
+            Verdict::LeftOut { withdraw } => {
                 if withdraw {
                     self.withdraw(id)?;
                 }
                 staged.counts.inactive += 1;
                 return Ok(());
             }
-            InvoiceDecision::Cancel => {
+            Verdict::Cancel => {
                 staging.cancel(id, modified_ms.unwrap_or_default())?;
                 record_line!(
                     self.progress.notices,

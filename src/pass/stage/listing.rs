@@ -39,7 +39,8 @@ pub(super) fn samples(
 }
 
 /// Lists each request a real pass would make (`would send C1`, `would update invoice I1`), or
-/// for an invoice whose customer is neither in BlueTape nor sent first, that it would wait.
+/// for a record whose record in the lane before is neither in BlueTape nor sent first (an
+/// invoice's customer), that it would wait.
 pub(super) fn would_send(
     staging: &Staging<'_>,
     lane: &Lane,
@@ -58,14 +59,16 @@ pub(super) fn would_send(
         for q in page {
             if let Some(hold) = hold
                 && q.request == Request::Create
-                && let Some(customer) = customer_id(&q.body)
-                && !hold.would_send.contains(&customer)
-                && !staging.in_bluetape(hold.customers, &customer)?
+                && let Some(first) = lane.rules().follows(&q.body)
+                && !hold.would_send.contains(&first)
+                && !staging.in_bluetape(hold.lane, &first)?
             {
                 let _ = writeln!(
                     out,
-                    "would hold invoice {} until customer {customer} is in BlueTape",
-                    q.id
+                    "would hold {} {} until {} {first} is in BlueTape",
+                    lane.noun(),
+                    q.id,
+                    hold.noun
                 );
                 staged.would_wait += 1;
                 continue;
@@ -75,10 +78,10 @@ pub(super) fn would_send(
                 Request::Update => "update",
                 Request::Cancel => "cancel",
             };
-            // Customers as `would send C1`; invoices named as such.
+            // Customers as `would send C1`; other kinds named (`would send invoice I1`).
             let noun = match lane.kind {
-                Kind::Customer => "",
-                Kind::Invoice => "invoice ",
+                Kind::Customer => String::new(),
+                kind => format!("{kind} "),
             };
             let _ = writeln!(out, "would {verb} {noun}{}", q.id);
             staged.would_send += 1;
@@ -87,16 +90,4 @@ pub(super) fn would_send(
             }
         }
     }
-}
-
-/// The customer an invoice's body names.
-fn customer_id(body: &str) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Named {
-        #[serde(rename = "customerId")]
-        customer_id: String,
-    }
-    serde_json::from_str::<Named>(body)
-        .ok()
-        .map(|n| n.customer_id)
 }
