@@ -1,4 +1,9 @@
 //! The SQLite store: migrations, the watermark, the outbox of record states, and passes.
+//!
+//! Each kind of record is kept under its lane: the `name` of the export it is read from
+//! (`default` for customers unless `[source] name` says otherwise, `invoices`). Records,
+//! watermarks, settings, files and aliases are all keyed by it (the tables' `source` column);
+//! every method that reads or writes one kind takes it as `lane`.
 
 mod aliases;
 pub mod config;
@@ -211,11 +216,11 @@ impl Store {
         Ok(())
     }
 
-    pub fn watermark(&self, source: &str) -> Result<Option<i64>, StoreError> {
+    pub fn watermark(&self, lane: &str) -> Result<Option<i64>, StoreError> {
         self.conn
             .query_row(
                 "SELECT value_ms FROM watermarks WHERE source = ?1",
-                [source],
+                [lane],
                 |r| r.get(0),
             )
             .optional()

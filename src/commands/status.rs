@@ -63,8 +63,8 @@ pub struct KindCounts {
     pub update_refused: u64,
 }
 
-fn kind_counts(store: &Store, source: &str) -> Result<KindCounts, StoreError> {
-    let c = store.counts(source)?;
+fn kind_counts(store: &Store, lane: &str) -> Result<KindCounts, StoreError> {
+    let c = store.counts(lane)?;
     Ok(KindCounts {
         pending: c.pending,
         created: c.created,
@@ -73,12 +73,12 @@ fn kind_counts(store: &Store, source: &str) -> Result<KindCounts, StoreError> {
         rejected: c.rejected,
         failed: c.failed,
         cancelled: c.cancelled,
-        update_refused: store.refused_count(source, "update")?,
+        update_refused: store.refused_count(lane, "update")?,
     })
 }
 
 pub fn status(config: &Config, json_out: bool, out: &mut dyn Write) -> Result<(), CommandError> {
-    let source = &config.pass.source.name;
+    let lane = &config.pass.source.name;
     let mut status = Status {
         store: config.pass.store_path.display().to_string(),
         watermark: None,
@@ -93,13 +93,13 @@ pub fn status(config: &Config, json_out: bool, out: &mut dyn Write) -> Result<()
         connection: config.pass.provider.as_ref().map(|_| None),
     };
     if let Some(store) = open_store(config)? {
-        status.watermark = store.watermark(source)?.map(Millis);
-        status.counts = store.counts(source)?;
+        status.watermark = store.watermark(lane)?.map(Millis);
+        status.counts = store.counts(lane)?;
         status.oldest_pending_age_seconds = store
-            .oldest_waiting_ms(source)?
+            .oldest_waiting_ms(lane)?
             .map(|ms| (now_ms() - ms).max(0) / 1000);
-        status.passes = store.recent_passes(source, 10)?;
-        status.daemon = running_daemon(&store, source, &config.pass.store_path)?;
+        status.passes = store.recent_passes(lane, 10)?;
+        status.daemon = running_daemon(&store, lane, &config.pass.store_path)?;
         for export in later(config) {
             let counts = kind_counts(&store, &export.name)?;
             status
@@ -131,11 +131,11 @@ fn later(config: &Config) -> impl Iterator<Item = &SourceConfig> {
 /// The daemon that says it is running, if its process is alive and holds the lock.
 fn running_daemon(
     store: &Store,
-    source: &str,
+    lane: &str,
     store_path: &Path,
 ) -> Result<Option<Daemon>, StoreError> {
     let Some(pid) = store
-        .setting(source, DAEMON_PID)?
+        .setting(lane, DAEMON_PID)?
         .and_then(|p| p.parse::<u32>().ok())
     else {
         return Ok(None);
@@ -146,7 +146,7 @@ fn running_daemon(
         return Ok(None);
     }
     let next_pass = store
-        .setting(source, DAEMON_NEXT_PASS)?
+        .setting(lane, DAEMON_NEXT_PASS)?
         .and_then(|v| v.parse().ok())
         .map(Millis);
     Ok(Some(Daemon { pid, next_pass }))

@@ -24,35 +24,35 @@ pub struct Rekeyed {
 const NAMED: usize = 10;
 
 impl Store {
-    /// Whether any record of the kind kept under `source` has an alias.
-    pub fn has_aliases(&self, source: &str) -> Result<bool, StoreError> {
+    /// Whether any record of the kind kept under `lane` has an alias.
+    pub fn has_aliases(&self, lane: &str) -> Result<bool, StoreError> {
         self.conn
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM id_aliases WHERE source = ?1)",
-                [source],
+                [lane],
                 |r| r.get(0),
             )
             .map_err(|e| self.err(e))
     }
 
     /// The stored id the API's `api_id` is an alias of.
-    pub fn alias(&self, source: &str, api_id: &str) -> Result<Option<String>, StoreError> {
+    pub fn alias(&self, lane: &str, api_id: &str) -> Result<Option<String>, StoreError> {
         self.conn
             .prepare_cached("SELECT id FROM id_aliases WHERE source = ?1 AND api_id = ?2")
             .and_then(|mut stmt| {
-                stmt.query_row(params![source, api_id], |r| r.get(0))
+                stmt.query_row(params![lane, api_id], |r| r.get(0))
                     .optional()
             })
             .map_err(|e| self.err(e))
     }
 
     /// Matches the API's records, each as its API id and the id the export it replaces gave
-    /// it, to the records stored under `source`: each match becomes an alias (a stored record
+    /// it, to the records stored under `lane`: each match becomes an alias (a stored record
     /// is matched once; a second API record with its id stays a record of its own). Kept in
     /// one transaction, and only when every stored record was matched or with `accept`.
     pub fn rekey(
         &mut self,
-        source: &str,
+        lane: &str,
         pairs: impl IntoIterator<Item = (String, String)>,
         accept: bool,
     ) -> Result<Rekeyed, StoreError> {
@@ -73,7 +73,7 @@ impl Store {
                 )
                 .map_err(wrap)?;
             for (api_id, id) in pairs {
-                rekeyed.matched += alias.execute(params![source, api_id, id]).map_err(wrap)? as u64;
+                rekeyed.matched += alias.execute(params![lane, api_id, id]).map_err(wrap)? as u64;
             }
             let mut unmatched = tx
                 .prepare(
@@ -82,7 +82,7 @@ impl Store {
                      ORDER BY id",
                 )
                 .map_err(wrap)?;
-            let mut rows = unmatched.query([source]).map_err(wrap)?;
+            let mut rows = unmatched.query([lane]).map_err(wrap)?;
             while let Some(row) = rows.next().map_err(wrap)? {
                 rekeyed.unmatched += 1;
                 if rekeyed.unmatched_ids.len() < NAMED {

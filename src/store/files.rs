@@ -20,7 +20,7 @@ impl Staging<'_> {
             .query_row(
                 "SELECT len, modified_ns, changed_ns, inode, reading FROM files
                  WHERE source = ?1 AND path = ?2",
-                params![self.source, path],
+                params![self.lane, path],
                 |r| {
                     let version = FileVersion {
                         len: r.get::<_, i64>(0)? as u64,
@@ -52,7 +52,7 @@ impl Staging<'_> {
                 changed_ns = excluded.changed_ns, inode = excluded.inode,
                 reading = excluded.reading, read_at_ms = excluded.read_at_ms",
             params![
-                self.source,
+                self.lane,
                 path,
                 version.len as i64,
                 version.modified_ns,
@@ -72,7 +72,7 @@ impl Staging<'_> {
         self.execute(
             "DELETE FROM files WHERE source = ?1
                AND path NOT IN (SELECT value FROM json_each(?2))",
-            params![self.source, listed],
+            params![self.lane, listed],
         )
     }
 }

@@ -22,7 +22,7 @@ impl Staging<'_> {
         self.execute(
             "UPDATE records SET kind = 'invoice', customer_id = json_extract(body, '$.customerId')
              WHERE source = ?1 AND (staged_pass = ?2 OR changed_pass = ?2)",
-            params![self.source, pass],
+            params![self.lane, pass],
         )?;
         // An invoice billed to a sub-customer (a job) goes under its top-level customer: the
         // first in its chain of parents that has none (a chain that loops stops after 32).
@@ -43,7 +43,7 @@ impl Staging<'_> {
              FROM top
              WHERE records.source = ?1 AND (records.staged_pass = ?2 OR records.changed_pass = ?2)
                AND records.customer_id = top.job",
-            params![self.source, pass, customers],
+            params![self.lane, pass, customers],
         )
     }
 
@@ -53,7 +53,7 @@ impl Staging<'_> {
             "INSERT INTO parents (source, id, parent_id) VALUES (?1, ?2, ?3)
              ON CONFLICT (source, id) DO UPDATE SET parent_id = excluded.parent_id
              WHERE parent_id IS NOT excluded.parent_id",
-            params![self.source, id, parent],
+            params![self.lane, id, parent],
         )
     }
 
@@ -66,7 +66,7 @@ impl Staging<'_> {
                 "DELETE FROM records WHERE source = ?1 AND id = ?2
                    AND state IN ('pending', 'failed', 'waiting', 'rejected')",
             )
-            .and_then(|mut stmt| stmt.execute(params![self.source, id]))
+            .and_then(|mut stmt| stmt.execute(params![self.lane, id]))
             .map_err(|e| self.err(e))?
             == 1;
         if withdrawn {
@@ -94,7 +94,7 @@ impl Staging<'_> {
                 refused = NULL, refused_reason = NULL, next_attempt_ms = NULL,
                 changed_pass = ?4, updated_at_ms = ?5
              WHERE source = ?1 AND id = ?2 AND state IN ('created', 'exists')",
-            params![self.source, id, modified_ms, self.pass, self.now_ms],
+            params![self.lane, id, modified_ms, self.pass, self.now_ms],
         )?;
         self.event(id, "void: cancel queued", None)
     }
@@ -201,8 +201,8 @@ mod tests {
         format!(r#"{{"id":"{id}","customerId":"{customer}","amountDue":1.10}}"#)
     }
 
-    fn state(store: &Store, source: &str, id: &str) -> (RecordState, Option<String>) {
-        let row = store.record(source, id).expect("read").expect("stored");
+    fn state(store: &Store, lane: &str, id: &str) -> (RecordState, Option<String>) {
+        let row = store.record(lane, id).expect("read").expect("stored");
         (row.state, row.reason)
     }
 

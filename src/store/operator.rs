@@ -61,7 +61,8 @@ pub struct Event {
     pub kind: String,
 }
 
-/// Records per state. Only invoices wait or are cancelled: a customer source shows neither.
+/// Records per state. Only a kind that follows another waits, and only an invoice is
+/// cancelled: customers show neither.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct StateCounts {
     pub pending: u64,
@@ -111,14 +112,14 @@ const SHOWN_NAME: &str = "COALESCE(name, json_extract(body, '$.firstName') || ' 
     || json_extract(body, '$.lastName'), json_extract(body, '$.invoiceNumber'))";
 
 impl Store {
-    pub fn counts(&self, source: &str) -> Result<StateCounts, StoreError> {
+    pub fn counts(&self, lane: &str) -> Result<StateCounts, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT state, COUNT(*) FROM records WHERE source = ?1 GROUP BY state")
             .map_err(|e| self.err(e))?;
         let mut counts = StateCounts::default();
         let rows = stmt
-            .query_map([source], |r| Ok((state_at(r, 0)?, r.get::<_, i64>(1)?)))
+            .query_map([lane], |r| Ok((state_at(r, 0)?, r.get::<_, i64>(1)?)))
             .map_err(|e| self.err(e))?;
         for row in rows {
             let (state, n) = row.map_err(|e| self.err(e))?;
@@ -137,7 +138,7 @@ impl Store {
     }
 
     /// One record, or `None` when the id was never seen.
-    pub fn record(&self, source: &str, id: &str) -> Result<Option<RecordRow>, StoreError> {
+    pub fn record(&self, lane: &str, id: &str) -> Result<Option<RecordRow>, StoreError> {
         self.conn
             .query_row(
                 &format!(
@@ -146,7 +147,7 @@ impl Store {
                         refused_reason, {SHOWN_NAME}
                  FROM records WHERE source = ?1 AND id = ?2"
                 ),
-                [source, id],
+                [lane, id],
                 |r| {
                     Ok(RecordRow {
                         id: r.get(0)?,
@@ -172,7 +173,7 @@ impl Store {
 
     /// The ids of records whose id, email or name (as the export wrote them, any case) is
     /// `value`, at most `limit` of them.
-    pub fn find(&self, source: &str, value: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+    pub fn find(&self, lane: &str, value: &str, limit: u32) -> Result<Vec<String>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
@@ -185,17 +186,17 @@ impl Store {
             ))
             .map_err(|e| self.err(e))?;
         let ids = stmt
-            .query_map(params![source, value.trim(), limit], |r| r.get(0))
+            .query_map(params![lane, value.trim(), limit], |r| r.get(0))
             .map_err(|e| self.err(e))?;
         ids.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// How many records carry the refused flag `what` (`update` or `cancel`).
-    pub fn refused_count(&self, source: &str, what: &str) -> Result<u64, StoreError> {
+    pub fn refused_count(&self, lane: &str, what: &str) -> Result<u64, StoreError> {
         self.conn
             .query_row(
                 "SELECT COUNT(*) FROM records WHERE source = ?1 AND refused = ?2",
-                [source, what],
+                [lane, what],
                 |r| r.get::<_, i64>(0),
             )
             .map(|n| n as u64)
@@ -203,7 +204,7 @@ impl Store {
     }
 
     /// What happened to one record, oldest first.
-    pub fn events(&self, source: &str, id: &str) -> Result<Vec<Event>, StoreError> {
+    pub fn events(&self, lane: &str, id: &str) -> Result<Vec<Event>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -212,7 +213,7 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([source, id], |r| {
+            .query_map([lane, id], |r| {
                 Ok(Event {
                     at: Millis(r.get(0)?),
                     pass: r.get(1)?,
@@ -227,20 +228,20 @@ impl Store {
     }
 
     /// Adds a line to a record's history from outside a pass (`retry`, `forget`).
-    pub fn note(&self, source: &str, id: &str, kind: &str, at_ms: i64) -> Result<(), StoreError> {
-        add_event(&self.conn, source, id, None, at_ms, kind, None, None, None)
+    pub fn note(&self, lane: &str, id: &str, kind: &str, at_ms: i64) -> Result<(), StoreError> {
+        add_event(&self.conn, lane, id, None, at_ms, kind, None, None, None)
             .map_err(|e| self.err(e))
     }
 }
 
 impl Store {
     /// When the oldest record still waiting to be sent last changed.
-    pub fn oldest_waiting_ms(&self, source: &str) -> Result<Option<i64>, StoreError> {
+    pub fn oldest_waiting_ms(&self, lane: &str) -> Result<Option<i64>, StoreError> {
         self.conn
             .query_row(
                 "SELECT MIN(updated_at_ms) FROM records
                  WHERE source = ?1 AND state IN ('pending', 'failed')",
-                [source],
+                [lane],
                 |r| r.get(0),
             )
             .map_err(|e| self.err(e))
@@ -250,7 +251,7 @@ impl Store {
     /// `since_ms`, most recently changed first.
     pub fn failures(
         &self,
-        source: &str,
+        lane: &str,
         state: Option<RecordState>,
         since_ms: Option<i64>,
     ) -> Result<Vec<FailureEntry>, StoreError> {
@@ -268,7 +269,7 @@ impl Store {
         let rows = stmt
             .query_map(
                 params![
-                    source,
+                    lane,
                     state.map(RecordState::as_str),
                     since_ms.unwrap_or(i64::MIN)
                 ],
@@ -293,11 +294,7 @@ impl Store {
 
     /// Customers created in BlueTape (and, with `with_exists`, those that were already there),
     /// in the order they were done.
-    pub fn exported(
-        &self,
-        source: &str,
-        with_exists: bool,
-    ) -> Result<Vec<ExportEntry>, StoreError> {
+    pub fn exported(&self, lane: &str, with_exists: bool) -> Result<Vec<ExportEntry>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -309,7 +306,7 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![source, with_exists], |r| {
+            .query_map(params![lane, with_exists], |r| {
                 Ok(ExportEntry {
                     id: r.get(0)?,
                     email_address: r.get(1)?,
@@ -324,11 +321,11 @@ impl Store {
     }
 
     /// Keeps a sign-up URL fetched from BlueTape.
-    pub fn set_sign_up_url(&self, source: &str, id: &str, url: &str) -> Result<(), StoreError> {
+    pub fn set_sign_up_url(&self, lane: &str, id: &str, url: &str) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "UPDATE records SET sign_up_url = ?3 WHERE source = ?1 AND id = ?2",
-                params![source, id, url],
+                params![lane, id, url],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -337,7 +334,7 @@ impl Store {
     /// The records in `state`, as `retry` would queue them.
     pub fn retry_targets(
         &self,
-        source: &str,
+        lane: &str,
         state: RecordState,
     ) -> Result<Vec<RetryTarget>, StoreError> {
         let mut stmt = self
@@ -347,17 +344,17 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![source, state.as_str()], retry_target_at)
+            .query_map(params![lane, state.as_str()], retry_target_at)
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// One record as `retry` sees it, or `None` when the id was never seen.
-    pub fn retry_target(&self, source: &str, id: &str) -> Result<Option<RetryTarget>, StoreError> {
+    pub fn retry_target(&self, lane: &str, id: &str) -> Result<Option<RetryTarget>, StoreError> {
         self.conn
             .query_row(
                 "SELECT id, state, body IS NOT NULL FROM records WHERE source = ?1 AND id = ?2",
-                params![source, id],
+                params![lane, id],
                 retry_target_at,
             )
             .optional()
@@ -365,41 +362,41 @@ impl Store {
     }
 
     /// Queues a record again as it is stored: the next pass sends it.
-    pub fn requeue(&self, source: &str, id: &str, now_ms: i64) -> Result<(), StoreError> {
+    pub fn requeue(&self, lane: &str, id: &str, now_ms: i64) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "UPDATE records SET state = 'pending', next_attempt_ms = NULL, updated_at_ms = ?3
                  WHERE source = ?1 AND id = ?2",
-                params![source, id, now_ms],
+                params![lane, id, now_ms],
             )
             .map_err(|e| self.err(e))?;
-        self.note(source, id, "retry: queued again", now_ms)
+        self.note(lane, id, "retry: queued again", now_ms)
     }
 
     /// Forgets what was read of a record, so that the next pass reads it from the export again.
-    pub fn reread(&self, source: &str, id: &str, now_ms: i64) -> Result<(), StoreError> {
+    pub fn reread(&self, lane: &str, id: &str, now_ms: i64) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "UPDATE records SET source_modified_ms = NULL, content_hash = NULL,
                     updated_at_ms = ?3
                  WHERE source = ?1 AND id = ?2",
-                params![source, id, now_ms],
+                params![lane, id, now_ms],
             )
             .map_err(|e| self.err(e))?;
-        self.note(source, id, "retry: read again from the export", now_ms)
+        self.note(lane, id, "retry: read again from the export", now_ms)
     }
 
     /// Removes a record, keeping its history; whether there was one.
-    pub fn forget(&self, source: &str, id: &str, now_ms: i64) -> Result<bool, StoreError> {
+    pub fn forget(&self, lane: &str, id: &str, now_ms: i64) -> Result<bool, StoreError> {
         let removed = self
             .conn
             .execute(
                 "DELETE FROM records WHERE source = ?1 AND id = ?2",
-                params![source, id],
+                params![lane, id],
             )
             .map_err(|e| self.err(e))?;
         if removed > 0 {
-            self.note(source, id, "forgotten", now_ms)?;
+            self.note(lane, id, "forgotten", now_ms)?;
         }
         Ok(removed > 0)
     }

@@ -113,7 +113,7 @@ pub struct QueueCounts {
 #[allow(clippy::too_many_arguments)] // one column each
 pub(super) fn add_event(
     conn: &Connection,
-    source: &str,
+    lane: &str,
     id: &str,
     pass: Option<i64>,
     at_ms: i64,
@@ -127,11 +127,11 @@ pub(super) fn add_event(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
-        source, id, pass, at_ms, kind, status, outcome, reason
+        lane, id, pass, at_ms, kind, status, outcome, reason
     ])?;
     Ok(())
 }
-fn record_result(tx: &Transaction<'_>, source: &str, r: &SendRecord) -> rusqlite::Result<()> {
+fn record_result(tx: &Transaction<'_>, lane: &str, r: &SendRecord) -> rusqlite::Result<()> {
     // Only a record still waiting may change: never overwrite a created customer with an
     // answer meant for another request.
     let waiting = match r.request {
@@ -216,7 +216,7 @@ fn record_result(tx: &Transaction<'_>, source: &str, r: &SendRecord) -> rusqlite
                 "UPDATE records SET {state}{common}, reason = ?6, next_attempt_ms = ?7 WHERE {waiting}"
             );
             tx.prepare_cached(&sql)?.execute(params![
-                source,
+                lane,
                 r.id,
                 r.attempts,
                 r.last_status,
@@ -230,7 +230,7 @@ fn record_result(tx: &Transaction<'_>, source: &str, r: &SendRecord) -> rusqlite
     };
     let sql = format!("UPDATE records SET {set}, {common} WHERE {waiting}");
     let mut stmt = tx.prepare_cached(&sql)?;
-    let base: [&dyn rusqlite::ToSql; 5] = [&source, &r.id, &r.attempts, &r.last_status, &r.at_ms];
+    let base: [&dyn rusqlite::ToSql; 5] = [&lane, &r.id, &r.attempts, &r.last_status, &r.at_ms];
     let extra: Vec<&dyn rusqlite::ToSql> =
         extra.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
     let all: Vec<&dyn rusqlite::ToSql> = base.into_iter().chain(extra).collect();
@@ -251,7 +251,7 @@ enum QueuePart {
     Pending,
     Failed,
     Updates,
-    /// Invoices to cancel (a customer source has none).
+    /// Records to cancel (invoices the export now says are void).
     Cancels,
 }
 impl QueuePart {
@@ -282,11 +282,11 @@ const QUEUE_PAGE_BYTES: usize = 1024 * 1024;
 
 pub(super) fn next_queue_page(
     conn: &Connection,
-    source: &str,
+    lane: &str,
     cursor: &mut QueueCursor,
     limit: usize,
 ) -> rusqlite::Result<Vec<Queued>> {
-    // Each part is a keyset walk along an index on (source, [state,] source_modified_ms, id).
+    // Each part is a keyset walk along an index on (lane, [state,] source_modified_ms, id).
     loop {
         let (after_ms, after_id) = cursor
             .after
@@ -324,7 +324,7 @@ pub(super) fn next_queue_page(
         })?;
         let rows = stmt.query_map(
             params![
-                source,
+                lane,
                 cursor.state.as_str(),
                 after_ms,
                 after_id,
@@ -370,22 +370,22 @@ impl Store {
     /// next attempt is due. An empty page means the queue is done.
     pub fn next_queue_page(
         &self,
-        source: &str,
+        lane: &str,
         cursor: &mut QueueCursor,
         limit: usize,
     ) -> Result<Vec<Queued>, StoreError> {
-        next_queue_page(&self.conn, source, cursor, limit).map_err(|e| self.err(e))
+        next_queue_page(&self.conn, lane, cursor, limit).map_err(|e| self.err(e))
     }
 
     /// The records still to send, pending and failed: counted in the queue's index, so
     /// without reading the records already done.
-    pub fn queue_counts(&self, source: &str) -> Result<QueueCounts, StoreError> {
+    pub fn queue_counts(&self, lane: &str) -> Result<QueueCounts, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT COUNT(*) FROM records WHERE source = ?1 AND state = ?2")
             .map_err(|e| self.err(e))?;
         let mut count = |state: RecordState| {
-            stmt.query_row(params![source, state.as_str()], |r| r.get::<_, i64>(0))
+            stmt.query_row(params![lane, state.as_str()], |r| r.get::<_, i64>(0))
                 .map(|n| n as u64)
                 .map_err(|e| self.err(e))
         };
@@ -397,11 +397,7 @@ impl Store {
     }
 
     /// Records a batch of send results in one transaction (the group commit).
-    pub fn record_results(
-        &mut self,
-        source: &str,
-        results: &[SendRecord],
-    ) -> Result<(), StoreError> {
+    pub fn record_results(&mut self, lane: &str, results: &[SendRecord]) -> Result<(), StoreError> {
         let path = self.path.clone();
         let wrap = |source| StoreError::Sqlite {
             path: path.clone(),
@@ -409,12 +405,12 @@ impl Store {
         };
         let tx = self.conn.transaction().map_err(wrap)?;
         for r in results {
-            record_result(&tx, source, r).map_err(wrap)?;
+            record_result(&tx, lane, r).map_err(wrap)?;
             for a in &r.history {
                 let kind = r.request.attempt();
                 add_event(
                     &tx,
-                    source,
+                    lane,
                     &r.id,
                     Some(r.pass),
                     a.at_ms,

@@ -73,24 +73,24 @@ pub struct KindPassCounts {
 /// Passes kept whatever their age, so `status` always has a history to show.
 pub const KEPT_PASSES: i64 = 100;
 impl Store {
-    pub fn begin_pass(&self, source: &str, full: bool, now_ms: i64) -> Result<i64, StoreError> {
+    pub fn begin_pass(&self, lane: &str, full: bool, now_ms: i64) -> Result<i64, StoreError> {
         self.conn
             .execute(
                 "INSERT INTO passes (source, started_at_ms, outcome, full) VALUES (?1, ?2, 'running', ?3)",
-                params![source, now_ms, full],
+                params![lane, now_ms, full],
             )
             .map_err(|e| self.err(e))?;
         Ok(self.conn.last_insert_rowid())
     }
 
     /// Counts a scheduled tick that found the latest pass still running, on that pass.
-    pub fn count_skipped_tick(&self, source: &str) -> Result<(), StoreError> {
+    pub fn count_skipped_tick(&self, lane: &str) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "UPDATE passes SET skipped_ticks = skipped_ticks + 1
                  WHERE id = (SELECT max(id) FROM passes WHERE source = ?1)
                    AND outcome = 'running'",
-                params![source],
+                params![lane],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -176,7 +176,7 @@ impl Store {
     }
 
     /// The last `limit` passes, newest first.
-    pub fn recent_passes(&self, source: &str, limit: u32) -> Result<Vec<PassEntry>, StoreError> {
+    pub fn recent_passes(&self, lane: &str, limit: u32) -> Result<Vec<PassEntry>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -185,7 +185,7 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![source, limit], |r| {
+            .query_map(params![lane, limit], |r| {
                 Ok(PassEntry {
                     id: r.get(0)?,
                     started_at: millis_at(r, 1)?,

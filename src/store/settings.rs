@@ -1,4 +1,4 @@
-//! Per-source settings the program keeps for itself: the daemon's pid and next pass for
+//! Per-lane settings the program keeps for itself: the daemon's pid and next pass for
 //! `status`, and a request from `retry`/`forget` that the next pass read the whole export.
 
 use rusqlite::OptionalExtension;
@@ -12,44 +12,44 @@ pub const DAEMON_NEXT_PASS: &str = "daemon_next_pass_ms";
 /// record rejected locally, or `forget`).
 pub const FULL_NEXT_PASS: &str = "full_next_pass";
 impl Store {
-    pub fn setting(&self, source: &str, key: &str) -> Result<Option<String>, StoreError> {
+    pub fn setting(&self, lane: &str, key: &str) -> Result<Option<String>, StoreError> {
         self.conn
             .query_row(
                 "SELECT value FROM settings WHERE source = ?1 AND key = ?2",
-                [source, key],
+                [lane, key],
                 |r| r.get(0),
             )
             .optional()
             .map_err(|e| self.err(e))
     }
 
-    pub fn set_setting(&self, source: &str, key: &str, value: &str) -> Result<(), StoreError> {
+    pub fn set_setting(&self, lane: &str, key: &str, value: &str) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "INSERT INTO settings (source, key, value) VALUES (?1, ?2, ?3)
                  ON CONFLICT (source, key) DO UPDATE SET value = excluded.value",
-                [source, key, value],
+                [lane, key, value],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
     }
 
-    pub fn clear_setting(&self, source: &str, key: &str) -> Result<(), StoreError> {
+    pub fn clear_setting(&self, lane: &str, key: &str) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "DELETE FROM settings WHERE source = ?1 AND key = ?2",
-                [source, key],
+                [lane, key],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
     }
 
-    /// Whether the store holds any record of the kind kept under `source`.
-    pub fn has_records(&self, source: &str) -> Result<bool, StoreError> {
+    /// Whether the store holds any record of the kind kept under `lane`.
+    pub fn has_records(&self, lane: &str) -> Result<bool, StoreError> {
         self.conn
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM records WHERE source = ?1)",
-                [source],
+                [lane],
                 |r| r.get(0),
             )
             .map_err(|e| self.err(e))

@@ -157,7 +157,7 @@ pub struct NewRecord<'a> {
 pub struct Staging<'a> {
     pub(super) tx: Transaction<'a>,
     path: PathBuf,
-    pub(super) source: String,
+    pub(super) lane: String,
     pub(super) pass: i64,
     pub(super) now_ms: i64,
 }
@@ -191,7 +191,7 @@ impl Staging<'_> {
                  FROM records WHERE source = ?1 AND id = ?2",
             )
             .map_err(|e| self.err(e))?;
-        stmt.query_row(params![self.source, id], |r| {
+        stmt.query_row(params![self.lane, id], |r| {
             Ok(Stored {
                 state: state_at(r, 0)?,
                 modified_ms: r.get(1)?,
@@ -231,7 +231,7 @@ impl Staging<'_> {
     ) -> Result<(), StoreError> {
         add_event(
             &self.tx,
-            &self.source,
+            &self.lane,
             id,
             Some(self.pass),
             self.now_ms,
@@ -275,7 +275,7 @@ impl Staging<'_> {
                 .map(|r| self.queue_new(r.id, r.modified_ms, r.body, r.content_hash, r.label))
                 .collect();
         }
-        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&self.source, &self.pass, &self.now_ms];
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&self.lane, &self.pass, &self.now_ms];
         for r in batch {
             values.extend([
                 &r.id as &dyn rusqlite::ToSql,
@@ -302,8 +302,7 @@ impl Staging<'_> {
             .map(|r| inserted.contains(r.id) && seen.insert(r.id))
             .collect();
         if inserted.len() == NEW_BATCH {
-            let mut values: Vec<&dyn rusqlite::ToSql> =
-                vec![&self.source, &self.pass, &self.now_ms];
+            let mut values: Vec<&dyn rusqlite::ToSql> = vec![&self.lane, &self.pass, &self.now_ms];
             values.extend(batch.iter().map(|r| &r.id as &dyn rusqlite::ToSql));
             self.changes(&QUEUED_EVENTS_BATCH, rusqlite::params_from_iter(values))?;
         } else {
@@ -365,7 +364,7 @@ impl Staging<'_> {
         let written = self.changes(
             sql,
             params![
-                self.source,
+                self.lane,
                 row.id,
                 row.state.as_str(),
                 row.modified_ms,
@@ -406,7 +405,7 @@ impl Staging<'_> {
                 refused_reason = NULL
              WHERE source = ?1 AND id = ?2",
             params![
-                self.source,
+                self.lane,
                 id,
                 modified_ms,
                 body,
@@ -428,7 +427,7 @@ impl Staging<'_> {
     pub fn clear_setting(&self, key: &str) -> Result<(), StoreError> {
         self.execute(
             "DELETE FROM settings WHERE source = ?1 AND key = ?2",
-            params![self.source, key],
+            params![self.lane, key],
         )
     }
 
@@ -438,7 +437,7 @@ impl Staging<'_> {
              ON CONFLICT (source) DO UPDATE SET
                 value_ms = MAX(value_ms, excluded.value_ms),
                 updated_at_ms = excluded.updated_at_ms",
-            params![self.source, value_ms, self.now_ms],
+            params![self.lane, value_ms, self.now_ms],
         )
     }
 
@@ -448,7 +447,7 @@ impl Staging<'_> {
         cursor: &mut QueueCursor,
         limit: usize,
     ) -> Result<Vec<Queued>, StoreError> {
-        next_queue_page(&self.tx, &self.source, cursor, limit).map_err(|e| self.err(e))
+        next_queue_page(&self.tx, &self.lane, cursor, limit).map_err(|e| self.err(e))
     }
 
     pub fn commit(self) -> Result<(), StoreError> {
@@ -463,7 +462,7 @@ impl Store {
     /// Starts the one transaction in which a pass queues records and advances the watermark.
     pub fn staging(
         &mut self,
-        source: &str,
+        lane: &str,
         pass: i64,
         now_ms: i64,
     ) -> Result<Staging<'_>, StoreError> {
@@ -478,7 +477,7 @@ impl Store {
         Ok(Staging {
             tx,
             path,
-            source: source.to_owned(),
+            lane: lane.to_owned(),
             pass,
             now_ms,
         })
