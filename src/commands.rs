@@ -19,7 +19,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-pub use self::check::{check, mask_email, mask_phone};
+pub use self::check::check;
 pub use self::export::export;
 pub use self::failures::failures;
 pub use self::init::init;

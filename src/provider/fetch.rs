@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::Provider;
 use super::ask::get_page;
-pub use super::ask::{FetchError, Fetched, PAGE_BYTES, Read, Tokens};
+pub use super::ask::{FetchError, Fetched, Read, Tokens};
 use super::limits::Limits;
 use super::paging::Pager;
 use super::requests::{self, PAGE_SIZE};
