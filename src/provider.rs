@@ -6,7 +6,7 @@
 
 mod ask;
 pub mod config;
-mod deletions;
+mod deleted_invoices;
 pub mod fetch;
 pub mod http;
 pub mod limits;

@@ -21,34 +21,6 @@ mod notes;
 
 /// How many records are shown as they would be sent.
 const SHOWN: usize = 3;
-/// The fields a customer cannot be sent without.
-const REQUIRED: [Field; 5] = [
-    Field::Id,
-    Field::FirstName,
-    Field::LastName,
-    Field::EmailAddress,
-    Field::CellPhoneNumber,
-];
-
-/// The fields an invoice cannot be sent without.
-const REQUIRED_INVOICE: [Field; 7] = [
-    Field::Id,
-    Field::InvoiceNumber,
-    Field::CustomerId,
-    Field::InvoiceDate,
-    Field::DueDate,
-    Field::TotalAmount,
-    Field::AmountDue,
-];
-
-/// The fields a record of `kind` cannot be sent without.
-fn required(kind: Kind) -> &'static [Field] {
-    match kind {
-        Kind::Customer => &REQUIRED,
-        Kind::Invoice => &REQUIRED_INVOICE,
-    }
-}
-
 /// Prints the config for `export`; exit 78 (after printing it) naming the fields no column
 /// was found for.
 pub fn init(export: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
@@ -92,7 +64,8 @@ pub fn init(export: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
     text.push_str(&store_section());
     text.push_str(&source.text);
     text.push_str(&unused_columns(&detected));
-    let missing: Vec<&str> = REQUIRED
+    let missing: Vec<&str> = Kind::Customer
+        .required()
         .iter()
         .filter(|f| detected.preset.is_none() && detected.fields.get(**f).is_none())
         .map(|f| f.api_name())
@@ -356,7 +329,7 @@ fn fields_section(detected: &Detected, kind: Kind, fields: &mut Lines) {
             .map_or("", |(_, why)| why.as_str());
         match detected.fields.get(field) {
             Some(source) => fields.key(format!("{name} = {}", quoted(&source.to_string())), why),
-            None if required(kind).contains(&field) => fields.comment(format!(
+            None if kind.required().contains(&field) => fields.comment(format!(
                 "# {name} = \"\"  # NOT FOUND: set it to the column with the {kind}'s {name}"
             )),
             None if field == Field::SourceModifiedDate => fields.comment(format!(

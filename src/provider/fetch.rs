@@ -62,7 +62,7 @@ pub async fn fetch(
     }
     if read.sample.is_none() && (read.provider, read.kind) == (Provider::Quickbooks, Kind::Invoice)
     {
-        let began = super::deletions::read(
+        let began = super::deleted_invoices::read(
             http,
             read,
             tokens,

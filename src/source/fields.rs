@@ -80,6 +80,36 @@ impl Kind {
         }
     }
 
+    /// The fields a record of this kind cannot be sent without (what `init` must find).
+    pub fn required(self) -> &'static [Field] {
+        match self {
+            Kind::Customer => &[
+                Field::Id,
+                Field::FirstName,
+                Field::LastName,
+                Field::EmailAddress,
+                Field::CellPhoneNumber,
+            ],
+            Kind::Invoice => &[
+                Field::Id,
+                Field::InvoiceNumber,
+                Field::CustomerId,
+                Field::InvoiceDate,
+                Field::DueDate,
+                Field::TotalAmount,
+                Field::AmountDue,
+            ],
+        }
+    }
+
+    /// The store name its export has unless the section names one (`name`).
+    pub fn default_name(self) -> &'static str {
+        match self {
+            Kind::Customer => "default",
+            Kind::Invoice => "invoices",
+        }
+    }
+
     /// The largest request body BlueTape is sent for one record of this kind (SPEC §10).
     pub fn body_limit(self) -> usize {
         match self {

@@ -126,7 +126,8 @@ pub(super) fn generic(
         "\n[source]\n{path_line:<40} # SET: the customer export (`bluetape-sync init` maps it)\n"
     );
     text.push_str(section);
-    let missing: Vec<&'static str> = super::REQUIRED_INVOICE
+    let missing: Vec<&'static str> = crate::source::Kind::Invoice
+        .required()
         .iter()
         .filter(|f| detected.fields.get(**f).is_none())
         .map(|f| f.api_name())

@@ -384,7 +384,8 @@ impl FileStaging<'_> {
                     "cancels queued",
                     info!(
                         id,
-                        "invoice void or deleted in the export: its cancel is queued"
+                        "{} void or deleted in the export: its cancel is queued",
+                        self.noun()
                     )
                 );
                 return Ok(());
