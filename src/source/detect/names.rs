@@ -3,12 +3,21 @@
 use super::super::mapping::{FieldMap, FieldSource};
 use super::super::{Field, Kind};
 
+mod invoices;
+
+pub(super) use self::invoices::looks_like_invoices;
+
 /// Names of each field's column in real exports, compared with case, spaces, `_`, `-` and
 /// other punctuation ignored; the better names first.
 fn names(kind: Kind, field: Field) -> &'static [&'static str] {
-    if kind == Kind::Invoice {
-        return invoice_names(field);
+    match kind {
+        Kind::Customer => customer_names(field),
+        Kind::Invoice => invoices::names(field),
     }
+}
+
+/// A customer export's columns, as [`names`].
+fn customer_names(field: Field) -> &'static [&'static str] {
     match field {
         Field::Id => IDS,
         Field::FirstName => FIRST_NAMES,
@@ -29,43 +38,6 @@ fn names(kind: Kind, field: Field) -> &'static [&'static str] {
         Field::Country => COUNTRIES,
         _ => &[],
     }
-}
-
-/// An invoice export's columns, as [`names`].
-#[rustfmt::skip]
-fn invoice_names(field: Field) -> &'static [&'static str] {
-    match field {
-        Field::Id => &["invoiceid", "internalid", "id", "transactionid", "documentid", "txnid"],
-        Field::InvoiceNumber => &[
-            "invoicenumber", "invoiceno", "documentnumber", "docnumber", "number", "invoicenum",
-            "refnumber", "invoice",
-        ],
-        Field::CustomerId => &[
-            "customerid", "customerinternalid", "customerno", "customernumber", "customercode",
-            "accountno", "accountnumber", "clientid", "contactid", "customerref", "debtorno",
-        ],
-        Field::InvoiceDate => &["invoicedate", "date", "txndate", "documentdate", "issuedate"],
-        Field::DueDate => &["duedate", "paymentdue", "due", "dateDue"],
-        Field::SubTotal => &["subtotal", "amountnet", "netamount", "net", "totalnet"],
-        Field::TaxAmount => &["taxamount", "amounttax", "tax", "totaltax", "vat", "vatamount"],
-        Field::TotalAmount => &["totalamount", "total", "amount", "grandtotal", "totalamt", "gross"],
-        Field::AmountDue => &[
-            "amountdue", "balance", "amountremaining", "balancedue", "outstanding", "amountopen",
-            "openbalance",
-        ],
-        Field::SourceModifiedDate => MODIFIED,
-        Field::Status => &["status", "invoicestatus", "state"],
-        _ => &[],
-    }
-}
-
-/// Whether the columns are an invoice export's: an invoice number and an amount, and no
-/// person's first name.
-pub(super) fn looks_like_invoices(columns: &[String]) -> bool {
-    let has = |field| best(columns, invoice_names(field)).is_some();
-    has(Field::InvoiceNumber)
-        && (has(Field::AmountDue) || has(Field::TotalAmount))
-        && best(columns, FIRST_NAMES).is_none()
 }
 
 #[rustfmt::skip]
