@@ -231,6 +231,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::Kind;
 
     const SOURCE: &str = "default";
 
@@ -292,7 +293,9 @@ mod tests {
     fn queued(ids: &[&str]) -> Store {
         let mut store = Store::open_temporary().expect("store");
         let pass = store.begin_pass(SOURCE, false, 10).expect("pass");
-        let staging = store.staging(SOURCE, pass, 10).expect("staging");
+        let staging = store
+            .staging(SOURCE, Kind::Customer, pass, 10)
+            .expect("staging");
         for (i, id) in ids.iter().enumerate() {
             let ms = 1000 * (i as i64 + 1);
             assert!(
@@ -455,7 +458,9 @@ mod tests {
         let mut store = queued(&["A"]);
         let pass = store.begin_pass(SOURCE, false, 30).expect("pass");
         {
-            let staging = store.staging(SOURCE, pass, 30).expect("staging");
+            let staging = store
+                .staging(SOURCE, Kind::Customer, pass, 30)
+                .expect("staging");
             assert!(
                 staging
                     .queue_new("B", 5000, &body("B"), None, Default::default())

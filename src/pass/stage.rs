@@ -100,7 +100,7 @@ pub(super) fn stage(
     // `retry` or `forget` asked for a full read, so the records they reset are seen again.
     let full = options.full || store.setting(&config.name, FULL_NEXT_PASS)?.is_some();
     let now = now_ms();
-    let staging = store.staging(&config.name, pass, now)?;
+    let staging = store.staging(&config.name, lane.kind, pass, now)?;
     let files = FileStaging {
         staging: &staging,
         preparer: Preparer {

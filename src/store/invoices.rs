@@ -17,10 +17,10 @@ pub struct Hold {
 }
 
 impl Staging<'_> {
-    /// Marks the records this staging wrote as invoices, with the customer each names.
+    /// Notes the customer each invoice this staging wrote names.
     pub fn mark_invoices(&self, pass: i64, customers: &str) -> Result<(), StoreError> {
         self.execute(
-            "UPDATE records SET kind = 'invoice', customer_id = json_extract(body, '$.customerId')
+            "UPDATE records SET customer_id = json_extract(body, '$.customerId')
              WHERE source = ?1 AND (staged_pass = ?2 OR changed_pass = ?2)",
             params![self.lane, pass],
         )?;
@@ -195,6 +195,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::diff::RecordState;
+    use crate::source::Kind;
     use crate::store::{Request, SendResult};
 
     fn invoice(id: &str, customer: &str) -> String {
@@ -213,7 +214,9 @@ mod tests {
         let mut store = Store::open_temporary().expect("store");
         let pass = store.begin_pass("default", false, 10).expect("pass");
         {
-            let staging = store.staging("default", pass, 10).expect("staging");
+            let staging = store
+                .staging("default", Kind::Customer, pass, 10)
+                .expect("staging");
             for id in ["C1", "C2", "C3"] {
                 staging
                     .queue_new(id, 1000, "{}", None, Default::default())
@@ -231,7 +234,9 @@ mod tests {
             staging.commit().expect("commit");
         }
         {
-            let staging = store.staging("invoices", pass, 10).expect("staging");
+            let staging = store
+                .staging("invoices", Kind::Invoice, pass, 10)
+                .expect("staging");
             for (id, customer) in [("I1", "C1"), ("I2", "C2"), ("I4", "C4"), ("I9", "C9")] {
                 staging
                     .queue_new(id, 1000, &invoice(id, customer), None, Default::default())
@@ -348,7 +353,9 @@ mod tests {
         let mut store = Store::open_temporary().expect("store");
         let pass = store.begin_pass("invoices", false, 10).expect("pass");
         {
-            let staging = store.staging("invoices", pass, 10).expect("staging");
+            let staging = store
+                .staging("invoices", Kind::Invoice, pass, 10)
+                .expect("staging");
             staging
                 .queue_new("I1", 1000, &invoice("I1", "C1"), None, Default::default())
                 .expect("queue");
@@ -363,7 +370,9 @@ mod tests {
                 &[answer("I2", SendResult::Accepted { blue_tape_id: None })],
             )
             .expect("created");
-        let staging = store.staging("invoices", pass + 1, 20).expect("staging");
+        let staging = store
+            .staging("invoices", Kind::Invoice, pass + 1, 20)
+            .expect("staging");
         assert!(staging.withdraw("I1").expect("withdraw"));
         assert!(!staging.withdraw("I2").expect("a sent one is not withdrawn"));
         staging.cancel("I2", 2000).expect("cancel");

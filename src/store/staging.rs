@@ -9,18 +9,19 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::outbox::{QueueCursor, Queued, add_event, next_queue_page};
 use super::{Store, StoreError, state_at};
 use crate::diff::{RecordState, Stored};
+use crate::source::Kind;
 
 /// How many new records [`Staging::queue_new_batch`] stores in one statement.
 pub const NEW_BATCH: usize = 64;
 
-/// [`Staging::queue_new_batch`]'s insert: ?1 to ?3 are the source, the pass and the time, then
-/// six parameters for each record.
+/// [`Staging::queue_new_batch`]'s insert: ?1 to ?4 are the lane, the pass, the time and the
+/// kind, then six parameters for each record.
 static QUEUE_NEW_BATCH: LazyLock<String> = LazyLock::new(|| {
     let rows = (0..NEW_BATCH)
         .map(|k| {
-            let p = 4 + 6 * k;
+            let p = 5 + 6 * k;
             format!(
-                "(?1, ?{p}, 'pending', ?{}, ?{}, ?2, ?2, ?3, ?{}, ?{}, ?{})",
+                "(?1, ?{p}, 'pending', ?{}, ?{}, ?2, ?2, ?3, ?{}, ?{}, ?{}, ?4)",
                 p + 1,
                 p + 2,
                 p + 3,
@@ -32,7 +33,7 @@ static QUEUE_NEW_BATCH: LazyLock<String> = LazyLock::new(|| {
         .join(", ");
     format!(
         "INSERT INTO records (source, id, state, source_modified_ms, body, first_seen_pass,
-                              staged_pass, updated_at_ms, content_hash, name, email)
+                              staged_pass, updated_at_ms, content_hash, name, email, kind)
          VALUES {rows}
          ON CONFLICT (source, id) DO NOTHING
          RETURNING id"
@@ -41,14 +42,14 @@ static QUEUE_NEW_BATCH: LazyLock<String> = LazyLock::new(|| {
 
 /// A record read in this pass, then what to do when its id is stored already: ?1 source, ?2 id,
 /// ?3 state, ?4 source_modified_ms, ?5 body, ?6 content_hash, ?7 reason, ?8 the pass, ?9 now,
-/// ?10 name, ?11 email.
+/// ?10 name, ?11 email, ?12 kind.
 macro_rules! insert_record {
     ($on_conflict:literal) => {
         concat!(
             "INSERT INTO records (source, id, state, source_modified_ms, body, content_hash,
                                   reason, first_seen_pass, staged_pass, updated_at_ms, name,
-                                  email)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11) ",
+                                  email, kind)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12) ",
             $on_conflict
         )
     };
@@ -158,6 +159,8 @@ pub struct Staging<'a> {
     pub(super) tx: Transaction<'a>,
     path: PathBuf,
     pub(super) lane: String,
+    /// What its records are, written with each.
+    kind: Kind,
     pub(super) pass: i64,
     pub(super) now_ms: i64,
 }
@@ -275,7 +278,9 @@ impl Staging<'_> {
                 .map(|r| self.queue_new(r.id, r.modified_ms, r.body, r.content_hash, r.label))
                 .collect();
         }
-        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&self.lane, &self.pass, &self.now_ms];
+        let kind = self.kind.name();
+        let mut values: Vec<&dyn rusqlite::ToSql> =
+            vec![&self.lane, &self.pass, &self.now_ms, &kind];
         for r in batch {
             values.extend([
                 &r.id as &dyn rusqlite::ToSql,
@@ -374,7 +379,8 @@ impl Staging<'_> {
                 self.pass,
                 self.now_ms,
                 row.label.name,
-                row.label.email
+                row.label.email,
+                self.kind.name()
             ],
         )? == 1;
         if written {
@@ -463,6 +469,7 @@ impl Store {
     pub fn staging(
         &mut self,
         lane: &str,
+        kind: Kind,
         pass: i64,
         now_ms: i64,
     ) -> Result<Staging<'_>, StoreError> {
@@ -478,6 +485,7 @@ impl Store {
             tx,
             path,
             lane: lane.to_owned(),
+            kind,
             pass,
             now_ms,
         })
