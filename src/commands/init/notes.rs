@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::record::country::country_id;
-use crate::source::Kind;
 use crate::source::detect::Detected;
 use crate::source::mapping::SourceFormat;
 use crate::source::presets::Preset;
@@ -60,7 +59,7 @@ pub(super) fn ids(preset: Preset, detected: &Detected) -> Option<String> {
         (Preset::Sage50Us, _) => "# WARNING: Sage 50's Customer ID can be changed in Sage \
              (Maintain > Customers): a changed\n# Customer ID makes a new customer in BlueTape."
             .to_owned(),
-        (_, Kind::Customer | Kind::Invoice) => return None,
+        _ => return None,
     };
     Some(format!("{note}\n"))
 }
