@@ -225,7 +225,7 @@ impl FileConfig {
             .map_err(in_file)?;
         let provider = provider(
             &source,
-            invoices.as_ref().map(|i| &i.source),
+            &invoices.iter().map(|i| &i.source).collect::<Vec<_>>(),
             self.quickbooks,
             self.xero,
             dir,
@@ -261,7 +261,7 @@ impl FileConfig {
 /// provider section no export reads is a mistake to name.
 fn provider(
     source: &crate::source::config::SourceConfig,
-    invoices: Option<&crate::source::config::SourceConfig>,
+    later: &[&crate::source::config::SourceConfig],
     quickbooks: Option<ProviderSection>,
     xero: Option<ProviderSection>,
     dir: &Path,
@@ -273,14 +273,15 @@ fn provider(
         _ => None,
     };
     let wanted = of(source);
-    if let Some(invoices) = invoices
-        && invoices.from_api
-        && of(invoices) != wanted
-    {
+    // The exports after the customers' read the API through the customers' connection.
+    if let Some(export) = (later.iter()).find(|e| e.from_api && of(e) != wanted) {
         return Err(SettingError::new(
-            "invoices.from",
-            "\"api\" reads invoices through [source]'s connection: set source.from = \"api\" \
-             with the same system's preset",
+            format!("{}.from", export.kind.section()),
+            format!(
+                "\"api\" reads {} through [source]'s connection: set source.from = \"api\" \
+                 with the same system's preset",
+                export.kind.plural()
+            ),
         ));
     }
     let (section, other) = match wanted {
