@@ -194,8 +194,9 @@ fn is_deliverable_email(email: &str) -> bool {
             .is_some_and(|(_, domain)| domain.contains('.') && !domain.ends_with('.'))
 }
 
-/// A record's `sourceModifiedDate`, read with `parser`.
-fn modified(parser: &TimestampParser, raw: &RawRecord) -> Result<DateTime<Utc>, Rejection> {
+/// A record's `sourceModifiedDate`, read with `parser`: what every kind reads first, because
+/// it decides whether the record needs any more work.
+pub fn modified(parser: &TimestampParser, raw: &RawRecord) -> Result<DateTime<Utc>, Rejection> {
     // Its values were not kept: the date is not there to read.
     values::check_oversized(raw)?;
     let text = required(raw, Field::SourceModifiedDate)?;

@@ -30,11 +30,6 @@ pub(super) trait Rules: fmt::Debug + Send + Sync {
     /// Where BlueTape takes its records, and how its answers are read.
     fn resource(&self) -> Resource;
 
-    fn timestamps(&self) -> &TimestampParser;
-
-    /// The record's `sourceModifiedDate`.
-    fn modified(&self, raw: &RawRecord) -> Result<DateTime<Utc>, Rejection>;
-
     /// Checks a record whose date has been read: its body, or why it is rejected.
     fn check(&self, raw: &RawRecord, modified: DateTime<Utc>) -> Result<Checked, Rejection>;
 
@@ -93,6 +88,8 @@ pub(super) struct Lane {
     /// that lane is sent first, and a record of this one waits while its own is not in
     /// BlueTape.
     pub(super) after: Option<String>,
+    /// How its export writes dates.
+    timestamps: TimestampParser,
     rules: Arc<dyn Rules>,
 }
 
@@ -120,6 +117,7 @@ impl Lane {
             updates,
             retry: RetrySection::default(),
             after: None,
+            timestamps: TimestampParser::new(source.timezone, source.datetime_format.clone()),
             rules: Arc::new(rules),
         }
     }
@@ -147,11 +145,12 @@ impl Lane {
     }
 
     pub(super) fn timestamps(&self) -> &TimestampParser {
-        self.rules.timestamps()
+        &self.timestamps
     }
 
+    /// The record's `sourceModifiedDate`.
     pub(super) fn modified(&self, raw: &RawRecord) -> Result<DateTime<Utc>, Rejection> {
-        self.rules.modified(raw)
+        crate::record::modified(&self.timestamps, raw)
     }
 
     pub(super) fn check(

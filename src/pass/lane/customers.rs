@@ -9,7 +9,6 @@ use crate::pass::config::PassConfig;
 use crate::record::{Customer, Normaliser, RawRecord, Rejection};
 use crate::source::Kind;
 use crate::source::Standing;
-use crate::source::timestamp::TimestampParser;
 
 /// `POST /integration/customer`, `PUT /integration/customer/{id}` (SPEC §2).
 pub const CUSTOMERS: Resource = Resource {
@@ -34,14 +33,6 @@ struct Customers(Normaliser);
 impl Rules for Customers {
     fn resource(&self) -> Resource {
         CUSTOMERS
-    }
-
-    fn timestamps(&self) -> &TimestampParser {
-        self.0.timestamps()
-    }
-
-    fn modified(&self, raw: &RawRecord) -> Result<DateTime<Utc>, Rejection> {
-        self.0.modified(raw)
     }
 
     fn check(&self, raw: &RawRecord, modified: DateTime<Utc>) -> Result<Checked, Rejection> {

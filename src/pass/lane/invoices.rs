@@ -16,7 +16,6 @@ use crate::record::{RawRecord, Rejection};
 use crate::source::Kind;
 use crate::source::Standing;
 use crate::source::config::InvoicesConfig;
-use crate::source::timestamp::TimestampParser;
 use crate::store::{Staging, Store, StoreError};
 
 /// `POST /integration/invoice`, `PUT .../{id}`, `PUT .../{id}/cancel` (SPEC §9).
@@ -43,14 +42,6 @@ struct Invoices(InvoiceReader);
 impl Rules for Invoices {
     fn resource(&self) -> Resource {
         INVOICES
-    }
-
-    fn timestamps(&self) -> &TimestampParser {
-        self.0.timestamps()
-    }
-
-    fn modified(&self, raw: &RawRecord) -> Result<DateTime<Utc>, Rejection> {
-        self.0.modified(raw)
     }
 
     fn check(&self, raw: &RawRecord, modified: DateTime<Utc>) -> Result<Checked, Rejection> {
