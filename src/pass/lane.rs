@@ -110,12 +110,19 @@ impl Lane {
         std::iter::once(customers).chain(invoices).collect()
     }
 
-    fn new(kind: Kind, source: &SourceConfig, updates: bool, rules: impl Rules + 'static) -> Self {
+    /// A lane of `kind` reading `source`, retried as `retry` says, that follows no other.
+    fn new(
+        kind: Kind,
+        source: &SourceConfig,
+        updates: bool,
+        retry: &RetrySection,
+        rules: impl Rules + 'static,
+    ) -> Self {
         Self {
             kind,
             source: source.clone(),
             updates,
-            retry: RetrySection::default(),
+            retry: retry.clone(),
             after: None,
             timestamps: TimestampParser::new(source.timezone, source.datetime_format.clone()),
             rules: Arc::new(rules),
@@ -138,6 +145,13 @@ impl Lane {
     /// The store's name for this kind's records, watermark and files.
     pub(super) fn name(&self) -> &str {
         &self.source.name
+    }
+
+    /// Whether a lane of `lanes` follows this one (its records wait for this one's).
+    pub(super) fn is_followed_in(&self, lanes: &[Lane]) -> bool {
+        lanes
+            .iter()
+            .any(|l| l.after.as_deref() == Some(self.name()))
     }
 
     pub(super) fn rules(&self) -> &dyn Rules {

@@ -31,9 +31,7 @@ pub async fn inspect(
     let Some(lane) = lanes.iter().find(|l| l.kind == kind) else {
         return Ok(None);
     };
-    let followed = lanes
-        .iter()
-        .any(|l| l.after.as_deref() == Some(lane.name()));
+    let followed = lane.is_followed_in(&lanes);
     Ok(Some(
         inspect_lane(config, lane.clone(), followed, link_use).await?,
     ))
@@ -99,6 +97,7 @@ pub(super) async fn dry_run(
         // What each lane would send: a record of a later lane goes when the record it
         // follows is in BlueTape, or would be sent first.
         let mut would_send = std::collections::HashMap::new();
+        let none = std::collections::HashSet::new();
         for lane in &lanes {
             for line in lane.source.describe() {
                 let _ = writeln!(out, "{line}");
@@ -108,11 +107,9 @@ pub(super) async fn dry_run(
                 noun: (lanes.iter())
                     .find(|l| l.name() == after)
                     .map_or("record", Lane::noun),
-                would_send: would_send.get(after).unwrap_or(&EMPTY),
+                would_send: would_send.get(after).unwrap_or(&none),
             });
-            let followed = lanes
-                .iter()
-                .any(|l| l.after.as_deref() == Some(lane.name()));
+            let followed = lane.is_followed_in(&lanes);
             // Pass 0 is never a real pass (those count from 1); its staging is rolled back.
             let StageResult {
                 mut staged,
@@ -153,7 +150,3 @@ pub(super) async fn dry_run(
     );
     Ok(report)
 }
-
-/// No ids: a lane followed by none keeps none.
-static EMPTY: std::sync::LazyLock<std::collections::HashSet<String>> =
-    std::sync::LazyLock::new(std::collections::HashSet::new);

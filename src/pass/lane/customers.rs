@@ -21,10 +21,14 @@ pub const CUSTOMERS: Resource = Resource {
 
 pub(super) fn lane(config: &PassConfig) -> Lane {
     let rules = Customers(Normaliser::for_source(&config.source));
-    Lane {
-        retry: config.retry.clone(),
-        ..Lane::new(Kind::Customer, &config.source, config.sync.updates, rules)
-    }
+    let updates = config.sync.updates;
+    Lane::new(
+        Kind::Customer,
+        &config.source,
+        updates,
+        &config.retry,
+        rules,
+    )
 }
 
 #[derive(Debug)]

@@ -29,10 +29,10 @@ pub const INVOICES: Resource = Resource {
 /// The invoices' lane, after `customers`.
 pub(super) fn lane(config: &PassConfig, invoices: &InvoicesConfig, customers: &Lane) -> Lane {
     let rules = Invoices(InvoiceReader::new(invoices));
+    let (source, updates) = (&invoices.source, invoices.updates);
     Lane {
-        retry: config.retry.clone(),
         after: Some(customers.name().to_owned()),
-        ..Lane::new(Kind::Invoice, &invoices.source, invoices.updates, rules)
+        ..Lane::new(Kind::Invoice, source, updates, &config.retry, rules)
     }
 }
 
