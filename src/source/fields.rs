@@ -25,105 +25,129 @@ pub enum Kind {
     Invoice,
 }
 
+/// What a kind is, all in one place: adding a kind is adding one of these.
+struct About {
+    /// As the store and the commands name it.
+    name: &'static str,
+    /// Its records, as lines, `status` and the pass history name them.
+    plural: &'static str,
+    /// The config section of its export.
+    section: &'static str,
+    /// The store name its export has unless the section names one.
+    default_name: &'static str,
+    /// The largest request body BlueTape is sent for one record (SPEC §10).
+    body_limit: usize,
+    /// Its API fields, in body order.
+    fields: &'static [Field],
+    /// The fields a record cannot be sent without (what `init` must find).
+    required: &'static [Field],
+}
+
+const CUSTOMER: About = About {
+    name: "customer",
+    plural: "customers",
+    section: "source",
+    default_name: "default",
+    body_limit: 64 * 1024,
+    fields: &[
+        Field::Id,
+        Field::FirstName,
+        Field::LastName,
+        Field::EmailAddress,
+        Field::CellPhoneNumber,
+        Field::SourceModifiedDate,
+        Field::CompanyId,
+        Field::DisplayName,
+        Field::FullName,
+        Field::Country,
+        Field::ParentId,
+    ],
+    required: &[
+        Field::Id,
+        Field::FirstName,
+        Field::LastName,
+        Field::EmailAddress,
+        Field::CellPhoneNumber,
+    ],
+};
+
+const INVOICE: About = About {
+    name: "invoice",
+    plural: "invoices",
+    section: "invoices",
+    default_name: "invoices",
+    body_limit: 1024 * 1024,
+    fields: &[
+        Field::Id,
+        Field::InvoiceNumber,
+        Field::CustomerId,
+        Field::InvoiceDate,
+        Field::DueDate,
+        Field::ExpirationDate,
+        Field::SubTotal,
+        Field::TaxAmount,
+        Field::TotalAmount,
+        Field::AmountDue,
+        Field::SourceModifiedDate,
+        Field::Status,
+        Field::Lines,
+        Field::LineAmounts,
+    ],
+    required: &[
+        Field::Id,
+        Field::InvoiceNumber,
+        Field::CustomerId,
+        Field::InvoiceDate,
+        Field::DueDate,
+        Field::TotalAmount,
+        Field::AmountDue,
+    ],
+};
+
 impl Kind {
     pub const ALL: [Kind; 2] = [Kind::Customer, Kind::Invoice];
 
+    fn about(self) -> &'static About {
+        match self {
+            Kind::Customer => &CUSTOMER,
+            Kind::Invoice => &INVOICE,
+        }
+    }
+
     /// Its API fields, in body order.
     pub fn fields(self) -> &'static [Field] {
-        match self {
-            Kind::Customer => &[
-                Field::Id,
-                Field::FirstName,
-                Field::LastName,
-                Field::EmailAddress,
-                Field::CellPhoneNumber,
-                Field::SourceModifiedDate,
-                Field::CompanyId,
-                Field::DisplayName,
-                Field::FullName,
-                Field::Country,
-                Field::ParentId,
-            ],
-            Kind::Invoice => &[
-                Field::Id,
-                Field::InvoiceNumber,
-                Field::CustomerId,
-                Field::InvoiceDate,
-                Field::DueDate,
-                Field::ExpirationDate,
-                Field::SubTotal,
-                Field::TaxAmount,
-                Field::TotalAmount,
-                Field::AmountDue,
-                Field::SourceModifiedDate,
-                Field::Status,
-                Field::Lines,
-                Field::LineAmounts,
-            ],
-        }
+        self.about().fields
     }
 
     /// `customer` or `invoice`, as the store and the commands name it.
     pub fn name(self) -> &'static str {
-        match self {
-            Kind::Customer => "customer",
-            Kind::Invoice => "invoice",
-        }
+        self.about().name
     }
 
     /// `customers` or `invoices`: the kind's records, as lines, `status` and the pass history
     /// name them.
     pub fn plural(self) -> &'static str {
-        match self {
-            Kind::Customer => "customers",
-            Kind::Invoice => "invoices",
-        }
+        self.about().plural
     }
 
     /// The fields a record of this kind cannot be sent without (what `init` must find).
     pub fn required(self) -> &'static [Field] {
-        match self {
-            Kind::Customer => &[
-                Field::Id,
-                Field::FirstName,
-                Field::LastName,
-                Field::EmailAddress,
-                Field::CellPhoneNumber,
-            ],
-            Kind::Invoice => &[
-                Field::Id,
-                Field::InvoiceNumber,
-                Field::CustomerId,
-                Field::InvoiceDate,
-                Field::DueDate,
-                Field::TotalAmount,
-                Field::AmountDue,
-            ],
-        }
+        self.about().required
     }
 
     /// The store name its export has unless the section names one (`name`).
     pub fn default_name(self) -> &'static str {
-        match self {
-            Kind::Customer => "default",
-            Kind::Invoice => "invoices",
-        }
+        self.about().default_name
     }
 
     /// The largest request body BlueTape is sent for one record of this kind (SPEC §10).
     pub fn body_limit(self) -> usize {
-        match self {
-            Kind::Customer => 64 * 1024,
-            Kind::Invoice => 1024 * 1024,
-        }
+        self.about().body_limit
     }
 
     /// The config section of its export: `source` or `invoices`.
     pub fn section(self) -> &'static str {
-        match self {
-            Kind::Customer => "source",
-            Kind::Invoice => "invoices",
-        }
+        self.about().section
     }
 }
 

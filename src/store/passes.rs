@@ -200,15 +200,11 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let mut passes: Vec<PassEntry> = rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
         for pass in &mut passes {
-            for (kind, counts) in self.pass_counts(pass.id)? {
-                pass.counts.future += counts.future;
+            let lanes = self.pass_counts(pass.id)?;
+            let future = lanes.iter().map(|(_, c)| c.future).sum();
+            for (kind, counts) in lanes {
                 match kind {
-                    Kind::Customer => {
-                        pass.counts = PassCounts {
-                            future: pass.counts.future,
-                            ..counts
-                        }
-                    }
+                    Kind::Customer => pass.counts = counts,
                     kind if counts != PassCounts::default() => {
                         let left_out = counts.inactive;
                         (pass.kinds).insert(kind.plural(), KindPassCounts { counts, left_out });
@@ -216,6 +212,7 @@ impl Store {
                     _ => {}
                 }
             }
+            pass.counts.future = future;
         }
         Ok(passes)
     }
@@ -227,7 +224,7 @@ impl Store {
             .prepare_cached(
                 "SELECT kind, read, new, created, \"exists\", rejected, failed, changed_upstream,
                         updated, inactive, future, cancelled, waiting, refused
-                 FROM pass_counts WHERE pass = ?1 ORDER BY kind",
+                 FROM pass_counts WHERE pass = ?1",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt

@@ -79,11 +79,10 @@ pub(super) fn would_send(
                 Request::Cancel => "cancel",
             };
             // Customers as `would send C1`; other kinds named (`would send invoice I1`).
-            let noun = match lane.kind {
-                Kind::Customer => String::new(),
-                kind => format!("{kind} "),
+            let _ = match lane.kind {
+                Kind::Customer => writeln!(out, "would {verb} {}", q.id),
+                kind => writeln!(out, "would {verb} {kind} {}", q.id),
             };
-            let _ = writeln!(out, "would {verb} {noun}{}", q.id);
             staged.would_send += 1;
             if keep_ids && q.request != Request::Cancel {
                 staged.would_send_ids.insert(q.id);
